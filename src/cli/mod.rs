@@ -1,0 +1,270 @@
+//! Command-line interface: clap definitions of the contract's commands and
+//! options (`../shared/CONTRACT.md`), and the glue that runs a command,
+//! renders its report in the chosen format and writes it to stdout or,
+//! atomically, to `--output`.
+
+use crate::data::CsvOptions;
+use crate::pipeline::{self, FitOptions, SemError};
+use crate::report::{self, FitReport};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "sem",
+    version,
+    about = "Structural equation modeling from the terminal: lavaan syntax, lavaan numbers"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Fit one model to one data set and report it
+    Fit(FitArgs),
+    /// Parse the model and print its parameter table (with DATA: df and columns used)
+    Check(CheckArgs),
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+    Csv,
+    Markdown,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Estimator {
+    Ml,
+    Mlr,
+    Mlm,
+    Gls,
+    Uls,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Missing {
+    Listwise,
+    Fiml,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SeKind {
+    Standard,
+    Robust,
+    Bootstrap,
+}
+
+/// Options shared by the commands that read data.
+#[derive(Args, Debug, Clone)]
+pub struct DataArgs {
+    /// CSV field delimiter (one character)
+    #[arg(long, default_value = ",")]
+    pub delimiter: String,
+    /// extra missing-value tokens, comma separated (besides empty, NA and .)
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+    pub na: Vec<String>,
+}
+
+impl DataArgs {
+    pub fn csv_options(&self) -> Result<CsvOptions, SemError> {
+        let d = match self.delimiter.as_str() {
+            "\\t" | "tab" => "\t",
+            s => s,
+        };
+        if d.len() != 1 {
+            return Err(SemError::Input(format!(
+                "--delimiter takes one single-byte character, not `{}`",
+                self.delimiter
+            )));
+        }
+        Ok(CsvOptions {
+            delimiter: d.as_bytes()[0],
+            na: self.na.clone(),
+        })
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct FitArgs {
+    /// model file in lavaan model syntax
+    pub model: PathBuf,
+    /// CSV data file with a header row
+    pub data: PathBuf,
+    #[arg(long, value_enum, default_value = "ml")]
+    pub estimator: Estimator,
+    #[arg(long, value_enum, default_value = "listwise")]
+    pub missing: Missing,
+    /// multiple-group analysis by this column
+    #[arg(long)]
+    pub group: Option<String>,
+    /// identify factors by unit variance instead of the first loading
+    #[arg(long)]
+    pub std_lv: bool,
+    /// add intercepts and means
+    #[arg(long)]
+    pub meanstructure: bool,
+    #[arg(long, value_enum, default_value = "standard")]
+    pub se: SeKind,
+    /// confidence level of the intervals
+    #[arg(long, default_value_t = 0.95)]
+    pub ci_level: f64,
+    /// significance level for hypothesis decisions
+    #[arg(long, default_value_t = 0.05)]
+    pub alpha: f64,
+    /// optimizer iteration cap
+    #[arg(long, default_value_t = 10_000)]
+    pub max_iter: u64,
+    #[command(flatten)]
+    pub data_args: DataArgs,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// write the report to this file instead of stdout
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// model file in lavaan model syntax
+    pub model: PathBuf,
+    /// optional CSV data file: adds df and the columns used
+    pub data: Option<PathBuf>,
+    #[arg(long)]
+    pub std_lv: bool,
+    #[arg(long)]
+    pub meanstructure: bool,
+    #[command(flatten)]
+    pub data_args: DataArgs,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+}
+
+fn not_yet(what: &str) -> SemError {
+    SemError::Input(format!("{what} is not available in this version of sem yet; run without it (ML with listwise deletion and standard errors from the expected information)"))
+}
+
+fn check_level(name: &str, v: f64) -> Result<(), SemError> {
+    if v > 0.0 && v < 1.0 {
+        Ok(())
+    } else {
+        Err(SemError::Input(format!(
+            "{name} must be between 0 and 1, not {v}"
+        )))
+    }
+}
+
+/// Render a fit report in a format.
+pub fn render_fit(r: &FitReport, f: Format) -> String {
+    match f {
+        Format::Text => report::text::render(r),
+        Format::Json => serde_json::to_string_pretty(r).unwrap_or_default() + "\n",
+        Format::Csv => report::csv_out::render(r),
+        Format::Markdown => report::markdown::render(r),
+    }
+}
+
+/// Write to stdout (a closed pipe is not an error) or atomically to a file:
+/// the text goes to a temporary file next to the target, then is renamed.
+pub fn emit(text: &str, output: Option<&Path>) -> Result<(), SemError> {
+    match output {
+        None => {
+            let mut out = std::io::stdout().lock();
+            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(SemError::Input(format!("cannot write to stdout: {e}")))
+                }
+                _ => Ok(()),
+            }
+        }
+        Some(path) => {
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_else(|| "output".into());
+            let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+            let res = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, path));
+            if let Err(e) = res {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(SemError::Input(format!(
+                    "cannot write output file {}: {e}",
+                    path.display()
+                )));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Run a parsed command line; returns the exit code.
+pub fn run(cli: Cli) -> Result<u8, SemError> {
+    match cli.command {
+        Command::Fit(a) => {
+            if a.estimator != Estimator::Ml {
+                return Err(not_yet(
+                    &format!("--estimator {:?}", a.estimator).to_lowercase(),
+                ));
+            }
+            if a.missing != Missing::Listwise {
+                return Err(not_yet("--missing fiml"));
+            }
+            if a.group.is_some() {
+                return Err(not_yet("--group"));
+            }
+            if a.se != SeKind::Standard {
+                return Err(not_yet(&format!("--se {:?}", a.se).to_lowercase()));
+            }
+            check_level("--ci-level", a.ci_level)?;
+            check_level("--alpha", a.alpha)?;
+            let opt = FitOptions {
+                std_lv: a.std_lv,
+                meanstructure: a.meanstructure,
+                ci_level: a.ci_level,
+                alpha: a.alpha,
+                max_iter: a.max_iter,
+                csv: a.data_args.csv_options()?,
+            };
+            let r = pipeline::fit(&a.model, &a.data, &opt)?;
+            emit(&render_fit(&r, a.format), a.output.as_deref())?;
+            let ok = r.converged && r.se_type == "Standard";
+            if !ok {
+                for w in &r.warnings {
+                    eprintln!("warning: {w}");
+                }
+            }
+            Ok(if ok { 0 } else { 1 })
+        }
+        Command::Check(a) => {
+            let opt = FitOptions {
+                std_lv: a.std_lv,
+                meanstructure: a.meanstructure,
+                csv: a.data_args.csv_options()?,
+                ..FitOptions::default()
+            };
+            let r = pipeline::check(&a.model, a.data.as_deref(), &opt)?;
+            let text = match a.format {
+                Format::Json => serde_json::to_string_pretty(&r).unwrap_or_default() + "\n",
+                Format::Text | Format::Markdown => report::check::render_text(&r),
+                Format::Csv => {
+                    let mut w = csv::Writer::from_writer(Vec::new());
+                    for p in &r.parameters {
+                        let _ = w.serialize(p);
+                    }
+                    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+                }
+            };
+            emit(&text, a.output.as_deref())?;
+            Ok(if r.df < 0 { 1 } else { 0 })
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Sample moments for ML: the mean vector and the covariance matrix with
+//! divisor N (lavaan's `sample.cov` for ML, not R's `cov()` with N - 1),
+//! after listwise deletion of rows with any missing value. Checks that ML
+//! can use them: enough rows, no constant column, a positive definite matrix.
+
+use super::{DataError, Dataset};
+use nalgebra::{DMatrix, DVector};
+
+#[derive(Debug, Clone)]
+pub struct SampleStats {
+    pub nobs: usize,
+    pub mean: DVector<f64>,
+    /// covariance with divisor N
+    pub cov: DMatrix<f64>,
+    /// rows dropped because of missing values
+    pub dropped: usize,
+}
+
+impl SampleStats {
+    /// Listwise moments of the rows `rows` of `data` (all rows when `None`).
+    pub fn listwise(data: &Dataset, rows: Option<&[usize]>) -> Result<SampleStats, DataError> {
+        let p = data.names.len();
+        let all: Vec<usize>;
+        let rows = match rows {
+            Some(r) => r,
+            None => {
+                all = (0..data.nrows()).collect();
+                &all
+            }
+        };
+        let complete: Vec<usize> = rows
+            .iter()
+            .copied()
+            .filter(|&i| data.row(i).iter().all(|v| !v.is_nan()))
+            .collect();
+        let n = complete.len();
+        let dropped = rows.len() - n;
+        if n == 0 {
+            return Err(DataError(format!(
+                "{}: no row is complete on the model's variables ({} rows, all with a missing value); try --missing fiml",
+                data.file,
+                rows.len()
+            )));
+        }
+        // two-pass for accuracy: means first, then centred cross-products
+        let mut mean = DVector::zeros(p);
+        for &i in &complete {
+            for (k, v) in data.row(i).iter().enumerate() {
+                mean[k] += v;
+            }
+        }
+        mean /= n as f64;
+        let mut cov = DMatrix::zeros(p, p);
+        let mut d = vec![0.0; p];
+        for &i in &complete {
+            for (k, v) in data.row(i).iter().enumerate() {
+                d[k] = v - mean[k];
+            }
+            for a in 0..p {
+                let da = d[a];
+                for b in 0..=a {
+                    cov[(a, b)] += da * d[b];
+                }
+            }
+        }
+        for a in 0..p {
+            for b in 0..=a {
+                let v = cov[(a, b)] / n as f64;
+                cov[(a, b)] = v;
+                cov[(b, a)] = v;
+            }
+        }
+        Ok(SampleStats {
+            nobs: n,
+            mean,
+            cov,
+            dropped,
+        })
+    }
+
+    /// Problems that make ML impossible, phrased with the column names.
+    pub fn check(&self, names: &[String], file: &str) -> Result<(), DataError> {
+        let p = names.len();
+        for (k, name) in names.iter().enumerate() {
+            if self.cov[(k, k)] <= 1e-12 * (1.0 + self.mean[k].abs()).powi(2) {
+                return Err(DataError(format!(
+                    "{file}: column `{name}` is constant (every complete row holds {}); a variable without variance cannot be modelled: drop it from the model",
+                    fmt_num(self.mean[k])
+                )));
+            }
+        }
+        if self.nobs <= 1 {
+            return Err(DataError(format!(
+                "{file}: only {} complete row(s); ML needs many more rows than variables ({p})",
+                self.nobs
+            )));
+        }
+        if self.nobs < p + 1 {
+            return Err(DataError(format!(
+                "{file}: {} complete rows for {p} variables: the sample covariance matrix is singular; ML needs more rows than variables",
+                self.nobs
+            )));
+        }
+        if self.cov.clone().cholesky().is_none() {
+            // find a column that is a linear combination of earlier ones
+            let mut culprit = None;
+            for k in 1..=p {
+                if self
+                    .cov
+                    .view((0, 0), (k, k))
+                    .into_owned()
+                    .cholesky()
+                    .is_none()
+                {
+                    culprit = Some(k - 1);
+                    break;
+                }
+            }
+            let which = culprit.map_or(String::new(), |k| {
+                format!(
+                    " (column `{}` is a linear combination of the columns before it)",
+                    names[k]
+                )
+            });
+            return Err(DataError(format!(
+                "{file}: the sample covariance matrix is singular{which}; drop a redundant variable"
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn fmt_num(v: f64) -> String {
+    let s = format!("{v:.6}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}

@@ -1,0 +1,207 @@
+//! Starting values in lavaan's manner (`start = "default"`): loadings from a
+//! one-factor FABIN 3 estimate per factor, residual variances at half the
+//! sample variance, latent variances 0.05, regressions and covariances 0
+//! (ordinary least squares for path models without latent variables),
+//! intercepts at the sample means. A user's `start(v)` overrides. Fixed.x
+//! rows take their sample values here too (they are fixed cells).
+//! `simple` is the fallback for a retry: loadings 1, variances 1.
+
+use super::objective::GroupData;
+use crate::model::ram::Mat;
+use crate::model::Model;
+use nalgebra::DMatrix;
+
+/// Put sample values in the fixed.x cells of every group.
+pub fn bind_fixed_x(model: &mut Model, data: &[GroupData]) {
+    let p = model.ram.p();
+    for (g, gm) in model.ram.groups.iter_mut().enumerate() {
+        for c in gm.cells.iter_mut() {
+            if model.pt.rows[c.row].exo == 1 && c.i < p && c.j < p {
+                c.fixed = match c.mat {
+                    Mat::S => data[g].cov[(c.i, c.j)],
+                    Mat::M => data[g].mean[c.i],
+                    Mat::A => c.fixed,
+                };
+            }
+        }
+    }
+}
+
+/// lavaan-style starting values for the free parameters.
+pub fn default_start(model: &Model, data: &[GroupData], simple: bool) -> Vec<f64> {
+    let ram = &model.ram;
+    let p = ram.p();
+    let mut x = vec![f64::NAN; ram.nx];
+    let no_latent = ram.lv.is_empty();
+    for (g, gm) in ram.groups.iter().enumerate() {
+        let d = &data[g];
+        let s = &d.cov;
+        let loadings = if simple {
+            vec![]
+        } else {
+            fabin_loadings(model, s)
+        };
+        let ols = if no_latent && !simple {
+            ols_start(model, g, s)
+        } else {
+            vec![]
+        };
+        for c in &gm.cells {
+            let Some(xi) = c.x else { continue };
+            if !x[xi].is_nan() {
+                continue;
+            }
+            let row = &model.pt.rows[c.row];
+            if let Some(v) = row.ustart {
+                x[xi] = v;
+                continue;
+            }
+            let v = match c.mat {
+                Mat::A => {
+                    if row.op == "=~" {
+                        if simple {
+                            1.0
+                        } else {
+                            loadings
+                                .iter()
+                                .find(|(f, i, _)| *f == c.j && *i == c.i)
+                                .map_or(1.0, |t| t.2)
+                        }
+                    } else {
+                        ols.iter()
+                            .find(|(i, j, _)| *i == c.i && *j == c.j)
+                            .map_or(0.0, |t| t.2)
+                    }
+                }
+                Mat::S if c.i == c.j => {
+                    if c.i < p {
+                        let resid = ols
+                            .iter()
+                            .find(|(i, j, _)| *i == c.i && *j == usize::MAX)
+                            .map(|t| t.2);
+                        resid.unwrap_or(0.5 * s[(c.i, c.i)])
+                    } else if simple {
+                        1.0
+                    } else if std_lv_like(model, c.i - p) {
+                        1.0
+                    } else {
+                        0.05
+                    }
+                }
+                Mat::S => 0.0,
+                Mat::M => {
+                    if c.i < p {
+                        d.mean[c.i]
+                    } else {
+                        0.0
+                    }
+                }
+            };
+            x[xi] = v;
+        }
+    }
+    for v in x.iter_mut() {
+        if !v.is_finite() {
+            *v = 0.5;
+        }
+    }
+    x
+}
+
+/// A factor whose loadings are all free is scaled by its variance (std.lv):
+/// start that variance at 1 instead of 0.05.
+fn std_lv_like(model: &Model, lv: usize) -> bool {
+    let name = &model.ram.lv[lv];
+    let loads: Vec<_> = model
+        .pt
+        .rows
+        .iter()
+        .filter(|r| r.op == "=~" && r.lhs == *name)
+        .collect();
+    !loads.is_empty() && loads.iter().all(|r| r.free > 0)
+}
+
+/// (factor index, indicator index, loading) from FABIN 3 per factor.
+fn fabin_loadings(model: &Model, s: &DMatrix<f64>) -> Vec<(usize, usize, f64)> {
+    let ram = &model.ram;
+    let p = ram.p();
+    let mut out = Vec::new();
+    for (f, inds) in &model.pt.names.indicators {
+        let fi = ram.index(f).unwrap();
+        let idx: Vec<usize> = inds.iter().filter_map(|v| ram.index(v)).collect();
+        if idx.iter().any(|&i| i >= p) || idx.len() < 3 {
+            continue;
+        }
+        let k = idx.len();
+        let sub = DMatrix::from_fn(k, k, |a, b| s[(idx[a], idx[b])]);
+        let mut lam = vec![1.0; k];
+        if k == 3 {
+            lam[1] = sub[(2, 1)] / sub[(2, 0)];
+            lam[2] = sub[(2, 1)] / sub[(1, 0)];
+        } else {
+            for i in 1..k {
+                let rest: Vec<usize> = (1..k).filter(|&j| j != i).collect();
+                let r = rest.len();
+                let srr = DMatrix::from_fn(r, r, |a, b| sub[(rest[a], rest[b])]);
+                let Some(inv) = srr.try_inverse() else {
+                    continue;
+                };
+                let s_ir = DMatrix::from_fn(1, r, |_, b| sub[(i, rest[b])]);
+                let s_1r = DMatrix::from_fn(1, r, |_, b| sub[(0, rest[b])]);
+                let s_r1 = s_1r.transpose();
+                let num = (&s_ir * &inv * &s_r1)[(0, 0)];
+                let den = (&s_1r * &inv * &s_r1)[(0, 0)];
+                lam[i] = num / den;
+            }
+        }
+        let any_bad = lam.iter().any(|v| !v.is_finite());
+        for i in 1..k {
+            let bound = (sub[(i, i)] / (0.1 * sub[(0, 0)])).sqrt();
+            let v = if any_bad {
+                1.0
+            } else {
+                lam[i].clamp(-bound, bound)
+            };
+            out.push((fi, idx[i], v));
+        }
+    }
+    out
+}
+
+/// OLS starting values for `y ~ xs` in models without latent variables:
+/// (y, x, beta) and (y, usize::MAX, residual variance).
+fn ols_start(model: &Model, g: usize, s: &DMatrix<f64>) -> Vec<(usize, usize, f64)> {
+    let ram = &model.ram;
+    let mut out = Vec::new();
+    let mut ys: Vec<usize> = ram.groups[g]
+        .cells
+        .iter()
+        .filter(|c| c.mat == Mat::A)
+        .map(|c| c.i)
+        .collect();
+    ys.sort_unstable();
+    ys.dedup();
+    for y in ys {
+        let xs: Vec<usize> = ram.groups[g]
+            .cells
+            .iter()
+            .filter(|c| c.mat == Mat::A && c.i == y)
+            .map(|c| c.j)
+            .collect();
+        let r = xs.len();
+        let sxx = DMatrix::from_fn(r, r, |a, b| s[(xs[a], xs[b])]);
+        let sxy = DMatrix::from_fn(r, 1, |a, _| s[(xs[a], y)]);
+        let Some(inv) = sxx.try_inverse() else {
+            continue;
+        };
+        let beta = &inv * &sxy;
+        for (k, &xj) in xs.iter().enumerate() {
+            out.push((y, xj, beta[(k, 0)]));
+        }
+        let resid = s[(y, y)] - (beta.transpose() * &sxy)[(0, 0)];
+        if resid > 0.01 * s[(y, y)] && resid < 0.99 * s[(y, y)] {
+            out.push((y, usize::MAX, resid));
+        }
+    }
+    out
+}

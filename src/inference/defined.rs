@@ -1,0 +1,138 @@
+//! Defined parameters (`ab := a*b`) and their gradients. An expression is
+//! evaluated with forward-mode dual numbers over the free parameters, so the
+//! delta-method standard error J V J' uses an exact Jacobian (lavaan uses a
+//! complex-step numerical one; both are exact to rounding). A label refers to
+//! the first parameter-table row that carries it, as in lavaan.
+
+use crate::model::Model;
+use crate::syntax::Expr;
+
+/// A value with its gradient with respect to the free parameters.
+#[derive(Debug, Clone)]
+pub struct Dual {
+    pub v: f64,
+    pub d: Vec<f64>,
+}
+
+impl Dual {
+    fn constant(v: f64, n: usize) -> Dual {
+        Dual { v, d: vec![0.0; n] }
+    }
+    fn map(&self, v: f64, dv: f64) -> Dual {
+        Dual {
+            v,
+            d: self.d.iter().map(|x| x * dv).collect(),
+        }
+    }
+}
+
+/// Values of every parameter-table row and of the definitions evaluated so
+/// far, as dual numbers.
+pub struct Scope<'a> {
+    pub model: &'a Model,
+    /// row values (estimates, or standardized values)
+    pub values: &'a [f64],
+    /// whether the row value depends on free parameter x (gradient 1)
+    pub n: usize,
+    pub defined: Vec<(String, Dual)>,
+}
+
+impl Scope<'_> {
+    fn lookup(&self, name: &str) -> Option<Dual> {
+        if let Some((_, d)) = self.defined.iter().find(|(n, _)| n == name) {
+            return Some(d.clone());
+        }
+        let rows = &self.model.pt.rows;
+        let r = rows
+            .iter()
+            .position(|r| matches!(r.op.as_str(), "=~" | "~" | "~~" | "~1") && r.label == name)
+            .or_else(|| rows.iter().position(|r| r.plabel == name))?;
+        let mut d = Dual::constant(self.values[r], self.n);
+        if let Some(x) = self.model.x_of_row[r] {
+            d.d[x] = 1.0;
+        }
+        Some(d)
+    }
+
+    pub fn eval(&self, e: &Expr) -> Result<Dual, String> {
+        Ok(match e {
+            Expr::Num(v) => Dual::constant(*v, self.n),
+            Expr::Var(name) => self
+                .lookup(&name.name)
+                .ok_or_else(|| format!("unknown label `{}`", name.name))?,
+            Expr::Neg(a) => {
+                let a = self.eval(a)?;
+                a.map(-a.v, -1.0)
+            }
+            Expr::Bin(op, a, b) => {
+                let (a, b) = (self.eval(a)?, self.eval(b)?);
+                let comb = |v: f64, da: f64, db: f64| Dual {
+                    v,
+                    d: a.d.iter().zip(&b.d).map(|(x, y)| da * x + db * y).collect(),
+                };
+                match op {
+                    '+' => comb(a.v + b.v, 1.0, 1.0),
+                    '-' => comb(a.v - b.v, 1.0, -1.0),
+                    '*' => comb(a.v * b.v, b.v, a.v),
+                    '/' => comb(a.v / b.v, 1.0 / b.v, -a.v / (b.v * b.v)),
+                    '^' => {
+                        let v = a.v.powf(b.v);
+                        let da = if a.v == 0.0 {
+                            0.0
+                        } else {
+                            b.v * a.v.powf(b.v - 1.0)
+                        };
+                        let db = if a.v > 0.0 { v * a.v.ln() } else { 0.0 };
+                        comb(v, da, db)
+                    }
+                    _ => return Err(format!("unknown operator `{op}`")),
+                }
+            }
+            Expr::Call(f, args) => {
+                if args.len() != 1 {
+                    return Err(format!("`{}` takes one argument", f.name));
+                }
+                let a = self.eval(&args[0])?;
+                let x = a.v;
+                let normal = statrs::distribution::Normal::new(0.0, 1.0).unwrap();
+                use statrs::distribution::{Continuous, ContinuousCDF};
+                match f.name.as_str() {
+                    "exp" => a.map(x.exp(), x.exp()),
+                    "log" => a.map(x.ln(), 1.0 / x),
+                    "sqrt" => a.map(x.sqrt(), 0.5 / x.sqrt()),
+                    "abs" => a.map(x.abs(), x.signum()),
+                    "sin" => a.map(x.sin(), x.cos()),
+                    "cos" => a.map(x.cos(), -x.sin()),
+                    "tan" => a.map(x.tan(), 1.0 / (x.cos() * x.cos())),
+                    "pnorm" => a.map(normal.cdf(x), normal.pdf(x)),
+                    "qnorm" => {
+                        let q = normal.inverse_cdf(x);
+                        a.map(q, 1.0 / normal.pdf(q))
+                    }
+                    other => return Err(format!("unknown function `{other}`")),
+                }
+            }
+        })
+    }
+}
+
+/// Evaluate every `:=` row in order; returns (row index, value with gradient).
+pub fn evaluate_definitions(model: &Model, values: &[f64]) -> Result<Vec<(usize, Dual)>, String> {
+    let mut scope = Scope {
+        model,
+        values,
+        n: model.ram.nx,
+        defined: vec![],
+    };
+    let mut out = Vec::new();
+    for e in &model.pt.exprs {
+        let row = &model.pt.rows[e.row];
+        if row.op != ":=" {
+            continue;
+        }
+        let d = scope.eval(&e.rhs)?;
+        scope.defined.push((row.lhs.clone(), d.clone()));
+        out.push((e.row, d));
+    }
+    Ok(out)
+}

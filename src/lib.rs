@@ -1,0 +1,20 @@
+//! `sem`: structural equation modeling with lavaan's syntax and lavaan's numbers.
+//!
+//! The module tree is the pipeline. `syntax` reads lavaan model syntax into
+//! statements; `model` turns them into lavaan's parameter table (with `sem()`
+//! defaults) and RAM matrices; `data` reads the CSV and computes sample
+//! moments; `estimate` finds the ML estimates (Fisher scoring driven by
+//! argmin); `inference` computes the information matrix, standard errors and
+//! defined parameters; `fit` the test statistic, baseline model and fit
+//! indices; `report` gathers everything in one serializable type that is
+//! rendered as text, JSON, CSV or markdown; `cli` wires it to the terminal.
+
+pub mod cli;
+pub mod data;
+pub mod estimate;
+pub mod fit;
+pub mod inference;
+pub mod model;
+pub mod pipeline;
+pub mod report;
+pub mod syntax;

@@ -1,0 +1,183 @@
+//! From syntax to a model that can be estimated: the parameter table with
+//! lavaan's defaults (`partable`, `vnames`), the free parameters after
+//! equality constraints, identification pre-checks, and the RAM matrices
+//! (`ram`) the estimator works on. A `Model` cannot exist without a valid
+//! parameter table.
+
+pub mod partable;
+pub mod ram;
+pub mod vnames;
+
+pub use partable::{ParRow, ParTable, TableOptions};
+pub use ram::Ram;
+
+use crate::syntax::{Diagnostic, ModelSyntax};
+
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub pt: ParTable,
+    pub ram: Ram,
+    /// for each parameter-table row, its free parameter after equality constraints
+    pub x_of_row: Vec<Option<usize>>,
+}
+
+/// Errors found in a model that parses but cannot be fitted.
+#[derive(Debug, Clone)]
+pub enum ModelError {
+    /// points into the model file
+    Syntax(Diagnostic),
+    /// a problem with the model as a whole (identification, unsupported feature)
+    Model(String),
+}
+
+impl Model {
+    pub fn new(syntax: &ModelSyntax, opt: &TableOptions) -> Result<Model, ModelError> {
+        let pt = partable::build(syntax, opt).map_err(ModelError::Syntax)?;
+        let (x_of_row, nx) = free_parameters(&pt).map_err(ModelError::Syntax)?;
+        check_scale(&pt).map_err(ModelError::Model)?;
+        let ram = Ram::new(&pt, &x_of_row, nx);
+        Ok(Model { pt, ram, x_of_row })
+    }
+
+    /// Effective number of free parameters (free less equality constraints).
+    pub fn npar(&self) -> usize {
+        self.ram.nx
+    }
+
+    /// Number of sample moments the model accounts for (lavaan's ndat): the
+    /// variances, covariances (and means) of the observed variables, less those
+    /// of fixed.x covariates, which are taken from the sample as they are.
+    pub fn ndat(&self) -> usize {
+        let p = self.pt.names.ov.len();
+        let nx = self.pt.names.ov_x.len();
+        let mut per = p * (p + 1) / 2 - nx * (nx + 1) / 2;
+        if self.pt.meanstructure {
+            per += p - nx;
+        }
+        per * self.pt.ngroups
+    }
+
+    pub fn df(&self) -> i64 {
+        self.ndat() as i64 - self.npar() as i64
+    }
+}
+
+/// Map free rows to free parameters: rows that share a label (or are tied by
+/// a `lbl == lbl` constraint) share one parameter.
+fn free_parameters(pt: &ParTable) -> Result<(Vec<Option<usize>>, usize), Diagnostic> {
+    let n = pt.rows.len();
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn find(p: &mut Vec<usize>, i: usize) -> usize {
+        let mut r = i;
+        while p[r] != r {
+            r = p[r];
+        }
+        p[i] = r;
+        r
+    }
+    let lookup = |name: &str| -> Vec<usize> {
+        pt.rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.free > 0 && (r.label == name || r.plabel == name))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    // shared labels
+    for i in 0..n {
+        if pt.rows[i].free == 0 || pt.rows[i].label.is_empty() {
+            continue;
+        }
+        for j in lookup(&pt.rows[i].label) {
+            let (a, b) = (find(&mut parent, i), find(&mut parent, j));
+            parent[b] = a;
+        }
+    }
+    for e in &pt.exprs {
+        let row = &pt.rows[e.row];
+        match row.op.as_str() {
+            ":=" => {}
+            "==" => {
+                use crate::syntax::Expr;
+                let single = |e: &Expr| {
+                    if let Expr::Var(n) = e {
+                        Some(n.name.clone())
+                    } else {
+                        None
+                    }
+                };
+                match (e.lhs.as_ref().and_then(single), single(&e.rhs)) {
+                    (Some(a), Some(b)) if !lookup(&a).is_empty() && !lookup(&b).is_empty() => {
+                        let (ra, rb) = (lookup(&a)[0], lookup(&b)[0]);
+                        let (ra, rb) = (find(&mut parent, ra), find(&mut parent, rb));
+                        parent[rb] = ra;
+                    }
+                    _ => {
+                        return Err(Diagnostic::new(
+                            format!("the constraint `{} == {}` is not supported yet: only equalities between two labels (`a == b`) are", row.lhs, row.rhs),
+                            row.span.unwrap_or(crate::syntax::Span::new(0, 0)),
+                            "unsupported constraint",
+                        )
+                        .help("write the same label on both parameters, or use a defined parameter (`:=`)"))
+                    }
+                }
+            }
+            _ => {
+                return Err(Diagnostic::new(
+                    format!(
+                        "the inequality constraint `{} {} {}` is not supported yet",
+                        row.lhs, row.op, row.rhs
+                    ),
+                    row.span.unwrap_or(crate::syntax::Span::new(0, 0)),
+                    "unsupported constraint",
+                )
+                .help("remove it, fit the model, and check the sign of the estimate instead"))
+            }
+        }
+    }
+    let mut x_of_row = vec![None; n];
+    let mut root_x: Vec<Option<usize>> = vec![None; n];
+    let mut nx = 0;
+    for i in 0..n {
+        if pt.rows[i].free == 0 {
+            continue;
+        }
+        let r = find(&mut parent, i);
+        let x = *root_x[r].get_or_insert_with(|| {
+            nx += 1;
+            nx - 1
+        });
+        x_of_row[i] = Some(x);
+    }
+    Ok((x_of_row, nx))
+}
+
+/// Every latent variable needs a scale: a fixed loading or a fixed variance.
+fn check_scale(pt: &ParTable) -> Result<(), String> {
+    for g in 1..=pt.ngroups {
+        for f in &pt.names.lv {
+            let loads: Vec<&ParRow> = pt
+                .rows
+                .iter()
+                .filter(|r| r.group == g && r.op == "=~" && r.lhs == *f)
+                .collect();
+            if loads.is_empty() {
+                continue;
+            }
+            let fixed_load = loads
+                .iter()
+                .any(|r| r.free == 0 && r.ustart.is_some_and(|v| v != 0.0));
+            let fixed_var = pt
+                .rows
+                .iter()
+                .any(|r| r.group == g && r.op == "~~" && r.lhs == *f && r.rhs == *f && r.free == 0);
+            if !fixed_load && !fixed_var {
+                return Err(format!(
+                    "the latent variable `{f}` has no scale: all its loadings and its variance are free, so the model is not identified. Fix one loading (`{f} =~ 1*{}`) or its variance (`{f} ~~ 1*{f}`), or use --std-lv",
+                    loads[0].rhs
+                ));
+            }
+        }
+    }
+    Ok(())
+}

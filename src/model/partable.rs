@@ -1,0 +1,561 @@
+//! The parameter table: the one source of truth every later stage reads, built
+//! from the parsed syntax with lavaan's `sem()` defaults (lavaanify with
+//! `auto.*` switched on). It is a list of rows `lhs op rhs` with the columns
+//! lavaan users know from `parTable()`: user, group, free, ustart, exo, label,
+//! plabel. Rows come in lavaan's order: the user's formulas, then residual and
+//! latent variances, covariances among exogenous latents, among pure
+//! dependent variables, the fixed.x block, intercepts, definitions, and last
+//! the `==` rows implied by shared labels.
+
+use super::vnames::VarNames;
+use crate::syntax::{Diagnostic, Expr, Lhs, ModKind, ModelSyntax, Op, Rhs, Span};
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// Options that change the defaults (lavaan's `sem()` arguments).
+#[derive(Debug, Clone, Default)]
+pub struct TableOptions {
+    pub std_lv: bool,
+    pub meanstructure: bool,
+    /// lavaan's `fixed.x`: on by default (set by `Default` to false, so use
+    /// `TableOptions::sem()`).
+    pub fixed_x: bool,
+    pub ngroups: usize,
+}
+
+impl TableOptions {
+    pub fn sem() -> TableOptions {
+        TableOptions {
+            std_lv: false,
+            meanstructure: false,
+            fixed_x: true,
+            ngroups: 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ParRow {
+    pub id: usize,
+    pub lhs: String,
+    pub op: String,
+    pub rhs: String,
+    /// 1 written by the user, 0 added by a default, 2 implied (shared labels)
+    pub user: u8,
+    pub block: usize,
+    pub group: usize,
+    /// 0 when fixed, otherwise the 1-based position among free parameters
+    pub free: usize,
+    /// The fixed value of a fixed row (1 for a marker loading); for a free
+    /// row, the user's `start(v)`. Exactly lavaan's `ustart`.
+    pub ustart: Option<f64>,
+    /// 1 for the fixed.x rows of exogenous observed covariates
+    pub exo: u8,
+    pub label: String,
+    pub plabel: String,
+    #[serde(skip)]
+    pub span: Option<Span>,
+}
+
+impl ParRow {
+    pub fn is_free(&self) -> bool {
+        self.free > 0
+    }
+    pub fn key(&self) -> (&str, &str, &str, usize) {
+        (&self.lhs, &self.op, &self.rhs, self.group)
+    }
+}
+
+/// A parsed constraint or definition that later stages evaluate.
+#[derive(Debug, Clone)]
+pub struct ExprRow {
+    pub row: usize,
+    pub lhs: Option<Expr>,
+    pub rhs: Expr,
+}
+
+#[derive(Debug, Clone)]
+pub struct ParTable {
+    pub rows: Vec<ParRow>,
+    pub names: VarNames,
+    /// Expressions of `:=`, `==`, `<`, `>` rows, by row index.
+    pub exprs: Vec<ExprRow>,
+    pub meanstructure: bool,
+    pub ngroups: usize,
+    /// Non-fatal remarks (lavaan prints them as warnings).
+    pub warnings: Vec<String>,
+}
+
+/// Accumulates the modifiers written for one `lhs op rhs` (terms may repeat).
+#[derive(Default, Clone)]
+struct Mods {
+    fixed: Option<Vec<Option<f64>>>,
+    label: Option<Vec<Option<String>>>,
+    start: Option<Vec<Option<f64>>>,
+}
+
+struct Flat {
+    lhs: String,
+    op: &'static str,
+    rhs: String,
+    mods: Mods,
+    span: Span,
+    stmt: usize,
+}
+
+fn per_group<T: Clone>(
+    v: &[T],
+    g: usize,
+    ngroups: usize,
+    span: Span,
+    what: &str,
+) -> Result<T, Diagnostic> {
+    if v.len() == 1 {
+        Ok(v[0].clone())
+    } else if v.len() == ngroups {
+        Ok(v[g].clone())
+    } else {
+        Err(Diagnostic::new(
+            format!(
+                "this {what} has {} values but the model has {ngroups} group{}",
+                v.len(),
+                if ngroups == 1 { "" } else { "s" }
+            ),
+            span,
+            "one value per group expected",
+        )
+        .help("use c(...) with as many values as groups, or a single value for all groups"))
+    }
+}
+
+/// Build the parameter table from the syntax.
+pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagnostic> {
+    let ngroups = opt.ngroups.max(1);
+    // 1. flatten the user's formulas, merging repeated terms
+    let mut flat: Vec<Flat> = Vec::new();
+    let mut index: HashMap<(String, &'static str, String), usize> = HashMap::new();
+    let mut exprs_src: Vec<(usize, &crate::syntax::Statement)> = Vec::new();
+    let mut meanstructure = opt.meanstructure;
+    let mut warnings: Vec<String> = Vec::new();
+    for (si, st) in syntax.statements.iter().enumerate() {
+        match (&st.lhs, &st.rhs) {
+            (Lhs::Names(lhs), Rhs::Terms(terms)) => {
+                for l in lhs {
+                    for t in terms {
+                        let (op, rhs): (&'static str, String) = match (&t.var, st.op) {
+                            (None, _) => {
+                                meanstructure = true;
+                                ("~1", String::new())
+                            }
+                            (Some(v), Op::Measure) => ("=~", v.clone()),
+                            (Some(v), Op::Regress) => ("~", v.clone()),
+                            (Some(v), _) => ("~~", v.clone()),
+                        };
+                        // `x2 ~~ x1` is the same parameter as `x1 ~~ x2`
+                        let mut k = (l.name.clone(), op, rhs.clone());
+                        if op == "~~" && !index.contains_key(&k) {
+                            let rev = (rhs.clone(), op, l.name.clone());
+                            if index.contains_key(&rev) {
+                                k = rev;
+                            }
+                        }
+                        let at = match index.get(&k) {
+                            Some(&i) if flat[i].stmt != si => {
+                                let same_order = flat[i].lhs == l.name;
+                                if op == "~~" && same_order {
+                                    warnings.push(format!("`{} ~~ {}` is written twice; the second one is ignored (as in lavaan)", l.name, flat[i].rhs));
+                                    continue;
+                                }
+                                return Err(Diagnostic::new(
+                                    format!("duplicate model element: `{} {} {}` is already in the model", flat[i].lhs, op, flat[i].rhs),
+                                    t.var_span,
+                                    "written before",
+                                )
+                                .help("give all modifiers of a parameter in one formula, e.g. `y ~ a*x + start(0.5)*x`"));
+                            }
+                            Some(&i) => i,
+                            None => {
+                                flat.push(Flat {
+                                    lhs: l.name.clone(),
+                                    op,
+                                    rhs,
+                                    mods: Mods::default(),
+                                    span: t.var_span,
+                                    stmt: si,
+                                });
+                                index.insert(k, flat.len() - 1);
+                                flat.len() - 1
+                            }
+                        };
+                        for m in &t.mods {
+                            let f = &mut flat[at].mods;
+                            match &m.kind {
+                                // within a formula the leftmost modifier of each kind wins
+                                ModKind::Fixed(v) => {
+                                    f.fixed.get_or_insert_with(|| v.clone());
+                                }
+                                ModKind::Label(v) => {
+                                    f.label.get_or_insert_with(|| v.clone());
+                                }
+                                ModKind::Start(v) => {
+                                    f.start.get_or_insert_with(|| v.clone());
+                                }
+                            }
+                            // check vector length now so the error points at the modifier
+                            let len = match &m.kind {
+                                ModKind::Fixed(v) | ModKind::Start(v) => v.len(),
+                                ModKind::Label(v) => v.len(),
+                            };
+                            if len != 1 && len != ngroups {
+                                return Err(Diagnostic::new(
+                                    format!("`c(...)` has {len} values but the model has {ngroups} group{}", if ngroups == 1 { "" } else { "s" }),
+                                    m.span,
+                                    "one value per group expected",
+                                )
+                                .help("give a single value, or as many values as there are groups (--group)"));
+                            }
+                        }
+                    }
+                }
+            }
+            _ => exprs_src.push((flat.len(), st)),
+        }
+    }
+    let names = VarNames::from_flat(
+        flat.iter().map(|f| (f.lhs.as_str(), f.op, f.rhs.as_str())),
+        opt.fixed_x,
+    );
+    check_names(&flat, &names)?;
+    // `~~` rows read lhs before rhs in the order (latent, observed), as lavaan writes them
+    let order = |v: &str| {
+        names
+            .lv
+            .iter()
+            .chain(names.ov.iter())
+            .position(|x| x == v)
+            .unwrap_or(usize::MAX)
+    };
+    for f in flat.iter_mut() {
+        if f.op == "~~" && order(&f.rhs) < order(&f.lhs) {
+            std::mem::swap(&mut f.lhs, &mut f.rhs);
+        }
+    }
+    warnings.extend(syntax.warnings.iter().map(|d| d.message.clone()));
+
+    let mut rows: Vec<ParRow> = Vec::new();
+    if !names.exo_freed.is_empty() && !names.ov_x.is_empty() && opt.fixed_x {
+        warnings.push(format!(
+            "the model has variance, covariance or intercept formulas for exogenous covariate(s) {}; they are now treated as random, which adds free parameters (as lavaan does)",
+            names.exo_freed.join(", ")
+        ));
+    }
+    for g in 0..ngroups {
+        let group = g + 1;
+        let start_len = rows.len();
+        let push = |rows: &mut Vec<ParRow>,
+                    lhs: &str,
+                    op: &str,
+                    rhs: &str,
+                    user: u8,
+                    free: bool,
+                    ustart: Option<f64>,
+                    exo: u8| {
+            rows.push(ParRow {
+                id: 0,
+                lhs: lhs.to_string(),
+                op: op.to_string(),
+                rhs: rhs.to_string(),
+                user,
+                block: group,
+                group,
+                free: usize::from(free),
+                ustart,
+                exo,
+                label: String::new(),
+                plabel: String::new(),
+                span: None,
+            })
+        };
+        // user rows
+        for f in &flat {
+            let fixed = match &f.mods.fixed {
+                Some(v) => Some(per_group(v, g, ngroups, f.span, "fixed value")?),
+                None => None,
+            };
+            let label = match &f.mods.label {
+                Some(v) => per_group(v, g, ngroups, f.span, "label")?.unwrap_or_default(),
+                None => String::new(),
+            };
+            let start = match &f.mods.start {
+                Some(v) => per_group(v, g, ngroups, f.span, "starting value")?,
+                None => None,
+            };
+            // Some(Some(v)): fixed at v; Some(None): NA, explicitly free; None: default
+            let (mut free, mut ustart) = match fixed {
+                Some(Some(v)) => (false, Some(v)),
+                Some(None) => (true, None),
+                None => (true, None),
+            };
+            let explicit = fixed.is_some();
+            if f.op == "=~" && !explicit {
+                let first = names.first_indicator(&f.lhs) == Some(f.rhs.as_str());
+                if first && !opt.std_lv {
+                    free = false;
+                    ustart = Some(1.0);
+                }
+            }
+            if f.op == "~~" && f.lhs == f.rhs && !explicit && opt.std_lv && names.is_lv(&f.lhs) {
+                free = false;
+                ustart = Some(1.0);
+            }
+            // lavaan: start(v) sets ustart and leaves `free` alone, so on a
+            // fixed row (a marker loading) it becomes the fixed value
+            if let Some(v) = start {
+                ustart = Some(v);
+            }
+            push(&mut rows, &f.lhs, f.op, &f.rhs, 1, free, ustart, 0);
+            let r = rows.last_mut().unwrap();
+            r.label = label;
+            r.span = Some(f.span);
+        }
+        // default rows, only where the user wrote nothing
+        let exists = |rows: &[ParRow], lhs: &str, op: &str, rhs: &str| {
+            rows[start_len..].iter().any(|r| {
+                r.op == op
+                    && ((r.lhs == lhs && r.rhs == rhs)
+                        || (op == "~~" && r.lhs == rhs && r.rhs == lhs))
+            })
+        };
+        // residual variances of observed variables (not the fixed.x ones)
+        for v in &names.ov {
+            if names.ov_x.contains(v) || exists(&rows, v, "~~", v) {
+                continue;
+            }
+            let single = names.single_indicator_of(v);
+            push(
+                &mut rows,
+                v,
+                "~~",
+                v,
+                0,
+                !single,
+                if single { Some(0.0) } else { None },
+                0,
+            );
+        }
+        for v in &names.lv {
+            if exists(&rows, v, "~~", v) {
+                continue;
+            }
+            push(
+                &mut rows,
+                v,
+                "~~",
+                v,
+                0,
+                !opt.std_lv,
+                if opt.std_lv { Some(1.0) } else { None },
+                0,
+            );
+        }
+        // covariances among exogenous latent variables
+        for (i, a) in names.lv_x.iter().enumerate() {
+            for b in &names.lv_x[i + 1..] {
+                if !exists(&rows, a, "~~", b) {
+                    push(&mut rows, a, "~~", b, 0, true, None, 0);
+                }
+            }
+        }
+        // covariances among pure dependent variables (latent first, then observed)
+        let ys: Vec<&String> = names.lv_y.iter().chain(names.ov_y.iter()).collect();
+        for (i, a) in ys.iter().enumerate() {
+            for b in &ys[i + 1..] {
+                if !exists(&rows, a, "~~", b) {
+                    push(&mut rows, a, "~~", b, 0, true, None, 0);
+                }
+            }
+        }
+        // fixed.x: variances and covariances of exogenous covariates, fixed at sample values
+        for (i, a) in names.ov_x.iter().enumerate() {
+            for b in &names.ov_x[i..] {
+                if !exists(&rows, a, "~~", b) {
+                    push(&mut rows, a, "~~", b, 0, false, None, 1);
+                }
+            }
+        }
+        if meanstructure {
+            for v in &names.ov {
+                if exists(&rows, v, "~1", "") {
+                    continue;
+                }
+                let exo = names.ov_x.contains(v);
+                push(&mut rows, v, "~1", "", 0, !exo, None, u8::from(exo));
+            }
+            for v in &names.lv {
+                if !exists(&rows, v, "~1", "") {
+                    push(&mut rows, v, "~1", "", 0, false, Some(0.0), 0);
+                }
+            }
+        }
+    }
+    // definitions and constraints, in the order written
+    let mut exprs = Vec::new();
+    for (_, st) in &exprs_src {
+        let st = *st;
+        let (lhs, lhs_expr) = match &st.lhs {
+            Lhs::Names(n) => (n[0].name.clone(), None),
+            Lhs::Expr(e) => (st.lhs_text.clone(), Some(e.clone())),
+        };
+        let Rhs::Expr(rhs_expr) = &st.rhs else {
+            unreachable!()
+        };
+        let label = if st.op == Op::Define {
+            lhs.clone()
+        } else {
+            String::new()
+        };
+        rows.push(ParRow {
+            id: 0,
+            lhs,
+            op: st.op.as_str().to_string(),
+            rhs: st.rhs_text.clone(),
+            user: 1,
+            block: 0,
+            group: 0,
+            free: 0,
+            ustart: None,
+            exo: 0,
+            label,
+            plabel: String::new(),
+            span: Some(st.span),
+        });
+        exprs.push(ExprRow {
+            row: rows.len() - 1,
+            lhs: lhs_expr,
+            rhs: rhs_expr.clone(),
+        });
+    }
+    // ids and plabels
+    for (i, r) in rows.iter_mut().enumerate() {
+        r.id = i + 1;
+        if matches!(r.op.as_str(), "=~" | "~" | "~~" | "~1") {
+            r.plabel = format!(".p{}.", i + 1);
+        }
+    }
+    // shared labels: `==` rows between the first holder and every other one
+    let mut by_label: Vec<(String, Vec<usize>)> = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        if r.label.is_empty() || !matches!(r.op.as_str(), "=~" | "~" | "~~" | "~1") {
+            continue;
+        }
+        match by_label.iter_mut().find(|(l, _)| *l == r.label) {
+            Some((_, v)) => v.push(i),
+            None => by_label.push((r.label.clone(), vec![i])),
+        }
+    }
+    for (label, idx) in &by_label {
+        if idx.len() > 1 {
+            if let Some(&fx) = idx.iter().find(|&&i| rows[i].free == 0) {
+                // one holder is fixed: lavaan fixes every holder at that value
+                let v = rows[fx].ustart;
+                for &i in idx {
+                    if rows[i].free > 0 || rows[i].ustart != v {
+                        if rows[i].free == 0 {
+                            warnings.push(format!("rows labelled `{label}` are fixed at different values; all take {}", v.unwrap_or(f64::NAN)));
+                        }
+                        rows[i].free = 0;
+                        rows[i].ustart = v;
+                    }
+                }
+                continue;
+            }
+        }
+        let free: Vec<usize> = idx.iter().copied().filter(|&i| rows[i].free > 0).collect();
+        for &j in free.iter().skip(1) {
+            let (a, b) = (rows[free[0]].plabel.clone(), rows[j].plabel.clone());
+            let id = rows.len() + 1;
+            rows.push(ParRow {
+                id,
+                lhs: a,
+                op: "==".into(),
+                rhs: b,
+                user: 2,
+                block: 0,
+                group: 0,
+                free: 0,
+                ustart: None,
+                exo: 0,
+                label: String::new(),
+                plabel: String::new(),
+                span: None,
+            });
+        }
+    }
+    // free parameters numbered in table order
+    let mut nfree = 0;
+    for r in rows.iter_mut() {
+        if r.free > 0 {
+            nfree += 1;
+            r.free = nfree;
+        }
+    }
+    check_expr_names(&rows, &exprs, &names)?;
+    Ok(ParTable {
+        rows,
+        names,
+        exprs,
+        meanstructure,
+        ngroups,
+        warnings,
+    })
+}
+
+/// A name used both as a latent variable and elsewhere in a way that cannot be.
+fn check_names(flat: &[Flat], names: &VarNames) -> Result<(), Diagnostic> {
+    for f in flat {
+        if f.op == "=~" && f.rhs == f.lhs {
+            return Err(Diagnostic::new(
+                "a factor cannot be measured by itself",
+                f.span,
+                "same name as the factor",
+            ));
+        }
+    }
+    let _ = names;
+    Ok(())
+}
+
+/// Names in `:=`, `==`, `<`, `>` must be labels (or earlier definitions).
+fn check_expr_names(
+    rows: &[ParRow],
+    exprs: &[ExprRow],
+    _names: &VarNames,
+) -> Result<(), Diagnostic> {
+    let mut known: Vec<&str> = rows
+        .iter()
+        .filter(|r| matches!(r.op.as_str(), "=~" | "~" | "~~" | "~1"))
+        .flat_map(|r| [r.label.as_str(), r.plabel.as_str()])
+        .filter(|s| !s.is_empty())
+        .collect();
+    for e in exprs {
+        let mut used = Vec::new();
+        if let Some(l) = &e.lhs {
+            l.names(&mut used);
+        }
+        e.rhs.names(&mut used);
+        for n in used {
+            if !known.contains(&n.name.as_str()) {
+                return Err(Diagnostic::new(
+                    format!("`{}` is not the label of any parameter", n.name),
+                    n.span,
+                    "unknown label",
+                )
+                .help("label a parameter by writing the label and `*` before the variable, e.g. `y ~ a*x`"));
+            }
+        }
+        if rows[e.row].op == ":=" {
+            known.push(rows[e.row].lhs.as_str());
+        }
+    }
+    Ok(())
+}

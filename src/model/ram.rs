@@ -1,0 +1,185 @@
+//! Model matrices in RAM form (McArdle & McDonald): every variable, observed
+//! and latent, is one index `0..nv` (observed first, in lavaan's order).
+//! `A[i][j]` is the effect of `j` on `i` (loadings and regressions), `S` the
+//! (residual) variances and covariances, `m` the intercepts. Then
+//!
+//!   B = (I - A)^-1,   C = B S B',   Sigma = F C F',   mu = F B m
+//!
+//! where `F` keeps the observed rows. One form covers factor models, path
+//! models among observed variables and full SEMs, and its derivatives are
+//! rank-two outer products (see `estimate::objective`), which is what keeps
+//! the information matrix cheap.
+
+use super::partable::ParTable;
+use nalgebra::{DMatrix, DVector};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mat {
+    A,
+    S,
+    M,
+}
+
+/// One parameter-table row placed in a matrix.
+#[derive(Debug, Clone)]
+pub struct Cell {
+    /// index of the row in the parameter table
+    pub row: usize,
+    pub mat: Mat,
+    pub i: usize,
+    pub j: usize,
+    /// index of the free parameter (after equality constraints), if free
+    pub x: Option<usize>,
+    /// value when fixed (fixed.x rows get the sample values)
+    pub fixed: f64,
+}
+
+/// The model of one group.
+#[derive(Debug, Clone)]
+pub struct GroupModel {
+    pub group: usize,
+    pub cells: Vec<Cell>,
+}
+
+/// Structure shared by all groups: variable names and the free parameters.
+#[derive(Debug, Clone)]
+pub struct Ram {
+    pub ov: Vec<String>,
+    pub lv: Vec<String>,
+    pub groups: Vec<GroupModel>,
+    /// number of free parameters after equality constraints
+    pub nx: usize,
+    /// for each free parameter, the parameter-table rows that share it
+    pub x_rows: Vec<Vec<usize>>,
+    pub meanstructure: bool,
+}
+
+impl Ram {
+    pub fn p(&self) -> usize {
+        self.ov.len()
+    }
+    pub fn nv(&self) -> usize {
+        self.ov.len() + self.lv.len()
+    }
+    pub fn index(&self, name: &str) -> Option<usize> {
+        self.ov.iter().position(|v| v == name).or_else(|| {
+            self.lv
+                .iter()
+                .position(|v| v == name)
+                .map(|k| k + self.ov.len())
+        })
+    }
+
+    /// Lay the parameter table out in matrices. `x_of_row` maps a row to its
+    /// free parameter (see `constraints`).
+    pub fn new(pt: &ParTable, x_of_row: &[Option<usize>], nx: usize) -> Ram {
+        let ov = pt.names.ov.clone();
+        let lv = pt.names.lv.clone();
+        let mut ram = Ram {
+            ov,
+            lv,
+            groups: vec![],
+            nx,
+            x_rows: vec![vec![]; nx],
+            meanstructure: pt.meanstructure,
+        };
+        for (r, x) in x_of_row.iter().enumerate() {
+            if let Some(x) = x {
+                ram.x_rows[*x].push(r);
+            }
+        }
+        for g in 1..=pt.ngroups {
+            let mut cells = Vec::new();
+            for (r, row) in pt.rows.iter().enumerate() {
+                if row.group != g {
+                    continue;
+                }
+                let (mat, i, j) = match row.op.as_str() {
+                    "=~" => (
+                        Mat::A,
+                        ram.index(&row.rhs).unwrap(),
+                        ram.index(&row.lhs).unwrap(),
+                    ),
+                    "~" => (
+                        Mat::A,
+                        ram.index(&row.lhs).unwrap(),
+                        ram.index(&row.rhs).unwrap(),
+                    ),
+                    "~~" => (
+                        Mat::S,
+                        ram.index(&row.lhs).unwrap(),
+                        ram.index(&row.rhs).unwrap(),
+                    ),
+                    "~1" => (Mat::M, ram.index(&row.lhs).unwrap(), 0),
+                    _ => continue,
+                };
+                cells.push(Cell {
+                    row: r,
+                    mat,
+                    i,
+                    j,
+                    x: x_of_row[r],
+                    fixed: row.ustart.unwrap_or(0.0),
+                });
+            }
+            ram.groups.push(GroupModel { group: g, cells });
+        }
+        ram
+    }
+
+    /// Fill the matrices of group `g` from the free parameter vector `x`.
+    pub fn matrices(&self, g: usize, x: &[f64]) -> (DMatrix<f64>, DMatrix<f64>, DVector<f64>) {
+        let nv = self.nv();
+        let mut a = DMatrix::zeros(nv, nv);
+        let mut s = DMatrix::zeros(nv, nv);
+        let mut m = DVector::zeros(nv);
+        for c in &self.groups[g].cells {
+            let v = c.x.map_or(c.fixed, |k| x[k]);
+            match c.mat {
+                Mat::A => a[(c.i, c.j)] = v,
+                Mat::S => {
+                    s[(c.i, c.j)] = v;
+                    s[(c.j, c.i)] = v;
+                }
+                Mat::M => m[c.i] = v,
+            }
+        }
+        (a, s, m)
+    }
+}
+
+/// Implied moments of one group and the pieces their derivatives need.
+#[derive(Debug, Clone)]
+pub struct Implied {
+    /// (I - A)^-1
+    pub b: DMatrix<f64>,
+    /// B S B': implied covariance of all variables
+    pub c: DMatrix<f64>,
+    /// B m: implied means of all variables
+    pub bm: DVector<f64>,
+    pub sigma: DMatrix<f64>,
+    pub mu: DVector<f64>,
+}
+
+impl Implied {
+    /// `None` when I - A is singular (a non-recursive model at a bad point).
+    pub fn new(a: &DMatrix<f64>, s: &DMatrix<f64>, m: &DVector<f64>, p: usize) -> Option<Implied> {
+        let nv = a.nrows();
+        let b = if a.iter().all(|v| *v == 0.0) {
+            DMatrix::identity(nv, nv)
+        } else {
+            (DMatrix::identity(nv, nv) - a).try_inverse()?
+        };
+        let c = &b * s * b.transpose();
+        let bm = &b * m;
+        let sigma = c.view((0, 0), (p, p)).into_owned();
+        let mu = bm.rows(0, p).into_owned();
+        Some(Implied {
+            b,
+            c,
+            bm,
+            sigma,
+            mu,
+        })
+    }
+}

@@ -1,0 +1,102 @@
+//! The report of `sem check`: lavaan's parameter table (`parTable()`
+//! columns), the effective number of parameters, the variables by role and,
+//! when a data file is given, the degrees of freedom and the columns used.
+
+use crate::model::ParRow;
+use serde::Serialize;
+use std::fmt::Write as _;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Variables {
+    pub latent: Vec<String>,
+    pub observed: Vec<String>,
+    /// exogenous covariates whose variances and covariances are fixed at the sample values
+    pub fixed_x: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub model_file: String,
+    /// effective free parameters (free rows less equality constraints), as fitMeasures()
+    pub npar: usize,
+    /// free rows, as lavInspect(fit, "npar")
+    pub nfree: usize,
+    /// sample moments the model reproduces (lavaan's ndat)
+    pub ndat: usize,
+    pub df: i64,
+    pub meanstructure: bool,
+    pub variables: Variables,
+    pub parameters: Vec<ParRow>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub columns_used: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nobs: Option<usize>,
+    pub warnings: Vec<String>,
+}
+
+pub fn render_text(r: &CheckReport) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "Model {}: parsed, {} parameter-table rows\n",
+        r.model_file,
+        r.parameters.len()
+    );
+    let _ = writeln!(
+        o,
+        "  {:>3} {:>10} {:>3} {:<10} {:>4} {:>5} {:>4} {:>7} {:>3} {:<8} {:<7}",
+        "id", "lhs", "op", "rhs", "user", "group", "free", "ustart", "exo", "label", "plabel"
+    );
+    for p in &r.parameters {
+        let ustart = p.ustart.map_or("NA".to_string(), |v| format!("{v}"));
+        let _ = writeln!(
+            o,
+            "  {:>3} {:>10} {:>3} {:<10} {:>4} {:>5} {:>4} {:>7} {:>3} {:<8} {:<7}",
+            p.id, p.lhs, p.op, p.rhs, p.user, p.group, p.free, ustart, p.exo, p.label, p.plabel
+        );
+    }
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "  latent variables:    {}",
+        if r.variables.latent.is_empty() {
+            "(none)".into()
+        } else {
+            r.variables.latent.join(", ")
+        }
+    );
+    let _ = writeln!(
+        o,
+        "  observed variables:  {}",
+        r.variables.observed.join(", ")
+    );
+    if !r.variables.fixed_x.is_empty() {
+        let _ = writeln!(
+            o,
+            "  fixed.x covariates:  {}",
+            r.variables.fixed_x.join(", ")
+        );
+    }
+    let _ = writeln!(
+        o,
+        "  free parameters:     {} ({} free rows)",
+        r.npar, r.nfree
+    );
+    let _ = writeln!(o, "  sample moments:      {}", r.ndat);
+    let _ = writeln!(o, "  degrees of freedom:  {}", r.df);
+    if let (Some(f), Some(cols)) = (&r.data_file, &r.columns_used) {
+        let _ = writeln!(
+            o,
+            "  data:                {} ({} rows)",
+            f,
+            r.nobs.unwrap_or(0)
+        );
+        let _ = writeln!(o, "  columns used:        {}", cols.join(", "));
+    }
+    for w in &r.warnings {
+        let _ = writeln!(o, "warning: {w}");
+    }
+    o
+}

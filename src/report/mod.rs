@@ -1,0 +1,98 @@
+//! One report type for `sem fit`, rendered many ways. `FitReport` is the
+//! JSON contract (`../shared/CONTRACT.md`): keys are lavaan's names with `.`
+//! replaced by `_`, a value that does not exist is `null`. The text,
+//! CSV and markdown renderers read the same value and nothing else, so the
+//! formats cannot disagree. `check` holds the report of `sem check`.
+
+pub mod check;
+pub mod csv_out;
+pub mod markdown;
+pub mod text;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// One row of lavaan's `parameterEstimates(standardized = TRUE)`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ParamOut {
+    pub lhs: String,
+    pub op: String,
+    pub rhs: String,
+    pub group: usize,
+    pub label: String,
+    pub free: bool,
+    pub est: Option<f64>,
+    pub se: Option<f64>,
+    pub z: Option<f64>,
+    pub pvalue: Option<f64>,
+    pub ci_lower: Option<f64>,
+    pub ci_upper: Option<f64>,
+    pub std_lv: Option<f64>,
+    pub std_all: Option<f64>,
+}
+
+/// A labelled regression path or a defined parameter, tested one-sided in
+/// the expected direction: supported when the estimate has the expected
+/// sign and the (two-sided, as lavaan prints it) p-value is below alpha.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HypothesisOut {
+    pub name: String,
+    pub lhs: String,
+    pub op: String,
+    pub rhs: String,
+    /// "+" or "-"
+    pub expected_sign: String,
+    pub est: Option<f64>,
+    pub se: Option<f64>,
+    pub z: Option<f64>,
+    pub pvalue: Option<f64>,
+    pub std_all: Option<f64>,
+    pub supported: bool,
+}
+
+/// Everything `sem fit` reports.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FitReport {
+    pub converged: bool,
+    pub estimator: String,
+    /// a number for one group, a list (one per group) otherwise
+    pub nobs: Value,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub groups: Option<Vec<String>>,
+    pub parameters: Vec<ParamOut>,
+    /// lavaan's `fitMeasures()`, in its order
+    pub fit: Map<String, Value>,
+    /// R-square of every endogenous variable (per group: group name -> map)
+    pub r2: Value,
+    pub hypotheses: Vec<HypothesisOut>,
+    pub warnings: Vec<String>,
+    /// what was fitted, for the record
+    pub model_file: String,
+    pub data_file: String,
+    /// rows read from the data file and rows dropped because of missing values
+    pub rows_read: usize,
+    pub rows_dropped: usize,
+    pub iterations: u64,
+    pub optimizer: String,
+    pub se_type: String,
+    pub ci_level: f64,
+    pub alpha: f64,
+    pub sem_version: String,
+}
+
+impl FitReport {
+    pub fn fit_value(&self, key: &str) -> Option<f64> {
+        self.fit.get(key).and_then(|v| v.as_f64())
+    }
+}
+
+/// Numbers for people: fixed decimals, blank for a missing value.
+pub fn fmt_opt(v: Option<f64>, decimals: usize) -> String {
+    match v {
+        Some(v) if v.is_finite() => format!("{v:.decimals$}"),
+        _ => String::new(),
+    }
+}

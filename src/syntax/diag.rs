@@ -1,0 +1,96 @@
+//! Diagnostics a person can act on: a message, the byte span it points at, and
+//! what was expected. Rendering turns the span into `file:line:column`, prints
+//! the offending line and puts a caret under the token, the way lavaan's own
+//! parser and rustc do. Everything that reads user text (model files, CSV
+//! headers) reports through this one type so every message looks alike.
+
+use std::fmt::Write as _;
+
+/// A half-open byte range `start..end` into the source text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Span {
+        Span { start, end }
+    }
+    pub fn to(self, other: Span) -> Span {
+        Span::new(self.start.min(other.start), self.end.max(other.end))
+    }
+}
+
+/// One error in a model file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnostic {
+    /// One sentence: what is wrong.
+    pub message: String,
+    pub span: Span,
+    /// Short text printed after the caret (what was expected there).
+    pub label: String,
+    /// Optional advice on what to do.
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(message: impl Into<String>, span: Span, label: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            message: message.into(),
+            span,
+            label: label.into(),
+            help: None,
+        }
+    }
+    pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// 1-based line and column (in characters) of the span's start.
+    pub fn line_col(&self, src: &str) -> (usize, usize) {
+        line_col(src, self.span.start)
+    }
+
+    /// Render as `error: ...`, ` --> file:line:col`, the source line and a caret.
+    pub fn render(&self, file: &str, src: &str) -> String {
+        let (line, col) = self.line_col(src);
+        let start = self.span.start.min(src.len());
+        let line_start = src[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = src[line_start..]
+            .find('\n')
+            .map_or(src.len(), |i| line_start + i);
+        let text = src[line_start..line_end].trim_end_matches('\r');
+        let end = self.span.end.clamp(start, line_end);
+        let width = src[start..end].chars().count().max(1);
+        let gutter = line.to_string().len();
+        let mut out = String::new();
+        let _ = writeln!(out, "error: {}", self.message);
+        let _ = writeln!(out, "{:gutter$}--> {file}:{line}:{col}", "");
+        let _ = writeln!(out, "{:gutter$} |", "");
+        let _ = writeln!(out, "{line} | {}", text.replace('\t', " "));
+        let _ = writeln!(
+            out,
+            "{:gutter$} | {}{} {}",
+            "",
+            " ".repeat(col - 1),
+            "^".repeat(width),
+            self.label
+        );
+        if let Some(h) = &self.help {
+            let _ = writeln!(out, "{:gutter$} = help: {h}", "");
+        }
+        out
+    }
+}
+
+/// 1-based line and character column of a byte offset.
+pub fn line_col(src: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(src.len());
+    let before = &src[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = src[line_start..offset].chars().count() + 1;
+    (line, col)
+}
