@@ -65,8 +65,7 @@ impl Default for FitOptions {
 /// Read a model file: it must exist and be UTF-8 text.
 pub fn read_model_file(path: &Path) -> Result<String, SemError> {
     let file = path.display();
-    let bytes = std::fs::read(path)
-        .map_err(|e| SemError::Input(format!("cannot read model file {file}: {e}")))?;
+    let bytes = std::fs::read(path).map_err(|e| SemError::Input(format!("cannot read model file {file}: {e}")))?;
     if bytes.contains(&0) {
         return Err(SemError::Input(format!(
             "model file {file} is a binary file, not lavaan model syntax"
@@ -75,12 +74,11 @@ pub fn read_model_file(path: &Path) -> Result<String, SemError> {
     let text = String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let (line, col) = syntax::diag::line_col(std::str::from_utf8(&e.as_bytes()[..at]).unwrap_or(""), at);
-        SemError::Input(format!("model file {file} is not UTF-8 text (invalid byte at line {line}, column {col}); save it as UTF-8"))
+        SemError::Input(format!(
+            "model file {file} is not UTF-8 text (invalid byte at line {line}, column {col}); save it as UTF-8"
+        ))
     })?;
-    Ok(text
-        .strip_prefix('\u{feff}')
-        .map(str::to_string)
-        .unwrap_or(text))
+    Ok(text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text))
 }
 
 /// Parse the model file into syntax, with errors rendered against the file.
@@ -108,11 +106,7 @@ pub fn build_model(path: &Path, opt: &FitOptions) -> Result<Model, SemError> {
 }
 
 /// `sem check MODEL [DATA]`.
-pub fn check(
-    model_path: &Path,
-    data_path: Option<&Path>,
-    opt: &FitOptions,
-) -> Result<CheckReport, SemError> {
+pub fn check(model_path: &Path, data_path: Option<&Path>, opt: &FitOptions) -> Result<CheckReport, SemError> {
     let model = build_model(model_path, opt)?;
     let mut warnings = model.pt.warnings.clone();
     let (mut data_file, mut columns, mut nobs) = (None, None, None);
@@ -154,6 +148,9 @@ pub fn check(
 pub fn fit(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<FitReport, SemError> {
     let mut model = build_model(model_path, opt)?;
     let mfile = model_path.display().to_string();
+    if let Some(u) = model.unsupported.first() {
+        return Err(SemError::Input(format!("{mfile}: {u}")));
+    }
     if model.df() < 0 {
         return Err(SemError::Model(format!(
             "{mfile}: the model is not identified: it has {} free parameters but the data give only {} sample moments (df = {}); fix or remove parameters",
@@ -191,7 +188,11 @@ pub fn fit(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<FitR
             let names: Vec<String> = ni.rows.iter().map(|&r| describe_row(&model, r)).collect();
             warnings.push(format!(
                 "the model is not identified: the information matrix is singular{}; standard errors could not be computed",
-                if names.is_empty() { String::new() } else { format!(" (parameters involved: {})", names.join(", ")) }
+                if names.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (parameters involved: {})", names.join(", "))
+                }
             ));
             None
         }
@@ -231,10 +232,7 @@ pub fn fit(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<FitR
     let measures = fit::measures(&model, x, &gd);
     let mut fitmap = Map::new();
     for (k, v) in measures {
-        fitmap.insert(
-            k.to_string(),
-            v.filter(|v| v.is_finite()).map_or(Value::Null, Value::from),
-        );
+        fitmap.insert(k.to_string(), v.filter(|v| v.is_finite()).map_or(Value::Null, Value::from));
     }
     let r2 = r_square(&model, &parameters);
     let hypotheses = hypotheses(&parameters, opt.alpha);
@@ -267,9 +265,7 @@ pub fn fit(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<FitR
 
 fn describe_row(model: &Model, r: usize) -> String {
     let row = &model.pt.rows[r];
-    format!("{} {} {}", row.lhs, row.op, row.rhs)
-        .trim()
-        .to_string()
+    format!("{} {} {}", row.lhs, row.op, row.rhs).trim().to_string()
 }
 
 /// R-square of every indicator and every dependent variable: 1 - the
@@ -301,8 +297,7 @@ pub fn hypotheses(params: &[ParamOut], alpha: f64) -> Vec<HypothesisOut> {
             continue;
         }
         let sign = 1.0;
-        let supported =
-            matches!((p.est, p.pvalue), (Some(e), Some(pv)) if e * sign > 0.0 && pv < alpha);
+        let supported = matches!((p.est, p.pvalue), (Some(e), Some(pv)) if e * sign > 0.0 && pv < alpha);
         out.push(HypothesisOut {
             name: p.label.clone(),
             lhs: p.lhs.clone(),

@@ -154,9 +154,7 @@ fn check_level(name: &str, v: f64) -> Result<(), SemError> {
     if v > 0.0 && v < 1.0 {
         Ok(())
     } else {
-        Err(SemError::Input(format!(
-            "{name} must be between 0 and 1, not {v}"
-        )))
+        Err(SemError::Input(format!("{name} must be between 0 and 1, not {v}")))
     }
 }
 
@@ -177,17 +175,12 @@ pub fn emit(text: &str, output: Option<&Path>) -> Result<(), SemError> {
         None => {
             let mut out = std::io::stdout().lock();
             match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                    Err(SemError::Input(format!("cannot write to stdout: {e}")))
-                }
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(SemError::Input(format!("cannot write to stdout: {e}"))),
                 _ => Ok(()),
             }
         }
         Some(path) => {
-            let dir = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
+            let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().to_string())
@@ -196,10 +189,7 @@ pub fn emit(text: &str, output: Option<&Path>) -> Result<(), SemError> {
             let res = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, path));
             if let Err(e) = res {
                 let _ = std::fs::remove_file(&tmp);
-                return Err(SemError::Input(format!(
-                    "cannot write output file {}: {e}",
-                    path.display()
-                )));
+                return Err(SemError::Input(format!("cannot write output file {}: {e}", path.display())));
             }
             Ok(())
         }
@@ -211,9 +201,7 @@ pub fn run(cli: Cli) -> Result<u8, SemError> {
     match cli.command {
         Command::Fit(a) => {
             if a.estimator != Estimator::Ml {
-                return Err(not_yet(
-                    &format!("--estimator {:?}", a.estimator).to_lowercase(),
-                ));
+                return Err(not_yet(&format!("--estimator {:?}", a.estimator).to_lowercase()));
             }
             if a.missing != Missing::Listwise {
                 return Err(not_yet("--missing fiml"));

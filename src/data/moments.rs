@@ -28,11 +28,7 @@ impl SampleStats {
                 &all
             }
         };
-        let complete: Vec<usize> = rows
-            .iter()
-            .copied()
-            .filter(|&i| data.row(i).iter().all(|v| !v.is_nan()))
-            .collect();
+        let complete: Vec<usize> = rows.iter().copied().filter(|&i| data.row(i).iter().all(|v| !v.is_nan())).collect();
         let n = complete.len();
         let dropped = rows.len() - n;
         if n == 0 {
@@ -105,22 +101,13 @@ impl SampleStats {
             // find a column that is a linear combination of earlier ones
             let mut culprit = None;
             for k in 1..=p {
-                if self
-                    .cov
-                    .view((0, 0), (k, k))
-                    .into_owned()
-                    .cholesky()
-                    .is_none()
-                {
+                if self.cov.view((0, 0), (k, k)).into_owned().cholesky().is_none() {
                     culprit = Some(k - 1);
                     break;
                 }
             }
             let which = culprit.map_or(String::new(), |k| {
-                format!(
-                    " (column `{}` is a linear combination of the columns before it)",
-                    names[k]
-                )
+                format!(" (column `{}` is a linear combination of the columns before it)", names[k])
             });
             return Err(DataError(format!(
                 "{file}: the sample covariance matrix is singular{which}; drop a redundant variable"

@@ -62,9 +62,7 @@ pub fn levenshtein(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -82,28 +80,18 @@ pub fn did_you_mean<'a>(want: &str, have: &'a [String]) -> Option<&'a str> {
 }
 
 /// Read the columns `want` (and the group column) from a CSV file.
-pub fn read_csv(
-    path: &Path,
-    want: &[String],
-    group: Option<&str>,
-    opt: &CsvOptions,
-) -> Result<Dataset, DataError> {
+pub fn read_csv(path: &Path, want: &[String], group: Option<&str>, opt: &CsvOptions) -> Result<Dataset, DataError> {
     let file = path.display().to_string();
-    let bytes =
-        std::fs::read(path).map_err(|e| DataError(format!("cannot read data file {file}: {e}")))?;
+    let bytes = std::fs::read(path).map_err(|e| DataError(format!("cannot read data file {file}: {e}")))?;
     read_csv_bytes(&file, &bytes, want, group, opt)
 }
 
-pub fn read_csv_bytes(
-    file: &str,
-    bytes: &[u8],
-    want: &[String],
-    group: Option<&str>,
-    opt: &CsvOptions,
-) -> Result<Dataset, DataError> {
+pub fn read_csv_bytes(file: &str, bytes: &[u8], want: &[String], group: Option<&str>, opt: &CsvOptions) -> Result<Dataset, DataError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(DataError(format!("data file {file} is empty: expected a header row with column names and rows of numbers")));
+        return Err(DataError(format!(
+            "data file {file} is empty: expected a header row with column names and rows of numbers"
+        )));
     }
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(opt.delimiter)
@@ -134,10 +122,7 @@ pub fn read_csv_bytes(
                 let mut msg = format!("{file}: the model uses the variable `{w}`, but the data have no column of that name");
                 if let Some(d) = did_you_mean(w, &header) {
                     msg.push_str(&format!("; did you mean `{d}`?"));
-                } else if header.len() == 1
-                    && opt.delimiter == b','
-                    && (header[0].contains(';') || header[0].contains('\t'))
-                {
+                } else if header.len() == 1 && opt.delimiter == b',' && (header[0].contains(';') || header[0].contains('\t')) {
                     let sep = if header[0].contains(';') { ";" } else { "\\t" };
                     msg.push_str(&format!(
                         "; the header looks {}-separated: try --delimiter '{sep}'",
@@ -177,9 +162,7 @@ pub fn read_csv_bytes(
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
                 let detail = match e.kind() {
-                    csv::ErrorKind::UnequalLengths {
-                        expected_len, len, ..
-                    } => {
+                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
                         format!("this row has {len} fields but the header has {expected_len}")
                     }
                     csv::ErrorKind::Utf8 { .. } => "the file is not valid UTF-8 text".to_string(),
@@ -226,9 +209,7 @@ pub fn read_csv_bytes(
         lines.push(line);
     }
     if lines.is_empty() {
-        return Err(DataError(format!(
-            "data file {file} has a header but no rows of data"
-        )));
+        return Err(DataError(format!("data file {file} has a header but no rows of data")));
     }
     let _ = p;
     Ok(Dataset {

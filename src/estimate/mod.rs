@@ -10,8 +10,7 @@ pub mod objective;
 pub mod start;
 
 use argmin::core::{
-    CostFunction, Error, Executor, Gradient, Hessian, IterState, Problem, Solver, State,
-    TerminationReason, TerminationStatus, KV,
+    CostFunction, Error, Executor, Gradient, Hessian, IterState, Problem, Solver, State, TerminationReason, TerminationStatus, KV,
 };
 use nalgebra::{DMatrix, DVector};
 use objective::GroupData;
@@ -36,8 +35,7 @@ impl Gradient for MlProblem<'_> {
     type Param = Vec<f64>;
     type Gradient = Vec<f64>;
     fn gradient(&self, x: &Vec<f64>) -> Result<Vec<f64>, Error> {
-        objective::gradient(self.ram, x, self.data)
-            .ok_or_else(|| Error::msg("the implied covariance matrix is not positive definite"))
+        objective::gradient(self.ram, x, self.data).ok_or_else(|| Error::msg("the implied covariance matrix is not positive definite"))
     }
 }
 
@@ -76,21 +74,14 @@ impl FisherScoring {
 fn newton_step(h: &DMatrix<f64>, g: &[f64]) -> Option<DVector<f64>> {
     let n = g.len();
     let gv = DVector::from_column_slice(g);
-    let scale = (0..n)
-        .map(|i| h[(i, i)].abs())
-        .fold(0.0, f64::max)
-        .max(1e-12);
+    let scale = (0..n).map(|i| h[(i, i)].abs()).fold(0.0, f64::max).max(1e-12);
     let mut ridge = 0.0;
     for _ in 0..12 {
         let hr = h + DMatrix::identity(n, n) * ridge;
         if let Some(c) = hr.cholesky() {
             return Some(-c.solve(&gv));
         }
-        ridge = if ridge == 0.0 {
-            1e-10 * scale
-        } else {
-            ridge * 10.0
-        };
+        ridge = if ridge == 0.0 { 1e-10 * scale } else { ridge * 10.0 };
     }
     None
 }
@@ -104,39 +95,29 @@ where
     const NAME: &'static str = "Fisher scoring";
 
     fn init(&mut self, problem: &mut Problem<O>, state: St) -> Result<(St, Option<KV>), Error> {
-        let x = state
-            .get_param()
-            .ok_or_else(|| Error::msg("no starting values"))?
-            .clone();
+        let x = state.get_param().ok_or_else(|| Error::msg("no starting values"))?.clone();
         let f = problem.cost(&x)?;
         if !f.is_finite() {
-            return Err(Error::msg("the starting values give an implied covariance matrix that is not positive definite"));
+            return Err(Error::msg(
+                "the starting values give an implied covariance matrix that is not positive definite",
+            ));
         }
         Ok((state.param(x).cost(f), None))
     }
 
-    fn next_iter(
-        &mut self,
-        problem: &mut Problem<O>,
-        mut state: St,
-    ) -> Result<(St, Option<KV>), Error> {
-        let x = state
-            .take_param()
-            .ok_or_else(|| Error::msg("lost the parameters"))?;
+    fn next_iter(&mut self, problem: &mut Problem<O>, mut state: St) -> Result<(St, Option<KV>), Error> {
+        let x = state.take_param().ok_or_else(|| Error::msg("lost the parameters"))?;
         let f0 = state.get_cost();
         let g = problem.gradient(&x)?;
         let h = problem.hessian(&x)?;
-        let s =
-            newton_step(&h, &g).ok_or_else(|| Error::msg("the information matrix is singular"))?;
+        let s = newton_step(&h, &g).ok_or_else(|| Error::msg("the information matrix is singular"))?;
         let slope: f64 = s.iter().zip(&g).map(|(a, b)| a * b).sum();
         let mut alpha = 1.0;
         let mut accepted = None;
         for _ in 0..40 {
             let xn: Vec<f64> = x.iter().zip(s.iter()).map(|(a, b)| a + alpha * b).collect();
             let fnew = problem.cost(&xn)?;
-            if fnew.is_finite()
-                && fnew <= f0 + 1e-4 * alpha * slope.min(0.0) + 1e-13 * (1.0 + f0.abs())
-            {
+            if fnew.is_finite() && fnew <= f0 + 1e-4 * alpha * slope.min(0.0) + 1e-13 * (1.0 + f0.abs()) {
                 accepted = Some((xn, fnew));
                 break;
             }
@@ -158,15 +139,13 @@ where
     fn terminate(&mut self, state: &St) -> TerminationStatus {
         if self.stalled {
             // no step lowers F: converged if the gradient is negligible
-            let gmax = state.get_gradient().map_or(f64::INFINITY, |g| {
-                g.iter().fold(0.0, |m, v| f64::max(m, v.abs()))
-            });
+            let gmax = state
+                .get_gradient()
+                .map_or(f64::INFINITY, |g| g.iter().fold(0.0, |m, v| f64::max(m, v.abs())));
             return if gmax < 1e-5 {
                 TerminationStatus::Terminated(TerminationReason::SolverConverged)
             } else {
-                TerminationStatus::Terminated(TerminationReason::SolverExit(
-                    "no step lowers the discrepancy".into(),
-                ))
+                TerminationStatus::Terminated(TerminationReason::SolverExit("no step lowers the discrepancy".into()))
             };
         }
         if self.last_step < self.xtol {
@@ -197,19 +176,12 @@ pub fn minimize(ram: &Ram, data: &[GroupData], x0: Vec<f64>, max_iter: u64) -> E
         Ok(r) => {
             let st = r.state();
             let reason = st.get_termination_reason().cloned();
-            let x = st
-                .get_best_param()
-                .or(st.get_param())
-                .cloned()
-                .unwrap_or(x0);
+            let x = st.get_best_param().or(st.get_param()).cloned().unwrap_or(x0);
             let fmin = objective::objective(ram, &x, data);
-            let converged =
-                matches!(reason, Some(TerminationReason::SolverConverged)) && fmin.is_finite();
+            let converged = matches!(reason, Some(TerminationReason::SolverConverged)) && fmin.is_finite();
             let message = match reason {
                 Some(TerminationReason::SolverConverged) => None,
-                Some(TerminationReason::MaxItersReached) => Some(format!(
-                    "the optimizer did not converge within {max_iter} iterations"
-                )),
+                Some(TerminationReason::MaxItersReached) => Some(format!("the optimizer did not converge within {max_iter} iterations")),
                 Some(r) => Some(r.text().to_string()),
                 None => Some("the optimizer stopped for an unknown reason".into()),
             };

@@ -36,9 +36,11 @@ pub struct GroupData {
 
 impl GroupData {
     pub fn new(s: &SampleStats) -> GroupData {
-        let logdet_s = s.cov.clone().cholesky().map_or(f64::NAN, |c| {
-            2.0 * c.l().diagonal().iter().map(|v| v.ln()).sum::<f64>()
-        });
+        let logdet_s = s
+            .cov
+            .clone()
+            .cholesky()
+            .map_or(f64::NAN, |c| 2.0 * c.l().diagonal().iter().map(|v| v.ln()).sum::<f64>());
         GroupData {
             n: s.nobs,
             cov: s.cov.clone(),
@@ -73,12 +75,7 @@ pub fn eval_group(ram: &Ram, g: usize, x: &[f64], d: &GroupData) -> Option<Group
     if !f.is_finite() {
         return None;
     }
-    Some(GroupEval {
-        implied,
-        k,
-        logdet,
-        f,
-    })
+    Some(GroupEval { implied, k, logdet, f })
 }
 
 /// F = sum_g (n_g/N) F_g, or +inf outside the admissible region.
@@ -142,11 +139,7 @@ pub struct Jacobian {
 pub fn jacobian(ram: &Ram, g: usize, implied: &Implied) -> Jacobian {
     let p = ram.p();
     let cells = &ram.groups[g].cells;
-    let cols: Vec<(usize, usize)> = cells
-        .iter()
-        .enumerate()
-        .filter_map(|(ci, c)| c.x.map(|x| (ci, x)))
-        .collect();
+    let cols: Vec<(usize, usize)> = cells.iter().enumerate().filter_map(|(ci, c)| c.x.map(|x| (ci, x))).collect();
     let q = cols.len();
     let mut a = DMatrix::zeros(p, q);
     let mut b = DMatrix::zeros(p, q);

@@ -36,16 +36,8 @@ pub fn default_start(model: &Model, data: &[GroupData], simple: bool) -> Vec<f64
     for (g, gm) in ram.groups.iter().enumerate() {
         let d = &data[g];
         let s = &d.cov;
-        let loadings = if simple {
-            vec![]
-        } else {
-            fabin_loadings(model, s)
-        };
-        let ols = if no_latent && !simple {
-            ols_start(model, g, s)
-        } else {
-            vec![]
-        };
+        let loadings = if simple { vec![] } else { fabin_loadings(model, s) };
+        let ols = if no_latent && !simple { ols_start(model, g, s) } else { vec![] };
         for c in &gm.cells {
             let Some(xi) = c.x else { continue };
             if !x[xi].is_nan() {
@@ -62,23 +54,15 @@ pub fn default_start(model: &Model, data: &[GroupData], simple: bool) -> Vec<f64
                         if simple {
                             1.0
                         } else {
-                            loadings
-                                .iter()
-                                .find(|(f, i, _)| *f == c.j && *i == c.i)
-                                .map_or(1.0, |t| t.2)
+                            loadings.iter().find(|(f, i, _)| *f == c.j && *i == c.i).map_or(1.0, |t| t.2)
                         }
                     } else {
-                        ols.iter()
-                            .find(|(i, j, _)| *i == c.i && *j == c.j)
-                            .map_or(0.0, |t| t.2)
+                        ols.iter().find(|(i, j, _)| *i == c.i && *j == c.j).map_or(0.0, |t| t.2)
                     }
                 }
                 Mat::S if c.i == c.j => {
                     if c.i < p {
-                        let resid = ols
-                            .iter()
-                            .find(|(i, j, _)| *i == c.i && *j == usize::MAX)
-                            .map(|t| t.2);
+                        let resid = ols.iter().find(|(i, j, _)| *i == c.i && *j == usize::MAX).map(|t| t.2);
                         resid.unwrap_or(0.5 * s[(c.i, c.i)])
                     } else if simple {
                         1.0
@@ -112,12 +96,7 @@ pub fn default_start(model: &Model, data: &[GroupData], simple: bool) -> Vec<f64
 /// start that variance at 1 instead of 0.05.
 fn std_lv_like(model: &Model, lv: usize) -> bool {
     let name = &model.ram.lv[lv];
-    let loads: Vec<_> = model
-        .pt
-        .rows
-        .iter()
-        .filter(|r| r.op == "=~" && r.lhs == *name)
-        .collect();
+    let loads: Vec<_> = model.pt.rows.iter().filter(|r| r.op == "=~" && r.lhs == *name).collect();
     !loads.is_empty() && loads.iter().all(|r| r.free > 0)
 }
 
@@ -157,11 +136,7 @@ fn fabin_loadings(model: &Model, s: &DMatrix<f64>) -> Vec<(usize, usize, f64)> {
         let any_bad = lam.iter().any(|v| !v.is_finite());
         for i in 1..k {
             let bound = (sub[(i, i)] / (0.1 * sub[(0, 0)])).sqrt();
-            let v = if any_bad {
-                1.0
-            } else {
-                lam[i].clamp(-bound, bound)
-            };
+            let v = if any_bad { 1.0 } else { lam[i].clamp(-bound, bound) };
             out.push((fi, idx[i], v));
         }
     }
@@ -173,12 +148,7 @@ fn fabin_loadings(model: &Model, s: &DMatrix<f64>) -> Vec<(usize, usize, f64)> {
 fn ols_start(model: &Model, g: usize, s: &DMatrix<f64>) -> Vec<(usize, usize, f64)> {
     let ram = &model.ram;
     let mut out = Vec::new();
-    let mut ys: Vec<usize> = ram.groups[g]
-        .cells
-        .iter()
-        .filter(|c| c.mat == Mat::A)
-        .map(|c| c.i)
-        .collect();
+    let mut ys: Vec<usize> = ram.groups[g].cells.iter().filter(|c| c.mat == Mat::A).map(|c| c.i).collect();
     ys.sort_unstable();
     ys.dedup();
     for y in ys {

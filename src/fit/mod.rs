@@ -21,9 +21,9 @@ use nalgebra::DMatrix;
 pub type Measures = Vec<(&'static str, Option<f64>)>;
 
 fn logdet(m: &DMatrix<f64>) -> f64 {
-    m.clone().cholesky().map_or(f64::NAN, |c| {
-        2.0 * c.l().diagonal().iter().map(|v| v.ln()).sum::<f64>()
-    })
+    m.clone()
+        .cholesky()
+        .map_or(f64::NAN, |c| 2.0 * c.l().diagonal().iter().map(|v| v.ln()).sum::<f64>())
 }
 
 fn sub(m: &DMatrix<f64>, idx: &[usize]) -> DMatrix<f64> {
@@ -40,13 +40,7 @@ pub fn measures(model: &Model, x: &[f64], data: &[GroupData]) -> Measures {
     let p = ram.p();
     let ng = data.len() as f64;
     let ntot: f64 = data.iter().map(|d| d.n as f64).sum();
-    let xi: Vec<usize> = model
-        .pt
-        .names
-        .ov_x
-        .iter()
-        .filter_map(|v| ram.index(v))
-        .collect();
+    let xi: Vec<usize> = model.pt.names.ov_x.iter().filter_map(|v| ram.index(v)).collect();
     let yi: Vec<usize> = (0..p).filter(|i| !xi.contains(i)).collect();
     let px = xi.len() as f64;
     let ln2pi = (2.0 * std::f64::consts::PI).ln();
@@ -58,8 +52,7 @@ pub fn measures(model: &Model, x: &[f64], data: &[GroupData]) -> Measures {
     let mut base = 0.0;
     let mut logl = 0.0;
     let mut logl_h1 = 0.0;
-    let (mut srmr, mut srmr_nomean, mut rmr, mut rmr_nomean, mut crmr, mut crmr_nomean) =
-        (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+    let (mut srmr, mut srmr_nomean, mut rmr, mut rmr_nomean, mut crmr, mut crmr_nomean) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
     let mut gfi = 0.0;
     let mut fmin = 0.0;
     let mut ok = true;
@@ -75,18 +68,10 @@ pub fn measures(model: &Model, x: &[f64], data: &[GroupData]) -> Measures {
         chisq += n * fg;
         // baseline
         let ld_s = d.logdet_s;
-        let ld_xx = if xi.is_empty() {
-            0.0
-        } else {
-            logdet(&sub(&d.cov, &xi))
-        };
+        let ld_xx = if xi.is_empty() { 0.0 } else { logdet(&sub(&d.cov, &xi)) };
         base += n * (yi.iter().map(|&j| d.cov[(j, j)].ln()).sum::<f64>() + ld_xx - ld_s);
         // log-likelihoods, conditional on x
-        let marg_x = if xi.is_empty() {
-            0.0
-        } else {
-            -n / 2.0 * (px * ln2pi + ld_xx + px)
-        };
+        let marg_x = if xi.is_empty() { 0.0 } else { -n / 2.0 * (px * ln2pi + ld_xx + px) };
         let mut quad = (&d.cov * &e.k).trace();
         if ms {
             let dm = &d.mean - &e.implied.mu;
@@ -104,8 +89,7 @@ pub fn measures(model: &Model, x: &[f64], data: &[GroupData]) -> Measures {
                 let rs = r / (d.cov[(i, i)] * d.cov[(j, j)]).sqrt();
                 ss_std += rs * rs;
                 if i != j {
-                    let rc = d.cov[(i, j)] / (d.cov[(i, i)] * d.cov[(j, j)]).sqrt()
-                        - sig[(i, j)] / (sig[(i, i)] * sig[(j, j)]).sqrt();
+                    let rc = d.cov[(i, j)] / (d.cov[(i, i)] * d.cov[(j, j)]).sqrt() - sig[(i, j)] / (sig[(i, i)] * sig[(j, j)]).sqrt();
                     ss_cor += rc * rc;
                 }
             }
@@ -230,11 +214,7 @@ pub fn measures(model: &Model, x: &[f64], data: &[GroupData]) -> Measures {
         let pf = p as f64;
         pf * (pf + 1.0) / 2.0 + if ms { pf } else { 0.0 }
     };
-    let agfi = if df > 0.0 {
-        1.0 - nel / df * (1.0 - gfi)
-    } else {
-        1.0
-    };
+    let agfi = if df > 0.0 { 1.0 - nel / df * (1.0 - gfi) } else { 1.0 };
     let pgfi = (nel > 0.0).then(|| df / nel * gfi);
     let cn = |a: f64| {
         if df == 0.0 && x2 < 2.2e-16 {

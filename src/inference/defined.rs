@@ -57,9 +57,7 @@ impl Scope<'_> {
     pub fn eval(&self, e: &Expr) -> Result<Dual, String> {
         Ok(match e {
             Expr::Num(v) => Dual::constant(*v, self.n),
-            Expr::Var(name) => self
-                .lookup(&name.name)
-                .ok_or_else(|| format!("unknown label `{}`", name.name))?,
+            Expr::Var(name) => self.lookup(&name.name).ok_or_else(|| format!("unknown label `{}`", name.name))?,
             Expr::Neg(a) => {
                 let a = self.eval(a)?;
                 a.map(-a.v, -1.0)
@@ -77,11 +75,7 @@ impl Scope<'_> {
                     '/' => comb(a.v / b.v, 1.0 / b.v, -a.v / (b.v * b.v)),
                     '^' => {
                         let v = a.v.powf(b.v);
-                        let da = if a.v == 0.0 {
-                            0.0
-                        } else {
-                            b.v * a.v.powf(b.v - 1.0)
-                        };
+                        let da = if a.v == 0.0 { 0.0 } else { b.v * a.v.powf(b.v - 1.0) };
                         let db = if a.v > 0.0 { v * a.v.ln() } else { 0.0 };
                         comb(v, da, db)
                     }

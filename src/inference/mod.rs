@@ -60,10 +60,7 @@ pub fn vcov(model: &Model, x: &[f64], data: &[GroupData]) -> Result<DMatrix<f64>
         .eigenvalues
         .iter()
         .enumerate()
-        .fold(
-            (0, f64::INFINITY),
-            |acc, (k, v)| if *v < acc.1 { (k, *v) } else { acc },
-        );
+        .fold((0, f64::INFINITY), |acc, (k, v)| if *v < acc.1 { (k, *v) } else { acc });
     if !(min > 1e-10 * max.max(1e-300)) {
         let vec = eig.eigenvectors.column(kmin);
         let mut rows: Vec<usize> = Vec::new();
@@ -75,19 +72,12 @@ pub fn vcov(model: &Model, x: &[f64], data: &[GroupData]) -> Result<DMatrix<f64>
         return Err(NotIdentified { rows });
     }
     // invert through the eigen decomposition (symmetric positive definite)
-    let inv = &eig.eigenvectors
-        * DMatrix::from_diagonal(&eig.eigenvalues.map(|v| 1.0 / v))
-        * eig.eigenvectors.transpose();
+    let inv = &eig.eigenvectors * DMatrix::from_diagonal(&eig.eigenvalues.map(|v| 1.0 / v)) * eig.eigenvectors.transpose();
     Ok(inv / ntot as f64)
 }
 
 /// lavaan's `parameterEstimates(standardized = TRUE)` for every row.
-pub fn estimates(
-    model: &Model,
-    x: &[f64],
-    vcov: Option<&DMatrix<f64>>,
-    level: f64,
-) -> (Vec<RowEstimate>, Vec<String>) {
+pub fn estimates(model: &Model, x: &[f64], vcov: Option<&DMatrix<f64>>, level: f64) -> (Vec<RowEstimate>, Vec<String>) {
     let mut warnings = Vec::new();
     let values = row_values(model, x);
     let normal = Normal::new(0.0, 1.0).unwrap();

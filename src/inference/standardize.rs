@@ -47,8 +47,7 @@ pub fn standardize(model: &Model, x: &[f64]) -> (Vec<Option<f64>>, Vec<Option<f6
                 }
                 Mat::S => {
                     let (vi, vj) = (s[(c.i, c.i)], s[(c.j, c.j)]);
-                    let corr =
-                        (vi.abs() * vj.abs() > 0.0).then(|| val / (vi.abs() * vj.abs()).sqrt());
+                    let corr = (vi.abs() * vj.abs() > 0.0).then(|| val / (vi.abs() * vj.abs()).sqrt());
                     // std.lv touches a covariance only when both sides are latent
                     let lv = if is_lv(c.i) && is_lv(c.j) {
                         corr

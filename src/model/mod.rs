@@ -19,6 +19,11 @@ pub struct Model {
     pub ram: Ram,
     /// for each parameter-table row, its free parameter after equality constraints
     pub x_of_row: Vec<Option<usize>>,
+    /// constraints the estimator cannot honour yet (general `==`, `<`, `>`):
+    /// the table is valid, but `fit` refuses the model with this message
+    pub unsupported: Vec<String>,
+    /// general `==` constraints, each removing one free parameter from npar
+    pub extra_eq: usize,
 }
 
 /// Errors found in a model that parses but cannot be fitted.
@@ -33,15 +38,21 @@ pub enum ModelError {
 impl Model {
     pub fn new(syntax: &ModelSyntax, opt: &TableOptions) -> Result<Model, ModelError> {
         let pt = partable::build(syntax, opt).map_err(ModelError::Syntax)?;
-        let (x_of_row, nx) = free_parameters(&pt).map_err(ModelError::Syntax)?;
+        let (x_of_row, nx, unsupported, extra_eq) = free_parameters(&pt);
         check_scale(&pt).map_err(ModelError::Model)?;
         let ram = Ram::new(&pt, &x_of_row, nx);
-        Ok(Model { pt, ram, x_of_row })
+        Ok(Model {
+            pt,
+            ram,
+            x_of_row,
+            unsupported,
+            extra_eq,
+        })
     }
 
     /// Effective number of free parameters (free less equality constraints).
     pub fn npar(&self) -> usize {
-        self.ram.nx
+        self.ram.nx.saturating_sub(self.extra_eq)
     }
 
     /// Number of sample moments the model accounts for (lavaan's ndat): the
@@ -64,7 +75,9 @@ impl Model {
 
 /// Map free rows to free parameters: rows that share a label (or are tied by
 /// a `lbl == lbl` constraint) share one parameter.
-fn free_parameters(pt: &ParTable) -> Result<(Vec<Option<usize>>, usize), Diagnostic> {
+fn free_parameters(pt: &ParTable) -> (Vec<Option<usize>>, usize, Vec<String>, usize) {
+    let mut unsupported = Vec::new();
+    let mut extra_eq = 0;
     let n = pt.rows.len();
     let mut parent: Vec<usize> = (0..n).collect();
     fn find(p: &mut Vec<usize>, i: usize) -> usize {
@@ -113,26 +126,18 @@ fn free_parameters(pt: &ParTable) -> Result<(Vec<Option<usize>>, usize), Diagnos
                         parent[rb] = ra;
                     }
                     _ => {
-                        return Err(Diagnostic::new(
-                            format!("the constraint `{} == {}` is not supported yet: only equalities between two labels (`a == b`) are", row.lhs, row.rhs),
-                            row.span.unwrap_or(crate::syntax::Span::new(0, 0)),
-                            "unsupported constraint",
-                        )
-                        .help("write the same label on both parameters, or use a defined parameter (`:=`)"))
+                        extra_eq += 1;
+                        unsupported.push(format!(
+                            "the constraint `{} == {}` cannot be estimated yet: only equalities between two labels (`a == b`) are supported; give both parameters the same label instead",
+                            row.lhs, row.rhs
+                        ));
                     }
                 }
             }
-            _ => {
-                return Err(Diagnostic::new(
-                    format!(
-                        "the inequality constraint `{} {} {}` is not supported yet",
-                        row.lhs, row.op, row.rhs
-                    ),
-                    row.span.unwrap_or(crate::syntax::Span::new(0, 0)),
-                    "unsupported constraint",
-                )
-                .help("remove it, fit the model, and check the sign of the estimate instead"))
-            }
+            _ => unsupported.push(format!(
+                "the inequality constraint `{} {} {}` cannot be estimated yet; remove it, fit the model, and check the sign of the estimate instead",
+                row.lhs, row.op, row.rhs
+            )),
         }
     }
     let mut x_of_row = vec![None; n];
@@ -149,24 +154,18 @@ fn free_parameters(pt: &ParTable) -> Result<(Vec<Option<usize>>, usize), Diagnos
         });
         x_of_row[i] = Some(x);
     }
-    Ok((x_of_row, nx))
+    (x_of_row, nx, unsupported, extra_eq)
 }
 
 /// Every latent variable needs a scale: a fixed loading or a fixed variance.
 fn check_scale(pt: &ParTable) -> Result<(), String> {
     for g in 1..=pt.ngroups {
         for f in &pt.names.lv {
-            let loads: Vec<&ParRow> = pt
-                .rows
-                .iter()
-                .filter(|r| r.group == g && r.op == "=~" && r.lhs == *f)
-                .collect();
+            let loads: Vec<&ParRow> = pt.rows.iter().filter(|r| r.group == g && r.op == "=~" && r.lhs == *f).collect();
             if loads.is_empty() {
                 continue;
             }
-            let fixed_load = loads
-                .iter()
-                .any(|r| r.free == 0 && r.ustart.is_some_and(|v| v != 0.0));
+            let fixed_load = loads.iter().any(|r| r.free == 0 && r.ustart.is_some_and(|v| v != 0.0));
             let fixed_var = pt
                 .rows
                 .iter()

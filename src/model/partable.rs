@@ -103,13 +103,7 @@ struct Flat {
     stmt: usize,
 }
 
-fn per_group<T: Clone>(
-    v: &[T],
-    g: usize,
-    ngroups: usize,
-    span: Span,
-    what: &str,
-) -> Result<T, Diagnostic> {
+fn per_group<T: Clone>(v: &[T], g: usize, ngroups: usize, span: Span, what: &str) -> Result<T, Diagnostic> {
     if v.len() == 1 {
         Ok(v[0].clone())
     } else if v.len() == ngroups {
@@ -163,11 +157,17 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
                             Some(&i) if flat[i].stmt != si => {
                                 let same_order = flat[i].lhs == l.name;
                                 if op == "~~" && same_order {
-                                    warnings.push(format!("`{} ~~ {}` is written twice; the second one is ignored (as in lavaan)", l.name, flat[i].rhs));
+                                    warnings.push(format!(
+                                        "`{} ~~ {}` is written twice; the second one is ignored (as in lavaan)",
+                                        l.name, flat[i].rhs
+                                    ));
                                     continue;
                                 }
                                 return Err(Diagnostic::new(
-                                    format!("duplicate model element: `{} {} {}` is already in the model", flat[i].lhs, op, flat[i].rhs),
+                                    format!(
+                                        "duplicate model element: `{} {} {}` is already in the model",
+                                        flat[i].lhs, op, flat[i].rhs
+                                    ),
                                     t.var_span,
                                     "written before",
                                 )
@@ -208,7 +208,10 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
                             };
                             if len != 1 && len != ngroups {
                                 return Err(Diagnostic::new(
-                                    format!("`c(...)` has {len} values but the model has {ngroups} group{}", if ngroups == 1 { "" } else { "s" }),
+                                    format!(
+                                        "`c(...)` has {len} values but the model has {ngroups} group{}",
+                                        if ngroups == 1 { "" } else { "s" }
+                                    ),
                                     m.span,
                                     "one value per group expected",
                                 )
@@ -221,20 +224,10 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
             _ => exprs_src.push((flat.len(), st)),
         }
     }
-    let names = VarNames::from_flat(
-        flat.iter().map(|f| (f.lhs.as_str(), f.op, f.rhs.as_str())),
-        opt.fixed_x,
-    );
+    let names = VarNames::from_flat(flat.iter().map(|f| (f.lhs.as_str(), f.op, f.rhs.as_str())), opt.fixed_x);
     check_names(&flat, &names)?;
     // `~~` rows read lhs before rhs in the order (latent, observed), as lavaan writes them
-    let order = |v: &str| {
-        names
-            .lv
-            .iter()
-            .chain(names.ov.iter())
-            .position(|x| x == v)
-            .unwrap_or(usize::MAX)
-    };
+    let order = |v: &str| names.lv.iter().chain(names.ov.iter()).position(|x| x == v).unwrap_or(usize::MAX);
     for f in flat.iter_mut() {
         if f.op == "~~" && order(&f.rhs) < order(&f.lhs) {
             std::mem::swap(&mut f.lhs, &mut f.rhs);
@@ -252,14 +245,7 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
     for g in 0..ngroups {
         let group = g + 1;
         let start_len = rows.len();
-        let push = |rows: &mut Vec<ParRow>,
-                    lhs: &str,
-                    op: &str,
-                    rhs: &str,
-                    user: u8,
-                    free: bool,
-                    ustart: Option<f64>,
-                    exo: u8| {
+        let push = |rows: &mut Vec<ParRow>, lhs: &str, op: &str, rhs: &str, user: u8, free: bool, ustart: Option<f64>, exo: u8| {
             rows.push(ParRow {
                 id: 0,
                 lhs: lhs.to_string(),
@@ -320,11 +306,9 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
         }
         // default rows, only where the user wrote nothing
         let exists = |rows: &[ParRow], lhs: &str, op: &str, rhs: &str| {
-            rows[start_len..].iter().any(|r| {
-                r.op == op
-                    && ((r.lhs == lhs && r.rhs == rhs)
-                        || (op == "~~" && r.lhs == rhs && r.rhs == lhs))
-            })
+            rows[start_len..]
+                .iter()
+                .any(|r| r.op == op && ((r.lhs == lhs && r.rhs == rhs) || (op == "~~" && r.lhs == rhs && r.rhs == lhs)))
         };
         // residual variances of observed variables (not the fixed.x ones)
         for v in &names.ov {
@@ -332,31 +316,18 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
                 continue;
             }
             let single = names.single_indicator_of(v);
-            push(
-                &mut rows,
-                v,
-                "~~",
-                v,
-                0,
-                !single,
-                if single { Some(0.0) } else { None },
-                0,
-            );
+            push(&mut rows, v, "~~", v, 0, !single, if single { Some(0.0) } else { None }, 0);
         }
         for v in &names.lv {
             if exists(&rows, v, "~~", v) {
                 continue;
             }
-            push(
-                &mut rows,
-                v,
-                "~~",
-                v,
-                0,
-                !opt.std_lv,
-                if opt.std_lv { Some(1.0) } else { None },
-                0,
-            );
+            if names.single_indicator_of(v) {
+                // a factor that is the only indicator of a higher-order factor
+                push(&mut rows, v, "~~", v, 0, false, Some(0.0), 0);
+            } else {
+                push(&mut rows, v, "~~", v, 0, !opt.std_lv, if opt.std_lv { Some(1.0) } else { None }, 0);
+            }
         }
         // covariances among exogenous latent variables
         for (i, a) in names.lv_x.iter().enumerate() {
@@ -406,14 +377,8 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
             Lhs::Names(n) => (n[0].name.clone(), None),
             Lhs::Expr(e) => (st.lhs_text.clone(), Some(e.clone())),
         };
-        let Rhs::Expr(rhs_expr) = &st.rhs else {
-            unreachable!()
-        };
-        let label = if st.op == Op::Define {
-            lhs.clone()
-        } else {
-            String::new()
-        };
+        let Rhs::Expr(rhs_expr) = &st.rhs else { unreachable!() };
+        let label = if st.op == Op::Define { lhs.clone() } else { String::new() };
         rows.push(ParRow {
             id: 0,
             lhs,
@@ -461,7 +426,10 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
                 for &i in idx {
                     if rows[i].free > 0 || rows[i].ustart != v {
                         if rows[i].free == 0 {
-                            warnings.push(format!("rows labelled `{label}` are fixed at different values; all take {}", v.unwrap_or(f64::NAN)));
+                            warnings.push(format!(
+                                "rows labelled `{label}` are fixed at different values; all take {}",
+                                v.unwrap_or(f64::NAN)
+                            ));
                         }
                         rows[i].free = 0;
                         rows[i].ustart = v;
@@ -526,11 +494,7 @@ fn check_names(flat: &[Flat], names: &VarNames) -> Result<(), Diagnostic> {
 }
 
 /// Names in `:=`, `==`, `<`, `>` must be labels (or earlier definitions).
-fn check_expr_names(
-    rows: &[ParRow],
-    exprs: &[ExprRow],
-    _names: &VarNames,
-) -> Result<(), Diagnostic> {
+fn check_expr_names(rows: &[ParRow], exprs: &[ExprRow], _names: &VarNames) -> Result<(), Diagnostic> {
     let mut known: Vec<&str> = rows
         .iter()
         .filter(|r| matches!(r.op.as_str(), "=~" | "~" | "~~" | "~1"))
@@ -545,12 +509,10 @@ fn check_expr_names(
         e.rhs.names(&mut used);
         for n in used {
             if !known.contains(&n.name.as_str()) {
-                return Err(Diagnostic::new(
-                    format!("`{}` is not the label of any parameter", n.name),
-                    n.span,
-                    "unknown label",
-                )
-                .help("label a parameter by writing the label and `*` before the variable, e.g. `y ~ a*x`"));
+                return Err(
+                    Diagnostic::new(format!("`{}` is not the label of any parameter", n.name), n.span, "unknown label")
+                        .help("label a parameter by writing the label and `*` before the variable, e.g. `y ~ a*x`"),
+                );
             }
         }
         if rows[e.row].op == ":=" {

@@ -62,12 +62,10 @@ impl Ram {
         self.ov.len() + self.lv.len()
     }
     pub fn index(&self, name: &str) -> Option<usize> {
-        self.ov.iter().position(|v| v == name).or_else(|| {
-            self.lv
-                .iter()
-                .position(|v| v == name)
-                .map(|k| k + self.ov.len())
-        })
+        self.ov
+            .iter()
+            .position(|v| v == name)
+            .or_else(|| self.lv.iter().position(|v| v == name).map(|k| k + self.ov.len()))
     }
 
     /// Lay the parameter table out in matrices. `x_of_row` maps a row to its
@@ -95,21 +93,9 @@ impl Ram {
                     continue;
                 }
                 let (mat, i, j) = match row.op.as_str() {
-                    "=~" => (
-                        Mat::A,
-                        ram.index(&row.rhs).unwrap(),
-                        ram.index(&row.lhs).unwrap(),
-                    ),
-                    "~" => (
-                        Mat::A,
-                        ram.index(&row.lhs).unwrap(),
-                        ram.index(&row.rhs).unwrap(),
-                    ),
-                    "~~" => (
-                        Mat::S,
-                        ram.index(&row.lhs).unwrap(),
-                        ram.index(&row.rhs).unwrap(),
-                    ),
+                    "=~" => (Mat::A, ram.index(&row.rhs).unwrap(), ram.index(&row.lhs).unwrap()),
+                    "~" => (Mat::A, ram.index(&row.lhs).unwrap(), ram.index(&row.rhs).unwrap()),
+                    "~~" => (Mat::S, ram.index(&row.lhs).unwrap(), ram.index(&row.rhs).unwrap()),
                     "~1" => (Mat::M, ram.index(&row.lhs).unwrap(), 0),
                     _ => continue,
                 };
@@ -174,12 +160,6 @@ impl Implied {
         let bm = &b * m;
         let sigma = c.view((0, 0), (p, p)).into_owned();
         let mu = bm.rows(0, p).into_owned();
-        Some(Implied {
-            b,
-            c,
-            bm,
-            sigma,
-            mu,
-        })
+        Some(Implied { b, c, bm, sigma, mu })
     }
 }

@@ -35,10 +35,7 @@ fn add(v: &mut Vec<String>, s: &str) {
 
 impl VarNames {
     /// Classify from the flat user rows `(lhs, op, rhs)`.
-    pub fn from_flat<'a>(
-        flat: impl Iterator<Item = (&'a str, &'a str, &'a str)> + Clone,
-        fixed_x: bool,
-    ) -> VarNames {
+    pub fn from_flat<'a>(flat: impl Iterator<Item = (&'a str, &'a str, &'a str)> + Clone, fixed_x: bool) -> VarNames {
         let mut n = VarNames::default();
         for (l, op, r) in flat.clone() {
             if op == "=~" {
@@ -74,14 +71,7 @@ impl VarNames {
         }
         // indicators, dependents (mediators too), regressors, then the rest
         let mut ov = Vec::new();
-        for s in ind
-            .iter()
-            .chain(&eqs_y)
-            .chain(&eqs_x)
-            .chain(&cov_l)
-            .chain(&cov_r)
-            .chain(&int_l)
-        {
+        for s in ind.iter().chain(&eqs_y).chain(&eqs_x).chain(&cov_l).chain(&cov_r).chain(&int_l) {
             if !is_lv(s) {
                 add(&mut ov, s);
             }
@@ -104,11 +94,7 @@ impl VarNames {
             .filter(|s| has(&eqs_y, s) && !has(&eqs_x, s) && !has(&ind, s))
             .cloned()
             .collect();
-        let lv_x =
-            n.lv.iter()
-                .filter(|s| !has(&eqs_y, s) && !has(&ind, s))
-                .cloned()
-                .collect();
+        let lv_x = n.lv.iter().filter(|s| !has(&eqs_y, s) && !has(&ind, s)).cloned().collect();
         let lv_y =
             n.lv.iter()
                 .filter(|s| has(&eqs_y, s) && !has(&eqs_x, s) && !has(&ind, s))
@@ -135,29 +121,16 @@ impl VarNames {
             .map(|s| s.as_str())
     }
 
-    /// Is `v` an observed variable that is the only indicator of some factor
+    /// Is `v` (observed or latent) the only indicator of some factor
     /// and loads on nothing else? (lavaan's auto.fix.single fixes its
     /// residual variance to zero.)
     pub fn single_indicator_of(&self, v: &str) -> bool {
-        let loads = self
-            .indicators
-            .iter()
-            .filter(|(_, ind)| ind.iter().any(|x| x == v))
-            .count();
-        !self.is_lv(v)
-            && loads == 1
-            && self
-                .indicators
-                .iter()
-                .any(|(_, ind)| ind.len() == 1 && ind[0] == v)
+        let loads = self.indicators.iter().filter(|(_, ind)| ind.iter().any(|x| x == v)).count();
+        loads == 1 && self.indicators.iter().any(|(_, ind)| ind.len() == 1 && ind[0] == v)
     }
 
     /// Observed variables that the model estimates (everything but fixed.x covariates).
     pub fn ov_nox(&self) -> Vec<String> {
-        self.ov
-            .iter()
-            .filter(|v| !self.ov_x.contains(v))
-            .cloned()
-            .collect()
+        self.ov.iter().filter(|v| !self.ov_x.contains(v)).cloned().collect()
     }
 }

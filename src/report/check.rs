@@ -38,12 +38,7 @@ pub struct CheckReport {
 
 pub fn render_text(r: &CheckReport) -> String {
     let mut o = String::new();
-    let _ = writeln!(
-        o,
-        "Model {}: parsed, {} parameter-table rows\n",
-        r.model_file,
-        r.parameters.len()
-    );
+    let _ = writeln!(o, "Model {}: parsed, {} parameter-table rows\n", r.model_file, r.parameters.len());
     let _ = writeln!(
         o,
         "  {:>3} {:>10} {:>3} {:<10} {:>4} {:>5} {:>4} {:>7} {:>3} {:<8} {:<7}",
@@ -67,32 +62,15 @@ pub fn render_text(r: &CheckReport) -> String {
             r.variables.latent.join(", ")
         }
     );
-    let _ = writeln!(
-        o,
-        "  observed variables:  {}",
-        r.variables.observed.join(", ")
-    );
+    let _ = writeln!(o, "  observed variables:  {}", r.variables.observed.join(", "));
     if !r.variables.fixed_x.is_empty() {
-        let _ = writeln!(
-            o,
-            "  fixed.x covariates:  {}",
-            r.variables.fixed_x.join(", ")
-        );
+        let _ = writeln!(o, "  fixed.x covariates:  {}", r.variables.fixed_x.join(", "));
     }
-    let _ = writeln!(
-        o,
-        "  free parameters:     {} ({} free rows)",
-        r.npar, r.nfree
-    );
+    let _ = writeln!(o, "  free parameters:     {} ({} free rows)", r.npar, r.nfree);
     let _ = writeln!(o, "  sample moments:      {}", r.ndat);
     let _ = writeln!(o, "  degrees of freedom:  {}", r.df);
     if let (Some(f), Some(cols)) = (&r.data_file, &r.columns_used) {
-        let _ = writeln!(
-            o,
-            "  data:                {} ({} rows)",
-            f,
-            r.nobs.unwrap_or(0)
-        );
+        let _ = writeln!(o, "  data:                {} ({} rows)", f, r.nobs.unwrap_or(0));
         let _ = writeln!(o, "  columns used:        {}", cols.join(", "));
     }
     for w in &r.warnings {

@@ -5,8 +5,7 @@
 use super::FitReport;
 
 pub const COLUMNS: &[&str] = &[
-    "lhs", "op", "rhs", "group", "label", "free", "est", "se", "z", "pvalue", "ci_lower",
-    "ci_upper", "std_lv", "std_all",
+    "lhs", "op", "rhs", "group", "label", "free", "est", "se", "z", "pvalue", "ci_lower", "ci_upper", "std_lv", "std_all",
 ];
 
 pub fn cell(v: Option<f64>) -> String {

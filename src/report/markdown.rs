@@ -7,10 +7,7 @@ use std::fmt::Write as _;
 pub fn render(r: &FitReport) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "## Model fit\n");
-    let _ = writeln!(
-        o,
-        "| N | npar | chisq | df | p | CFI | TLI | RMSEA [90% CI] | SRMR | AIC | BIC |"
-    );
+    let _ = writeln!(o, "| N | npar | chisq | df | p | CFI | TLI | RMSEA [90% CI] | SRMR | AIC | BIC |");
     let _ = writeln!(o, "|---|---|---|---|---|---|---|---|---|---|---|");
     let f = |k: &str, d: usize| fmt_opt(r.fit_value(k), d);
     let _ = writeln!(
@@ -32,10 +29,7 @@ pub fn render(r: &FitReport) -> String {
     );
     if !r.hypotheses.is_empty() {
         let _ = writeln!(o, "\n## Hypotheses (alpha = {})\n", r.alpha);
-        let _ = writeln!(
-            o,
-            "| hypothesis | path | sign | est | se | z | p | std.all | supported |"
-        );
+        let _ = writeln!(o, "| hypothesis | path | sign | est | se | z | p | std.all | supported |");
         let _ = writeln!(o, "|---|---|---|---|---|---|---|---|---|");
         for h in &r.hypotheses {
             let _ = writeln!(
@@ -58,24 +52,14 @@ pub fn render(r: &FitReport) -> String {
     let _ = writeln!(o, "\n## Parameter estimates\n");
     let grouped = r.groups.is_some();
     if grouped {
-        let _ = writeln!(
-            o,
-            "| group | lhs | op | rhs | label | est | se | z | p | std.lv | std.all |"
-        );
+        let _ = writeln!(o, "| group | lhs | op | rhs | label | est | se | z | p | std.lv | std.all |");
         let _ = writeln!(o, "|---|---|---|---|---|---|---|---|---|---|---|");
     } else {
-        let _ = writeln!(
-            o,
-            "| lhs | op | rhs | label | est | se | z | p | std.lv | std.all |"
-        );
+        let _ = writeln!(o, "| lhs | op | rhs | label | est | se | z | p | std.lv | std.all |");
         let _ = writeln!(o, "|---|---|---|---|---|---|---|---|---|---|");
     }
     for p in &r.parameters {
-        let g = if grouped {
-            format!("| {} ", p.group)
-        } else {
-            String::new()
-        };
+        let g = if grouped { format!("| {} ", p.group) } else { String::new() };
         let _ = writeln!(
             o,
             "{g}| {} | `{}` | {} | {} | {} | {} | {} | {} | {} | {} |",

@@ -18,22 +18,13 @@ fn num(r: &FitReport, key: &str, d: usize) -> String {
 }
 
 fn int(r: &FitReport, key: &str) -> String {
-    r.fit_value(key)
-        .map_or("NA".into(), |v| format!("{}", v.round() as i64))
+    r.fit_value(key).map_or("NA".into(), |v| format!("{}", v.round() as i64))
 }
 
 pub fn render(r: &FitReport) -> String {
     let mut o = String::new();
-    let status = if r.converged {
-        "ended normally"
-    } else {
-        "did NOT converge"
-    };
-    let _ = writeln!(
-        o,
-        "sem {} {} after {} iterations\n",
-        r.sem_version, status, r.iterations
-    );
+    let status = if r.converged { "ended normally" } else { "did NOT converge" };
+    let _ = writeln!(o, "sem {} {} after {} iterations\n", r.sem_version, status, r.iterations);
     line(&mut o, "Estimator", r.estimator.clone());
     line(&mut o, "Optimization method", r.optimizer.to_uppercase());
     line(&mut o, "Number of model parameters", int(r, "npar"));
@@ -48,11 +39,7 @@ pub fn render(r: &FitReport) -> String {
         _ => line(&mut o, "Number of observations", r.nobs.to_string()),
     }
     if r.rows_dropped > 0 {
-        line(
-            &mut o,
-            "Number of rows dropped (listwise)",
-            r.rows_dropped.to_string(),
-        );
+        line(&mut o, "Number of rows dropped (listwise)", r.rows_dropped.to_string());
     }
     if r.fit.contains_key("chisq") {
         let _ = writeln!(o, "\nModel Test User Model:\n");
@@ -68,86 +55,40 @@ pub fn render(r: &FitReport) -> String {
         line(&mut o, "Tucker-Lewis Index (TLI)", num(r, "tli", 3));
         let _ = writeln!(o, "\nLoglikelihood and Information Criteria:\n");
         line(&mut o, "Loglikelihood user model (H0)", num(r, "logl", 3));
-        line(
-            &mut o,
-            "Loglikelihood unrestricted model (H1)",
-            num(r, "unrestricted_logl", 3),
-        );
+        line(&mut o, "Loglikelihood unrestricted model (H1)", num(r, "unrestricted_logl", 3));
         o.push('\n');
         line(&mut o, "Akaike (AIC)", num(r, "aic", 3));
         line(&mut o, "Bayesian (BIC)", num(r, "bic", 3));
-        line(
-            &mut o,
-            "Sample-size adjusted Bayesian (SABIC)",
-            num(r, "bic2", 3),
-        );
+        line(&mut o, "Sample-size adjusted Bayesian (SABIC)", num(r, "bic2", 3));
         let _ = writeln!(o, "\nRoot Mean Square Error of Approximation:\n");
         line(&mut o, "RMSEA", num(r, "rmsea", 3));
-        line(
-            &mut o,
-            "90 Percent confidence interval - lower",
-            num(r, "rmsea_ci_lower", 3),
-        );
-        line(
-            &mut o,
-            "90 Percent confidence interval - upper",
-            num(r, "rmsea_ci_upper", 3),
-        );
-        line(
-            &mut o,
-            "P-value H_0: RMSEA <= 0.050",
-            num(r, "rmsea_pvalue", 3),
-        );
-        line(
-            &mut o,
-            "P-value H_0: RMSEA >= 0.080",
-            num(r, "rmsea_notclose_pvalue", 3),
-        );
+        line(&mut o, "90 Percent confidence interval - lower", num(r, "rmsea_ci_lower", 3));
+        line(&mut o, "90 Percent confidence interval - upper", num(r, "rmsea_ci_upper", 3));
+        line(&mut o, "P-value H_0: RMSEA <= 0.050", num(r, "rmsea_pvalue", 3));
+        line(&mut o, "P-value H_0: RMSEA >= 0.080", num(r, "rmsea_notclose_pvalue", 3));
         let _ = writeln!(o, "\nStandardized Root Mean Square Residual:\n");
         line(&mut o, "SRMR", num(r, "srmr", 3));
     }
     let _ = writeln!(o, "\nParameter Estimates:\n");
     line(&mut o, "Standard errors", r.se_type.clone());
     line(&mut o, "Information", "Expected".into());
-    line(
-        &mut o,
-        "Information saturated (h1) model",
-        "Structured".into(),
-    );
+    line(&mut o, "Information saturated (h1) model", "Structured".into());
     let groups: Vec<usize> = {
-        let mut g: Vec<usize> = r
-            .parameters
-            .iter()
-            .map(|p| p.group)
-            .filter(|g| *g > 0)
-            .collect();
+        let mut g: Vec<usize> = r.parameters.iter().map(|p| p.group).filter(|g| *g > 0).collect();
         g.dedup();
         g
     };
     for &g in &groups {
         if let Some(names) = &r.groups {
-            let _ = writeln!(
-                o,
-                "\n\nGroup {} [{}]:",
-                g,
-                names.get(g - 1).map_or("", |s| s.as_str())
-            );
+            let _ = writeln!(o, "\n\nGroup {} [{}]:", g, names.get(g - 1).map_or("", |s| s.as_str()));
         }
         let rows: Vec<&ParamOut> = r.parameters.iter().filter(|p| p.group == g).collect();
         section(&mut o, "Latent Variables", &rows, "=~", true);
         section(&mut o, "Regressions", &rows, "~", true);
-        let covs: Vec<&ParamOut> = rows
-            .iter()
-            .copied()
-            .filter(|p| p.op == "~~" && p.lhs != p.rhs)
-            .collect();
+        let covs: Vec<&ParamOut> = rows.iter().copied().filter(|p| p.op == "~~" && p.lhs != p.rhs).collect();
         section(&mut o, "Covariances", &covs, "~~", true);
         section(&mut o, "Intercepts", &rows, "~1", false);
-        let vars: Vec<&ParamOut> = rows
-            .iter()
-            .copied()
-            .filter(|p| p.op == "~~" && p.lhs == p.rhs)
-            .collect();
+        let vars: Vec<&ParamOut> = rows.iter().copied().filter(|p| p.op == "~~" && p.lhs == p.rhs).collect();
         section(&mut o, "Variances", &vars, "~~", false);
     }
     let defs: Vec<&ParamOut> = r.parameters.iter().filter(|p| p.op == ":=").collect();
@@ -176,11 +117,7 @@ pub fn render(r: &FitReport) -> String {
                 fmt_opt(h.std_all, 3),
                 fmt_opt(h.z, 3),
                 fmt_opt(h.pvalue, 3),
-                if h.supported {
-                    "supported"
-                } else {
-                    "not supported"
-                }
+                if h.supported { "supported" } else { "not supported" }
             );
         }
     }
@@ -226,17 +163,9 @@ fn section(o: &mut String, title: &str, rows: &[&ParamOut], op: &str, grouped: b
             "{indent}{:<w$}{:>10}{:>9}{:>9}{:>9}{:>9}{:>9}",
             name,
             fmt_opt(p.est, 3),
-            if free {
-                fmt_opt(p.se, 3)
-            } else {
-                String::new()
-            },
+            if free { fmt_opt(p.se, 3) } else { String::new() },
             if free { fmt_opt(p.z, 3) } else { String::new() },
-            if free {
-                fmt_opt(p.pvalue, 3)
-            } else {
-                String::new()
-            },
+            if free { fmt_opt(p.pvalue, 3) } else { String::new() },
             fmt_opt(p.std_lv, 3),
             fmt_opt(p.std_all, 3),
             w = 20 - indent.len()

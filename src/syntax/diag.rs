@@ -58,9 +58,7 @@ impl Diagnostic {
         let (line, col) = self.line_col(src);
         let start = self.span.start.min(src.len());
         let line_start = src[..start].rfind('\n').map_or(0, |i| i + 1);
-        let line_end = src[line_start..]
-            .find('\n')
-            .map_or(src.len(), |i| line_start + i);
+        let line_end = src[line_start..].find('\n').map_or(src.len(), |i| line_start + i);
         let text = src[line_start..line_end].trim_end_matches('\r');
         let end = self.span.end.clamp(start, line_end);
         let width = src[start..end].chars().count().max(1);
@@ -70,14 +68,7 @@ impl Diagnostic {
         let _ = writeln!(out, "{:gutter$}--> {file}:{line}:{col}", "");
         let _ = writeln!(out, "{:gutter$} |", "");
         let _ = writeln!(out, "{line} | {}", text.replace('\t', " "));
-        let _ = writeln!(
-            out,
-            "{:gutter$} | {}{} {}",
-            "",
-            " ".repeat(col - 1),
-            "^".repeat(width),
-            self.label
-        );
+        let _ = writeln!(out, "{:gutter$} | {}{} {}", "", " ".repeat(col - 1), "^".repeat(width), self.label);
         if let Some(h) = &self.help {
             let _ = writeln!(out, "{:gutter$} = help: {h}", "");
         }

@@ -117,22 +117,12 @@ pub fn lex(src: &str) -> Result<Vec<Token>, Diagnostic> {
                     }
                 }
             }
-            c if c.is_ascii_digit()
-                || (c == '.'
-                    && src[i + 1..]
-                        .chars()
-                        .next()
-                        .is_some_and(|d| d.is_ascii_digit())) =>
-            {
+            c if c.is_ascii_digit() || (c == '.' && src[i + 1..].chars().next().is_some_and(|d| d.is_ascii_digit())) => {
                 let end = scan_number(src, i);
                 let text = &src[i..end];
-                let v: f64 = text.parse().map_err(|_| {
-                    Diagnostic::new(
-                        format!("`{text}` is not a number"),
-                        Span::new(i, end),
-                        "not a number",
-                    )
-                })?;
+                let v: f64 = text
+                    .parse()
+                    .map_err(|_| Diagnostic::new(format!("`{text}` is not a number"), Span::new(i, end), "not a number"))?;
                 // An identifier glued to a number (`1x`) is an error, not two tokens.
                 if let Some(d) = src[end..].chars().next() {
                     if is_ident_start(d) {

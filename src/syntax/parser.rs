@@ -49,10 +49,7 @@ pub fn split_statements(tokens: &[Token]) -> Vec<&[Token]> {
             Tok::LParen => depth += 1,
             Tok::RParen => depth -= 1,
             Tok::Newline => {
-                let prev = tokens[start..i]
-                    .iter()
-                    .rev()
-                    .find(|t| t.tok != Tok::Newline);
+                let prev = tokens[start..i].iter().rev().find(|t| t.tok != Tok::Newline);
                 let next = tokens[i..].iter().find(|t| t.tok != Tok::Newline);
                 let cont = depth > 0
                     || prev.is_some_and(|p| joins_after(&p.tok))
@@ -67,9 +64,7 @@ pub fn split_statements(tokens: &[Token]) -> Vec<&[Token]> {
         i += 1;
     }
     out.push(&tokens[start..]);
-    out.into_iter()
-        .filter(|s| s.iter().any(|t| t.tok != Tok::Newline))
-        .collect()
+    out.into_iter().filter(|s| s.iter().any(|t| t.tok != Tok::Newline)).collect()
 }
 
 struct P<'a> {
@@ -97,8 +92,7 @@ impl<'a> P<'a> {
         self.peek().map_or(self.end, |t| t.span)
     }
     fn found(&self) -> String {
-        self.peek()
-            .map_or("the end of the statement".into(), |t| t.tok.describe())
+        self.peek().map_or("the end of the statement".into(), |t| t.tok.describe())
     }
 }
 
@@ -130,9 +124,7 @@ pub fn parse_statement(src: &str, toks: &[Token], warnings: &mut Vec<Diagnostic>
         .help("lavaan's operators are =~ ~ ~~ := == < >"));
     };
     let op_tok = toks[op_at];
-    let Tok::Op(op_str) = &op_tok.tok else {
-        unreachable!()
-    };
+    let Tok::Op(op_str) = &op_tok.tok else { unreachable!() };
     let op = Op::from_str(op_str).ok_or_else(|| unknown_op(op_str, op_tok.span))?;
     let lhs_toks = &toks[..op_at];
     let rhs_toks = &toks[op_at + 1..];
@@ -169,7 +161,7 @@ pub fn parse_statement(src: &str, toks: &[Token], warnings: &mut Vec<Diagnostic>
     };
     let (lhs, rhs) = match op {
         Op::Measure | Op::Regress | Op::Covary => {
-            let names = parse_lhs_names(&mut lp, op)?;
+            let names = parse_lhs_names(&mut lp, op, warnings)?;
             let terms = parse_terms(&mut rp, op, warnings)?;
             (Lhs::Names(names), Rhs::Terms(terms))
         }
@@ -224,22 +216,44 @@ fn unknown_op(s: &str, span: Span) -> Diagnostic {
         "<-" | "->" => Some("~"),
         _ => None,
     };
-    let d = Diagnostic::new(
-        format!("unknown operator `{s}`"),
-        span,
-        "not a lavaan operator",
-    );
+    let d = Diagnostic::new(format!("unknown operator `{s}`"), span, "not a lavaan operator");
     match guess {
-        Some(g) => d.help(format!(
-            "did you mean `{g}`? lavaan's operators are =~ ~ ~~ := == < >"
-        )),
+        Some(g) => d.help(format!("did you mean `{g}`? lavaan's operators are =~ ~ ~~ := == < >")),
         None => d.help("lavaan's operators are =~ ~ ~~ := == < >"),
     }
 }
 
-fn parse_lhs_names(p: &mut P, op: Op) -> R<Vec<Name>> {
+fn parse_lhs_names(p: &mut P, op: Op, warnings: &mut Vec<Diagnostic>) -> R<Vec<Name>> {
     let mut names = Vec::new();
     loop {
+        // lavaan ignores a modifier on the left (`a*y ~ x`): skip to the last `*`
+        let mut depth = 0;
+        let mut last_star = None;
+        for k in p.pos..p.toks.len() {
+            match p.toks[k].tok {
+                Tok::LParen => depth += 1,
+                Tok::RParen => depth -= 1,
+                Tok::Plus if depth == 0 => break,
+                Tok::Star if depth == 0 => last_star = Some(k),
+                _ => {}
+            }
+        }
+        if let Some(k) = last_star {
+            let span = p.toks[p.pos].span.to(p.toks[k].span);
+            warnings.push(Diagnostic::new(
+                format!("a modifier on the left of `{}` is ignored (as in lavaan)", op.as_str()),
+                span,
+                "ignored",
+            ));
+            p.pos = k + 1;
+            if p.at_end() {
+                return Err(Diagnostic::new(
+                    "a dangling `*`: nothing follows it",
+                    p.toks[k].span,
+                    "expected a variable name after `*`",
+                ));
+            }
+        }
         let t = p.next().unwrap_or_else(|| unreachable!());
         match &t.tok {
             Tok::Ident(s) if !RESERVED.contains(&s.as_str()) => names.push(Name {
@@ -248,10 +262,7 @@ fn parse_lhs_names(p: &mut P, op: Op) -> R<Vec<Name>> {
             }),
             Tok::Ident(s) => {
                 return Err(Diagnostic::new(
-                    format!(
-                        "`{s}` is a reserved word and cannot be on the left of `{}`",
-                        op.as_str()
-                    ),
+                    format!("`{s}` is a reserved word and cannot be on the left of `{}`", op.as_str()),
                     t.span,
                     "reserved word",
                 ))
@@ -281,11 +292,7 @@ fn parse_lhs_names(p: &mut P, op: Op) -> R<Vec<Name>> {
         let t = p.next().unwrap();
         if t.tok != Tok::Plus {
             return Err(Diagnostic::new(
-                format!(
-                    "expected `+` or `{}` after the name, found {}",
-                    op.as_str(),
-                    t.tok.describe()
-                ),
+                format!("expected `+` or `{}` after the name, found {}", op.as_str(), t.tok.describe()),
                 t.span,
                 "unexpected here",
             ));
@@ -308,11 +315,7 @@ fn parse_terms(p: &mut P, op: Op, warnings: &mut Vec<Diagnostic>) -> R<Vec<Term>
             None => return Ok(terms),
             Some(t) if t.tok == Tok::Plus => {
                 if p.at_end() {
-                    return Err(Diagnostic::new(
-                        "the formula ends with `+`",
-                        t.span,
-                        "expected a term after `+`",
-                    ));
+                    return Err(Diagnostic::new("the formula ends with `+`", t.span, "expected a term after `+`"));
                 }
             }
             Some(t) => {
@@ -332,11 +335,7 @@ fn parse_term(p: &mut P, op: Op, warnings: &mut Vec<Diagnostic>) -> R<Term> {
     loop {
         let start = p.here();
         let Some(t) = p.peek() else {
-            return Err(Diagnostic::new(
-                "expected a term",
-                start,
-                "expected a variable name",
-            ));
+            return Err(Diagnostic::new("expected a term", start, "expected a variable name"));
         };
         // a term element: number, -number, NA, name, "string", f(...)
         let elem_span;
@@ -352,10 +351,7 @@ fn parse_term(p: &mut P, op: Op, warnings: &mut Vec<Diagnostic>) -> R<Term> {
                 let neg = t.tok == Tok::Minus;
                 p.next();
                 match p.next() {
-                    Some(Token {
-                        tok: Tok::Number(v),
-                        span,
-                    }) => {
+                    Some(Token { tok: Tok::Number(v), span }) => {
                         elem_span = t.span.to(*span);
                         Elem::Num(if neg { -v } else { *v })
                     }
@@ -365,11 +361,7 @@ fn parse_term(p: &mut P, op: Op, warnings: &mut Vec<Diagnostic>) -> R<Term> {
                         } else {
                             "a `-` must be followed by a number"
                         };
-                        return Err(Diagnostic::new(
-                            msg,
-                            t.span,
-                            "expected a variable name or a number",
-                        ));
+                        return Err(Diagnostic::new(msg, t.span, "expected a variable name or a number"));
                     }
                 }
             }
@@ -395,6 +387,30 @@ fn parse_term(p: &mut P, op: Op, warnings: &mut Vec<Diagnostic>) -> R<Term> {
                 } else {
                     elem_span = t.span;
                     Elem::Name(s.clone())
+                }
+            }
+            Tok::LParen => {
+                p.next();
+                let e = parse_sum(p)?;
+                let close = match p.next() {
+                    Some(Token { tok: Tok::RParen, span }) => *span,
+                    _ => return Err(Diagnostic::new("unbalanced parentheses", t.span, "this `(` is never closed")),
+                };
+                elem_span = t.span.to(close);
+                let mut names = Vec::new();
+                e.names(&mut names);
+                match names.as_slice() {
+                    [] => Elem::Num(
+                        eval_const(&e).ok_or_else(|| Diagnostic::new("this value cannot be computed", elem_span, "not a number"))?,
+                    ),
+                    [n] => Elem::Name(n.name.clone()),
+                    _ => {
+                        return Err(Diagnostic::new(
+                            "a modifier in parentheses may hold one label",
+                            elem_span,
+                            "more than one name",
+                        ))
+                    }
                 }
             }
             Tok::Star => {
@@ -431,10 +447,7 @@ fn parse_term(p: &mut P, op: Op, warnings: &mut Vec<Diagnostic>) -> R<Term> {
                     Elem::Name(s) | Elem::Str(s) => ModKind::Label(vec![Some(s)]),
                     Elem::Mod(k) => k,
                 };
-                mods.push(Modifier {
-                    kind,
-                    span: elem_span,
-                });
+                mods.push(Modifier { kind, span: elem_span });
             }
             _ => {
                 let var = match elem {
@@ -466,13 +479,7 @@ fn parse_term(p: &mut P, op: Op, warnings: &mut Vec<Diagnostic>) -> R<Term> {
                         return Err(Diagnostic::new(msg, elem_span, "expected a variable name")
                             .help("to fix a parameter, write the value before `*`: `0.5*x`"));
                     }
-                    Elem::Na => {
-                        return Err(Diagnostic::new(
-                            "`NA` cannot be a variable",
-                            elem_span,
-                            "expected a variable name",
-                        ))
-                    }
+                    Elem::Na => return Err(Diagnostic::new("`NA` cannot be a variable", elem_span, "expected a variable name")),
                     Elem::Str(s) => {
                         return Err(Diagnostic::new(
                             format!("the string \"{s}\" is not followed by `*`"),
@@ -506,11 +513,7 @@ fn parse_modifier_call(p: &mut P, fname: &str, fspan: Span) -> R<(ModKind, Span)
     let close_span;
     loop {
         let Some(t) = p.next() else {
-            return Err(Diagnostic::new(
-                "unbalanced parentheses",
-                open.span,
-                "this `(` is never closed",
-            ));
+            return Err(Diagnostic::new("unbalanced parentheses", open.span, "this `(` is never closed"));
         };
         match &t.tok {
             Tok::RParen if items.is_empty() => {
@@ -518,17 +521,8 @@ fn parse_modifier_call(p: &mut P, fname: &str, fspan: Span) -> R<(ModKind, Span)
                 break;
             }
             Tok::Minus => match p.next() {
-                Some(Token {
-                    tok: Tok::Number(v),
-                    span,
-                }) => items.push((Tok::Number(-v), t.span.to(*span))),
-                _ => {
-                    return Err(Diagnostic::new(
-                        "a `-` must be followed by a number",
-                        t.span,
-                        "expected a number",
-                    ))
-                }
+                Some(Token { tok: Tok::Number(v), span }) => items.push((Tok::Number(-v), t.span.to(*span))),
+                _ => return Err(Diagnostic::new("a `-` must be followed by a number", t.span, "expected a number")),
             },
             Tok::Number(_) | Tok::Str(_) | Tok::Ident(_) => items.push((t.tok.clone(), t.span)),
             other => {
@@ -540,13 +534,8 @@ fn parse_modifier_call(p: &mut P, fname: &str, fspan: Span) -> R<(ModKind, Span)
             }
         }
         match p.next() {
-            Some(Token {
-                tok: Tok::Comma, ..
-            }) => continue,
-            Some(Token {
-                tok: Tok::RParen,
-                span,
-            }) => {
+            Some(Token { tok: Tok::Comma, .. }) => continue,
+            Some(Token { tok: Tok::RParen, span }) => {
                 close_span = *span;
                 break;
             }
@@ -557,13 +546,7 @@ fn parse_modifier_call(p: &mut P, fname: &str, fspan: Span) -> R<(ModKind, Span)
                     "expected `,` or `)`",
                 ))
             }
-            None => {
-                return Err(Diagnostic::new(
-                    "unbalanced parentheses",
-                    open.span,
-                    "this `(` is never closed",
-                ))
-            }
+            None => return Err(Diagnostic::new("unbalanced parentheses", open.span, "this `(` is never closed")),
         }
     }
     let span = fspan.to(close_span);
@@ -587,11 +570,7 @@ fn parse_modifier_call(p: &mut P, fname: &str, fspan: Span) -> R<(ModKind, Span)
             .map(|(t, s)| match t {
                 Tok::Ident(n) if n == "NA" => Ok(None),
                 Tok::Str(n) | Tok::Ident(n) => Ok(Some(n.clone())),
-                _ => Err(Diagnostic::new(
-                    format!("`{fname}(...)` takes labels"),
-                    *s,
-                    "expected a label",
-                )),
+                _ => Err(Diagnostic::new(format!("`{fname}(...)` takes labels"), *s, "expected a label")),
             })
             .collect()
     };
@@ -602,25 +581,46 @@ fn parse_modifier_call(p: &mut P, fname: &str, fspan: Span) -> R<(ModKind, Span)
             "expected at least one value",
         ));
     }
+    // as in lavaan, a name inside a modifier makes it a label: `start(a)` is the label a
+    let symbols: Vec<Option<String>> = items
+        .iter()
+        .filter_map(|(t, _)| match t {
+            Tok::Ident(n) if n != "NA" => Some(Some(n.clone())),
+            _ => None,
+        })
+        .collect();
+    if !symbols.is_empty() {
+        return Ok((ModKind::Label(symbols), span));
+    }
     let kind = match fname {
         "start" => ModKind::Start(nums(&items)?),
         "equal" | "label" => ModKind::Label(labels(&items)?),
         "fixed" => ModKind::Fixed(nums(&items)?),
         "c" => {
-            let all_num = items.iter().all(|(t, _)| matches!(t, Tok::Number(_)) || matches!(t, Tok::Ident(n) if n == "NA"));
+            let all_num = items
+                .iter()
+                .all(|(t, _)| matches!(t, Tok::Number(_)) || matches!(t, Tok::Ident(n) if n == "NA"));
             if all_num {
                 ModKind::Fixed(nums(&items)?)
             } else {
                 ModKind::Label(labels(&items)?)
             }
         }
+        "sqrt" | "exp" | "log" | "abs" if items.len() == 1 && matches!(items[0].0, Tok::Number(_)) => {
+            let Tok::Number(v) = items[0].0 else { unreachable!() };
+            let f = match fname {
+                "sqrt" => v.sqrt(),
+                "exp" => v.exp(),
+                "log" => v.ln(),
+                _ => v.abs(),
+            };
+            ModKind::Fixed(vec![Some(f)])
+        }
         _ => {
-            return Err(Diagnostic::new(
-                format!("unknown modifier `{fname}(...)`"),
-                fspan,
-                "not a lavaan modifier",
+            return Err(
+                Diagnostic::new(format!("unknown modifier `{fname}(...)`"), fspan, "not a lavaan modifier")
+                    .help("modifiers are a number, NA, a label, start(v), equal(\"lbl\"), label(\"lbl\") or c(...)"),
             )
-            .help("modifiers are a number, NA, a label, start(v), equal(\"lbl\"), label(\"lbl\") or c(...)"))
         }
     };
     Ok((kind, span))
@@ -697,9 +697,7 @@ fn parse_power(p: &mut P) -> R<Expr> {
     Ok(base)
 }
 
-const FUNCTIONS: &[&str] = &[
-    "exp", "log", "sqrt", "abs", "sin", "cos", "tan", "pnorm", "qnorm",
-];
+const FUNCTIONS: &[&str] = &["exp", "log", "sqrt", "abs", "sin", "cos", "tan", "pnorm", "qnorm"];
 
 fn parse_primary(p: &mut P) -> R<Expr> {
     let here = p.here();
@@ -716,12 +714,10 @@ fn parse_primary(p: &mut P) -> R<Expr> {
         Tok::Ident(s) => {
             if p.peek().is_some_and(|n| n.tok == Tok::LParen) {
                 if !FUNCTIONS.contains(&s.as_str()) {
-                    return Err(Diagnostic::new(
-                        format!("unknown function `{s}`"),
-                        t.span,
-                        "not a supported function",
-                    )
-                    .help(format!("supported: {}", FUNCTIONS.join(", "))));
+                    return Err(
+                        Diagnostic::new(format!("unknown function `{s}`"), t.span, "not a supported function")
+                            .help(format!("supported: {}", FUNCTIONS.join(", "))),
+                    );
                 }
                 let open = p.next().unwrap();
                 let mut args = vec![];
@@ -735,12 +731,8 @@ fn parse_primary(p: &mut P) -> R<Expr> {
                 loop {
                     args.push(parse_sum(p)?);
                     match p.next() {
-                        Some(Token {
-                            tok: Tok::Comma, ..
-                        }) => continue,
-                        Some(Token {
-                            tok: Tok::RParen, ..
-                        }) => break,
+                        Some(Token { tok: Tok::Comma, .. }) => continue,
+                        Some(Token { tok: Tok::RParen, .. }) => break,
                         Some(t) => {
                             return Err(Diagnostic::new(
                                 format!("expected `,` or `)`, found {}", t.tok.describe()),
@@ -748,13 +740,7 @@ fn parse_primary(p: &mut P) -> R<Expr> {
                                 "expected `)`",
                             ))
                         }
-                        None => {
-                            return Err(Diagnostic::new(
-                                "unbalanced parentheses",
-                                open.span,
-                                "this `(` is never closed",
-                            ))
-                        }
+                        None => return Err(Diagnostic::new("unbalanced parentheses", open.span, "this `(` is never closed")),
                     }
                 }
                 Ok(Expr::Call(
@@ -773,22 +759,12 @@ fn parse_primary(p: &mut P) -> R<Expr> {
         }
         Tok::LParen => {
             if p.at_end() {
-                return Err(Diagnostic::new(
-                    "unbalanced parentheses",
-                    t.span,
-                    "this `(` is never closed",
-                ));
+                return Err(Diagnostic::new("unbalanced parentheses", t.span, "this `(` is never closed"));
             }
             let e = parse_sum(p)?;
             match p.next() {
-                Some(Token {
-                    tok: Tok::RParen, ..
-                }) => Ok(e),
-                _ => Err(Diagnostic::new(
-                    "unbalanced parentheses",
-                    t.span,
-                    "this `(` is never closed",
-                )),
+                Some(Token { tok: Tok::RParen, .. }) => Ok(e),
+                _ => Err(Diagnostic::new("unbalanced parentheses", t.span, "this `(` is never closed")),
             }
         }
         _ => Err(Diagnostic::new(
@@ -807,21 +783,20 @@ fn combine_chain(mods: Vec<Modifier>, warnings: &mut Vec<Diagnostic>) -> R<Vec<M
         return Ok(mods);
     }
     let span = mods[0].span.to(mods[mods.len() - 1].span);
-    let labels: Vec<&Modifier> = mods
-        .iter()
-        .filter(|m| matches!(m.kind, ModKind::Label(_)))
-        .collect();
+    let labels: Vec<&Modifier> = mods.iter().filter(|m| matches!(m.kind, ModKind::Label(_))).collect();
     if labels.len() > 1 {
-        return Err(
-            Diagnostic::new("this term has two labels", labels[1].span, "a second label")
-                .help("a parameter has one label; write `a*x` and refer to it as `a`"),
-        );
+        return Err(Diagnostic::new("this term has two labels", labels[1].span, "a second label")
+            .help("a parameter has one label; write `a*x` and refer to it as `a`"));
     }
     if let Some(l) = labels.first() {
         let l = (*l).clone();
         warnings.push(
-            Diagnostic::new("lavaan keeps only the label of a chained modifier; the other modifiers here are ignored", span, "only the label counts")
-                .help("to give a start value or fixed value as well, repeat the term: `a*x + start(0.5)*x`"),
+            Diagnostic::new(
+                "lavaan keeps only the label of a chained modifier; the other modifiers here are ignored",
+                span,
+                "only the label counts",
+            )
+            .help("to give a start value or fixed value as well, repeat the term: `a*x + start(0.5)*x`"),
         );
         return Ok(vec![l]);
     }
@@ -830,12 +805,10 @@ fn combine_chain(mods: Vec<Modifier>, warnings: &mut Vec<Diagnostic>) -> R<Vec<M
         match &m.kind {
             ModKind::Fixed(v) if v.len() == 1 && v[0].is_some() => prod *= v[0].unwrap(),
             _ => {
-                return Err(Diagnostic::new(
-                    "these modifiers cannot be combined in one chain",
-                    span,
-                    "ambiguous chain",
+                return Err(
+                    Diagnostic::new("these modifiers cannot be combined in one chain", span, "ambiguous chain")
+                        .help("repeat the term with one modifier each: `x + start(0.5)*x`"),
                 )
-                .help("repeat the term with one modifier each: `x + start(0.5)*x`"))
             }
         }
     }
@@ -843,4 +816,34 @@ fn combine_chain(mods: Vec<Modifier>, warnings: &mut Vec<Diagnostic>) -> R<Vec<M
         kind: ModKind::Fixed(vec![Some(prod)]),
         span,
     }])
+}
+
+/// The value of an expression without names (`(-1)`, `(2/3)`).
+fn eval_const(e: &Expr) -> Option<f64> {
+    Some(match e {
+        Expr::Num(v) => *v,
+        Expr::Var(_) => return None,
+        Expr::Neg(a) => -eval_const(a)?,
+        Expr::Bin(op, a, b) => {
+            let (a, b) = (eval_const(a)?, eval_const(b)?);
+            match op {
+                '+' => a + b,
+                '-' => a - b,
+                '*' => a * b,
+                '/' => a / b,
+                _ => a.powf(b),
+            }
+        }
+        Expr::Call(f, args) => {
+            let a = eval_const(args.first()?)?;
+            match f.name.as_str() {
+                "sqrt" => a.sqrt(),
+                "exp" => a.exp(),
+                "log" => a.ln(),
+                "abs" => a.abs(),
+                _ => return None,
+            }
+        }
+    })
+    .filter(|v| v.is_finite())
 }
