@@ -158,6 +158,34 @@ fn check_level(name: &str, v: f64) -> Result<(), SemError> {
     }
 }
 
+impl FitArgs {
+    /// The fit options, or a clear refusal of what is not built yet.
+    pub fn options(&self) -> Result<FitOptions, SemError> {
+        if self.estimator != Estimator::Ml {
+            return Err(not_yet(&format!("--estimator {:?}", self.estimator).to_lowercase()));
+        }
+        if self.missing != Missing::Listwise {
+            return Err(not_yet("--missing fiml"));
+        }
+        if self.group.is_some() {
+            return Err(not_yet("--group"));
+        }
+        if self.se != SeKind::Standard {
+            return Err(not_yet(&format!("--se {:?}", self.se).to_lowercase()));
+        }
+        check_level("--ci-level", self.ci_level)?;
+        check_level("--alpha", self.alpha)?;
+        Ok(FitOptions {
+            std_lv: self.std_lv,
+            meanstructure: self.meanstructure,
+            ci_level: self.ci_level,
+            alpha: self.alpha,
+            max_iter: self.max_iter,
+            csv: self.data_args.csv_options()?,
+        })
+    }
+}
+
 /// Render a fit report in a format.
 pub fn render_fit(r: &FitReport, f: Format) -> String {
     match f {
@@ -200,28 +228,7 @@ pub fn emit(text: &str, output: Option<&Path>) -> Result<(), SemError> {
 pub fn run(cli: Cli) -> Result<u8, SemError> {
     match cli.command {
         Command::Fit(a) => {
-            if a.estimator != Estimator::Ml {
-                return Err(not_yet(&format!("--estimator {:?}", a.estimator).to_lowercase()));
-            }
-            if a.missing != Missing::Listwise {
-                return Err(not_yet("--missing fiml"));
-            }
-            if a.group.is_some() {
-                return Err(not_yet("--group"));
-            }
-            if a.se != SeKind::Standard {
-                return Err(not_yet(&format!("--se {:?}", a.se).to_lowercase()));
-            }
-            check_level("--ci-level", a.ci_level)?;
-            check_level("--alpha", a.alpha)?;
-            let opt = FitOptions {
-                std_lv: a.std_lv,
-                meanstructure: a.meanstructure,
-                ci_level: a.ci_level,
-                alpha: a.alpha,
-                max_iter: a.max_iter,
-                csv: a.data_args.csv_options()?,
-            };
+            let opt = a.options()?;
             let r = pipeline::fit(&a.model, &a.data, &opt)?;
             emit(&render_fit(&r, a.format), a.output.as_deref())?;
             let ok = r.converged && r.se_type == "Standard";

@@ -64,9 +64,7 @@ pub fn default_start(model: &Model, data: &[GroupData], simple: bool) -> Vec<f64
                     if c.i < p {
                         let resid = ols.iter().find(|(i, j, _)| *i == c.i && *j == usize::MAX).map(|t| t.2);
                         resid.unwrap_or(0.5 * s[(c.i, c.i)])
-                    } else if simple {
-                        1.0
-                    } else if std_lv_like(model, c.i - p) {
+                    } else if simple || std_lv_like(model, c.i - p) {
                         1.0
                     } else {
                         0.05

@@ -21,8 +21,17 @@ pub fn pchisq(x: f64, df: f64) -> f64 {
     }
 }
 
+/// Quantile by bisection on the CDF (statrs' inverse is only accurate to
+/// about 1e-3 at large df, which shows in lavaan's CN index).
 pub fn qchisq(p: f64, df: f64) -> f64 {
-    ChiSquared::new(df).map_or(f64::NAN, |d| d.inverse_cdf(p))
+    if !(0.0..1.0).contains(&p) || df <= 0.0 {
+        return f64::NAN;
+    }
+    let mut hi = df + 10.0 * (2.0 * df).sqrt() + 10.0;
+    while pchisq(hi, df) < p {
+        hi *= 2.0;
+    }
+    bisect(|x| pchisq(x, df) - p, 0.0, hi).unwrap_or(f64::NAN)
 }
 
 /// Non-central chi-square CDF.
@@ -93,6 +102,13 @@ mod tests {
     use super::*;
 
     // values from R: pchisq(85.3055217699727, 24, ncp = 36.84674) etc.
+    #[test]
+    fn quantile_matches_r() {
+        // R: qchisq(0.95, 266) = 305.0415..., qchisq(0.99, 24) = 42.97982
+        assert!((qchisq(0.99, 24.0) - 42.97982).abs() < 1e-4);
+        assert!((qchisq(0.95, 266.0) - 305.04).abs() < 0.01);
+    }
+
     #[test]
     fn noncentral_matches_r() {
         assert!((pchisq(85.3055217699727, 24.0) - (1.0 - 8.50255321704907e-09)).abs() < 1e-12);

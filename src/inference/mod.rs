@@ -61,7 +61,7 @@ pub fn vcov(model: &Model, x: &[f64], data: &[GroupData]) -> Result<DMatrix<f64>
         .iter()
         .enumerate()
         .fold((0, f64::INFINITY), |acc, (k, v)| if *v < acc.1 { (k, *v) } else { acc });
-    if !(min > 1e-10 * max.max(1e-300)) {
+    if min.is_nan() || min <= 1e-10 * max.max(1e-300) {
         let vec = eig.eigenvectors.column(kmin);
         let mut rows: Vec<usize> = Vec::new();
         for (xi, val) in vec.iter().enumerate() {

@@ -80,7 +80,7 @@ fn free_parameters(pt: &ParTable) -> (Vec<Option<usize>>, usize, Vec<String>, us
     let mut extra_eq = 0;
     let n = pt.rows.len();
     let mut parent: Vec<usize> = (0..n).collect();
-    fn find(p: &mut Vec<usize>, i: usize) -> usize {
+    fn find(p: &mut [usize], i: usize) -> usize {
         let mut r = i;
         while p[r] != r {
             r = p[r];
@@ -143,7 +143,7 @@ fn free_parameters(pt: &ParTable) -> (Vec<Option<usize>>, usize, Vec<String>, us
     let mut x_of_row = vec![None; n];
     let mut root_x: Vec<Option<usize>> = vec![None; n];
     let mut nx = 0;
-    for i in 0..n {
+    for (i, slot) in x_of_row.iter_mut().enumerate() {
         if pt.rows[i].free == 0 {
             continue;
         }
@@ -152,7 +152,7 @@ fn free_parameters(pt: &ParTable) -> (Vec<Option<usize>>, usize, Vec<String>, us
             nx += 1;
             nx - 1
         });
-        x_of_row[i] = Some(x);
+        *slot = Some(x);
     }
     (x_of_row, nx, unsupported, extra_eq)
 }

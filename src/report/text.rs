@@ -83,23 +83,23 @@ pub fn render(r: &FitReport) -> String {
             let _ = writeln!(o, "\n\nGroup {} [{}]:", g, names.get(g - 1).map_or("", |s| s.as_str()));
         }
         let rows: Vec<&ParamOut> = r.parameters.iter().filter(|p| p.group == g).collect();
-        section(&mut o, "Latent Variables", &rows, "=~", true);
-        section(&mut o, "Regressions", &rows, "~", true);
+        section(&mut o, "Latent Variables", &rows, "=~", true, &r.parameters);
+        section(&mut o, "Regressions", &rows, "~", true, &r.parameters);
         let covs: Vec<&ParamOut> = rows.iter().copied().filter(|p| p.op == "~~" && p.lhs != p.rhs).collect();
-        section(&mut o, "Covariances", &covs, "~~", true);
-        section(&mut o, "Intercepts", &rows, "~1", false);
+        section(&mut o, "Covariances", &covs, "~~", true, &r.parameters);
+        section(&mut o, "Intercepts", &rows, "~1", false, &r.parameters);
         let vars: Vec<&ParamOut> = rows.iter().copied().filter(|p| p.op == "~~" && p.lhs == p.rhs).collect();
-        section(&mut o, "Variances", &vars, "~~", false);
+        section(&mut o, "Variances", &vars, "~~", false, &r.parameters);
     }
     let defs: Vec<&ParamOut> = r.parameters.iter().filter(|p| p.op == ":=").collect();
-    section(&mut o, "Defined Parameters", &defs, ":=", false);
+    section(&mut o, "Defined Parameters", &defs, ":=", false, &r.parameters);
     r2_section(&mut o, r);
     if !r.hypotheses.is_empty() {
         let _ = writeln!(o, "\nHypotheses (alpha = {}):", r.alpha);
         let _ = writeln!(
             o,
-            "  {:<8} {:<24} {:>4} {:>9} {:>8} {:>8} {:>8}  {}",
-            "", "path", "sign", "Estimate", "Std.all", "z-value", "P(>|z|)", "result"
+            "  {:<8} {:<24} {:>4} {:>9} {:>8} {:>8} {:>8}  result",
+            "", "path", "sign", "Estimate", "Std.all", "z-value", "P(>|z|)"
         );
         for h in &r.hypotheses {
             let path = if h.op == ":=" {
@@ -130,7 +130,11 @@ pub fn render(r: &FitReport) -> String {
     o
 }
 
-fn section(o: &mut String, title: &str, rows: &[&ParamOut], op: &str, grouped: bool) {
+fn is_endogenous(all: &[ParamOut], v: &str) -> bool {
+    all.iter().any(|p| (p.op == "=~" && p.rhs == v) || (p.op == "~" && p.lhs == v))
+}
+
+fn section(o: &mut String, title: &str, rows: &[&ParamOut], op: &str, grouped: bool, rows_all: &[ParamOut]) {
     let rows: Vec<&&ParamOut> = rows.iter().filter(|p| p.op == op).collect();
     if rows.is_empty() {
         return;
@@ -155,6 +159,10 @@ fn section(o: &mut String, title: &str, rows: &[&ParamOut], op: &str, grouped: b
         }
         if !p.label.is_empty() && op != ":=" {
             name = format!("{name} ({})", p.label);
+        }
+        // lavaan marks residual (co)variances and intercepts of endogenous variables with a dot
+        if !grouped && op != ":=" && is_endogenous(rows_all, &p.lhs) {
+            name = format!(".{name}");
         }
         let indent = if grouped { "    " } else { "   " };
         let free = p.free || op == ":=";

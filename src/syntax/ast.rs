@@ -35,7 +35,7 @@ impl Op {
             Op::Greater => ">",
         }
     }
-    pub fn from_str(s: &str) -> Option<Op> {
+    pub fn parse(s: &str) -> Option<Op> {
         Some(match s {
             "=~" => Op::Measure,
             "~" => Op::Regress,

@@ -125,7 +125,7 @@ pub fn parse_statement(src: &str, toks: &[Token], warnings: &mut Vec<Diagnostic>
     };
     let op_tok = toks[op_at];
     let Tok::Op(op_str) = &op_tok.tok else { unreachable!() };
-    let op = Op::from_str(op_str).ok_or_else(|| unknown_op(op_str, op_tok.span))?;
+    let op = Op::parse(op_str).ok_or_else(|| unknown_op(op_str, op_tok.span))?;
     let lhs_toks = &toks[..op_at];
     let rhs_toks = &toks[op_at + 1..];
     if lhs_toks.is_empty() {
@@ -317,6 +317,14 @@ fn parse_terms(p: &mut P, op: Op, warnings: &mut Vec<Diagnostic>) -> R<Vec<Term>
                 if p.at_end() {
                     return Err(Diagnostic::new("the formula ends with `+`", t.span, "expected a term after `+`"));
                 }
+            }
+            Some(t) if matches!(t.tok, Tok::Op(_)) => {
+                return Err(Diagnostic::new(
+                    format!("{} has nothing on its left", t.tok.describe()),
+                    t.span,
+                    "a second operator in one formula",
+                )
+                .help("a line that starts with an operator continues the line before it; write the left-hand side first"))
             }
             Some(t) => {
                 return Err(Diagnostic::new(
@@ -540,11 +548,14 @@ fn parse_modifier_call(p: &mut P, fname: &str, fspan: Span) -> R<(ModKind, Span)
                 break;
             }
             Some(t) => {
+                if !p.toks[p.pos..].iter().any(|t| t.tok == Tok::RParen) {
+                    return Err(Diagnostic::new("unbalanced parentheses", open.span, "this `(` is never closed"));
+                }
                 return Err(Diagnostic::new(
                     format!("expected `,` or `)`, found {}", t.tok.describe()),
                     t.span,
                     "expected `,` or `)`",
-                ))
+                ));
             }
             None => return Err(Diagnostic::new("unbalanced parentheses", open.span, "this `(` is never closed")),
         }
