@@ -1,0 +1,242 @@
+//! The binary as a user runs it: exit codes, formats, `--output`, and the
+//! messages for bad input (file, line, column or column name; never a panic,
+//! never a printed result).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn sem(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sem")).args(args).output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+/// A scratch directory for files a test writes.
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("sem-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+const HS_MODEL: &str = "models/holzinger_swineford.lav";
+const HS_DATA: &str = "data/HolzingerSwineford1939.csv";
+
+#[test]
+fn fit_text_report_reads_like_lavaan() {
+    let o = sem(&["fit", "models/bradford.lav", "data/bradford_demo.csv"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let t = stdout(&o);
+    for s in [
+        "Model Test User Model:",
+        "Comparative Fit Index (CFI)",
+        "RMSEA",
+        "SRMR",
+        "Latent Variables:",
+        "Regressions:",
+        "R-Square:",
+        "Hypotheses",
+    ] {
+        assert!(t.contains(s), "missing `{s}` in\n{t}");
+    }
+    assert!(t.contains("ALLO (H6)"), "labels are shown");
+    assert!(t.contains("266.473"), "chi-square as lavaan prints it");
+}
+
+#[test]
+fn fit_json_follows_the_contract() {
+    let o = sem(&["fit", HS_MODEL, HS_DATA, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["converged"], true);
+    assert_eq!(v["estimator"], "ML");
+    assert_eq!(v["nobs"], 301);
+    let x2 = v["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["lhs"] == "visual" && p["op"] == "=~" && p["rhs"] == "x2")
+        .unwrap();
+    assert!((x2["est"].as_f64().unwrap() - 0.554).abs() < 1e-3);
+    assert_eq!(x2["free"], true);
+    let x1 = v["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["rhs"] == "x1" && p["op"] == "=~")
+        .unwrap();
+    assert_eq!(x1["free"], false);
+    assert!(x1["z"].is_null() && x1["pvalue"].is_null(), "fixed rows have no test");
+    assert_eq!(v["fit"]["npar"], 21.0);
+    assert!((v["fit"]["chisq"].as_f64().unwrap() - 85.306).abs() < 1e-3);
+    // the report round-trips through the typed schema (unknown keys rejected)
+    let r: sem::report::FitReport = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r.parameters.len(), v["parameters"].as_array().unwrap().len());
+}
+
+#[test]
+fn fit_csv_and_markdown() {
+    let o = sem(&["fit", HS_MODEL, HS_DATA, "--format", "csv"]);
+    assert_eq!(o.status.code(), Some(0));
+    let t = stdout(&o);
+    assert!(t.starts_with("lhs,op,rhs,group,label,free,est,se,z,pvalue,ci_lower,ci_upper,std_lv,std_all\n"));
+    assert_eq!(t.lines().count(), 1 + 24, "one row per parameter");
+    let o = sem(&["fit", HS_MODEL, HS_DATA, "--format", "markdown"]);
+    assert!(stdout(&o).contains("| N | npar | chisq |"));
+}
+
+#[test]
+fn output_file_is_written_whole() {
+    let d = scratch("out");
+    let out = d.join("fit.json");
+    let o = sem(&["fit", HS_MODEL, HS_DATA, "--format", "json", "--output", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).is_empty());
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(v["converged"], true);
+    // no temporary file left behind
+    assert_eq!(std::fs::read_dir(&d).unwrap().count(), 1);
+    // a failing run does not touch an existing output file
+    let o = sem(&["fit", HS_MODEL, "no/such.csv", "--output", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(std::fs::read_to_string(&out).unwrap().contains("\"converged\": true"));
+}
+
+#[test]
+fn check_prints_the_parameter_table() {
+    let o = sem(&["check", HS_MODEL]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let t = stdout(&o);
+    assert!(t.contains("free parameters:     21"));
+    let o = sem(&["check", "models/bradford.lav", "data/bradford_demo.csv", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["npar"], 59);
+    assert_eq!(v["df"], 266);
+    assert_eq!(v["columns_used"].as_array().unwrap().len(), 25);
+    let o = sem(&["check", HS_MODEL, "--std-lv", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let vis = v["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["lhs"] == "visual" && p["rhs"] == "visual")
+        .unwrap();
+    assert_eq!(vis["free"], 0);
+    assert_eq!(vis["ustart"], 1.0);
+}
+
+#[test]
+fn syntax_error_names_file_line_and_column() {
+    let d = scratch("syntax");
+    let m = write(&d, "m.lav", "visual =~ x1 + x2 + x3\ntextual =~ x4 + + x5\n");
+    let o = sem(&["fit", &m, HS_DATA]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("m.lav:2:17"), "{e}");
+    assert!(e.contains('^'));
+    assert!(stdout(&o).is_empty(), "no result on bad input");
+}
+
+#[test]
+fn unknown_column_suggests_the_near_miss() {
+    let d = scratch("col");
+    let m = write(&d, "m.lav", "visual =~ x1 + x2 + X3\n");
+    let o = sem(&["fit", &m, HS_DATA]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("`X3`") && e.contains("did you mean `x3`"), "{e}");
+}
+
+#[test]
+fn non_numeric_cell_names_line_and_column() {
+    let d = scratch("cell");
+    let data = write(&d, "d.csv", "a,b,c\n1,2,3\n2,oops,4\n3,4,5\n4,5,7\n");
+    let m = write(&d, "m.lav", "f =~ a + b + c\n");
+    let o = sem(&["fit", &m, &data]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("d.csv:3") && e.contains("`b`") && e.contains("oops"), "{e}");
+}
+
+#[test]
+fn listwise_deletion_is_reported() {
+    let o = sem(&[
+        "fit",
+        "tests/fixtures/fit/listwise/model.lav",
+        "tests/fixtures/fit/listwise/data.csv",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["nobs"], 136);
+    assert_eq!(v["rows_dropped"], 165);
+    assert!(v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|w| w.as_str().unwrap().contains("listwise")));
+}
+
+#[test]
+fn missing_files_and_bad_options_exit_2() {
+    assert_eq!(sem(&["fit", "no/model.lav", HS_DATA]).status.code(), Some(2));
+    assert_eq!(sem(&["fit", HS_MODEL, "no/data.csv"]).status.code(), Some(2));
+    assert_eq!(sem(&["fit", HS_MODEL]).status.code(), Some(2));
+    assert_eq!(sem(&["fit", HS_MODEL, HS_DATA, "--format", "xml"]).status.code(), Some(2));
+    assert_eq!(sem(&["fit", HS_MODEL, HS_DATA, "--ci-level", "95"]).status.code(), Some(2));
+}
+
+#[test]
+fn not_identified_exits_1() {
+    let d = scratch("ident");
+    // 4 free parameters for 3 moments
+    let m = write(&d, "m.lav", "f =~ x1 + x2\nx1 ~~ x2\n");
+    let o = sem(&["fit", &m, HS_DATA]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not identified"));
+    // no scale for the factor
+    let m = write(&d, "m2.lav", "f =~ NA*x1 + x2 + x3\n");
+    let o = sem(&["fit", &m, HS_DATA]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("has no scale"));
+}
+
+#[test]
+fn no_convergence_exits_1_and_says_what_to_try() {
+    let o = sem(&["fit", HS_MODEL, HS_DATA, "--max-iter", "2", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["converged"], false);
+    assert!(stderr(&o).contains("--max-iter"));
+}
+
+#[test]
+fn defined_parameters_and_hypotheses() {
+    let o = sem(&[
+        "fit",
+        "tests/fixtures/fit/mediation_defined/model.lav",
+        "tests/fixtures/fit/mediation_defined/data.csv",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let hs = v["hypotheses"].as_array().unwrap();
+    let names: Vec<&str> = hs.iter().map(|h| h["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["a", "b", "c", "ab", "total"]);
+    let ab = &hs[3];
+    assert_eq!(ab["supported"], false, "ab = 0.027, p = 0.31 in lavaan");
+    assert_eq!(hs[0]["supported"], true);
+}
