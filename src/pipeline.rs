@@ -43,6 +43,11 @@ impl From<DataError> for SemError {
 pub struct FitOptions {
     pub std_lv: bool,
     pub meanstructure: bool,
+    /// multiple-group analysis by this column
+    pub group: Option<String>,
+    pub group_equal: Vec<String>,
+    /// lavaan's growth() defaults
+    pub growth: bool,
     pub ci_level: f64,
     pub alpha: f64,
     pub max_iter: u64,
@@ -54,6 +59,9 @@ impl Default for FitOptions {
         FitOptions {
             std_lv: false,
             meanstructure: false,
+            group: None,
+            group_equal: vec![],
+            growth: false,
             ci_level: 0.95,
             alpha: 0.05,
             max_iter: 10_000,
@@ -89,19 +97,139 @@ pub fn parse_model(path: &Path) -> Result<(String, ModelSyntax), SemError> {
     Ok((src, syn))
 }
 
-/// Build the model (parameter table, free parameters, scale checks).
+/// Build the model (parameter table, free parameters, scale checks) for
+/// `ngroups` groups.
 pub fn build_model(path: &Path, opt: &FitOptions) -> Result<Model, SemError> {
     let (src, syn) = parse_model(path)?;
+    model_from_syntax(path, &src, &syn, opt, 1)
+}
+
+fn model_from_syntax(path: &Path, src: &str, syn: &ModelSyntax, opt: &FitOptions, ngroups: usize) -> Result<Model, SemError> {
     let file = path.display().to_string();
+    let base = if opt.growth { TableOptions::growth() } else { TableOptions::sem() };
     let topt = TableOptions {
         std_lv: opt.std_lv,
-        meanstructure: opt.meanstructure,
-        fixed_x: true,
-        ngroups: 1,
+        meanstructure: opt.meanstructure || base.meanstructure,
+        ngroups,
+        group_equal: opt.group_equal.clone(),
+        ..base
     };
-    Model::new(&syn, &topt).map_err(|e| match e {
-        ModelError::Syntax(d) => SemError::Input(d.render(&file, &src)),
+    Model::new(syn, &topt).map_err(|e| match e {
+        ModelError::Syntax(d) => SemError::Input(d.render(&file, src)),
         ModelError::Model(m) => SemError::Model(format!("{file}: {m}")),
+    })
+}
+
+/// A model bound to its data: the parameter table for as many groups as the
+/// data hold, the per-group sample moments, and the remarks made so far.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub model: Model,
+    pub data: Vec<GroupData>,
+    pub dataset: crate::data::Dataset,
+    /// group names in order of first appearance (empty without --group)
+    pub group_names: Vec<String>,
+    /// dataset row indices of each group
+    pub group_rows: Vec<Vec<usize>>,
+    pub dropped: usize,
+    pub warnings: Vec<String>,
+    pub model_file: String,
+    pub data_file: String,
+}
+
+/// Read model and data and bind them (everything before estimation).
+pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<Prepared, SemError> {
+    let (src, syn) = parse_model(model_path)?;
+    let mfile = model_path.display().to_string();
+    let dfile = data_path.display().to_string();
+    // variable names first (a model written with c(a, b) needs two groups to build)
+    let probe_groups = if opt.group.is_some() { syn.max_vector_len() } else { 1 };
+    let probe = model_from_syntax(model_path, &src, &syn, opt, probe_groups)?;
+    if let Some(u) = probe.unsupported.first() {
+        return Err(SemError::Input(format!("{mfile}: {u}")));
+    }
+    let ds = read_csv(data_path, &probe.ram.ov, opt.group.as_deref(), &opt.csv)?;
+    let mut warnings = Vec::new();
+    let (group_names, group_rows) = match &ds.group {
+        None => (vec![], vec![(0..ds.nrows()).collect::<Vec<usize>>()]),
+        Some(labels) => {
+            let mut names: Vec<String> = Vec::new();
+            let mut rows: Vec<Vec<usize>> = Vec::new();
+            let mut unlabelled = 0;
+            for (i, l) in labels.iter().enumerate() {
+                if l.is_empty() || l == "NA" || l == "." || opt.csv.na.contains(l) {
+                    unlabelled += 1;
+                    continue;
+                }
+                match names.iter().position(|n| n == l) {
+                    Some(k) => rows[k].push(i),
+                    None => {
+                        names.push(l.clone());
+                        rows.push(vec![i]);
+                    }
+                }
+            }
+            if unlabelled > 0 {
+                warnings.push(format!(
+                    "{unlabelled} rows of {dfile} have no value in the group column and were dropped"
+                ));
+            }
+            if names.len() < 2 {
+                return Err(SemError::Input(format!(
+                    "{dfile}: the group column `{}` has {} distinct value(s); a multiple-group analysis needs at least two groups",
+                    opt.group.as_deref().unwrap_or(""),
+                    names.len()
+                )));
+            }
+            (names, rows)
+        }
+    };
+    let ngroups = group_rows.len();
+    let mut model = if ngroups == probe_groups {
+        probe
+    } else {
+        model_from_syntax(model_path, &src, &syn, opt, ngroups)?
+    };
+    if model.df() < 0 {
+        return Err(SemError::Model(format!(
+            "{mfile}: the model is not identified: it has {} free parameters but the data give only {} sample moments (df = {}); fix or remove parameters",
+            model.npar(),
+            model.ndat(),
+            model.df()
+        )));
+    }
+    let mut data = Vec::with_capacity(ngroups);
+    let mut dropped = 0;
+    for (g, rows) in group_rows.iter().enumerate() {
+        let stats = SampleStats::listwise(&ds, Some(rows))?;
+        let what = match group_names.get(g) {
+            Some(n) => format!("{dfile} (group {n})"),
+            None => dfile.clone(),
+        };
+        stats.check(&ds.names, &what)?;
+        dropped += stats.dropped;
+        data.push(GroupData::new(&stats));
+    }
+    if dropped > 0 {
+        let used: usize = data.iter().map(|d| d.n).sum();
+        warnings.push(format!(
+            "{dropped} of {} rows of {dfile} have missing values on the model's variables and were dropped (listwise deletion); {used} rows used",
+            ds.nrows()
+        ));
+    }
+    bind_fixed_x(&mut model, &data);
+    let mut all = model.pt.warnings.clone();
+    all.extend(warnings);
+    Ok(Prepared {
+        model,
+        data,
+        dataset: ds,
+        group_names,
+        group_rows,
+        dropped,
+        warnings: all,
+        model_file: mfile,
+        data_file: dfile,
     })
 }
 
@@ -146,35 +274,16 @@ pub fn check(model_path: &Path, data_path: Option<&Path>, opt: &FitOptions) -> R
 
 /// `sem fit MODEL DATA`: the report and whether the fit is usable.
 pub fn fit(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<FitReport, SemError> {
-    let mut model = build_model(model_path, opt)?;
-    let mfile = model_path.display().to_string();
-    if let Some(u) = model.unsupported.first() {
-        return Err(SemError::Input(format!("{mfile}: {u}")));
-    }
-    if model.df() < 0 {
-        return Err(SemError::Model(format!(
-            "{mfile}: the model is not identified: it has {} free parameters but the data give only {} sample moments (df = {}); fix or remove parameters",
-            model.npar(),
-            model.ndat(),
-            model.df()
-        )));
-    }
-    let ds = read_csv(data_path, &model.ram.ov, None, &opt.csv)?;
-    let dfile = data_path.display().to_string();
-    let stats = SampleStats::listwise(&ds, None)?;
-    stats.check(&ds.names, &dfile)?;
-    let gd = vec![GroupData::new(&stats)];
-    bind_fixed_x(&mut model, &gd);
-    let mut warnings = model.pt.warnings.clone();
-    if stats.dropped > 0 {
-        warnings.push(format!(
-            "{} of {} rows of {dfile} have missing values on the model's variables and were dropped (listwise deletion); {} rows used",
-            stats.dropped,
-            ds.nrows(),
-            stats.nobs
-        ));
-    }
-    let est = estimate::estimate(&model, &gd, opt.max_iter);
+    let prep = prepare(model_path, data_path, opt)?;
+    Ok(fit_prepared(&prep, opt))
+}
+
+/// Estimate a prepared model and report it.
+pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
+    let model = &prep.model;
+    let gd = &prep.data;
+    let mut warnings = prep.warnings.clone();
+    let est = estimate::estimate(model, gd, opt.max_iter);
     if !est.converged {
         warnings.push(format!(
             "the model did not converge: {}. Try --max-iter with a larger number, check the model for misspecification, or give start values with start(v)",
@@ -182,10 +291,10 @@ pub fn fit(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<FitR
         ));
     }
     let x = &est.x;
-    let vcov = match inference::vcov(&model, x, &gd) {
+    let vcov = match inference::vcov(model, x, gd) {
         Ok(v) => Some(v),
         Err(ni) => {
-            let names: Vec<String> = ni.rows.iter().map(|&r| describe_row(&model, r)).collect();
+            let names: Vec<String> = ni.rows.iter().map(|&r| describe_row(model, r)).collect();
             warnings.push(format!(
                 "the model is not identified: the information matrix is singular{}; standard errors could not be computed",
                 if names.is_empty() {
@@ -197,14 +306,14 @@ pub fn fit(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<FitR
             None
         }
     };
-    for r in inference::negative_variances(&model, x) {
+    for r in inference::negative_variances(model, x) {
         warnings.push(format!(
             "the variance of `{}` is negative ({:.4}): an inadmissible solution (Heywood case)",
             model.pt.rows[r].lhs,
-            inference::row_values(&model, x)[r]
+            inference::row_values(model, x)[r]
         ));
     }
-    let (rows, w2) = inference::estimates(&model, x, vcov.as_ref(), opt.ci_level);
+    let (rows, w2) = inference::estimates(model, x, vcov.as_ref(), opt.ci_level);
     warnings.extend(w2);
     let parameters: Vec<ParamOut> = model
         .pt
@@ -216,7 +325,7 @@ pub fn fit(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<FitR
             lhs: r.lhs.clone(),
             op: r.op.clone(),
             rhs: r.rhs.clone(),
-            group: r.group.max(1),
+            group: if r.op == ":=" && model.pt.ngroups > 1 { 0 } else { r.group.max(1) },
             label: r.label.clone(),
             free: r.free > 0,
             est: e.est,
@@ -229,27 +338,28 @@ pub fn fit(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<FitR
             std_all: e.std_all,
         })
         .collect();
-    let measures = fit::measures(&model, x, &gd);
+    let measures = fit::measures(model, x, gd);
     let mut fitmap = Map::new();
     for (k, v) in measures {
         fitmap.insert(k.to_string(), v.filter(|v| v.is_finite()).map_or(Value::Null, Value::from));
     }
-    let r2 = r_square(&model, &parameters);
+    let r2 = r_square(model, &parameters, &prep.group_names);
     let hypotheses = hypotheses(&parameters, opt.alpha);
-    Ok(FitReport {
+    let nobs: Vec<usize> = gd.iter().map(|d| d.n).collect();
+    FitReport {
         converged: est.converged,
         estimator: "ML".into(),
-        nobs: Value::from(stats.nobs),
-        groups: None,
+        nobs: if nobs.len() == 1 { Value::from(nobs[0]) } else { Value::from(nobs) },
+        groups: (!prep.group_names.is_empty()).then(|| prep.group_names.clone()),
         parameters,
         fit: fitmap,
         r2,
         hypotheses,
         warnings,
-        model_file: mfile,
-        data_file: dfile,
-        rows_read: ds.nrows(),
-        rows_dropped: stats.dropped,
+        model_file: prep.model_file.clone(),
+        data_file: prep.data_file.clone(),
+        rows_read: prep.dataset.nrows(),
+        rows_dropped: prep.dropped,
         iterations: est.iterations,
         optimizer: "Fisher scoring".into(),
         se_type: if vcov.is_some() {
@@ -260,7 +370,7 @@ pub fn fit(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<FitR
         ci_level: opt.ci_level,
         alpha: opt.alpha,
         sem_version: env!("CARGO_PKG_VERSION").into(),
-    })
+    }
 }
 
 fn describe_row(model: &Model, r: usize) -> String {
@@ -269,9 +379,9 @@ fn describe_row(model: &Model, r: usize) -> String {
 }
 
 /// R-square of every indicator and every dependent variable: 1 - the
-/// standardized (residual) variance, as lavInspect(fit, "r2").
-fn r_square(model: &Model, params: &[ParamOut]) -> Value {
-    let mut m = Map::new();
+/// standardized (residual) variance, as lavInspect(fit, "r2"); per group
+/// (group name -> map) in a multiple-group model.
+fn r_square(model: &Model, params: &[ParamOut], groups: &[String]) -> Value {
     let is_endo = |v: &str| {
         model
             .pt
@@ -279,13 +389,20 @@ fn r_square(model: &Model, params: &[ParamOut]) -> Value {
             .iter()
             .any(|r| (r.op == "=~" && r.rhs == v) || (r.op == "~" && r.lhs == v))
     };
-    for p in params {
-        if p.op == "~~" && p.lhs == p.rhs && is_endo(&p.lhs) {
-            let v = p.std_all.map(|s| 1.0 - s).filter(|v| *v <= 1.0);
-            m.insert(p.lhs.clone(), v.map_or(Value::Null, Value::from));
+    let one = |g: usize| {
+        let mut m = Map::new();
+        for p in params.iter().filter(|p| p.group == g) {
+            if p.op == "~~" && p.lhs == p.rhs && is_endo(&p.lhs) {
+                let v = p.std_all.map(|s| 1.0 - s).filter(|v| *v <= 1.0);
+                m.insert(p.lhs.clone(), v.map_or(Value::Null, Value::from));
+            }
         }
+        Value::Object(m)
+    };
+    if groups.is_empty() {
+        return one(1);
     }
-    Value::Object(m)
+    Value::Object(groups.iter().enumerate().map(|(g, name)| (name.clone(), one(g + 1))).collect())
 }
 
 /// Labelled regression paths and defined parameters, one per label.

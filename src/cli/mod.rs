@@ -99,9 +99,16 @@ pub struct FitArgs {
     pub estimator: Estimator,
     #[arg(long, value_enum, default_value = "listwise")]
     pub missing: Missing,
-    /// multiple-group analysis by this column
+    /// multiple-group analysis by this column (groups in order of first appearance)
     #[arg(long)]
     pub group: Option<String>,
+    /// equality constraints across groups, comma separated: loadings, intercepts,
+    /// means, residuals, residual.covariances, lv.variances, lv.covariances, regressions
+    #[arg(long, value_delimiter = ',')]
+    pub group_equal: Vec<String>,
+    /// growth-model defaults (lavaan's growth(): observed intercepts 0, latent means free)
+    #[arg(long)]
+    pub growth: bool,
     /// identify factors by unit variance instead of the first loading
     #[arg(long)]
     pub std_lv: bool,
@@ -167,8 +174,16 @@ impl FitArgs {
         if self.missing != Missing::Listwise {
             return Err(not_yet("--missing fiml"));
         }
-        if self.group.is_some() {
-            return Err(not_yet("--group"));
+        for k in &self.group_equal {
+            if !crate::model::partable::GROUP_EQUAL.contains(&k.as_str()) {
+                return Err(SemError::Input(format!(
+                    "--group-equal: unknown keyword `{k}`; use {}",
+                    crate::model::partable::GROUP_EQUAL.join(", ")
+                )));
+            }
+        }
+        if !self.group_equal.is_empty() && self.group.is_none() {
+            return Err(SemError::Input("--group-equal needs --group COL".into()));
         }
         if self.se != SeKind::Standard {
             return Err(not_yet(&format!("--se {:?}", self.se).to_lowercase()));
@@ -178,6 +193,9 @@ impl FitArgs {
         Ok(FitOptions {
             std_lv: self.std_lv,
             meanstructure: self.meanstructure,
+            group: self.group.clone(),
+            group_equal: self.group_equal.clone(),
+            growth: self.growth,
             ci_level: self.ci_level,
             alpha: self.alpha,
             max_iter: self.max_iter,

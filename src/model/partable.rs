@@ -21,7 +21,26 @@ pub struct TableOptions {
     /// `TableOptions::sem()`).
     pub fixed_x: bool,
     pub ngroups: usize,
+    /// lavaan's `group.equal`: loadings, intercepts, means, residuals,
+    /// residual.covariances, lv.variances, lv.covariances, regressions
+    pub group_equal: Vec<String>,
+    /// observed intercepts free (lavaan's int.ov.free; false for growth())
+    pub int_ov_free: bool,
+    /// latent intercepts free (lavaan's int.lv.free; true for growth())
+    pub int_lv_free: bool,
 }
+
+/// The keywords `group.equal` understands.
+pub const GROUP_EQUAL: &[&str] = &[
+    "loadings",
+    "intercepts",
+    "means",
+    "residuals",
+    "residual.covariances",
+    "lv.variances",
+    "lv.covariances",
+    "regressions",
+];
 
 impl TableOptions {
     pub fn sem() -> TableOptions {
@@ -30,6 +49,19 @@ impl TableOptions {
             meanstructure: false,
             fixed_x: true,
             ngroups: 1,
+            group_equal: vec![],
+            int_ov_free: true,
+            int_lv_free: false,
+        }
+    }
+
+    /// lavaan's `growth()`: observed intercepts fixed to 0, latent means free.
+    pub fn growth() -> TableOptions {
+        TableOptions {
+            meanstructure: true,
+            int_ov_free: false,
+            int_lv_free: true,
+            ..TableOptions::sem()
         }
     }
 }
@@ -129,7 +161,7 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
     let mut flat: Vec<Flat> = Vec::new();
     let mut index: HashMap<(String, &'static str, String), usize> = HashMap::new();
     let mut exprs_src: Vec<(usize, &crate::syntax::Statement)> = Vec::new();
-    let mut meanstructure = opt.meanstructure;
+    let mut meanstructure = opt.meanstructure || ngroups > 1;
     let mut warnings: Vec<String> = Vec::new();
     for (si, st) in syntax.statements.iter().enumerate() {
         match (&st.lhs, &st.rhs) {
@@ -360,11 +392,25 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
                     continue;
                 }
                 let exo = names.ov_x.contains(v);
-                push(&mut rows, v, "~1", "", 0, !exo, None, u8::from(exo));
+                let free = !exo && opt.int_ov_free;
+                push(
+                    &mut rows,
+                    v,
+                    "~1",
+                    "",
+                    0,
+                    free,
+                    if exo || free { None } else { Some(0.0) },
+                    u8::from(exo),
+                );
             }
+            // latent means: fixed at 0 unless int.lv.free, or, in later groups,
+            // when intercepts are equal across groups but means are not
+            let eq = |k: &str| opt.group_equal.iter().any(|x| x == k);
+            let lv_free = opt.int_lv_free || (g > 0 && eq("intercepts") && !eq("means"));
             for v in &names.lv {
                 if !exists(&rows, v, "~1", "") {
-                    push(&mut rows, v, "~1", "", 0, false, Some(0.0), 0);
+                    push(&mut rows, v, "~1", "", 0, lv_free, if lv_free { None } else { Some(0.0) }, 0);
                 }
             }
         }
@@ -407,6 +453,7 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
             r.plabel = format!(".p{}.", i + 1);
         }
     }
+    apply_group_equal(&mut rows, &names, &opt.group_equal);
     // shared labels: `==` rows between the first holder and every other one
     let mut by_label: Vec<(String, Vec<usize>)> = Vec::new();
     for (i, r) in rows.iter().enumerate() {
@@ -476,6 +523,51 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
         ngroups,
         warnings,
     })
+}
+
+/// lavaan's group.equal: a free row of a listed kind in group g > 1 shares a
+/// label with the same row of group 1 (the group-1 row's plabel, unless the
+/// user labelled it); rows the user labelled in later groups keep their label.
+fn apply_group_equal(rows: &mut [ParRow], names: &VarNames, keys: &[String]) {
+    if keys.is_empty() {
+        return;
+    }
+    let kind = |r: &ParRow| -> &'static str {
+        let lv = |v: &str| names.is_lv(v);
+        match r.op.as_str() {
+            "=~" => "loadings",
+            "~" => "regressions",
+            "~1" if lv(&r.lhs) => "means",
+            "~1" => "intercepts",
+            "~~" if r.lhs == r.rhs && lv(&r.lhs) => "lv.variances",
+            "~~" if r.lhs == r.rhs => "residuals",
+            "~~" if lv(&r.lhs) && lv(&r.rhs) => "lv.covariances",
+            "~~" if !lv(&r.lhs) && !lv(&r.rhs) => "residual.covariances",
+            _ => "",
+        }
+    };
+    for i in 0..rows.len() {
+        if rows[i].group < 2 || rows[i].free == 0 || !rows[i].label.is_empty() || rows[i].exo == 1 {
+            continue;
+        }
+        let k = kind(&rows[i]);
+        if !keys.iter().any(|x| x == k) {
+            continue;
+        }
+        let Some(j) = rows
+            .iter()
+            .position(|r| r.group == 1 && r.op == rows[i].op && r.lhs == rows[i].lhs && r.rhs == rows[i].rhs)
+        else {
+            continue;
+        };
+        if rows[j].free == 0 {
+            continue;
+        }
+        if rows[j].label.is_empty() {
+            rows[j].label = rows[j].plabel.clone();
+        }
+        rows[i].label = rows[j].label.clone();
+    }
 }
 
 /// A name used both as a latent variable and elsewhere in a way that cannot be.

@@ -133,6 +133,25 @@ pub struct Statement {
     pub span: Span,
 }
 
+impl ModelSyntax {
+    /// The longest `c(...)` vector: a lower bound on the number of groups the
+    /// model was written for.
+    pub fn max_vector_len(&self) -> usize {
+        let mut n = 1;
+        for st in &self.statements {
+            if let Rhs::Terms(ts) = &st.rhs {
+                for m in ts.iter().flat_map(|t| &t.mods) {
+                    n = n.max(match &m.kind {
+                        ModKind::Fixed(v) | ModKind::Start(v) => v.len(),
+                        ModKind::Label(v) => v.len(),
+                    });
+                }
+            }
+        }
+        n
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ModelSyntax {
     pub statements: Vec<Statement>,
