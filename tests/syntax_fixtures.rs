@@ -37,8 +37,7 @@ fn build(fx: &Value) -> Result<Model, String> {
     let opt = TableOptions {
         std_lv: fx["options"]["std_lv"].as_bool().unwrap_or(false),
         meanstructure: fx["options"]["meanstructure"].as_bool().unwrap_or(false),
-        fixed_x: true,
-        ngroups: 1,
+        ..TableOptions::sem()
     };
     Model::new(&syn, &opt).map_err(|e| format!("{e:?}"))
 }
