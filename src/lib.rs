@@ -10,6 +10,7 @@
 //! rendered as text, JSON, CSV or markdown; `cli` wires it to the terminal.
 
 pub mod cli;
+pub mod compare;
 pub mod data;
 pub mod estimate;
 pub mod fit;

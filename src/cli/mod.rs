@@ -27,6 +27,39 @@ pub enum Command {
     Fit(FitArgs),
     /// Parse the model and print its parameter table (with DATA: df and columns used)
     Check(CheckArgs),
+    /// Nested-model test (chi-square difference) of two models on one data set
+    Compare(CompareArgs),
+    /// Configural, metric, scalar and strict models across groups, with difference tests
+    Invariance(InvarianceArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// the first model file
+    pub model_a: PathBuf,
+    /// the second model file (nested in, or nesting, the first)
+    pub model_b: PathBuf,
+    /// CSV data file
+    pub data: PathBuf,
+    #[command(flatten)]
+    pub flags: FitFlags,
+    /// text, json or markdown (markdown prints the text table)
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct InvarianceArgs {
+    pub model: PathBuf,
+    pub data: PathBuf,
+    #[command(flatten)]
+    pub flags: FitFlags,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    #[arg(long)]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,6 +128,24 @@ pub struct FitArgs {
     pub model: PathBuf,
     /// CSV data file with a header row
     pub data: PathBuf,
+    #[command(flatten)]
+    pub flags: FitFlags,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// write the report to this file instead of stdout
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+}
+
+impl FitArgs {
+    pub fn options(&self) -> Result<FitOptions, SemError> {
+        self.flags.options()
+    }
+}
+
+/// The estimation options shared by fit, batch, compare and invariance.
+#[derive(Args, Debug, Clone)]
+pub struct FitFlags {
     #[arg(long, value_enum, default_value = "ml")]
     pub estimator: Estimator,
     #[arg(long, value_enum, default_value = "listwise")]
@@ -128,11 +179,6 @@ pub struct FitArgs {
     pub max_iter: u64,
     #[command(flatten)]
     pub data_args: DataArgs,
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: Format,
-    /// write the report to this file instead of stdout
-    #[arg(long)]
-    pub output: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -165,7 +211,7 @@ fn check_level(name: &str, v: f64) -> Result<(), SemError> {
     }
 }
 
-impl FitArgs {
+impl FitFlags {
     /// The fit options, or a clear refusal of what is not built yet.
     pub fn options(&self) -> Result<FitOptions, SemError> {
         if self.estimator != Estimator::Ml {
@@ -256,6 +302,29 @@ pub fn run(cli: Cli) -> Result<u8, SemError> {
                 }
             }
             Ok(if ok { 0 } else { 1 })
+        }
+        Command::Compare(a) => {
+            let r = crate::compare::compare(&a.model_a, &a.model_b, &a.data, &a.flags.options()?)?;
+            let text = match a.format {
+                Format::Json => serde_json::to_string_pretty(&r).unwrap_or_default() + "\n",
+                _ => crate::compare::render_compare(&r),
+            };
+            emit(&text, a.output.as_deref())?;
+            Ok(if r.models.iter().all(|m| m.converged) { 0 } else { 1 })
+        }
+        Command::Invariance(a) => {
+            if !a.flags.group_equal.is_empty() {
+                return Err(SemError::Input(
+                    "sem invariance sets the equality constraints of each step itself; drop --group-equal".into(),
+                ));
+            }
+            let r = crate::compare::invariance(&a.model, &a.data, &a.flags.options()?)?;
+            let text = match a.format {
+                Format::Json => serde_json::to_string_pretty(&r).unwrap_or_default() + "\n",
+                _ => crate::compare::render_invariance(&r),
+            };
+            emit(&text, a.output.as_deref())?;
+            Ok(if r.steps.iter().all(|m| m.converged) { 0 } else { 1 })
         }
         Command::Check(a) => {
             let opt = FitOptions {

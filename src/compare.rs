@@ -1,0 +1,265 @@
+//! Comparing fitted models: the likelihood-ratio (chi-square difference)
+//! test of nested models, as lavaan's `lavTestLRT()`/`anova()` computes it
+//! for ML (the difference of the two test statistics, on the difference of
+//! their degrees of freedom), and the measurement-invariance sequence
+//! (configural, metric, scalar, strict) that `semTools::measurementInvariance`
+//! users know, each step a `group.equal` of the one before.
+
+use crate::fit::distributions::pchisq;
+use crate::pipeline::{self, FitOptions, SemError};
+use crate::report::FitReport;
+use serde::Serialize;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// One model's line in a comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelLine {
+    pub name: String,
+    pub converged: bool,
+    pub npar: Option<f64>,
+    pub chisq: Option<f64>,
+    pub df: Option<f64>,
+    pub pvalue: Option<f64>,
+    pub cfi: Option<f64>,
+    pub tli: Option<f64>,
+    pub rmsea: Option<f64>,
+    pub srmr: Option<f64>,
+    pub aic: Option<f64>,
+    pub bic: Option<f64>,
+    #[serde(skip)]
+    pub ntotal: f64,
+    #[serde(skip)]
+    pub ngroups: f64,
+}
+
+impl ModelLine {
+    pub fn new(name: &str, r: &FitReport) -> ModelLine {
+        let f = |k: &str| r.fit_value(k);
+        ModelLine {
+            name: name.to_string(),
+            converged: r.converged,
+            npar: f("npar"),
+            chisq: f("chisq"),
+            df: f("df"),
+            pvalue: f("pvalue"),
+            cfi: f("cfi"),
+            tli: f("tli"),
+            rmsea: f("rmsea"),
+            srmr: f("srmr"),
+            aic: f("aic"),
+            bic: f("bic"),
+            ntotal: f("ntotal").unwrap_or(f64::NAN),
+            ngroups: r.groups.as_ref().map_or(1.0, |g| g.len() as f64),
+        }
+    }
+}
+
+/// The chi-square difference test between a restricted and a general model.
+#[derive(Debug, Clone, Serialize)]
+pub struct DiffTest {
+    pub from: String,
+    pub to: String,
+    pub chisq_diff: Option<f64>,
+    pub df_diff: Option<f64>,
+    pub pvalue: Option<f64>,
+    /// RMSEA of the difference (lavaan's lavTestLRT column):
+    /// sqrt(max(0, (dchisq - ddf) / (N ddf))) sqrt(G)
+    pub rmsea: Option<f64>,
+}
+
+/// Likelihood-ratio test: the model with more df is the restricted one.
+pub fn lr_test(a: &ModelLine, b: &ModelLine) -> DiffTest {
+    let (general, restricted) = if a.df.unwrap_or(0.0) <= b.df.unwrap_or(0.0) {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    let (chisq_diff, df_diff) = match (restricted.chisq, general.chisq, restricted.df, general.df) {
+        (Some(c1), Some(c0), Some(d1), Some(d0)) => (Some(c1 - c0), Some(d1 - d0)),
+        _ => (None, None),
+    };
+    let pvalue = match (chisq_diff, df_diff) {
+        (Some(c), Some(d)) if d > 0.0 => Some(1.0 - pchisq(c.max(0.0), d)),
+        _ => None,
+    };
+    let rmsea = match (chisq_diff, df_diff) {
+        (Some(c), Some(d)) if d > 0.0 => {
+            Some(((c - d) / (restricted.ntotal * d)).max(0.0).sqrt() * restricted.ngroups.sqrt()).filter(|v| v.is_finite())
+        }
+        _ => None,
+    };
+    DiffTest {
+        from: general.name.clone(),
+        to: restricted.name.clone(),
+        chisq_diff,
+        df_diff,
+        pvalue,
+        rmsea,
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CompareReport {
+    pub data_file: String,
+    pub models: Vec<ModelLine>,
+    pub test: DiffTest,
+    pub warnings: Vec<String>,
+}
+
+/// `sem compare MODEL_A MODEL_B DATA`.
+pub fn compare(a: &Path, b: &Path, data: &Path, opt: &FitOptions) -> Result<CompareReport, SemError> {
+    let ra = pipeline::fit(a, data, opt)?;
+    let rb = pipeline::fit(b, data, opt)?;
+    let (la, lb) = (
+        ModelLine::new(&a.display().to_string(), &ra),
+        ModelLine::new(&b.display().to_string(), &rb),
+    );
+    let mut warnings = Vec::new();
+    if ra.nobs != rb.nobs {
+        warnings.push(format!(
+            "the two models use different rows ({} vs {}): the models are not fitted to the same data, so the test is not valid",
+            ra.nobs, rb.nobs
+        ));
+    }
+    if la.df == lb.df {
+        warnings.push("the two models have the same degrees of freedom: they are not nested, so there is no chi-square difference test; compare AIC and BIC".into());
+    }
+    for (l, r) in [(&la, &ra), (&lb, &rb)] {
+        if !r.converged {
+            warnings.push(format!("{} did not converge", l.name));
+        }
+    }
+    let test = lr_test(&la, &lb);
+    if test.chisq_diff.is_some_and(|c| c < 0.0) {
+        warnings
+            .push("the restricted model fits better than the general one (negative difference): the models are probably not nested".into());
+    }
+    Ok(CompareReport {
+        data_file: data.display().to_string(),
+        models: vec![la, lb],
+        test,
+        warnings,
+    })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InvarianceReport {
+    pub data_file: String,
+    pub group: String,
+    pub groups: Vec<String>,
+    pub steps: Vec<ModelLine>,
+    pub tests: Vec<DiffTest>,
+    pub warnings: Vec<String>,
+}
+
+/// The steps and their `group.equal` lists.
+pub const STEPS: &[(&str, &[&str])] = &[
+    ("configural", &[]),
+    ("metric", &["loadings"]),
+    ("scalar", &["loadings", "intercepts"]),
+    ("strict", &["loadings", "intercepts", "residuals"]),
+];
+
+/// `sem invariance MODEL DATA --group COL`.
+pub fn invariance(model: &Path, data: &Path, opt: &FitOptions) -> Result<InvarianceReport, SemError> {
+    let group = opt
+        .group
+        .clone()
+        .ok_or_else(|| SemError::Input("sem invariance needs --group COL".into()))?;
+    let mut steps = Vec::new();
+    let mut groups = Vec::new();
+    let mut warnings = Vec::new();
+    for (name, eq) in STEPS {
+        let o = FitOptions {
+            group_equal: eq.iter().map(|s| s.to_string()).collect(),
+            ..opt.clone()
+        };
+        let r = pipeline::fit(model, data, &o)?;
+        if !r.converged {
+            warnings.push(format!("the {name} model did not converge"));
+        }
+        groups = r.groups.clone().unwrap_or_default();
+        steps.push(ModelLine::new(name, &r));
+    }
+    let tests = steps.windows(2).map(|w| lr_test(&w[0], &w[1])).collect();
+    Ok(InvarianceReport {
+        data_file: data.display().to_string(),
+        group,
+        groups,
+        steps,
+        tests,
+        warnings,
+    })
+}
+
+fn f(v: Option<f64>, d: usize) -> String {
+    v.filter(|v| v.is_finite()).map_or("NA".into(), |v| format!("{v:.d$}"))
+}
+
+fn model_table(o: &mut String, lines: &[ModelLine]) {
+    let w = lines.iter().map(|l| l.name.len()).max().unwrap_or(5).max(5);
+    let _ = writeln!(
+        o,
+        "  {:<w$} {:>5} {:>10} {:>4} {:>7} {:>6} {:>6} {:>6} {:>6} {:>10} {:>10}",
+        "model", "npar", "chisq", "df", "pvalue", "cfi", "tli", "rmsea", "srmr", "aic", "bic"
+    );
+    for l in lines {
+        let _ = writeln!(
+            o,
+            "  {:<w$} {:>5} {:>10} {:>4} {:>7} {:>6} {:>6} {:>6} {:>6} {:>10} {:>10}",
+            l.name,
+            f(l.npar, 0),
+            f(l.chisq, 3),
+            f(l.df, 0),
+            f(l.pvalue, 3),
+            f(l.cfi, 3),
+            f(l.tli, 3),
+            f(l.rmsea, 3),
+            f(l.srmr, 3),
+            f(l.aic, 1),
+            f(l.bic, 1)
+        );
+    }
+}
+
+fn test_table(o: &mut String, tests: &[DiffTest]) {
+    let _ = writeln!(o, "  {:<24} {:>11} {:>8} {:>9}", "test", "chisq_diff", "df_diff", "pvalue");
+    for t in tests {
+        let _ = writeln!(
+            o,
+            "  {:<24} {:>11} {:>8} {:>9}",
+            format!("{} vs {}", t.to, t.from),
+            f(t.chisq_diff, 3),
+            f(t.df_diff, 0),
+            f(t.pvalue, 4)
+        );
+    }
+}
+
+pub fn render_compare(r: &CompareReport) -> String {
+    let mut o = format!("Chi-square difference test (likelihood ratio), data {}\n\n", r.data_file);
+    model_table(&mut o, &r.models);
+    o.push('\n');
+    test_table(&mut o, std::slice::from_ref(&r.test));
+    for w in &r.warnings {
+        let _ = writeln!(o, "\nwarning: {w}");
+    }
+    o
+}
+
+pub fn render_invariance(r: &InvarianceReport) -> String {
+    let mut o = format!(
+        "Measurement invariance across `{}` ({}), data {}\n\n",
+        r.group,
+        r.groups.join(", "),
+        r.data_file
+    );
+    model_table(&mut o, &r.steps);
+    o.push('\n');
+    test_table(&mut o, &r.tests);
+    for w in &r.warnings {
+        let _ = writeln!(o, "\nwarning: {w}");
+    }
+    o
+}
