@@ -48,6 +48,8 @@ pub struct FitOptions {
     pub group_equal: Vec<String>,
     /// lavaan's growth() defaults
     pub growth: bool,
+    /// add modification indices to the report
+    pub modindices: bool,
     pub ci_level: f64,
     pub alpha: f64,
     pub max_iter: u64,
@@ -62,6 +64,7 @@ impl Default for FitOptions {
             group: None,
             group_equal: vec![],
             growth: false,
+            modindices: false,
             ci_level: 0.95,
             alpha: 0.05,
             max_iter: 10_000,
@@ -344,6 +347,17 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         fitmap.insert(k.to_string(), v.filter(|v| v.is_finite()).map_or(Value::Null, Value::from));
     }
     let r2 = r_square(model, &parameters, &prep.group_names);
+    let modindices = if opt.modindices {
+        match inference::modindices::modindices(model, x, gd) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                warnings.push(format!("modification indices: {e}"));
+                None
+            }
+        }
+    } else {
+        None
+    };
     let hypotheses = hypotheses(&parameters, opt.alpha);
     let nobs: Vec<usize> = gd.iter().map(|d| d.n).collect();
     FitReport {
@@ -355,6 +369,7 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         fit: fitmap,
         r2,
         hypotheses,
+        modindices,
         warnings,
         model_file: prep.model_file.clone(),
         data_file: prep.data_file.clone(),

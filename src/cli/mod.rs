@@ -174,6 +174,9 @@ pub struct FitFlags {
     /// significance level for hypothesis decisions
     #[arg(long, default_value_t = 0.05)]
     pub alpha: f64,
+    /// add modification indices (lavaan's modindices(), largest first)
+    #[arg(long)]
+    pub modindices: bool,
     /// optimizer iteration cap
     #[arg(long, default_value_t = 10_000)]
     pub max_iter: u64,
@@ -242,6 +245,7 @@ impl FitFlags {
             group: self.group.clone(),
             group_equal: self.group_equal.clone(),
             growth: self.growth,
+            modindices: self.modindices,
             ci_level: self.ci_level,
             alpha: self.alpha,
             max_iter: self.max_iter,

@@ -178,11 +178,27 @@ pub fn expected_information(ram: &Ram, x: &[f64], data: &[GroupData]) -> Option<
     for (g, d) in data.iter().enumerate() {
         let e = eval_group(ram, g, x, d)?;
         let w_g = d.n as f64 / ntot as f64;
-        let jac = jacobian(ram, g, &e.implied);
+        let mut jac = jacobian(ram, g, &e.implied);
         let q = jac.cols.len();
-        let mut pm = DMatrix::zeros(ram.p(), 2 * q);
-        pm.view_mut((0, 0), (ram.p(), q)).copy_from(&jac.a);
-        pm.view_mut((0, q), (ram.p(), q)).copy_from(&jac.b);
+        let p = ram.p();
+        // the x-x block of each dSigma_k (zero unless a parameter moves the
+        // fixed.x moments): (Pa)(Pb)' + (Pb)(Pa)' with P keeping the x rows
+        let mut pa = DMatrix::zeros(p, q);
+        let mut pb = DMatrix::zeros(p, q);
+        for &i in &ram.x_ov {
+            pa.set_row(i, &jac.a.row(i));
+            pb.set_row(i, &jac.b.row(i));
+            jac.dmu.row_mut(i).fill(0.0);
+        }
+        let xblock = pa.iter().chain(pb.iter()).any(|v| *v != 0.0);
+        let blocks = if xblock { 4 } else { 2 };
+        let mut pm = DMatrix::zeros(p, blocks * q);
+        pm.view_mut((0, 0), (p, q)).copy_from(&jac.a);
+        pm.view_mut((0, q), (p, q)).copy_from(&jac.b);
+        if xblock {
+            pm.view_mut((0, 2 * q), (p, q)).copy_from(&pa);
+            pm.view_mut((0, 3 * q), (p, q)).copy_from(&pb);
+        }
         let kp = &e.k * &pm;
         let gm = pm.transpose() * kp;
         let mm = if ram.meanstructure {
@@ -190,9 +206,18 @@ pub fn expected_information(ram: &Ram, x: &[f64], data: &[GroupData]) -> Option<
         } else {
             None
         };
+        // 1/2 tr(K (u v' + v u') K (w z' + z w')) = (u'Kw)(v'Kz) + (u'Kz)(v'Kw),
+        // with (u, v) the k-th pair of block s and (w, z) the l-th of block t
+        let f = |s: usize, k: usize, t: usize, l: usize| {
+            let (u, v, w, z) = (s * q + k, (s + 1) * q + k, t * q + l, (t + 1) * q + l);
+            gm[(u, w)] * gm[(v, z)] + gm[(u, z)] * gm[(v, w)]
+        };
         for k in 0..q {
             for l in 0..q {
-                let mut v = gm[(k, l)] * gm[(q + k, q + l)] + gm[(k, q + l)] * gm[(q + k, l)];
+                let mut v = f(0, k, 0, l);
+                if xblock {
+                    v += f(2, k, 2, l) - f(2, k, 0, l) - f(0, k, 2, l);
+                }
                 if let Some(mm) = &mm {
                     v += mm[(k, l)];
                 }

@@ -6,6 +6,7 @@
 //! parameters (`defined`), and the standardized solution (`standardize`).
 
 pub mod defined;
+pub mod modindices;
 pub mod standardize;
 
 use crate::estimate::objective::{expected_information, GroupData};

@@ -52,6 +52,10 @@ pub struct Ram {
     /// for each free parameter, the parameter-table rows that share it
     pub x_rows: Vec<Vec<usize>>,
     pub meanstructure: bool,
+    /// observed indices of the fixed.x covariates: lavaan gives their
+    /// moments zero weight in the information (it matters only when a
+    /// parameter moves them, as in the extended model of modindices)
+    pub x_ov: Vec<usize>,
 }
 
 impl Ram {
@@ -80,6 +84,12 @@ impl Ram {
             nx,
             x_rows: vec![vec![]; nx],
             meanstructure: pt.meanstructure,
+            x_ov: pt
+                .names
+                .ov_x
+                .iter()
+                .filter_map(|v| pt.names.ov.iter().position(|o| o == v))
+                .collect(),
         };
         for (r, x) in x_of_row.iter().enumerate() {
             if let Some(x) = x {

@@ -68,6 +68,9 @@ pub struct FitReport {
     /// R-square of every endogenous variable (per group: group name -> map)
     pub r2: Value,
     pub hypotheses: Vec<HypothesisOut>,
+    /// with --modindices: lhs, op, rhs, group, mi, epc, sepc_lv, sepc_all; largest first
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modindices: Option<Vec<crate::inference::modindices::ModIndex>>,
     pub warnings: Vec<String>,
     /// what was fitted, for the record
     pub model_file: String,

@@ -121,6 +121,36 @@ pub fn render(r: &FitReport) -> String {
             );
         }
     }
+    if let Some(mis) = &r.modindices {
+        let _ = writeln!(o, "\nModification Indices (largest first):\n");
+        let multi = r.groups.is_some();
+        let _ = writeln!(
+            o,
+            "  {:>10} {:>3} {:<10} {}{:>9} {:>8} {:>8} {:>8}",
+            "lhs",
+            "op",
+            "rhs",
+            if multi { "group " } else { "" },
+            "mi",
+            "epc",
+            "sepc.lv",
+            "sepc.all"
+        );
+        for m in mis {
+            let g = if multi { format!("{:>5} ", m.group) } else { String::new() };
+            let _ = writeln!(
+                o,
+                "  {:>10} {:>3} {:<10} {g}{:>9.3} {:>8.3} {:>8} {:>8}",
+                m.lhs,
+                m.op,
+                m.rhs,
+                m.mi,
+                m.epc,
+                fmt_opt(m.sepc_lv, 3),
+                fmt_opt(m.sepc_all, 3)
+            );
+        }
+    }
     if !r.warnings.is_empty() {
         let _ = writeln!(o, "\nWarnings:");
         for w in &r.warnings {
