@@ -186,7 +186,7 @@ pub fn modindices(model: &Model, x: &[f64], data: &[GroupData]) -> Result<Vec<Mo
         let e = nx + k;
         let i12 = info.view((e, 0), (1, nx)).into_owned();
         let v = info[(e, e)] - (&i12 * &i22_inv * i12.transpose())[(0, 0)];
-        if !(v >= f64::EPSILON.cbrt()) {
+        if v.is_nan() || v < f64::EPSILON.cbrt() {
             continue;
         }
         let s = -0.5 * grad[e];
