@@ -50,6 +50,8 @@ pub struct FitOptions {
     pub growth: bool,
     /// add modification indices to the report
     pub modindices: bool,
+    /// add residuals (raw, correlation, standardized) to the report
+    pub residuals: bool,
     pub ci_level: f64,
     pub alpha: f64,
     pub max_iter: u64,
@@ -65,6 +67,7 @@ impl Default for FitOptions {
             group_equal: vec![],
             growth: false,
             modindices: false,
+            residuals: false,
             ci_level: 0.95,
             alpha: 0.05,
             max_iter: 10_000,
@@ -370,6 +373,7 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         r2,
         hypotheses,
         modindices,
+        residuals: opt.residuals.then(|| inference::residuals::residuals(model, x, gd, vcov.as_ref())),
         warnings,
         model_file: prep.model_file.clone(),
         data_file: prep.data_file.clone(),

@@ -1,7 +1,6 @@
 //! Modification indices against lavaan 0.6-14's `modindices(fit, sort. = TRUE)`
 //! (values as lavaan prints them, to 3 decimals; tolerance 1.5e-3).
 
-
 #![allow(clippy::approx_constant)] // 0.318 is a lavaan value, not 1/pi
 use std::process::Command;
 

@@ -177,6 +177,9 @@ pub struct FitFlags {
     /// add modification indices (lavaan's modindices(), largest first)
     #[arg(long)]
     pub modindices: bool,
+    /// add residuals: correlation residuals and standardized residuals (lavaan's residuals())
+    #[arg(long)]
+    pub residuals: bool,
     /// optimizer iteration cap
     #[arg(long, default_value_t = 10_000)]
     pub max_iter: u64,
@@ -246,6 +249,7 @@ impl FitFlags {
             group_equal: self.group_equal.clone(),
             growth: self.growth,
             modindices: self.modindices,
+            residuals: self.residuals,
             ci_level: self.ci_level,
             alpha: self.alpha,
             max_iter: self.max_iter,

@@ -7,6 +7,7 @@
 
 pub mod defined;
 pub mod modindices;
+pub mod residuals;
 pub mod standardize;
 
 use crate::estimate::objective::{expected_information, GroupData};

@@ -71,6 +71,9 @@ pub struct FitReport {
     /// with --modindices: lhs, op, rhs, group, mi, epc, sepc_lv, sepc_all; largest first
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modindices: Option<Vec<crate::inference::modindices::ModIndex>>,
+    /// with --residuals: raw, correlation and standardized residuals per group
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub residuals: Option<Vec<crate::inference::residuals::GroupResiduals>>,
     pub warnings: Vec<String>,
     /// what was fitted, for the record
     pub model_file: String,

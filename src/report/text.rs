@@ -121,6 +121,18 @@ pub fn render(r: &FitReport) -> String {
             );
         }
     }
+    if let Some(res) = &r.residuals {
+        for gr in res {
+            let title = match &r.groups {
+                Some(g) => format!(" [{}]", g.get(gr.group - 1).map_or("", |s| s.as_str())),
+                None => String::new(),
+            };
+            let _ = writeln!(o, "\nCorrelation residuals{title}:\n");
+            lower_triangle(&mut o, &gr.names, |i, j| Some(gr.cor[i][j]));
+            let _ = writeln!(o, "\nStandardized residuals{title}:\n");
+            lower_triangle(&mut o, &gr.names, |i, j| gr.standardized[i][j]);
+        }
+    }
     if let Some(mis) = &r.modindices {
         let _ = writeln!(o, "\nModification Indices (largest first):\n");
         let multi = r.groups.is_some();
@@ -158,6 +170,21 @@ pub fn render(r: &FitReport) -> String {
         }
     }
     o
+}
+
+fn lower_triangle(o: &mut String, names: &[String], v: impl Fn(usize, usize) -> Option<f64>) {
+    let _ = write!(o, "  {:>8}", "");
+    for n in names {
+        let _ = write!(o, " {:>7}", n.chars().take(7).collect::<String>());
+    }
+    o.push('\n');
+    for (i, n) in names.iter().enumerate() {
+        let _ = write!(o, "  {:>8}", n.chars().take(8).collect::<String>());
+        for j in 0..=i {
+            let _ = write!(o, " {:>7}", v(i, j).map_or("NA".to_string(), |x| format!("{x:.3}")));
+        }
+        o.push('\n');
+    }
 }
 
 fn is_endogenous(all: &[ParamOut], v: &str) -> bool {
