@@ -10,6 +10,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+mod simulate;
+pub use simulate::SimulateArgs;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "sem",
@@ -27,6 +30,8 @@ pub enum Command {
     Fit(FitArgs),
     /// Parse the model and print its parameter table (with DATA: df and columns used)
     Check(CheckArgs),
+    /// Draw a data set from a population model written with fixed values (CSV)
+    Simulate(SimulateArgs),
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -261,5 +266,6 @@ pub fn run(cli: Cli) -> Result<u8, SemError> {
             emit(&text, a.output.as_deref())?;
             Ok(if r.df < 0 { 1 } else { 0 })
         }
+        Command::Simulate(a) => a.run(),
     }
 }
