@@ -21,7 +21,10 @@
 //! (lavaan's `standardized = TRUE`) the unwritten residual variance of every
 //! dependent variable, observed or latent, is 1 minus its explained variance,
 //! found by the fixed point `psi_i <- psi_i + 1 - C_ii` (exact after as many
-//! passes as the longest chain of effects), so every variable has variance 1.
+//! passes as the longest chain of effects), so every variable has variance 1
+//! (lavaan 0.6-14 solves the latent ones in a single pass, which leaves a
+//! factor at the end of a chain of latent effects with a variance above 1;
+//! its observed variables it does standardize exactly, as here).
 //! Unwritten loadings and regressions are listed in a warning; `==`, `<`, `>`
 //! constraints and `:=` definitions do not change a population and are
 //! ignored (constraints with a warning). A population is refused when a
@@ -87,6 +90,9 @@ order.
   --missing RATE  after the data, one uniform u per cell (row by row) from the same stream;
                   the cell is left empty when u < RATE (missing completely at random)
 The same seed with and without --likert or --missing gives the same underlying draws.";
+
+/// The largest data set drawn at once (rows x columns), about 1 GB in memory.
+pub const MAX_CELLS: usize = 50_000_000;
 
 /// What `draw` is asked for.
 #[derive(Debug, Clone, PartialEq)]
@@ -578,6 +584,12 @@ pub struct Sample {
 pub fn draw(pop: &Population, opt: &SimOptions) -> Result<Sample, SimError> {
     opt.validate()?;
     let p = pop.ov.len();
+    if opt.n.saturating_mul(p) > MAX_CELLS {
+        return Err(SimError::Options(format!(
+            "--n {} x {p} variables is more than the {MAX_CELLS} cells sem simulate draws at once; draw several files with different seeds",
+            opt.n
+        )));
+    }
     let mut st = Stream::new(opt.seed);
     let mut cells = Vec::with_capacity(opt.n * p);
     let mut z = vec![0.0; p];

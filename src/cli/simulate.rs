@@ -22,7 +22,7 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "K")]
     pub likert: Option<u32>,
     /// leave each cell empty with this probability, completely at random (0 <= RATE < 1)
-    #[arg(long, value_name = "RATE", default_value_t = 0.0)]
+    #[arg(long, value_name = "RATE", default_value_t = 0.0, allow_negative_numbers = true)]
     pub missing: f64,
     /// unwritten loadings 0.7 and unwritten residual variances such that every variable has
     /// variance 1 (lavaan's standardized = TRUE)
