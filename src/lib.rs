@@ -18,4 +18,5 @@ pub mod inference;
 pub mod model;
 pub mod pipeline;
 pub mod report;
+pub mod simulate;
 pub mod syntax;

@@ -10,6 +10,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+mod simulate;
+pub use simulate::SimulateArgs;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "sem",
@@ -31,6 +34,8 @@ pub enum Command {
     Compare(CompareArgs),
     /// Configural, metric, scalar and strict models across groups, with difference tests
     Invariance(InvarianceArgs),
+    /// Draw a data set from a population model written with fixed values (CSV)
+    Simulate(SimulateArgs),
 }
 
 #[derive(Args, Debug)]
@@ -356,5 +361,6 @@ pub fn run(cli: Cli) -> Result<u8, SemError> {
             emit(&text, a.output.as_deref())?;
             Ok(if r.df < 0 { 1 } else { 0 })
         }
+        Command::Simulate(a) => a.run(),
     }
 }
