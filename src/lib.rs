@@ -9,10 +9,13 @@
 //! indices; `report` gathers everything in one serializable type that is
 //! rendered as text, JSON, CSV or markdown; `cli` wires it to the terminal.
 
+pub mod batch;
 pub mod cli;
 pub mod data;
 pub mod estimate;
 pub mod fit;
+pub mod gates;
+pub mod hypotheses;
 pub mod inference;
 pub mod model;
 pub mod pipeline;

@@ -10,7 +10,7 @@ use crate::model::{Model, ModelError, TableOptions};
 use crate::report::check::{CheckReport, Variables};
 use crate::report::{FitReport, HypothesisOut, ParamOut};
 use crate::syntax::{self, ModelSyntax};
-use crate::{fit, inference};
+use crate::{fit, hypotheses as hyp, inference};
 use serde_json::{Map, Value};
 use std::path::Path;
 
@@ -105,10 +105,21 @@ pub fn build_model(path: &Path, opt: &FitOptions) -> Result<Model, SemError> {
     })
 }
 
+/// The model's `# expect:` directives (checked against its hypotheses) and
+/// the warnings about labels that drift from the paper's hypotheses.
+fn hypothesis_setup(path: &Path, model: &Model) -> Result<(hyp::Expectations, Vec<String>), SemError> {
+    let src = read_model_file(path)?;
+    let file = path.display().to_string();
+    let expect = hyp::expectations(&src, &file, &model.pt.rows).map_err(SemError::Input)?;
+    Ok((expect, hyp::paper::warnings(&model.pt.rows)))
+}
+
 /// `sem check MODEL [DATA]`.
 pub fn check(model_path: &Path, data_path: Option<&Path>, opt: &FitOptions) -> Result<CheckReport, SemError> {
     let model = build_model(model_path, opt)?;
+    let (expect, paper_warnings) = hypothesis_setup(model_path, &model)?;
     let mut warnings = model.pt.warnings.clone();
+    warnings.extend(paper_warnings);
     let (mut data_file, mut columns, mut nobs) = (None, None, None);
     if let Some(dp) = data_path {
         let ds = read_csv(dp, &model.ram.ov, None, &opt.csv)?;
@@ -137,6 +148,7 @@ pub fn check(model_path: &Path, data_path: Option<&Path>, opt: &FitOptions) -> R
             fixed_x: model.pt.names.ov_x.clone(),
         },
         parameters: model.pt.rows.clone(),
+        hypotheses: hyp::declared(&model.pt.rows, &expect),
         data_file,
         columns_used: columns,
         nobs,
@@ -147,6 +159,7 @@ pub fn check(model_path: &Path, data_path: Option<&Path>, opt: &FitOptions) -> R
 /// `sem fit MODEL DATA`: the report and whether the fit is usable.
 pub fn fit(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<FitReport, SemError> {
     let mut model = build_model(model_path, opt)?;
+    let (expect, paper_warnings) = hypothesis_setup(model_path, &model)?;
     let mfile = model_path.display().to_string();
     if let Some(u) = model.unsupported.first() {
         return Err(SemError::Input(format!("{mfile}: {u}")));
@@ -166,6 +179,7 @@ pub fn fit(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<FitR
     let gd = vec![GroupData::new(&stats)];
     bind_fixed_x(&mut model, &gd);
     let mut warnings = model.pt.warnings.clone();
+    warnings.extend(paper_warnings);
     if stats.dropped > 0 {
         warnings.push(format!(
             "{} of {} rows of {dfile} have missing values on the model's variables and were dropped (listwise deletion); {} rows used",
@@ -235,7 +249,7 @@ pub fn fit(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<FitR
         fitmap.insert(k.to_string(), v.filter(|v| v.is_finite()).map_or(Value::Null, Value::from));
     }
     let r2 = r_square(&model, &parameters);
-    let hypotheses = hypotheses(&parameters, opt.alpha);
+    let hypotheses = hyp::evaluate(&parameters, &expect, opt.alpha);
     Ok(FitReport {
         converged: est.converged,
         estimator: "ML".into(),
@@ -288,29 +302,9 @@ fn r_square(model: &Model, params: &[ParamOut]) -> Value {
     Value::Object(m)
 }
 
-/// Labelled regression paths and defined parameters, one per label.
+/// Labelled regression paths and defined parameters, one per label, all
+/// expected positive (the model file's `# expect:` directives are applied by
+/// `fit`; see `crate::hypotheses`).
 pub fn hypotheses(params: &[ParamOut], alpha: f64) -> Vec<HypothesisOut> {
-    let mut out: Vec<HypothesisOut> = Vec::new();
-    for p in params {
-        let is_h = (p.op == "~" && !p.label.is_empty()) || p.op == ":=";
-        if !is_h || out.iter().any(|h| h.name == p.label) {
-            continue;
-        }
-        let sign = 1.0;
-        let supported = matches!((p.est, p.pvalue), (Some(e), Some(pv)) if e * sign > 0.0 && pv < alpha);
-        out.push(HypothesisOut {
-            name: p.label.clone(),
-            lhs: p.lhs.clone(),
-            op: p.op.clone(),
-            rhs: p.rhs.clone(),
-            expected_sign: "+".into(),
-            est: p.est,
-            se: p.se,
-            z: p.z,
-            pvalue: p.pvalue,
-            std_all: p.std_all,
-            supported,
-        });
-    }
-    out
+    hyp::evaluate(params, &hyp::Expectations::default(), alpha)
 }
