@@ -129,6 +129,9 @@ pub fn run(a: BatchArgs) -> Result<u8, SemError> {
     if let Ok(style) = ProgressStyle::with_template("{spinner} fitting [{bar:30}] {pos}/{len} data sets, {elapsed} {wide_msg}") {
         bar.set_style(style.progress_chars("=> "));
     }
+    if !bar.is_hidden() {
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    }
     let on_done = |p: &std::path::Path| {
         bar.set_message(p.display().to_string());
         bar.inc(1);
