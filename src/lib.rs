@@ -8,12 +8,19 @@
 //! defined parameters; `fit` the test statistic, baseline model and fit
 //! indices; `report` gathers everything in one serializable type that is
 //! rendered as text, JSON, CSV or markdown; `cli` wires it to the terminal.
+//! `pipeline` runs these steps for one model and one data set; `hypotheses`
+//! decides which parameters are hypotheses and whether a fit supports them;
+//! `batch` runs the pipeline over many data sets in parallel, and `gates`
+//! checks a report against a CI's criteria.
 
+pub mod batch;
 pub mod cli;
 pub mod compare;
 pub mod data;
 pub mod estimate;
 pub mod fit;
+pub mod gates;
+pub mod hypotheses;
 pub mod inference;
 pub mod model;
 pub mod pipeline;

@@ -1,6 +1,7 @@
 //! `sem` binary: parse the command line, run it, map the result to the
 //! contract's exit code (0 done, 1 not converged or not identified, 2 bad
-//! usage or input). Errors go to stderr as one clear message.
+//! usage or input; 3, our extension, a CI gate failed). Errors go to stderr
+//! as one clear message.
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -10,7 +10,7 @@ use crate::model::{Model, ModelError, TableOptions};
 use crate::report::check::{CheckReport, Variables};
 use crate::report::{FitReport, HypothesisOut, ParamOut};
 use crate::syntax::{self, ModelSyntax};
-use crate::{fit, inference};
+use crate::{fit, hypotheses as hyp, inference};
 use serde_json::{Map, Value};
 use std::path::Path;
 
@@ -141,6 +141,8 @@ pub struct Prepared {
     pub warnings: Vec<String>,
     pub model_file: String,
     pub data_file: String,
+    /// the model's `# expect:` directives
+    pub expect: hyp::Expectations,
 }
 
 /// Read model and data and bind them (everything before estimation).
@@ -224,7 +226,9 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
         ));
     }
     bind_fixed_x(&mut model, &data);
+    let expect = hyp::expectations(&src, &mfile, &model.pt.rows).map_err(SemError::Input)?;
     let mut all = model.pt.warnings.clone();
+    all.extend(hyp::paper::warnings(&model.pt.rows));
     all.extend(warnings);
     Ok(Prepared {
         model,
@@ -236,13 +240,25 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
         warnings: all,
         model_file: mfile,
         data_file: dfile,
+        expect,
     })
+}
+
+/// The model's `# expect:` directives (checked against its hypotheses) and
+/// the warnings about labels that drift from the paper's hypotheses.
+fn hypothesis_setup(path: &Path, model: &Model) -> Result<(hyp::Expectations, Vec<String>), SemError> {
+    let src = read_model_file(path)?;
+    let file = path.display().to_string();
+    let expect = hyp::expectations(&src, &file, &model.pt.rows).map_err(SemError::Input)?;
+    Ok((expect, hyp::paper::warnings(&model.pt.rows)))
 }
 
 /// `sem check MODEL [DATA]`.
 pub fn check(model_path: &Path, data_path: Option<&Path>, opt: &FitOptions) -> Result<CheckReport, SemError> {
     let model = build_model(model_path, opt)?;
+    let (expect, paper_warnings) = hypothesis_setup(model_path, &model)?;
     let mut warnings = model.pt.warnings.clone();
+    warnings.extend(paper_warnings);
     let (mut data_file, mut columns, mut nobs) = (None, None, None);
     if let Some(dp) = data_path {
         let ds = read_csv(dp, &model.ram.ov, None, &opt.csv)?;
@@ -271,6 +287,7 @@ pub fn check(model_path: &Path, data_path: Option<&Path>, opt: &FitOptions) -> R
             fixed_x: model.pt.names.ov_x.clone(),
         },
         parameters: model.pt.rows.clone(),
+        hypotheses: hyp::declared(&model.pt.rows, &expect),
         data_file,
         columns_used: columns,
         nobs,
@@ -361,7 +378,7 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
     } else {
         None
     };
-    let hypotheses = hypotheses(&parameters, opt.alpha);
+    let hypotheses = hyp::evaluate(&parameters, &prep.expect, opt.alpha);
     let nobs: Vec<usize> = gd.iter().map(|d| d.n).collect();
     FitReport {
         converged: est.converged,
@@ -424,29 +441,9 @@ fn r_square(model: &Model, params: &[ParamOut], groups: &[String]) -> Value {
     Value::Object(groups.iter().enumerate().map(|(g, name)| (name.clone(), one(g + 1))).collect())
 }
 
-/// Labelled regression paths and defined parameters, one per label.
+/// Labelled regression paths and defined parameters, one per label, all
+/// expected positive (the model file's `# expect:` directives are applied by
+/// `fit`; see `crate::hypotheses`).
 pub fn hypotheses(params: &[ParamOut], alpha: f64) -> Vec<HypothesisOut> {
-    let mut out: Vec<HypothesisOut> = Vec::new();
-    for p in params {
-        let is_h = (p.op == "~" && !p.label.is_empty()) || p.op == ":=";
-        if !is_h || out.iter().any(|h| h.name == p.label) {
-            continue;
-        }
-        let sign = 1.0;
-        let supported = matches!((p.est, p.pvalue), (Some(e), Some(pv)) if e * sign > 0.0 && pv < alpha);
-        out.push(HypothesisOut {
-            name: p.label.clone(),
-            lhs: p.lhs.clone(),
-            op: p.op.clone(),
-            rhs: p.rhs.clone(),
-            expected_sign: "+".into(),
-            est: p.est,
-            se: p.se,
-            z: p.z,
-            pvalue: p.pvalue,
-            std_all: p.std_all,
-            supported,
-        });
-    }
-    out
+    hyp::evaluate(params, &hyp::Expectations::default(), alpha)
 }

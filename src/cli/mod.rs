@@ -3,6 +3,9 @@
 //! renders its report in the chosen format and writes it to stdout or,
 //! atomically, to `--output`.
 
+pub mod batch;
+pub mod gates;
+
 use crate::data::CsvOptions;
 use crate::pipeline::{self, FitOptions, SemError};
 use crate::report::{self, FitReport};
@@ -27,7 +30,11 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Fit one model to one data set and report it
+    #[command(after_help = gates::AFTER_HELP)]
     Fit(FitArgs),
+    /// Fit one model to many data sets (paths or globs) in parallel: hypotheses x data sets
+    #[command(after_help = batch::AFTER_HELP)]
+    Batch(batch::BatchArgs),
     /// Parse the model and print its parameter table (with DATA: df and columns used)
     Check(CheckArgs),
     /// Nested-model test (chi-square difference) of two models on one data set
@@ -140,6 +147,8 @@ pub struct FitArgs {
     /// write the report to this file instead of stdout
     #[arg(long)]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub gates: gates::GateArgs,
 }
 
 impl FitArgs {
@@ -306,15 +315,24 @@ pub fn run(cli: Cli) -> Result<u8, SemError> {
     match cli.command {
         Command::Fit(a) => {
             let opt = a.options()?;
+            let gates = a.gates.gates()?;
             let r = pipeline::fit(&a.model, &a.data, &opt)?;
+            let names: Vec<String> = r.hypotheses.iter().map(|h| h.name.clone()).collect();
+            gates.check_names(&names).map_err(SemError::Input)?;
             emit(&render_fit(&r, a.format), a.output.as_deref())?;
-            let ok = r.converged && r.se_type == "Standard";
+            let ok = r.exit_code() == 0;
             if !ok {
                 for w in &r.warnings {
                     eprintln!("warning: {w}");
                 }
             }
-            Ok(if ok { 0 } else { 1 })
+            let failed = gates.evaluate(&r);
+            gates::report_failures(&r.data_file, &failed);
+            Ok(match (ok, failed.is_empty()) {
+                (false, _) => 1,
+                (true, false) => gates::GATE_FAILED,
+                (true, true) => 0,
+            })
         }
         Command::Compare(a) => {
             let r = crate::compare::compare(&a.model_a, &a.model_b, &a.data, &a.flags.options()?)?;
@@ -339,6 +357,7 @@ pub fn run(cli: Cli) -> Result<u8, SemError> {
             emit(&text, a.output.as_deref())?;
             Ok(if r.steps.iter().all(|m| m.converged) { 0 } else { 1 })
         }
+        Command::Batch(a) => batch::run(a),
         Command::Check(a) => {
             let opt = FitOptions {
                 std_lv: a.std_lv,

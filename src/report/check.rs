@@ -2,6 +2,7 @@
 //! columns), the effective number of parameters, the variables by role and,
 //! when a data file is given, the degrees of freedom and the columns used.
 
+use super::HypothesisSpec;
 use crate::model::ParRow;
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -27,6 +28,8 @@ pub struct CheckReport {
     pub meanstructure: bool,
     pub variables: Variables,
     pub parameters: Vec<ParRow>,
+    /// labelled `~` paths and `:=` definitions, with their expected signs
+    pub hypotheses: Vec<HypothesisSpec>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_file: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -69,6 +72,14 @@ pub fn render_text(r: &CheckReport) -> String {
     let _ = writeln!(o, "  free parameters:     {} ({} free rows)", r.npar, r.nfree);
     let _ = writeln!(o, "  sample moments:      {}", r.ndat);
     let _ = writeln!(o, "  degrees of freedom:  {}", r.df);
+    if !r.hypotheses.is_empty() {
+        let hs: Vec<String> = r
+            .hypotheses
+            .iter()
+            .map(|h| format!("{} ({} {} {}, {})", h.name, h.lhs, h.op, h.rhs, h.expected_sign))
+            .collect();
+        let _ = writeln!(o, "  hypotheses:          {}", hs.join(", "));
+    }
     if let (Some(f), Some(cols)) = (&r.data_file, &r.columns_used) {
         let _ = writeln!(o, "  data:                {} ({} rows)", f, r.nobs.unwrap_or(0));
         let _ = writeln!(o, "  columns used:        {}", cols.join(", "));

@@ -4,6 +4,10 @@
 //! CSV and markdown renderers read the same value and nothing else, so the
 //! formats cannot disagree. `check` holds the report of `sem check`.
 
+pub mod batch;
+pub mod batch_csv;
+pub mod batch_markdown;
+pub mod batch_table;
 pub mod check;
 pub mod csv_out;
 pub mod markdown;
@@ -52,6 +56,19 @@ pub struct HypothesisOut {
     pub supported: bool,
 }
 
+/// A hypothesis as the model states it, before any data: the columns of
+/// `sem batch`'s table and the list `sem check` prints.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HypothesisSpec {
+    pub name: String,
+    pub lhs: String,
+    pub op: String,
+    pub rhs: String,
+    /// "+" or "-" (declared with a `# expect:` comment in the model file)
+    pub expected_sign: String,
+}
+
 /// Everything `sem fit` reports.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -92,6 +109,16 @@ pub struct FitReport {
 impl FitReport {
     pub fn fit_value(&self, key: &str) -> Option<f64> {
         self.fit.get(key).and_then(|v| v.as_f64())
+    }
+
+    /// The contract's exit code for a fit that produced a report: 0 when it
+    /// converged and has standard errors, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        if self.converged && self.se_type == "Standard" {
+            0
+        } else {
+            1
+        }
     }
 }
 

@@ -1,0 +1,114 @@
+//! `sem batch --format markdown`: the hypotheses-by-data-sets matrix and the
+//! fit table of `batch_table`, as markdown tables for a paper draft or a CI
+//! job summary, followed by failures, failed gates and warnings as lists.
+
+use super::batch::{BatchReport, Status};
+use super::batch_table::{cell, supported_count};
+use super::fmt_opt;
+use std::fmt::Write as _;
+
+/// Text that is safe inside a table cell.
+fn esc(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+pub fn render(r: &BatchReport) -> String {
+    let mut o = String::new();
+    let n = r.datasets.len();
+    let _ = writeln!(
+        o,
+        "## sem batch: `{}` on {} data set{} ({} fitted)\n",
+        r.model_file,
+        n,
+        if n == 1 { "" } else { "s" },
+        r.n_ok()
+    );
+    if !r.hypotheses.is_empty() {
+        let _ = writeln!(
+            o,
+            "### Hypotheses\n\nStandardized estimates (std.all); `*` supported (expected sign and p < {}). Data sets `[n]` as in the fit table.\n",
+            r.alpha
+        );
+        let _ = write!(o, "| hypothesis | path | sign |");
+        for i in 0..n {
+            let _ = write!(o, " [{}] |", i + 1);
+        }
+        let _ = write!(o, "\n|---|---|---|");
+        for _ in 0..n {
+            o.push_str("---:|");
+        }
+        o.push('\n');
+        for h in &r.hypotheses {
+            let path = if h.op == ":=" {
+                format!("{} := {}", h.lhs, h.rhs)
+            } else {
+                format!("{} {} {}", h.lhs, h.op, h.rhs)
+            };
+            let _ = write!(o, "| {} | `{}` | {} |", h.name, path, h.expected_sign);
+            for d in &r.datasets {
+                let _ = write!(o, " {} |", cell(d, &h.name).trim_end().replace('*', "\\*"));
+            }
+            o.push('\n');
+        }
+        let _ = write!(o, "| supported | | |");
+        for d in &r.datasets {
+            let _ = write!(o, " {} |", supported_count(d, r.hypotheses.len()).trim_end());
+        }
+        o.push('\n');
+    }
+    let _ = writeln!(o, "\n### Fit\n");
+    let _ = writeln!(o, "| | data set | status | N | chisq | df | p | CFI | TLI | RMSEA | SRMR |");
+    let _ = writeln!(o, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (i, d) in r.datasets.iter().enumerate() {
+        let f = |k: &str, dec: usize| fmt_opt(d.fit_value(k), dec);
+        let _ = writeln!(
+            o,
+            "| [{}] | `{}` | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            i + 1,
+            esc(&d.dataset),
+            d.status.describe(),
+            d.nobs.as_ref().map_or(String::new(), |v| v.to_string()),
+            f("chisq", 3),
+            f("df", 0),
+            f("pvalue", 3),
+            f("cfi", 3),
+            f("tli", 3),
+            f("rmsea", 3),
+            f("srmr", 3)
+        );
+    }
+    let failures: Vec<_> = r.datasets.iter().enumerate().filter(|(_, d)| d.status != Status::Ok).collect();
+    if !failures.is_empty() {
+        let _ = writeln!(o, "\n### Failures\n");
+        for (i, d) in failures {
+            let _ = writeln!(o, "- [{}] `{}`: {}: {}", i + 1, d.dataset, d.status.describe(), esc(&d.reason()));
+        }
+    }
+    let gated: Vec<_> = r.datasets.iter().enumerate().filter(|(_, d)| !d.gate_failures.is_empty()).collect();
+    if !gated.is_empty() {
+        let _ = writeln!(o, "\n### Failed gates\n");
+        for (i, d) in gated {
+            for g in &d.gate_failures {
+                let _ = writeln!(o, "- [{}] `{}`: `{}`: {}", i + 1, d.dataset, g.criterion, g.reason);
+            }
+        }
+    }
+    let per_set: Vec<_> = r
+        .datasets
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.status == Status::Ok && !d.warnings.is_empty())
+        .collect();
+    if !r.warnings.is_empty() || !per_set.is_empty() {
+        let _ = writeln!(o, "\n### Warnings\n");
+        for w in &r.warnings {
+            let _ = writeln!(o, "- {w}");
+        }
+        for (i, d) in per_set {
+            for w in &d.warnings {
+                let _ = writeln!(o, "- [{}] `{}`: {w}", i + 1, d.dataset);
+            }
+        }
+    }
+    o
+}
