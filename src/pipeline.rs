@@ -39,8 +39,38 @@ impl From<DataError> for SemError {
     }
 }
 
+/// The estimators: ML and its robust variants (same estimates, sandwich
+/// standard errors and a scaled test).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EstimatorKind {
+    #[default]
+    Ml,
+    /// Satorra-Bentler: robust.sem standard errors, scaled chi-square
+    Mlm,
+    /// Huber-White standard errors, Yuan-Bentler (Mplus) scaled chi-square
+    Mlr,
+}
+
+impl EstimatorKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            EstimatorKind::Ml => "ML",
+            EstimatorKind::Mlm => "MLM",
+            EstimatorKind::Mlr => "MLR",
+        }
+    }
+    pub fn se_name(self) -> &'static str {
+        match self {
+            EstimatorKind::Ml => "Standard",
+            EstimatorKind::Mlm => "Robust.sem",
+            EstimatorKind::Mlr => "Robust.huber.white",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct FitOptions {
+    pub estimator: EstimatorKind,
     pub std_lv: bool,
     pub meanstructure: bool,
     /// multiple-group analysis by this column
@@ -61,6 +91,7 @@ pub struct FitOptions {
 impl Default for FitOptions {
     fn default() -> Self {
         FitOptions {
+            estimator: EstimatorKind::Ml,
             std_lv: false,
             meanstructure: false,
             group: None,
@@ -314,7 +345,7 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         ));
     }
     let x = &est.x;
-    let vcov = match inference::vcov(model, x, gd) {
+    let mut vcov = match inference::vcov(model, x, gd) {
         Ok(v) => Some(v),
         Err(ni) => {
             let names: Vec<String> = ni.rows.iter().map(|&r| describe_row(model, r)).collect();
@@ -329,6 +360,40 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
             None
         }
     };
+    // robust estimators: sandwich standard errors and a scaled test
+    let mut scaling = None;
+    if matches!(opt.estimator, EstimatorKind::Mlm | EstimatorKind::Mlr) {
+        let raw: Vec<inference::robust::GroupRaw> = prep
+            .group_rows
+            .iter()
+            .map(|rows| inference::robust::GroupRaw {
+                rows: inference::robust::complete_rows(&prep.dataset, rows),
+            })
+            .collect();
+        let info = estimate::objective::expected_information(&model.ram, x, gd);
+        let run = |ram: &crate::model::Ram, x: &[f64], info: Option<&nalgebra::DMatrix<f64>>| match (opt.estimator, info) {
+            (EstimatorKind::Mlm, Some(i)) => inference::robust::mlm(ram, x, gd, &raw, i),
+            (EstimatorKind::Mlr, _) => inference::robust::mlr(ram, x, gd, &raw),
+            _ => inference::robust::Robust { vcov: None, trace: None },
+        };
+        let r = run(&model.ram, x, info.as_ref());
+        if vcov.is_some() {
+            vcov = r.vcov;
+            if vcov.is_none() {
+                warnings.push("robust standard errors could not be computed (a singular information matrix)".into());
+            }
+        }
+        let (bram, bx) = fit::baseline::baseline(model, gd);
+        let binfo = estimate::objective::expected_information(&bram, &bx, gd);
+        let b = run(&bram, &bx, binfo.as_ref());
+        let df = model.df() as f64;
+        let c = r.trace.map(|t| t / df).filter(|c| *c > 0.0 && df > 0.0);
+        let c0 = b.trace.map(|t| t / fit::baseline::df(model)).filter(|c| *c > 0.0);
+        if c.is_none() && df > 0.0 {
+            warnings.push("the scaled test statistic could not be computed".into());
+        }
+        scaling = Some((c.unwrap_or(f64::NAN), c0.unwrap_or(f64::NAN)));
+    }
     for r in inference::negative_variances(model, x) {
         warnings.push(format!(
             "the variance of `{}` is negative ({:.4}): an inadmissible solution (Heywood case)",
@@ -361,7 +426,14 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
             std_all: e.std_all,
         })
         .collect();
-    let measures = fit::measures(model, x, gd);
+    let mut measures = fit::measures(model, x, gd);
+    if let Some((c, c0)) = scaling {
+        let get = |k: &str| measures.iter().find(|(n, _)| *n == k).and_then(|(_, v)| *v).unwrap_or(f64::NAN);
+        let (x2, df, x2n, dfn, n) = (get("chisq"), get("df"), get("baseline_chisq"), get("baseline_df"), get("ntotal"));
+        let extra = fit::indices::scaled(x2, df, c, x2n, dfn, c0, n, gd.len() as f64);
+        // lavaan lists the scaled measures next to their unscaled ones; appended here
+        measures.extend(extra);
+    }
     let mut fitmap = Map::new();
     for (k, v) in measures {
         fitmap.insert(k.to_string(), v.filter(|v| v.is_finite()).map_or(Value::Null, Value::from));
@@ -382,7 +454,7 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
     let nobs: Vec<usize> = gd.iter().map(|d| d.n).collect();
     FitReport {
         converged: est.converged,
-        estimator: "ML".into(),
+        estimator: opt.estimator.name().into(),
         nobs: if nobs.len() == 1 { Value::from(nobs[0]) } else { Value::from(nobs) },
         groups: (!prep.group_names.is_empty()).then(|| prep.group_names.clone()),
         parameters,
@@ -399,7 +471,7 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         iterations: est.iterations,
         optimizer: "Fisher scoring".into(),
         se_type: if vcov.is_some() {
-            "Standard".into()
+            opt.estimator.se_name().into()
         } else {
             "none (not identified)".into()
         },

@@ -234,8 +234,14 @@ fn check_level(name: &str, v: f64) -> Result<(), SemError> {
 impl FitFlags {
     /// The fit options, or a clear refusal of what is not built yet.
     pub fn options(&self) -> Result<FitOptions, SemError> {
-        if self.estimator != Estimator::Ml {
-            return Err(not_yet(&format!("--estimator {:?}", self.estimator).to_lowercase()));
+        let estimator = match self.estimator {
+            Estimator::Ml => crate::pipeline::EstimatorKind::Ml,
+            Estimator::Mlm => crate::pipeline::EstimatorKind::Mlm,
+            Estimator::Mlr => crate::pipeline::EstimatorKind::Mlr,
+            other => return Err(not_yet(&format!("--estimator {other:?}").to_lowercase())),
+        };
+        if estimator != crate::pipeline::EstimatorKind::Ml && self.missing != Missing::Listwise {
+            return Err(not_yet("a robust estimator with --missing fiml"));
         }
         if self.missing != Missing::Listwise {
             return Err(not_yet("--missing fiml"));
@@ -257,6 +263,7 @@ impl FitFlags {
         check_level("--ci-level", self.ci_level)?;
         check_level("--alpha", self.alpha)?;
         Ok(FitOptions {
+            estimator,
             std_lv: self.std_lv,
             meanstructure: self.meanstructure,
             group: self.group.clone(),

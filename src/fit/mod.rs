@@ -10,11 +10,13 @@
 //!   interval by inverting the non-central chi-square, SRMR (Bentler), RMR,
 //!   CRMR, GFI/AGFI/PGFI, CN, MFI, ECVI.
 
+pub mod baseline;
 pub mod distributions;
+pub mod indices;
 
 use crate::estimate::objective::{eval_group, GroupData};
 use crate::model::Model;
-use distributions::{bisect, pchisq, pnchisq, qchisq};
+use distributions::{pchisq, qchisq};
 use nalgebra::DMatrix;
 
 /// Named fit measures in lavaan's order; `None` where a value does not exist.
@@ -28,10 +30,6 @@ fn logdet(m: &DMatrix<f64>) -> f64 {
 
 fn sub(m: &DMatrix<f64>, idx: &[usize]) -> DMatrix<f64> {
     DMatrix::from_fn(idx.len(), idx.len(), |a, b| m[(idx[a], idx[b])])
-}
-
-fn close0(v: f64) -> bool {
-    v.abs() <= 1.5e-8
 }
 
 /// Compute every measure at the estimate `x` with minimum `fmin` (= F).
@@ -146,70 +144,21 @@ pub fn measures(model: &Model, x: &[f64], data: &[GroupData]) -> Measures {
     let pvalue = (df > 0.0).then(|| 1.0 - pchisq(chisq, df));
     let base_p = (base_df > 0.0).then(|| 1.0 - pchisq(base, base_df));
     let (x2, x2n, dfn) = (chisq, base, base_df);
-    let cfi = {
-        let t1 = (x2 - df).max(0.0);
-        let t2 = (x2 - df).max(x2n - dfn).max(0.0);
-        if close0(t1) && close0(t2) {
-            1.0
-        } else {
-            1.0 - t1 / t2
-        }
-    };
-    let tli = {
-        let t1 = (x2 - df) * dfn;
-        let t2 = (x2n - dfn) * df;
-        if df > 0.0 && t2.abs() > 0.0 {
-            Some(1.0 - t1 / t2)
-        } else if !t1.is_finite() || !t2.is_finite() {
-            None
-        } else {
-            Some(1.0)
-        }
-    };
-    let rni = {
-        let t2 = x2n - dfn;
-        (!close0(t2)).then(|| 1.0 - (x2 - df) / t2)
-    };
-    let nfi = if df > dfn || close0(x2n) {
-        None
-    } else if df > 0.0 {
-        Some((x2n - x2) / x2n)
-    } else {
-        Some(1.0)
-    };
-    let pnfi = (dfn > 0.0 && x2n > 0.0).then(|| df / dfn * (x2n - x2) / x2n);
-    let rfi = if df > dfn {
-        None
-    } else if df > 0.0 && dfn > 0.0 {
-        let t1 = x2n / dfn - x2 / df;
-        let t2 = x2n / dfn;
-        Some(if t1 < 0.0 || t2 < 0.0 { 1.0 } else { t1 / t2 })
-    } else {
-        Some(1.0)
-    };
-    let ifi = {
-        let t1 = x2n - x2;
-        let t2 = x2n - df;
-        if t2 < 0.0 {
-            Some(1.0)
-        } else if close0(t2) {
-            None
-        } else {
-            Some(t1 / t2)
-        }
-    };
+    let cfi = indices::cfi(x2, df, x2n, dfn, 1.0, 1.0);
+    let tli = indices::tli(x2, df, x2n, dfn, 1.0, 1.0);
+    let rni = indices::rni(x2, df, x2n, dfn, 1.0, 1.0);
+    let nfi = indices::nfi(x2, df, x2n, dfn);
+    let pnfi = indices::pnfi(x2, df, x2n, dfn);
+    let rfi = indices::rfi(x2, df, x2n, dfn);
+    let ifi = indices::ifi(x2, df, x2n);
     let aic = -2.0 * logl + 2.0 * npar;
     let bic = -2.0 * logl + npar * ntot.ln();
     let bic2 = -2.0 * logl + npar * ((ntot + 2.0) / 24.0).ln();
     // RMSEA family
-    let rmsea = if df > 0.0 {
-        ((x2 / ntot) / df - 1.0 / ntot).max(0.0).sqrt() * ng.sqrt()
-    } else {
-        0.0
-    };
-    let (lo, hi) = rmsea_ci(x2, df, ntot, ng);
-    let rmsea_p = (df > 0.0).then(|| 1.0 - pnchisq(x2, df, ntot * df * 0.05 * 0.05 / ng));
-    let rmsea_notclose = (df > 0.0).then(|| pnchisq(x2, df, ntot * df * 0.08 * 0.08 / ng));
+    let rmsea = indices::rmsea(x2, df, ntot, ng, 1.0);
+    let (lo, hi) = indices::rmsea_ci(x2, df, ntot, ng, 1.0);
+    let rmsea_p = indices::rmsea_pvalue(x2, df, ntot, ng, 1.0, 0.05, false);
+    let rmsea_notclose = indices::rmsea_pvalue(x2, df, ntot, ng, 1.0, 0.08, true);
     let nel: f64 = data.len() as f64 * {
         let pf = p as f64;
         pf * (pf + 1.0) / 2.0 + if ms { pf } else { 0.0 }
@@ -234,7 +183,7 @@ pub fn measures(model: &Model, x: &[f64], data: &[GroupData]) -> Measures {
         ("baseline_chisq", Some(base)),
         ("baseline_df", Some(base_df)),
         ("baseline_pvalue", base_p),
-        ("cfi", Some(cfi)),
+        ("cfi", cfi),
         ("tli", tli),
         ("nnfi", tli),
         ("rfi", rfi),
@@ -248,7 +197,7 @@ pub fn measures(model: &Model, x: &[f64], data: &[GroupData]) -> Measures {
         ("bic", Some(bic)),
         ("ntotal", Some(ntot)),
         ("bic2", Some(bic2)),
-        ("rmsea", Some(rmsea)),
+        ("rmsea", rmsea),
         ("rmsea_ci_lower", lo),
         ("rmsea_ci_upper", hi),
         ("rmsea_ci_level", Some(0.90)),
@@ -271,24 +220,4 @@ pub fn measures(model: &Model, x: &[f64], data: &[GroupData]) -> Measures {
         ("mfi", Some(mfi)),
         ("ecvi", Some(ecvi)),
     ]
-}
-
-/// lavaan's 90% RMSEA interval: solve pnchisq(X2, df, lambda) = 0.95 / 0.05.
-fn rmsea_ci(x2: f64, df: f64, n: f64, g: f64) -> (Option<f64>, Option<f64>) {
-    if df < 1.0 {
-        return (Some(0.0), Some(0.0));
-    }
-    let to_rmsea = |l: f64| (l / (n * df)).sqrt() * g.sqrt();
-    let lower = if pchisq(x2, df) < 0.95 {
-        Some(0.0)
-    } else {
-        bisect(|l| pnchisq(x2, df, l) - 0.95, 0.0, x2).map(to_rmsea)
-    };
-    let nr = n.max(4.0 * x2);
-    let upper = if pnchisq(x2, df, nr) - 0.05 > 0.0 || pchisq(x2, df) < 0.05 {
-        Some(0.0)
-    } else {
-        bisect(|l| pnchisq(x2, df, l) - 0.05, 0.0, nr).map(to_rmsea)
-    };
-    (lower, upper)
 }

@@ -8,6 +8,7 @@
 pub mod defined;
 pub mod modindices;
 pub mod residuals;
+pub mod robust;
 pub mod standardize;
 
 use crate::estimate::objective::{expected_information, GroupData};
