@@ -65,7 +65,10 @@ impl Default for FitOptions {
 /// Read a model file: it must exist and be UTF-8 text.
 pub fn read_model_file(path: &Path) -> Result<String, SemError> {
     let file = path.display();
-    let bytes = std::fs::read(path).map_err(|e| SemError::Input(format!("cannot read model file {file}: {e}")))?;
+    let bytes = crate::data::read::read_file("model file", path).map_err(SemError::Input)?;
+    if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+        return Err(SemError::Input(format!("model file {file} is UTF-16 text; save it as UTF-8")));
+    }
     if bytes.contains(&0) {
         return Err(SemError::Input(format!(
             "model file {file} is a binary file, not lavaan model syntax"
@@ -177,33 +180,29 @@ pub fn fit(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<FitR
     let est = estimate::estimate(&model, &gd, opt.max_iter);
     if !est.converged {
         warnings.push(format!(
-            "the model did not converge: {}. Try --max-iter with a larger number, check the model for misspecification, or give start values with start(v)",
-            est.message.clone().unwrap_or_default()
+            "{NOT_CONVERGED}: {}. Try --max-iter with a larger number, check the model for misspecification, or give start values with start(v)",
+            est.message.clone().unwrap_or_default().trim_end_matches('.')
         ));
     }
     let x = &est.x;
     let vcov = match inference::vcov(&model, x, &gd) {
         Ok(v) => Some(v),
-        Err(ni) => {
-            let names: Vec<String> = ni.rows.iter().map(|&r| describe_row(&model, r)).collect();
+        Err(ni) if ni.rows.is_empty() => {
             warnings.push(format!(
-                "the model is not identified: the information matrix is singular{}; standard errors could not be computed",
-                if names.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (parameters involved: {})", names.join(", "))
-                }
+                "{NOT_IDENTIFIED}, or the estimates are unusable: the information matrix cannot be computed at them, so standard errors could not be computed"
+            ));
+            None
+        }
+        Err(ni) => {
+            let names: Vec<String> = ni.rows.iter().map(|&r| format!("`{}`", inference::describe(&model, r))).collect();
+            warnings.push(format!(
+                "{NOT_IDENTIFIED}: the information matrix is singular, so these parameters cannot be told apart by the data: {}; standard errors could not be computed. Fix one of them (a loading or a variance), constrain them equal, or give a factor more indicators",
+                names.join(", ")
             ));
             None
         }
     };
-    for r in inference::negative_variances(&model, x) {
-        warnings.push(format!(
-            "the variance of `{}` is negative ({:.4}): an inadmissible solution (Heywood case)",
-            model.pt.rows[r].lhs,
-            inference::row_values(&model, x)[r]
-        ));
-    }
+    warnings.extend(inference::admissibility(&model, x));
     let (rows, w2) = inference::estimates(&model, x, vcov.as_ref(), opt.ci_level);
     warnings.extend(w2);
     let parameters: Vec<ParamOut> = model
@@ -263,9 +262,24 @@ pub fn fit(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<FitR
     })
 }
 
-fn describe_row(model: &Model, r: usize) -> String {
-    let row = &model.pt.rows[r];
-    format!("{} {} {}", row.lhs, row.op, row.rhs).trim().to_string()
+/// How the warning starts when the information matrix is singular.
+pub const NOT_IDENTIFIED: &str = "the model is not identified";
+/// How the warning starts when the optimizer gave up.
+pub const NOT_CONVERGED: &str = "the model did not converge";
+
+/// Why a fit report is no result (exit 1): the model is not identified or
+/// did not converge. That one message is printed instead of the report, so
+/// estimates that mean nothing are never shown as if they did.
+pub fn unusable(r: &FitReport) -> Option<SemError> {
+    let pick = |prefix: &str| r.warnings.iter().find(|w| w.starts_with(prefix)).cloned();
+    let why = if r.se_type != "Standard" {
+        pick(NOT_IDENTIFIED).unwrap_or_else(|| format!("{NOT_IDENTIFIED}: standard errors could not be computed"))
+    } else if !r.converged {
+        pick(NOT_CONVERGED).unwrap_or_else(|| format!("{NOT_CONVERGED}; try --max-iter with a larger number"))
+    } else {
+        return None;
+    };
+    Some(SemError::Model(format!("{}: {why}", r.model_file)))
 }
 
 /// R-square of every indicator and every dependent variable: 1 - the

@@ -230,14 +230,17 @@ pub fn run(cli: Cli) -> Result<u8, SemError> {
         Command::Fit(a) => {
             let opt = a.options()?;
             let r = pipeline::fit(&a.model, &a.data, &opt)?;
-            emit(&render_fit(&r, a.format), a.output.as_deref())?;
-            let ok = r.converged && r.se_type == "Standard";
-            if !ok {
+            if let Some(e) = pipeline::unusable(&r) {
+                return Err(e);
+            }
+            // CSV has room for estimates only: its warnings go to stderr
+            if a.format == Format::Csv {
                 for w in &r.warnings {
                     eprintln!("warning: {w}");
                 }
             }
-            Ok(if ok { 0 } else { 1 })
+            emit(&render_fit(&r, a.format), a.output.as_deref())?;
+            Ok(0)
         }
         Command::Check(a) => {
             let opt = FitOptions {
