@@ -177,6 +177,7 @@ pub fn fit(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<FitR
             stats.nobs
         ));
     }
+    warnings.extend(stats.scale_warning(&ds.names));
     let est = estimate::estimate(&model, &gd, opt.max_iter);
     if !est.converged {
         warnings.push(format!(

@@ -77,19 +77,25 @@ impl SampleStats {
     /// Problems that make ML impossible, phrased with the column names.
     pub fn check(&self, names: &[String], file: &str) -> Result<(), DataError> {
         let p = names.len();
+        if self.nobs <= 1 {
+            return Err(DataError(format!(
+                "{file}: only {} complete row(s); ML needs many more rows than variables ({p})",
+                self.nobs
+            )));
+        }
         for (k, name) in names.iter().enumerate() {
+            let finite = self.mean[k].is_finite() && (0..p).all(|j| self.cov[(k, j)].is_finite());
+            if !finite {
+                return Err(DataError(format!(
+                    "{file}: column `{name}` holds numbers too large to compute its variance; rescale it (divide by a power of ten)"
+                )));
+            }
             if self.cov[(k, k)] <= 1e-12 * (1.0 + self.mean[k].abs()).powi(2) {
                 return Err(DataError(format!(
                     "{file}: column `{name}` is constant (every complete row holds {}); a variable without variance cannot be modelled: drop it from the model",
                     fmt_num(self.mean[k])
                 )));
             }
-        }
-        if self.nobs <= 1 {
-            return Err(DataError(format!(
-                "{file}: only {} complete row(s); ML needs many more rows than variables ({p})",
-                self.nobs
-            )));
         }
         if self.nobs < p + 1 {
             return Err(DataError(format!(
@@ -117,7 +123,29 @@ impl SampleStats {
     }
 }
 
+impl SampleStats {
+    /// lavaan's warning when the variances differ by more than a factor
+    /// 1000: the optimizer may struggle and the estimates are hard to read.
+    pub fn scale_warning(&self, names: &[String]) -> Option<String> {
+        let p = names.len();
+        let by = |f: fn(f64, f64) -> bool| (0..p).reduce(|a, b| if f(self.cov[(b, b)], self.cov[(a, a)]) { b } else { a });
+        let (lo, hi) = (by(|x, y| x < y)?, by(|x, y| x > y)?);
+        (self.cov[(hi, hi)] > 1000.0 * self.cov[(lo, lo)]).then(|| {
+            format!(
+                "some observed variances are (at least) a factor 1000 times larger than others (`{}`: {}, `{}`: {}); consider rescaling the variables",
+                names[hi],
+                fmt_num(self.cov[(hi, hi)]),
+                names[lo],
+                fmt_num(self.cov[(lo, lo)])
+            )
+        })
+    }
+}
+
 fn fmt_num(v: f64) -> String {
+    if v != 0.0 && (v.abs() < 1e-4 || v.abs() >= 1e9) {
+        return format!("{v:.3e}");
+    }
     let s = format!("{v:.6}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }

@@ -55,8 +55,18 @@ impl Dataset {
     }
 }
 
-fn is_missing(cell: &str, opt: &CsvOptions) -> bool {
+/// A cell or name without the spaces around it, and without quotes that
+/// the CSV reader left because spaces came before them (`  "x1"`).
+fn clean(cell: &str) -> &str {
     let t = cell.trim();
+    match t.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        Some(inner) => inner.trim(),
+        None => t,
+    }
+}
+
+fn is_missing(cell: &str, opt: &CsvOptions) -> bool {
+    let t = clean(cell);
     t.is_empty() || t == "NA" || t == "." || opt.na.iter().any(|n| n == t)
 }
 
@@ -176,7 +186,7 @@ pub fn read_csv_bytes(file: &str, bytes: &[u8], want: &[String], group: Option<&
         .clone();
     // names are matched as text; a non-UTF-8 name only matters if the model uses it
     let header_utf8 = std::str::from_utf8(raw_header.as_slice()).is_ok();
-    let header: Vec<String> = raw_header.iter().map(|h| String::from_utf8_lossy(h).trim().to_string()).collect();
+    let header: Vec<String> = raw_header.iter().map(|h| clean(&String::from_utf8_lossy(h)).to_string()).collect();
     // duplicate names make "which column?" ambiguous
     for (i, h) in header.iter().enumerate() {
         if header[..i].contains(h) && (want.contains(h) || group == Some(h.as_str())) {
@@ -195,6 +205,11 @@ pub fn read_csv_bytes(file: &str, bytes: &[u8], want: &[String], group: Option<&
                 let mut msg = format!("{file}: the model uses the variable `{w}`, but the data have no column of that name");
                 if let Some(hint) = delimiter_hint(&header, opt) {
                     msg.push_str(&format!("; {hint}"));
+                } else if header.iter().all(|h| h.parse::<f64>().is_ok()) {
+                    msg.push_str(&format!(
+                        "; the first line holds numbers ({}): the file seems to have no header row, add one with the column names",
+                        header.iter().take(6).map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                    ));
                 } else if let Some(d) = did_you_mean(w, &header) {
                     msg.push_str(&format!("; did you mean `{d}`?"));
                 } else {
@@ -206,8 +221,6 @@ pub fn read_csv_bytes(file: &str, bytes: &[u8], want: &[String], group: Option<&
                     ));
                     if !header_utf8 {
                         msg.push_str("; the header is not UTF-8 text: save the file as UTF-8");
-                    } else if header.iter().all(|h| h.parse::<f64>().is_ok()) {
-                        msg.push_str("; the first line holds numbers: the file seems to have no header row, add one with the column names");
                     }
                 }
                 return Err(DataError(msg));
@@ -265,7 +278,7 @@ pub fn read_csv_bytes(file: &str, bytes: &[u8], want: &[String], group: Option<&
             let v = if is_missing(cell, opt) {
                 f64::NAN
             } else {
-                parse_number(cell.trim()).map_err(|why| {
+                parse_number(clean(cell)).map_err(|why| {
                     let mut msg = format!("{file}:{line}: column `{}` holds `{}`, which is {why}", want[k], cell.trim());
                     if why != "not a number" {
                         msg.push_str("; mark missing values as empty cells, NA or with --na");
@@ -273,7 +286,7 @@ pub fn read_csv_bytes(file: &str, bytes: &[u8], want: &[String], group: Option<&
                         msg.push_str("; if it uses a decimal comma, convert it to a decimal point");
                     } else {
                         msg.push_str("; if it marks a missing value, add --na ");
-                        msg.push_str(cell.trim());
+                        msg.push_str(clean(cell));
                     }
                     DataError(msg)
                 })?
@@ -281,7 +294,7 @@ pub fn read_csv_bytes(file: &str, bytes: &[u8], want: &[String], group: Option<&
             values.push(v);
         }
         if let (Some(gi), Some(gs)) = (gidx, groups.as_mut()) {
-            gs.push(String::from_utf8_lossy(&rec[gi]).trim().to_string());
+            gs.push(clean(&String::from_utf8_lossy(&rec[gi])).to_string());
         }
         lines.push(line);
     }
