@@ -54,7 +54,21 @@ pub fn vcov(model: &Model, x: &[f64], data: &[GroupData]) -> Result<DMatrix<f64>
     if nx == 0 {
         return Ok(info);
     }
-    let eig = SymmetricEigen::new(info.clone());
+    // test and invert the information in correlation form, D^-1/2 I D^-1/2,
+    // so that the verdict does not depend on the scale of the variables (a
+    // variable measured in thousands is not a reason to call a model
+    // unidentified)
+    let d: Vec<f64> = (0..nx).map(|k| info[(k, k)]).collect();
+    let zero: Vec<usize> = (0..nx).filter(|&k| !(d[k] > 0.0 && d[k].is_finite())).collect();
+    if !zero.is_empty() {
+        // a parameter the data carry no information about at all
+        let mut rows: Vec<usize> = zero.iter().filter_map(|&k| model.ram.x_rows[k].first().copied()).collect();
+        rows.sort_unstable();
+        return Err(NotIdentified { rows });
+    }
+    let scale: Vec<f64> = d.iter().map(|v| 1.0 / v.sqrt()).collect();
+    let scaled = DMatrix::from_fn(nx, nx, |i, j| info[(i, j)] * scale[i] * scale[j]);
+    let eig = SymmetricEigen::new(scaled);
     let max = eig.eigenvalues.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     let (kmin, min) = eig
         .eigenvalues
@@ -80,8 +94,9 @@ pub fn vcov(model: &Model, x: &[f64], data: &[GroupData]) -> Result<DMatrix<f64>
         rows.dedup();
         return Err(NotIdentified { rows });
     }
-    // invert through the eigen decomposition (symmetric positive definite)
-    let inv = &eig.eigenvectors * DMatrix::from_diagonal(&eig.eigenvalues.map(|v| 1.0 / v)) * eig.eigenvectors.transpose();
+    // I^-1 = D^-1/2 (scaled)^-1 D^-1/2, the inverse through the eigen decomposition
+    let inner = &eig.eigenvectors * DMatrix::from_diagonal(&eig.eigenvalues.map(|v| 1.0 / v)) * eig.eigenvectors.transpose();
+    let inv = DMatrix::from_fn(nx, nx, |i, j| inner[(i, j)] * scale[i] * scale[j]);
     Ok(inv / ntot as f64)
 }
 
