@@ -214,10 +214,22 @@ pub fn emit(text: &str, output: Option<&Path>) -> Result<(), SemError> {
                 .map(|n| n.to_string_lossy().to_string())
                 .unwrap_or_else(|| "output".into());
             let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+            let file = path.display();
+            if !dir.is_dir() {
+                return Err(SemError::Input(format!(
+                    "cannot write output file {file}: the directory {} does not exist; create it first",
+                    dir.display()
+                )));
+            }
+            if path.is_dir() {
+                return Err(SemError::Input(format!(
+                    "cannot write output file {file}: it is a directory; give a file name"
+                )));
+            }
             let res = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, path));
             if let Err(e) = res {
                 let _ = std::fs::remove_file(&tmp);
-                return Err(SemError::Input(format!("cannot write output file {}: {e}", path.display())));
+                return Err(SemError::Input(format!("cannot write output file {file}: {e}")));
             }
             Ok(())
         }
