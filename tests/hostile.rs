@@ -546,3 +546,54 @@ fn non_positive_definite_latent_covariance_is_a_warning() {
     assert!(w.iter().any(|w| w.contains("latent variables is not positive definite")), "{w:?}");
     assert!(!w.iter().any(|w| w.contains("estimated correlation")), "{w:?}");
 }
+
+// ---------------------------------------------------------------- hostile model text
+
+#[test]
+fn deeply_nested_or_huge_expressions_are_refused_not_a_stack_overflow() {
+    let d = scratch("deep");
+    let cases = [
+        (
+            "parens.lav",
+            format!("f =~ x1 + x2 + x3\nd := {}1{}\n", "(".repeat(100_000), ")".repeat(100_000)),
+            "nested too deeply",
+        ),
+        (
+            "signs.lav",
+            format!("f =~ x1 + x2 + x3\nd := {}1\n", "-".repeat(100_000)),
+            "nested too deeply",
+        ),
+        (
+            "powers.lav",
+            format!("f =~ x1 + x2 + x3\nd := 1{}\n", "^2".repeat(100_000)),
+            "nested too deeply",
+        ),
+        (
+            "calls.lav",
+            format!("f =~ x1 + x2 + x3\nd := {}1{}\n", "exp(".repeat(100_000), ")".repeat(100_000)),
+            "nested too deeply",
+        ),
+        (
+            "sum.lav",
+            format!("f =~ x1 + x2 + x3\nd := 1{}\n", "+1".repeat(100_000)),
+            "too long",
+        ),
+        (
+            "modifier.lav",
+            format!("f =~ x1 + x2\nf =~ {}1{}*x3\n", "(".repeat(100_000), ")".repeat(100_000)),
+            "nested too deeply",
+        ),
+    ];
+    for (name, text, words) in cases {
+        let m = write(&d, name, text);
+        let e = fails(&sem(&["check", &m]), 2, &[name, ":2:", words]);
+        assert!(e.len() < 2000, "a long line is shown cut around the caret: {} bytes", e.len());
+    }
+}
+
+#[test]
+fn numbers_beyond_double_precision_in_a_model() {
+    let d = scratch("huge-number");
+    let m = write(&d, "m.lav", "visual =~ 1e999*x1 + x2 + x3\n");
+    fails(&sem(&["fit", &m, HS_DATA]), 2, &["m.lav:1:11", "`1e999`", "too large"]);
+}
