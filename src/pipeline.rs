@@ -180,9 +180,15 @@ pub fn fit(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<FitR
     warnings.extend(stats.scale_warning(&ds.names));
     let est = estimate::estimate(&model, &gd, opt.max_iter);
     if !est.converged {
+        let why = est.message.clone().unwrap_or_default();
+        let more_iterations = if est.iterations >= opt.max_iter {
+            "a larger --max-iter, "
+        } else {
+            ""
+        };
         warnings.push(format!(
-            "{NOT_CONVERGED}: {}. Try --max-iter with a larger number, check the model for misspecification, or give start values with start(v)",
-            est.message.clone().unwrap_or_default().trim_end_matches('.')
+            "{NOT_CONVERGED}: {}. Try {more_iterations}checking the model for misspecification (a missing path, a wrong indicator), or start values with start(v)",
+            why.trim_end_matches('.')
         ));
     }
     let x = &est.x;

@@ -179,6 +179,17 @@ fn singular_covariance_matrix() {
     );
     let m = write(&d, "m.lav", "f =~ a + b + c + e\n");
     fails(&sem(&["fit", &m, &data]), 2, &["d.csv", "singular", "`c`", "linear combination"]);
+    // nearly singular: a sum of two columns, rounded, is no information either
+    let text = hs_text();
+    let mut lines = text.lines();
+    let mut near = format!("{},\"s\"\n", lines.next().unwrap());
+    for l in lines {
+        let c: Vec<f64> = l.split(',').skip(6).take(2).map(|v| v.parse().unwrap()).collect();
+        near += &format!("{l},{:.6}\n", c[0] + c[1]);
+    }
+    let data = write(&d, "near.csv", near);
+    let m = write(&d, "m2.lav", "f =~ x1 + x2 + s + x3\n");
+    fails(&sem(&["fit", &m, &data]), 2, &["near.csv", "singular", "`s`", "linear combination"]);
 }
 
 #[test]

@@ -147,8 +147,8 @@ proptest! {
         let ds = read_csv_bytes("t.csv", text.as_bytes(), &want, None, &opt).unwrap();
         prop_assert_eq!(ds.nrows(), rows.len());
         for (i, r) in rows.iter().enumerate() {
-            for k in 0..2 {
-                match r[k] {
+            for (k, cell) in r.iter().take(2).enumerate() {
+                match *cell {
                     Some(v) => prop_assert_eq!(ds.row(i)[k], v),
                     None => prop_assert!(ds.row(i)[k].is_nan()),
                 }

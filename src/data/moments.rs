@@ -6,6 +6,10 @@
 use super::{DataError, Dataset};
 use nalgebra::{DMatrix, DVector};
 
+/// Smallest eigenvalue of the sample correlation matrix below which it
+/// counts as singular: one column explains another with R^2 > 1 - 1e-9.
+const NEARLY_SINGULAR: f64 = 1e-9;
+
 #[derive(Debug, Clone)]
 pub struct SampleStats {
     pub nobs: usize,
@@ -103,15 +107,22 @@ impl SampleStats {
                 self.nobs
             )));
         }
-        if self.cov.clone().cholesky().is_none() {
-            // find a column that is a linear combination of earlier ones
-            let mut culprit = None;
-            for k in 1..=p {
-                if self.cov.view((0, 0), (k, k)).into_owned().cholesky().is_none() {
-                    culprit = Some(k - 1);
-                    break;
-                }
+        // singular, or so nearly singular (a column that is a sum of others,
+        // rounded) that the information matrix is noise: judged on the
+        // correlation matrix, whose smallest eigenvalue is 1 - R^2 of the
+        // most redundant column at most
+        let sd: Vec<f64> = (0..p).map(|k| self.cov[(k, k)].sqrt()).collect();
+        let corr = DMatrix::from_fn(p, p, |i, j| self.cov[(i, j)] / (sd[i] * sd[j]));
+        let singular = |k: usize| {
+            if k == 0 {
+                return false;
             }
+            let m = corr.view((0, 0), (k, k)).into_owned();
+            m.clone().cholesky().is_none() || m.symmetric_eigenvalues().min() < NEARLY_SINGULAR
+        };
+        if singular(p) {
+            // the first column that is a linear combination of earlier ones
+            let culprit = (1..=p).find(|&k| singular(k)).map(|k| k - 1);
             let which = culprit.map_or(String::new(), |k| {
                 format!(" (column `{}` is a linear combination of the columns before it)", names[k])
             });

@@ -161,7 +161,7 @@ pub fn estimates(model: &Model, x: &[f64], vcov: Option<&DMatrix<f64>>, level: f
                 let se = vcov.and_then(|v| {
                     let j = nalgebra::DVector::from_column_slice(&d.d);
                     let var = (j.transpose() * v * &j)[(0, 0)];
-                    if !(var >= 0.0) && d.v.is_finite() {
+                    if (var < 0.0 || var.is_nan()) && d.v.is_finite() {
                         bad_var = Some(var);
                     }
                     (var >= 0.0).then(|| var.sqrt())
