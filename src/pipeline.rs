@@ -88,8 +88,22 @@ pub fn read_model_file(path: &Path) -> Result<String, SemError> {
 pub fn parse_model(path: &Path) -> Result<(String, ModelSyntax), SemError> {
     let src = read_model_file(path)?;
     let file = path.display().to_string();
-    let syn = syntax::parse(&src).map_err(|d| SemError::Input(d.render(&file, &src)))?;
+    let syn = syntax::parse(&src).map_err(|mut d| {
+        if looks_like_csv(&src) {
+            d.help = Some(format!(
+                "{file} looks like a CSV data file, not a model; the model file comes first: sem fit MODEL DATA"
+            ));
+        }
+        SemError::Input(d.render(&file, &src))
+    })?;
     Ok((src, syn))
+}
+
+/// A first line such as `"id","x1","x2"` or `1.5;2;3`: data given as the model.
+fn looks_like_csv(src: &str) -> bool {
+    let first = src.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    let seps = first.chars().filter(|c| matches!(c, ',' | ';' | '\t')).count();
+    seps >= 2 && !first.contains('~') && !first.contains(":=")
 }
 
 /// Build the model (parameter table, free parameters, scale checks).

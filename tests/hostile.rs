@@ -281,6 +281,17 @@ fn binary_and_non_utf8_model_files() {
 }
 
 #[test]
+fn data_given_as_the_model() {
+    let d = scratch("swapped");
+    let m = write(&d, "m.lav", TWO_FACTORS);
+    fails(
+        &sem(&["fit", HS_DATA, &m]),
+        2,
+        &["HolzingerSwineford1939.csv:1:1", "looks like a CSV data file", "sem fit MODEL DATA"],
+    );
+}
+
+#[test]
 fn missing_files() {
     let d = scratch("missing-files");
     let m = write(&d, "m.lav", TWO_FACTORS);

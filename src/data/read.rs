@@ -67,7 +67,7 @@ fn clean(cell: &str) -> &str {
 
 fn is_missing(cell: &str, opt: &CsvOptions) -> bool {
     let t = clean(cell);
-    t.is_empty() || t == "NA" || t == "." || opt.na.iter().any(|n| n == t)
+    t.is_empty() || t == "NA" || t == "." || opt.na.iter().any(|n| n.trim() == t)
 }
 
 /// Edit distance, for "did you mean" on a misspelt column.
