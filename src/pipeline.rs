@@ -292,13 +292,24 @@ pub const NOT_CONVERGED: &str = "the model did not converge";
 /// did not converge. That one message is printed instead of the report, so
 /// estimates that mean nothing are never shown as if they did.
 pub fn unusable(r: &FitReport) -> Option<SemError> {
-    let pick = |prefix: &str| r.warnings.iter().find(|w| w.starts_with(prefix)).cloned();
-    let why = if r.se_type != "Standard" {
-        pick(NOT_IDENTIFIED).unwrap_or_else(|| format!("{NOT_IDENTIFIED}: standard errors could not be computed"))
-    } else if !r.converged {
-        pick(NOT_CONVERGED).unwrap_or_else(|| format!("{NOT_CONVERGED}; try --max-iter with a larger number"))
-    } else {
-        return None;
+    let pick = |prefix: &str, fallback: &str| {
+        r.warnings
+            .iter()
+            .find(|w| w.starts_with(prefix))
+            .cloned()
+            .unwrap_or_else(|| format!("{prefix}{fallback}"))
+    };
+    let not_converged = (!r.converged).then(|| pick(NOT_CONVERGED, "; try a larger --max-iter"));
+    let not_identified = (r.se_type != "Standard").then(|| pick(NOT_IDENTIFIED, ": standard errors could not be computed"));
+    let why = match (not_converged, not_identified) {
+        // a model that is not identified often does not converge either: say both
+        (Some(nc), Some(ni)) => format!(
+            "{}; at the last estimates {}",
+            nc.trim_end_matches('.'),
+            ni.replacen(NOT_IDENTIFIED, "the model may not be identified", 1)
+        ),
+        (Some(why), None) | (None, Some(why)) => why,
+        (None, None) => return None,
     };
     Some(SemError::Model(format!("{}: {why}", r.model_file)))
 }
