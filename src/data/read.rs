@@ -144,9 +144,10 @@ fn delimiter_hint(header: &[String], opt: &CsvOptions) -> Option<String> {
         .filter(|&d| header[0].as_bytes().contains(&d))?;
     let (name, arg) = delimiter_words(found);
     let (was, _) = delimiter_words(opt.delimiter);
+    let shown: String = header[0].chars().take(60).collect();
+    let cut = if shown.len() < header[0].len() { "..." } else { "" };
     Some(format!(
-        "the header is one single column `{}`: the file looks {name}-separated, not {was}-separated; try --delimiter '{arg}'",
-        header[0]
+        "the header is one single column `{shown}{cut}`: the file looks {name}-separated, not {was}-separated; try --delimiter '{arg}'"
     ))
 }
 
