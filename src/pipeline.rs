@@ -110,7 +110,10 @@ impl Default for FitOptions {
 /// Read a model file: it must exist and be UTF-8 text.
 pub fn read_model_file(path: &Path) -> Result<String, SemError> {
     let file = path.display();
-    let bytes = std::fs::read(path).map_err(|e| SemError::Input(format!("cannot read model file {file}: {e}")))?;
+    let bytes = crate::data::read::read_file("model file", path).map_err(SemError::Input)?;
+    if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+        return Err(SemError::Input(format!("model file {file} is UTF-16 text; save it as UTF-8")));
+    }
     if bytes.contains(&0) {
         return Err(SemError::Input(format!(
             "model file {file} is a binary file, not lavaan model syntax"
@@ -130,8 +133,22 @@ pub fn read_model_file(path: &Path) -> Result<String, SemError> {
 pub fn parse_model(path: &Path) -> Result<(String, ModelSyntax), SemError> {
     let src = read_model_file(path)?;
     let file = path.display().to_string();
-    let syn = syntax::parse(&src).map_err(|d| SemError::Input(d.render(&file, &src)))?;
+    let syn = syntax::parse(&src).map_err(|mut d| {
+        if looks_like_csv(&src) {
+            d.help = Some(format!(
+                "{file} looks like a CSV data file, not a model; the model file comes first: sem fit MODEL DATA"
+            ));
+        }
+        SemError::Input(d.render(&file, &src))
+    })?;
     Ok((src, syn))
+}
+
+/// A first line such as `"id","x1","x2"` or `1.5;2;3`: data given as the model.
+fn looks_like_csv(src: &str) -> bool {
+    let first = src.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    let seps = first.chars().filter(|c| matches!(c, ',' | ';' | '\t')).count();
+    seps >= 2 && !first.contains('~') && !first.contains(":=")
 }
 
 /// Build the model (parameter table, free parameters, scale checks) for
@@ -246,6 +263,7 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
             None => dfile.clone(),
         };
         stats.check(&ds.names, &what)?;
+        warnings.extend(stats.scale_warning(&ds.names));
         dropped += stats.dropped;
         data.push(GroupData::new(&stats));
     }
@@ -339,23 +357,31 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
     let mut warnings = prep.warnings.clone();
     let est = estimate::estimate(model, gd, opt.max_iter);
     if !est.converged {
+        let why = est.message.clone().unwrap_or_default();
+        let more_iterations = if est.iterations >= opt.max_iter {
+            "a larger --max-iter, "
+        } else {
+            ""
+        };
         warnings.push(format!(
-            "the model did not converge: {}. Try --max-iter with a larger number, check the model for misspecification, or give start values with start(v)",
-            est.message.clone().unwrap_or_default()
+            "{NOT_CONVERGED}: {}. Try {more_iterations}checking the model for misspecification (a missing path, a wrong indicator), or start values with start(v)",
+            why.trim_end_matches('.')
         ));
     }
     let x = &est.x;
     let mut vcov = match inference::vcov(model, x, gd) {
         Ok(v) => Some(v),
-        Err(ni) => {
-            let names: Vec<String> = ni.rows.iter().map(|&r| describe_row(model, r)).collect();
+        Err(ni) if ni.rows.is_empty() => {
             warnings.push(format!(
-                "the model is not identified: the information matrix is singular{}; standard errors could not be computed",
-                if names.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (parameters involved: {})", names.join(", "))
-                }
+                "{NOT_IDENTIFIED}, or the estimates are unusable: the information matrix cannot be computed at them, so standard errors could not be computed"
+            ));
+            None
+        }
+        Err(ni) => {
+            let names: Vec<String> = ni.rows.iter().map(|&r| format!("`{}`", inference::describe(model, r))).collect();
+            warnings.push(format!(
+                "{NOT_IDENTIFIED}: the information matrix is singular, so these parameters cannot be told apart by the data: {}; standard errors could not be computed. Fix one of them (a loading or a variance), constrain them equal, or give a factor more indicators",
+                names.join(", ")
             ));
             None
         }
@@ -394,13 +420,7 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         }
         scaling = Some((c.unwrap_or(f64::NAN), c0.unwrap_or(f64::NAN)));
     }
-    for r in inference::negative_variances(model, x) {
-        warnings.push(format!(
-            "the variance of `{}` is negative ({:.4}): an inadmissible solution (Heywood case)",
-            model.pt.rows[r].lhs,
-            inference::row_values(model, x)[r]
-        ));
-    }
+    warnings.extend(inference::admissibility(model, x));
     let (rows, w2) = inference::estimates(model, x, vcov.as_ref(), opt.ci_level);
     warnings.extend(w2);
     let parameters: Vec<ParamOut> = model
@@ -481,9 +501,35 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
     }
 }
 
-fn describe_row(model: &Model, r: usize) -> String {
-    let row = &model.pt.rows[r];
-    format!("{} {} {}", row.lhs, row.op, row.rhs).trim().to_string()
+/// How the warning starts when the information matrix is singular.
+pub const NOT_IDENTIFIED: &str = "the model is not identified";
+/// How the warning starts when the optimizer gave up.
+pub const NOT_CONVERGED: &str = "the model did not converge";
+
+/// Why a fit report is no result (exit 1): the model is not identified or
+/// did not converge. That one message is printed instead of the report, so
+/// estimates that mean nothing are never shown as if they did.
+pub fn unusable(r: &FitReport) -> Option<SemError> {
+    let pick = |prefix: &str, fallback: &str| {
+        r.warnings
+            .iter()
+            .find(|w| w.starts_with(prefix))
+            .cloned()
+            .unwrap_or_else(|| format!("{prefix}{fallback}"))
+    };
+    let not_converged = (!r.converged).then(|| pick(NOT_CONVERGED, "; try a larger --max-iter"));
+    let not_identified = (r.se_type != "Standard").then(|| pick(NOT_IDENTIFIED, ": standard errors could not be computed"));
+    let why = match (not_converged, not_identified) {
+        // a model that is not identified often does not converge either: say both
+        (Some(nc), Some(ni)) => format!(
+            "{}; at the last estimates {}",
+            nc.trim_end_matches('.'),
+            ni.replacen(NOT_IDENTIFIED, "the model may not be identified", 1)
+        ),
+        (Some(why), None) | (None, Some(why)) => why,
+        (None, None) => return None,
+    };
+    Some(SemError::Model(format!("{}: {why}", r.model_file)))
 }
 
 /// R-square of every indicator and every dependent variable: 1 - the

@@ -134,7 +134,7 @@ fn a_failing_data_set_is_reported_and_the_others_finish() {
     assert_eq!(sets[1]["status"], "error");
     assert!(sets[1]["error"].as_str().unwrap().contains("`allo1`"), "{}", sets[1]);
     assert_eq!(sets[2]["status"], "error");
-    assert!(sets[2]["error"].as_str().unwrap().contains("cannot read data file"), "{}", sets[2]);
+    assert!(sets[2]["error"].as_str().unwrap().contains("does not exist"), "{}", sets[2]);
     assert_eq!(v["exit_code"], 2);
     let e = stderr(&o);
     assert!(e.contains(&bad) && e.contains(&missing) && e.contains("`allo1`"), "{e}");

@@ -307,10 +307,22 @@ pub fn emit(text: &str, output: Option<&Path>) -> Result<(), SemError> {
                 .map(|n| n.to_string_lossy().to_string())
                 .unwrap_or_else(|| "output".into());
             let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+            let file = path.display();
+            if !dir.is_dir() {
+                return Err(SemError::Input(format!(
+                    "cannot write output file {file}: the directory {} does not exist; create it first",
+                    dir.display()
+                )));
+            }
+            if path.is_dir() {
+                return Err(SemError::Input(format!(
+                    "cannot write output file {file}: it is a directory; give a file name"
+                )));
+            }
             let res = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, path));
             if let Err(e) = res {
                 let _ = std::fs::remove_file(&tmp);
-                return Err(SemError::Input(format!("cannot write output file {}: {e}", path.display())));
+                return Err(SemError::Input(format!("cannot write output file {file}: {e}")));
             }
             Ok(())
         }
@@ -326,20 +338,19 @@ pub fn run(cli: Cli) -> Result<u8, SemError> {
             let r = pipeline::fit(&a.model, &a.data, &opt)?;
             let names: Vec<String> = r.hypotheses.iter().map(|h| h.name.clone()).collect();
             gates.check_names(&names).map_err(SemError::Input)?;
-            emit(&render_fit(&r, a.format), a.output.as_deref())?;
-            let ok = r.exit_code() == 0;
-            if !ok {
+            if let Some(e) = pipeline::unusable(&r) {
+                return Err(e);
+            }
+            // CSV has room for estimates only: its warnings go to stderr
+            if a.format == Format::Csv {
                 for w in &r.warnings {
                     eprintln!("warning: {w}");
                 }
             }
+            emit(&render_fit(&r, a.format), a.output.as_deref())?;
             let failed = gates.evaluate(&r);
             gates::report_failures(&r.data_file, &failed);
-            Ok(match (ok, failed.is_empty()) {
-                (false, _) => 1,
-                (true, false) => gates::GATE_FAILED,
-                (true, true) => 0,
-            })
+            Ok(if failed.is_empty() { 0 } else { gates::GATE_FAILED })
         }
         Command::Compare(a) => {
             let r = crate::compare::compare(&a.model_a, &a.model_b, &a.data, &a.flags.options()?)?;

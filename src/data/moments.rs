@@ -6,6 +6,10 @@
 use super::{DataError, Dataset};
 use nalgebra::{DMatrix, DVector};
 
+/// Smallest eigenvalue of the sample correlation matrix below which it
+/// counts as singular: one column explains another with R^2 > 1 - 1e-9.
+const NEARLY_SINGULAR: f64 = 1e-9;
+
 #[derive(Debug, Clone)]
 pub struct SampleStats {
     pub nobs: usize,
@@ -77,7 +81,19 @@ impl SampleStats {
     /// Problems that make ML impossible, phrased with the column names.
     pub fn check(&self, names: &[String], file: &str) -> Result<(), DataError> {
         let p = names.len();
+        if self.nobs <= 1 {
+            return Err(DataError(format!(
+                "{file}: only {} complete row(s); ML needs many more rows than variables ({p})",
+                self.nobs
+            )));
+        }
         for (k, name) in names.iter().enumerate() {
+            let finite = self.mean[k].is_finite() && (0..p).all(|j| self.cov[(k, j)].is_finite());
+            if !finite {
+                return Err(DataError(format!(
+                    "{file}: column `{name}` holds numbers too large to compute its variance; rescale it (divide by a power of ten)"
+                )));
+            }
             if self.cov[(k, k)] <= 1e-12 * (1.0 + self.mean[k].abs()).powi(2) {
                 return Err(DataError(format!(
                     "{file}: column `{name}` is constant (every complete row holds {}); a variable without variance cannot be modelled: drop it from the model",
@@ -85,27 +101,28 @@ impl SampleStats {
                 )));
             }
         }
-        if self.nobs <= 1 {
-            return Err(DataError(format!(
-                "{file}: only {} complete row(s); ML needs many more rows than variables ({p})",
-                self.nobs
-            )));
-        }
         if self.nobs < p + 1 {
             return Err(DataError(format!(
                 "{file}: {} complete rows for {p} variables: the sample covariance matrix is singular; ML needs more rows than variables",
                 self.nobs
             )));
         }
-        if self.cov.clone().cholesky().is_none() {
-            // find a column that is a linear combination of earlier ones
-            let mut culprit = None;
-            for k in 1..=p {
-                if self.cov.view((0, 0), (k, k)).into_owned().cholesky().is_none() {
-                    culprit = Some(k - 1);
-                    break;
-                }
+        // singular, or so nearly singular (a column that is a sum of others,
+        // rounded) that the information matrix is noise: judged on the
+        // correlation matrix, whose smallest eigenvalue is 1 - R^2 of the
+        // most redundant column at most
+        let sd: Vec<f64> = (0..p).map(|k| self.cov[(k, k)].sqrt()).collect();
+        let corr = DMatrix::from_fn(p, p, |i, j| self.cov[(i, j)] / (sd[i] * sd[j]));
+        let singular = |k: usize| {
+            if k == 0 {
+                return false;
             }
+            let m = corr.view((0, 0), (k, k)).into_owned();
+            m.clone().cholesky().is_none() || m.symmetric_eigenvalues().min() < NEARLY_SINGULAR
+        };
+        if singular(p) {
+            // the first column that is a linear combination of earlier ones
+            let culprit = (1..=p).find(|&k| singular(k)).map(|k| k - 1);
             let which = culprit.map_or(String::new(), |k| {
                 format!(" (column `{}` is a linear combination of the columns before it)", names[k])
             });
@@ -117,7 +134,29 @@ impl SampleStats {
     }
 }
 
+impl SampleStats {
+    /// lavaan's warning when the variances differ by more than a factor
+    /// 1000: the optimizer may struggle and the estimates are hard to read.
+    pub fn scale_warning(&self, names: &[String]) -> Option<String> {
+        let p = names.len();
+        let by = |f: fn(f64, f64) -> bool| (0..p).reduce(|a, b| if f(self.cov[(b, b)], self.cov[(a, a)]) { b } else { a });
+        let (lo, hi) = (by(|x, y| x < y)?, by(|x, y| x > y)?);
+        (self.cov[(hi, hi)] > 1000.0 * self.cov[(lo, lo)]).then(|| {
+            format!(
+                "some observed variances are (at least) a factor 1000 times larger than others (`{}`: {}, `{}`: {}); consider rescaling the variables",
+                names[hi],
+                fmt_num(self.cov[(hi, hi)]),
+                names[lo],
+                fmt_num(self.cov[(lo, lo)])
+            )
+        })
+    }
+}
+
 fn fmt_num(v: f64) -> String {
+    if v != 0.0 && (v.abs() < 1e-4 || v.abs() >= 1e9) {
+        return format!("{v:.3e}");
+    }
     let s = format!("{v:.6}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }

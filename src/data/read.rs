@@ -2,7 +2,12 @@
 //! empty cell, `NA`, `.` and any `--na` tokens; every other cell must be a
 //! number, and when it is not the message names the file, the line and the
 //! column. Columns the model does not use are never parsed, so text columns
-//! (names, comments) do no harm.
+//! (names, comments, even in another encoding than UTF-8) do no harm. What
+//! spreadsheets export awkwardly still reads: a UTF-8 byte-order mark, CRLF
+//! line ends, quoted headers, spaces around numbers, blank lines. What would
+//! silently go wrong is refused with a message: `Inf` or `NaN` cells, UTF-16
+//! or binary files, rows with the wrong number of fields, a header that is
+//! one column because the file uses another delimiter.
 
 use super::DataError;
 use std::path::Path;
@@ -50,9 +55,19 @@ impl Dataset {
     }
 }
 
-fn is_missing(cell: &str, opt: &CsvOptions) -> bool {
+/// A cell or name without the spaces around it, and without quotes that
+/// the CSV reader left because spaces came before them (`  "x1"`).
+fn clean(cell: &str) -> &str {
     let t = cell.trim();
-    t.is_empty() || t == "NA" || t == "." || opt.na.iter().any(|n| n == t)
+    match t.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        Some(inner) => inner.trim(),
+        None => t,
+    }
+}
+
+fn is_missing(cell: &str, opt: &CsvOptions) -> bool {
+    let t = clean(cell);
+    t.is_empty() || t == "NA" || t == "." || opt.na.iter().any(|n| n.trim() == t)
 }
 
 /// Edit distance, for "did you mean" on a misspelt column.
@@ -79,14 +94,82 @@ pub fn did_you_mean<'a>(want: &str, have: &'a [String]) -> Option<&'a str> {
         .map(|(_, h)| h.as_str())
 }
 
+/// A file-system error in words: the file does not exist, is a directory, ...
+pub fn describe_io_error(what: &str, file: &str, e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => format!("{what} {file} does not exist; check the path"),
+        std::io::ErrorKind::IsADirectory => format!("{what} {file} is a directory, not a file"),
+        std::io::ErrorKind::PermissionDenied => format!("cannot read {what} {file}: permission denied"),
+        _ => format!("cannot read {what} {file}: {e}"),
+    }
+}
+
+/// Read a whole file, refusing a directory with a clear message on every
+/// platform (reading one fails with an OS-specific error, or not at all).
+pub fn read_file(what: &str, path: &Path) -> Result<Vec<u8>, String> {
+    let file = path.display().to_string();
+    if path.is_dir() {
+        return Err(format!("{what} {file} is a directory, not a file"));
+    }
+    std::fs::read(path).map_err(|e| describe_io_error(what, &file, &e))
+}
+
 /// Read the columns `want` (and the group column) from a CSV file.
 pub fn read_csv(path: &Path, want: &[String], group: Option<&str>, opt: &CsvOptions) -> Result<Dataset, DataError> {
     let file = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| DataError(format!("cannot read data file {file}: {e}")))?;
+    let bytes = read_file("data file", path).map_err(DataError)?;
     read_csv_bytes(&file, &bytes, want, group, opt)
 }
 
+/// What a delimiter is called in a message and on the command line.
+fn delimiter_words(d: u8) -> (&'static str, String) {
+    match d {
+        b',' => ("comma", ",".into()),
+        b';' => ("semicolon", ";".into()),
+        b'\t' => ("tab", "\\t".into()),
+        b'|' => ("pipe", "|".into()),
+        _ => ("other", (d as char).to_string()),
+    }
+}
+
+/// A hint when the header is one column that holds another delimiter.
+fn delimiter_hint(header: &[String], opt: &CsvOptions) -> Option<String> {
+    if header.len() != 1 {
+        return None;
+    }
+    let found = [b';', b'\t', b',', b'|']
+        .into_iter()
+        .filter(|&d| d != opt.delimiter)
+        .max_by_key(|&d| header[0].bytes().filter(|&b| b == d).count())
+        .filter(|&d| header[0].as_bytes().contains(&d))?;
+    let (name, arg) = delimiter_words(found);
+    let (was, _) = delimiter_words(opt.delimiter);
+    let shown: String = header[0].chars().take(60).collect();
+    let cut = if shown.len() < header[0].len() { "..." } else { "" };
+    Some(format!(
+        "the header is one single column `{shown}{cut}`: the file looks {name}-separated, not {was}-separated; try --delimiter '{arg}'"
+    ))
+}
+
+/// Refuse bytes that are not CSV text: UTF-16 (what some spreadsheet
+/// programs export as "Unicode text") or a binary file.
+fn check_text(file: &str, bytes: &[u8]) -> Result<(), DataError> {
+    if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+        return Err(DataError(format!(
+            "data file {file} is UTF-16 text; save it as UTF-8 CSV (in a spreadsheet: \"CSV UTF-8\")"
+        )));
+    }
+    if let Some(at) = bytes.iter().position(|&b| b == 0) {
+        let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+        return Err(DataError(format!(
+            "data file {file} is a binary file, not CSV text (a zero byte on line {line}); export the data as CSV"
+        )));
+    }
+    Ok(())
+}
+
 pub fn read_csv_bytes(file: &str, bytes: &[u8], want: &[String], group: Option<&str>, opt: &CsvOptions) -> Result<Dataset, DataError> {
+    check_text(file, bytes)?;
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(DataError(format!(
@@ -96,20 +179,21 @@ pub fn read_csv_bytes(file: &str, bytes: &[u8], want: &[String], group: Option<&
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(opt.delimiter)
         .has_headers(true)
-        .flexible(false)
+        .flexible(true)
         .from_reader(bytes);
-    let header: Vec<String> = rdr
-        .headers()
+    let raw_header = rdr
+        .byte_headers()
         .map_err(|e| DataError(format!("cannot read the header of {file}: {e}")))?
-        .iter()
-        .map(|h| h.trim().to_string())
-        .collect();
+        .clone();
+    // names are matched as text; a non-UTF-8 name only matters if the model uses it
+    let header_utf8 = std::str::from_utf8(raw_header.as_slice()).is_ok();
+    let header: Vec<String> = raw_header.iter().map(|h| clean(&String::from_utf8_lossy(h)).to_string()).collect();
     // duplicate names make "which column?" ambiguous
     for (i, h) in header.iter().enumerate() {
         if header[..i].contains(h) && (want.contains(h) || group == Some(h.as_str())) {
             return Err(DataError(format!(
                 "{file}: the header has the column name `{h}` twice (columns {} and {}); rename one of them",
-                header.iter().position(|x| x == h).unwrap() + 1,
+                header.iter().position(|x| x == h).map_or(0, |k| k + 1),
                 i + 1
             )));
         }
@@ -120,14 +204,15 @@ pub fn read_csv_bytes(file: &str, bytes: &[u8], want: &[String], group: Option<&
             Some(i) => idx.push(i),
             None => {
                 let mut msg = format!("{file}: the model uses the variable `{w}`, but the data have no column of that name");
-                if let Some(d) = did_you_mean(w, &header) {
-                    msg.push_str(&format!("; did you mean `{d}`?"));
-                } else if header.len() == 1 && opt.delimiter == b',' && (header[0].contains(';') || header[0].contains('\t')) {
-                    let sep = if header[0].contains(';') { ";" } else { "\\t" };
+                if let Some(hint) = delimiter_hint(&header, opt) {
+                    msg.push_str(&format!("; {hint}"));
+                } else if header.iter().all(|h| h.parse::<f64>().is_ok()) {
                     msg.push_str(&format!(
-                        "; the header looks {}-separated: try --delimiter '{sep}'",
-                        if sep == ";" { "semicolon" } else { "tab" }
+                        "; the first line holds numbers ({}): the file seems to have no header row, add one with the column names",
+                        header.iter().take(6).map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
                     ));
+                } else if let Some(d) = did_you_mean(w, &header) {
+                    msg.push_str(&format!("; did you mean `{d}`?"));
                 } else {
                     let shown: Vec<&str> = header.iter().take(12).map(|s| s.as_str()).collect();
                     msg.push_str(&format!(
@@ -135,6 +220,9 @@ pub fn read_csv_bytes(file: &str, bytes: &[u8], want: &[String], group: Option<&
                         shown.join(", "),
                         if header.len() > 12 { ", ..." } else { "" }
                     ));
+                    if !header_utf8 {
+                        msg.push_str("; the header is not UTF-8 text: save the file as UTF-8");
+                    }
                 }
                 return Err(DataError(msg));
             }
@@ -150,68 +238,70 @@ pub fn read_csv_bytes(file: &str, bytes: &[u8], want: &[String], group: Option<&
         })?),
         None => None,
     };
-    let p = want.len();
     let mut values = Vec::new();
     let mut lines = Vec::new();
     let mut groups = gidx.map(|_| Vec::new());
-    let mut rec = csv::StringRecord::new();
+    let mut rec = csv::ByteRecord::new();
     loop {
-        match rdr.read_record(&mut rec) {
+        match rdr.read_byte_record(&mut rec) {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
-                let detail = match e.kind() {
-                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
-                        format!("this row has {len} fields but the header has {expected_len}")
-                    }
-                    csv::ErrorKind::Utf8 { .. } => "the file is not valid UTF-8 text".to_string(),
-                    _ => e.to_string(),
-                };
-                return Err(DataError(format!("{file}:{line}: {detail}")));
+                return Err(DataError(format!("{file}:{line}: {e}")));
             }
         }
         let line = rec.position().map_or(0, |p| p.line());
-        if rec.len() == 1 && rec[0].trim().is_empty() && header.len() > 1 {
-            continue; // a blank line
+        if rec.iter().all(|c| c.trim_ascii().is_empty()) && rec.len() < header.len().max(2) {
+            continue; // a blank line, perhaps with spaces
+        }
+        if rec.len() != header.len() {
+            let mut msg = format!(
+                "{file}:{line}: this row has {} fields but the header has {}",
+                rec.len(),
+                header.len()
+            );
+            if let Some(hint) = delimiter_hint(&header, opt) {
+                msg.push_str(&format!("; {hint}"));
+            } else {
+                msg.push_str("; a cell that holds the delimiter must be quoted");
+            }
+            return Err(DataError(msg));
         }
         for (k, &i) in idx.iter().enumerate() {
-            let cell = &rec[i];
+            let cell = std::str::from_utf8(&rec[i]).map_err(|_| {
+                DataError(format!(
+                    "{file}:{line}: column `{}` holds `{}`, which is not UTF-8 text (nor a number); save the file as UTF-8",
+                    want[k],
+                    String::from_utf8_lossy(&rec[i]).trim()
+                ))
+            })?;
             let v = if is_missing(cell, opt) {
                 f64::NAN
             } else {
-                match cell.trim().parse::<f64>() {
-                    Ok(v) if v.is_finite() => v,
-                    Ok(_) => {
-                        return Err(DataError(format!(
-                            "{file}:{line}: column `{}` holds `{}`, which is not a finite number; mark missing values as empty, NA or with --na",
-                            want[k],
-                            cell.trim()
-                        )))
+                parse_number(clean(cell)).map_err(|why| {
+                    let mut msg = format!("{file}:{line}: column `{}` holds `{}`, which is {why}", want[k], cell.trim());
+                    if why != "not a number" {
+                        msg.push_str("; mark missing values as empty cells, NA or with --na");
+                    } else if cell.contains(',') && opt.delimiter != b',' {
+                        msg.push_str("; if it uses a decimal comma, convert it to a decimal point");
+                    } else {
+                        msg.push_str("; if it marks a missing value, add --na ");
+                        msg.push_str(clean(cell));
                     }
-                    Err(_) => {
-                        let mut msg = format!("{file}:{line}: column `{}` holds `{}`, which is not a number", want[k], cell.trim());
-                        if cell.contains(',') && opt.delimiter != b',' {
-                            msg.push_str("; if it uses a decimal comma, convert it to a decimal point");
-                        } else {
-                            msg.push_str("; if it marks a missing value, add --na ");
-                            msg.push_str(cell.trim());
-                        }
-                        return Err(DataError(msg));
-                    }
-                }
+                    DataError(msg)
+                })?
             };
             values.push(v);
         }
         if let (Some(gi), Some(gs)) = (gidx, groups.as_mut()) {
-            gs.push(rec[gi].trim().to_string());
+            gs.push(clean(&String::from_utf8_lossy(&rec[gi])).to_string());
         }
         lines.push(line);
     }
     if lines.is_empty() {
         return Err(DataError(format!("data file {file} has a header but no rows of data")));
     }
-    let _ = p;
     Ok(Dataset {
         file: file.to_string(),
         names: want.to_vec(),
@@ -219,4 +309,16 @@ pub fn read_csv_bytes(file: &str, bytes: &[u8], want: &[String], group: Option<&
         lines,
         group: groups,
     })
+}
+
+/// A finite number, or why not. Rust's parser would also read `inf`,
+/// `infinity` and `NaN` (any case); those never become numbers here.
+fn parse_number(t: &str) -> Result<f64, &'static str> {
+    match t.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        Ok(v) if v.is_nan() => Err("not a number (NaN)"),
+        Ok(_) if t.bytes().any(|b| b.is_ascii_digit()) => Err("too large to be a finite number"),
+        Ok(_) => Err("infinite, not a finite number"),
+        Err(_) => Err("not a number"),
+    }
 }

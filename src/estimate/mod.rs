@@ -181,7 +181,7 @@ pub fn minimize(ram: &Ram, data: &[GroupData], x0: Vec<f64>, max_iter: u64) -> E
             let converged = matches!(reason, Some(TerminationReason::SolverConverged)) && fmin.is_finite();
             let message = match reason {
                 Some(TerminationReason::SolverConverged) => None,
-                Some(TerminationReason::MaxItersReached) => Some(format!("the optimizer did not converge within {max_iter} iterations")),
+                Some(TerminationReason::MaxItersReached) => Some(format!("the optimizer reached its limit of {max_iter} iterations")),
                 Some(r) => Some(r.text().to_string()),
                 None => Some("the optimizer stopped for an unknown reason".into()),
             };

@@ -57,25 +57,49 @@ pub fn vcov(model: &Model, x: &[f64], data: &[GroupData]) -> Result<DMatrix<f64>
     if nx == 0 {
         return Ok(info);
     }
-    let eig = SymmetricEigen::new(info.clone());
+    // test and invert the information in correlation form, D^-1/2 I D^-1/2,
+    // so that the verdict does not depend on the scale of the variables (a
+    // variable measured in thousands is not a reason to call a model
+    // unidentified)
+    let d: Vec<f64> = (0..nx).map(|k| info[(k, k)]).collect();
+    let zero: Vec<usize> = (0..nx).filter(|&k| !(d[k] > 0.0 && d[k].is_finite())).collect();
+    if !zero.is_empty() {
+        // a parameter the data carry no information about at all
+        let mut rows: Vec<usize> = zero.iter().filter_map(|&k| model.ram.x_rows[k].first().copied()).collect();
+        rows.sort_unstable();
+        return Err(NotIdentified { rows });
+    }
+    let scale: Vec<f64> = d.iter().map(|v| 1.0 / v.sqrt()).collect();
+    let scaled = DMatrix::from_fn(nx, nx, |i, j| info[(i, j)] * scale[i] * scale[j]);
+    let eig = SymmetricEigen::new(scaled);
     let max = eig.eigenvalues.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     let (kmin, min) = eig
         .eigenvalues
         .iter()
         .enumerate()
         .fold((0, f64::INFINITY), |acc, (k, v)| if *v < acc.1 { (k, *v) } else { acc });
-    if min.is_nan() || min <= 1e-10 * max.max(1e-300) {
-        let vec = eig.eigenvectors.column(kmin);
+    let tol = 1e-10 * max.max(1e-300);
+    if min.is_nan() || min <= tol {
+        // every direction of the (near) null space: a model can have several
+        // unidentified parts (two factors with two indicators each)
         let mut rows: Vec<usize> = Vec::new();
-        for (xi, val) in vec.iter().enumerate() {
-            if val.abs() > 0.1 {
-                rows.extend(model.ram.x_rows[xi].iter().copied().take(1));
+        for (k, ev) in eig.eigenvalues.iter().enumerate() {
+            if !(ev.is_nan() || *ev <= tol) && k != kmin {
+                continue;
+            }
+            for (xi, val) in eig.eigenvectors.column(k).iter().enumerate() {
+                if val.abs() > 0.1 || val.is_nan() {
+                    rows.extend(model.ram.x_rows[xi].iter().copied().take(1));
+                }
             }
         }
+        rows.sort_unstable();
+        rows.dedup();
         return Err(NotIdentified { rows });
     }
-    // invert through the eigen decomposition (symmetric positive definite)
-    let inv = &eig.eigenvectors * DMatrix::from_diagonal(&eig.eigenvalues.map(|v| 1.0 / v)) * eig.eigenvectors.transpose();
+    // I^-1 = D^-1/2 (scaled)^-1 D^-1/2, the inverse through the eigen decomposition
+    let inner = &eig.eigenvectors * DMatrix::from_diagonal(&eig.eigenvalues.map(|v| 1.0 / v)) * eig.eigenvectors.transpose();
+    let inv = DMatrix::from_fn(nx, nx, |i, j| inner[(i, j)] * scale[i] * scale[j]);
     Ok(inv / ntot as f64)
 }
 
@@ -116,6 +140,7 @@ pub fn estimates(model: &Model, x: &[f64], vcov: Option<&DMatrix<f64>>, level: f
                     let s = var.sqrt();
                     Some(if s < f64::EPSILON.sqrt() { 0.0 } else { s })
                 } else {
+                    warnings.push(no_se(&describe(model, i), var));
                     None
                 }
             }),
@@ -135,11 +160,18 @@ pub fn estimates(model: &Model, x: &[f64], vcov: Option<&DMatrix<f64>>, level: f
             let slv = std_eval(&std_lv);
             let sall = std_eval(&std_all);
             for (k, (row, d)) in defs.iter().enumerate() {
+                let mut bad_var = None;
                 let se = vcov.and_then(|v| {
                     let j = nalgebra::DVector::from_column_slice(&d.d);
                     let var = (j.transpose() * v * &j)[(0, 0)];
+                    if (var < 0.0 || var.is_nan()) && d.v.is_finite() {
+                        bad_var = Some(var);
+                    }
                     (var >= 0.0).then(|| var.sqrt())
                 });
+                if let Some(var) = bad_var {
+                    warnings.push(no_se(&describe(model, *row), var));
+                }
                 if d.v.is_finite() {
                     test(d.v, se, &mut out[*row]);
                 } else {
@@ -156,6 +188,87 @@ pub fn estimates(model: &Model, x: &[f64], vcov: Option<&DMatrix<f64>>, level: f
         Err(e) => warnings.push(format!("defined parameters could not be evaluated: {e}")),
     }
     (out, warnings)
+}
+
+/// A parameter-table row as it reads in the model: `f =~ x1`, `ind := a*b`.
+pub fn describe(model: &Model, r: usize) -> String {
+    let row = &model.pt.rows[r];
+    format!("{} {} {}", row.lhs, row.op, row.rhs).trim().to_string()
+}
+
+fn no_se(what: &str, var: f64) -> String {
+    let why = if var.is_nan() {
+        "its sampling variance is not a number".to_string()
+    } else {
+        format!("its sampling variance is negative ({var:.3e})")
+    };
+    format!(
+        "the standard error of `{what}` could not be computed: {why}; the solution may be inadmissible or the model nearly not identified"
+    )
+}
+
+/// Warnings for an inadmissible solution at `x`, in lavaan's spirit
+/// (`lav_object_post_check`): negative variances (Heywood cases),
+/// correlations beyond +-1 among latent variables or residuals, and a
+/// model-implied covariance matrix of the latent variables that is not
+/// positive definite.
+pub fn admissibility(model: &Model, x: &[f64]) -> Vec<String> {
+    let mut out = Vec::new();
+    let values = row_values(model, x);
+    for r in negative_variances(model, x) {
+        out.push(format!(
+            "the variance of `{}` is negative ({:.4}): an inadmissible solution (Heywood case)",
+            model.pt.rows[r].lhs, values[r]
+        ));
+    }
+    let ram = &model.ram;
+    let p = ram.p();
+    let ngroups = ram.groups.len();
+    for (g, gm) in ram.groups.iter().enumerate() {
+        let (a, s, m) = ram.matrices(g, x);
+        let in_group = if ngroups > 1 {
+            format!(" in group {}", gm.group)
+        } else {
+            String::new()
+        };
+        for c in &gm.cells {
+            if c.mat != Mat::S || c.i == c.j {
+                continue;
+            }
+            let (vi, vj) = (s[(c.i, c.i)], s[(c.j, c.j)]);
+            if vi > 0.0 && vj > 0.0 {
+                let r = s[(c.i, c.j)] / (vi * vj).sqrt();
+                if r.abs() > 1.0 + 1e-8 {
+                    out.push(format!(
+                        "`{}`: the estimated correlation is {r:.3}{in_group}, beyond ±1: an inadmissible solution",
+                        describe(model, c.row)
+                    ));
+                }
+            }
+        }
+        let nlv = ram.lv.len();
+        if nlv == 0 {
+            continue;
+        }
+        let Some(imp) = crate::model::ram::Implied::new(&a, &s, &m, p) else {
+            continue;
+        };
+        let cov_lv = imp.c.view((p, p), (nlv, nlv)).into_owned();
+        if cov_lv.iter().any(|v| !v.is_finite()) {
+            continue;
+        }
+        let eig = SymmetricEigen::new(cov_lv).eigenvalues;
+        let max = eig.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+        let min = eig.iter().fold(f64::INFINITY, |m, v| m.min(*v));
+        // lavaan's threshold: an eigenvalue below -eps^(3/4)
+        if min < -f64::EPSILON.powf(0.75) * max {
+            out.push(format!(
+                "the model-implied covariance matrix of the latent variables{in_group} is not positive definite (smallest eigenvalue {min:.4}): an inadmissible solution; look for a negative variance or a correlation beyond ±1 among {}",
+                ram.lv.join(", ")
+            ));
+        }
+    }
+    out
 }
 
 /// Free parameter values of the variance rows that are negative (Heywood cases).

@@ -62,18 +62,45 @@ impl Diagnostic {
         let text = src[line_start..line_end].trim_end_matches('\r');
         let end = self.span.end.clamp(start, line_end);
         let width = src[start..end].chars().count().max(1);
+        // a very long line is shown as a window around the caret
+        let (shown, caret_at, width) = window(text, col - 1, width);
         let gutter = line.to_string().len();
         let mut out = String::new();
         let _ = writeln!(out, "error: {}", self.message);
         let _ = writeln!(out, "{:gutter$}--> {file}:{line}:{col}", "");
         let _ = writeln!(out, "{:gutter$} |", "");
-        let _ = writeln!(out, "{line} | {}", text.replace('\t', " "));
-        let _ = writeln!(out, "{:gutter$} | {}{} {}", "", " ".repeat(col - 1), "^".repeat(width), self.label);
+        let _ = writeln!(out, "{line} | {}", shown.replace('\t', " "));
+        let _ = writeln!(out, "{:gutter$} | {}{} {}", "", " ".repeat(caret_at), "^".repeat(width), self.label);
         if let Some(h) = &self.help {
             let _ = writeln!(out, "{:gutter$} = help: {h}", "");
         }
         out
     }
+}
+
+/// Lines longer than this many characters are cut around the caret.
+const MAX_SHOWN: usize = 120;
+
+/// The part of `text` to show, where the caret goes in it and how wide it
+/// is: the whole line when it is short, else a window around character
+/// `col` with `...` where text was cut.
+fn window(text: &str, col: usize, width: usize) -> (String, usize, usize) {
+    let n = text.chars().count();
+    if n <= MAX_SHOWN {
+        return (text.to_string(), col, width);
+    }
+    let from = col.saturating_sub(MAX_SHOWN / 3);
+    let to = (from + MAX_SHOWN).min(n);
+    let mut shown: String = text.chars().skip(from).take(to - from).collect();
+    let mut caret_at = col - from;
+    if from > 0 {
+        shown.insert_str(0, "...");
+        caret_at += 3;
+    }
+    if to < n {
+        shown.push_str("...");
+    }
+    (shown, caret_at, width.min(to.saturating_sub(col)).max(1))
 }
 
 /// 1-based line and character column of a byte offset.

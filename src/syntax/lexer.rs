@@ -123,6 +123,13 @@ pub fn lex(src: &str) -> Result<Vec<Token>, Diagnostic> {
                 let v: f64 = text
                     .parse()
                     .map_err(|_| Diagnostic::new(format!("`{text}` is not a number"), Span::new(i, end), "not a number"))?;
+                if !v.is_finite() {
+                    return Err(Diagnostic::new(
+                        format!("`{text}` is too large to be a number"),
+                        Span::new(i, end),
+                        "beyond the largest finite number",
+                    ));
+                }
                 // An identifier glued to a number (`1x`) is an error, not two tokens.
                 if let Some(d) = src[end..].chars().next() {
                     if is_ident_start(d) {

@@ -72,7 +72,16 @@ struct P<'a> {
     pos: usize,
     /// span used for "at the end of the statement" errors
     end: Span,
+    /// current nesting of parentheses, signs and powers in an expression
+    nest: usize,
+    /// operations built so far: bounds the depth of expression trees, which
+    /// are walked recursively (a hostile `1+1+...` must not overflow the stack)
+    ops: usize,
 }
+
+/// Deeper than any model needs, shallow enough for any thread's stack.
+const MAX_NESTING: usize = 64;
+const MAX_OPERATIONS: usize = 1000;
 
 type R<T> = Result<T, Diagnostic>;
 
@@ -93,6 +102,32 @@ impl<'a> P<'a> {
     }
     fn found(&self) -> String {
         self.peek().map_or("the end of the statement".into(), |t| t.tok.describe())
+    }
+    fn enter(&mut self) -> R<()> {
+        self.nest += 1;
+        if self.nest > MAX_NESTING {
+            return Err(Diagnostic::new(
+                "the expression is nested too deeply",
+                self.here(),
+                format!("more than {MAX_NESTING} levels of parentheses, signs or powers"),
+            ));
+        }
+        Ok(())
+    }
+    fn leave(&mut self) {
+        self.nest = self.nest.saturating_sub(1);
+    }
+    fn op(&mut self) -> R<()> {
+        self.ops += 1;
+        if self.ops > MAX_OPERATIONS {
+            return Err(Diagnostic::new(
+                "the expression is too long",
+                self.here(),
+                format!("more than {MAX_OPERATIONS} operations"),
+            )
+            .help("split it into several defined parameters (`a := ...` then `b := a + ...`)"));
+        }
+        Ok(())
     }
 }
 
@@ -153,11 +188,15 @@ pub fn parse_statement(src: &str, toks: &[Token], warnings: &mut Vec<Diagnostic>
         toks: lhs_toks.to_vec(),
         pos: 0,
         end: op_tok.span,
+        nest: 0,
+        ops: 0,
     };
     let mut rp = P {
         toks: rhs_toks.to_vec(),
         pos: 0,
         end,
+        nest: 0,
+        ops: 0,
     };
     let (lhs, rhs) = match op {
         Op::Measure | Op::Regress | Op::Covary => {
@@ -655,6 +694,13 @@ fn parse_full_expr(p: &mut P) -> R<Expr> {
 }
 
 fn parse_sum(p: &mut P) -> R<Expr> {
+    p.enter()?;
+    let e = parse_sum_inner(p)?;
+    p.leave();
+    Ok(e)
+}
+
+fn parse_sum_inner(p: &mut P) -> R<Expr> {
     let mut e = parse_product(p)?;
     while let Some(t) = p.peek() {
         let c = match t.tok {
@@ -663,6 +709,7 @@ fn parse_sum(p: &mut P) -> R<Expr> {
             _ => break,
         };
         p.next();
+        p.op()?;
         let r = parse_product(p)?;
         e = Expr::Bin(c, Box::new(e), Box::new(r));
     }
@@ -678,6 +725,7 @@ fn parse_product(p: &mut P) -> R<Expr> {
             _ => break,
         };
         p.next();
+        p.op()?;
         let r = parse_unary(p)?;
         e = Expr::Bin(c, Box::new(e), Box::new(r));
     }
@@ -688,11 +736,18 @@ fn parse_unary(p: &mut P) -> R<Expr> {
     match p.peek().map(|t| &t.tok) {
         Some(Tok::Minus) => {
             p.next();
-            Ok(Expr::Neg(Box::new(parse_unary(p)?)))
+            p.op()?;
+            p.enter()?;
+            let e = parse_unary(p)?;
+            p.leave();
+            Ok(Expr::Neg(Box::new(e)))
         }
         Some(Tok::Plus) => {
             p.next();
-            parse_unary(p)
+            p.enter()?;
+            let e = parse_unary(p)?;
+            p.leave();
+            Ok(e)
         }
         _ => parse_power(p),
     }
@@ -702,7 +757,10 @@ fn parse_power(p: &mut P) -> R<Expr> {
     let base = parse_primary(p)?;
     if p.peek().is_some_and(|t| t.tok == Tok::Caret) {
         p.next();
+        p.op()?;
+        p.enter()?;
         let exp = parse_unary(p)?;
+        p.leave();
         return Ok(Expr::Bin('^', Box::new(base), Box::new(exp)));
     }
     Ok(base)
@@ -739,6 +797,7 @@ fn parse_primary(p: &mut P) -> R<Expr> {
                         "expected an argument",
                     ));
                 }
+                p.op()?;
                 loop {
                     args.push(parse_sum(p)?);
                     match p.next() {
