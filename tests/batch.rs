@@ -144,7 +144,7 @@ fn a_failing_data_set_is_reported_and_the_others_finish() {
         let o = sem(&["batch", MODEL, &good, &bad, &missing, "--format", format]);
         assert_eq!(o.status.code(), Some(2), "{format}");
         let t = stdout(&o);
-        assert!(t.contains("`allo1`") && t.contains("cannot read data file"), "{format}:\n{t}");
+        assert!(t.contains("`allo1`") && t.contains("does not exist"), "{format}:\n{t}");
     }
     let t = stdout(&sem(&["batch", MODEL, &good, &bad, &missing]));
     assert!(t.contains("Failures:") && t.contains("failed: bad input"), "{t}");
