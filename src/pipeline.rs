@@ -49,6 +49,10 @@ pub enum EstimatorKind {
     Mlm,
     /// Huber-White standard errors, Yuan-Bentler (Mplus) scaled chi-square
     Mlr,
+    /// generalized least squares (weight from the sample covariance)
+    Gls,
+    /// unweighted least squares
+    Uls,
 }
 
 impl EstimatorKind {
@@ -57,6 +61,8 @@ impl EstimatorKind {
             EstimatorKind::Ml => "ML",
             EstimatorKind::Mlm => "MLM",
             EstimatorKind::Mlr => "MLR",
+            EstimatorKind::Gls => "GLS",
+            EstimatorKind::Uls => "ULS",
         }
     }
     pub fn se_name(self) -> &'static str {
@@ -64,6 +70,7 @@ impl EstimatorKind {
             EstimatorKind::Ml => "Standard",
             EstimatorKind::Mlm => "Robust.sem",
             EstimatorKind::Mlr => "Robust.huber.white",
+            EstimatorKind::Gls | EstimatorKind::Uls => "Standard",
         }
     }
 }
@@ -162,6 +169,8 @@ fn model_from_syntax(path: &Path, src: &str, syn: &ModelSyntax, opt: &FitOptions
     let file = path.display().to_string();
     let base = if opt.growth { TableOptions::growth() } else { TableOptions::sem() };
     let topt = TableOptions {
+        // lavaan's fixed.x default is on for the ML family only
+        fixed_x: !matches!(opt.estimator, EstimatorKind::Gls | EstimatorKind::Uls),
         std_lv: opt.std_lv,
         meanstructure: opt.meanstructure || base.meanstructure,
         ngroups,
@@ -355,7 +364,19 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
     let model = &prep.model;
     let gd = &prep.data;
     let mut warnings = prep.warnings.clone();
-    let est = estimate::estimate(model, gd, opt.max_iter);
+    let ls_kind = match opt.estimator {
+        EstimatorKind::Gls => Some(estimate::ls::LsKind::Gls),
+        EstimatorKind::Uls => Some(estimate::ls::LsKind::Uls),
+        _ => None,
+    };
+    let ls = ls_kind.and_then(|k| estimate::ls::ls_groups(&model.ram, gd, k));
+    if ls_kind.is_some() && ls.is_none() {
+        warnings.push("the GLS weight matrix cannot be computed: the sample covariance matrix is singular".into());
+    }
+    let est = match &ls {
+        Some(groups) => estimate::ls::minimize(&model.ram, groups, estimate::start::default_start(model, gd, false), opt.max_iter),
+        None => estimate::estimate(model, gd, opt.max_iter),
+    };
     if !est.converged {
         let why = est.message.clone().unwrap_or_default();
         let more_iterations = if est.iterations >= opt.max_iter {
@@ -386,6 +407,9 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
             None
         }
     };
+    if let (Some(groups), true) = (&ls, vcov.is_some()) {
+        vcov = estimate::ls::vcov(&model.ram, groups, x);
+    }
     // robust estimators: sandwich standard errors and a scaled test
     let mut scaling = None;
     if matches!(opt.estimator, EstimatorKind::Mlm | EstimatorKind::Mlr) {
@@ -446,7 +470,14 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
             std_all: e.std_all,
         })
         .collect();
-    let mut measures = fit::measures(model, x, gd);
+    let mut measures = match &ls {
+        Some(groups) => {
+            let (bram, bx) = fit::baseline::baseline(model, gd);
+            let b = estimate::ls::minimize(&bram, groups, bx, opt.max_iter);
+            fit::measures_ls(model, x, groups, (&bram, &b.x))
+        }
+        None => fit::measures(model, x, gd),
+    };
     if let Some((c, c0)) = scaling {
         let get = |k: &str| measures.iter().find(|(n, _)| *n == k).and_then(|(_, v)| *v).unwrap_or(f64::NAN);
         let (x2, df, x2n, dfn, n) = (get("chisq"), get("df"), get("baseline_chisq"), get("baseline_df"), get("ntotal"));

@@ -238,7 +238,8 @@ impl FitFlags {
             Estimator::Ml => crate::pipeline::EstimatorKind::Ml,
             Estimator::Mlm => crate::pipeline::EstimatorKind::Mlm,
             Estimator::Mlr => crate::pipeline::EstimatorKind::Mlr,
-            other => return Err(not_yet(&format!("--estimator {other:?}").to_lowercase())),
+            Estimator::Gls => crate::pipeline::EstimatorKind::Gls,
+            Estimator::Uls => crate::pipeline::EstimatorKind::Uls,
         };
         if estimator != crate::pipeline::EstimatorKind::Ml && self.missing != Missing::Listwise {
             return Err(not_yet("a robust estimator with --missing fiml"));

@@ -14,20 +14,36 @@ pub fn baseline(model: &Model, data: &[GroupData]) -> (Ram, Vec<f64>) {
     let p = src.p();
     let mut x = Vec::new();
     let mut groups = Vec::new();
+    // exogenous covariates keep their covariance block: fixed at the sample
+    // values with fixed.x, free (starting there) without, as lavaan
+    let exo: Vec<usize> = model.pt.names.exo.iter().filter_map(|v| src.index(v)).collect();
+    let fixed = !src.x_ov.is_empty();
     for (g, d) in data.iter().enumerate() {
         let mut cells = Vec::new();
-        let is_x = |i: usize| src.x_ov.contains(&i);
+        let is_x = |i: usize| exo.contains(&i);
         for i in 0..p {
             if is_x(i) {
                 for j in (0..=i).filter(|&j| is_x(j)) {
-                    cells.push(Cell {
-                        row: usize::MAX,
-                        mat: Mat::S,
-                        i,
-                        j,
-                        x: None,
-                        fixed: d.cov[(i, j)],
-                    });
+                    if fixed {
+                        cells.push(Cell {
+                            row: usize::MAX,
+                            mat: Mat::S,
+                            i,
+                            j,
+                            x: None,
+                            fixed: d.cov[(i, j)],
+                        });
+                    } else {
+                        cells.push(Cell {
+                            row: usize::MAX,
+                            mat: Mat::S,
+                            i,
+                            j,
+                            x: Some(x.len()),
+                            fixed: 0.0,
+                        });
+                        x.push(d.cov[(i, j)]);
+                    }
                 }
             } else {
                 cells.push(Cell {
@@ -41,7 +57,7 @@ pub fn baseline(model: &Model, data: &[GroupData]) -> (Ram, Vec<f64>) {
                 x.push(d.cov[(i, i)]);
             }
             if src.meanstructure {
-                if is_x(i) {
+                if is_x(i) && fixed {
                     cells.push(Cell {
                         row: usize::MAX,
                         mat: Mat::M,
@@ -78,9 +94,17 @@ pub fn baseline(model: &Model, data: &[GroupData]) -> (Ram, Vec<f64>) {
     (ram, x)
 }
 
-/// Degrees of freedom of the baseline model.
+/// Degrees of freedom of the baseline model: the model's sample moments
+/// less its variances (and the free covariances among exogenous covariates
+/// when fixed.x is off).
 pub fn df(model: &Model) -> f64 {
     let p = model.ram.p() as f64;
     let px = model.ram.x_ov.len() as f64;
-    model.ram.groups.len() as f64 * (p * (p + 1.0) / 2.0 - px * (px + 1.0) / 2.0 - (p - px))
+    let free_x_cov = if px == 0.0 {
+        let e = model.pt.names.exo.len() as f64;
+        e * (e - 1.0) / 2.0
+    } else {
+        0.0
+    };
+    model.ram.groups.len() as f64 * (p * (p + 1.0) / 2.0 - px * (px + 1.0) / 2.0 - (p - px) - free_x_cov)
 }

@@ -39,7 +39,7 @@ pub fn measures(model: &Model, x: &[f64], data: &[GroupData]) -> Measures {
     let ng = data.len() as f64;
     let ntot: f64 = data.iter().map(|d| d.n as f64).sum();
     let xi: Vec<usize> = model.pt.names.ov_x.iter().filter_map(|v| ram.index(v)).collect();
-    let yi: Vec<usize> = (0..p).filter(|i| !xi.contains(i)).collect();
+    let exo: Vec<usize> = model.pt.names.exo.iter().filter_map(|v| ram.index(v)).collect();
     let px = xi.len() as f64;
     let ln2pi = (2.0 * std::f64::consts::PI).ln();
     let npar = model.npar() as f64;
@@ -67,7 +67,9 @@ pub fn measures(model: &Model, x: &[f64], data: &[GroupData]) -> Measures {
         // baseline
         let ld_s = d.logdet_s;
         let ld_xx = if xi.is_empty() { 0.0 } else { logdet(&sub(&d.cov, &xi)) };
-        base += n * (yi.iter().map(|&j| d.cov[(j, j)].ln()).sum::<f64>() + ld_xx - ld_s);
+        // the exogenous block is kept in the baseline (fixed or free, its MLE is S_xx)
+        let ld_exo = if exo.is_empty() { 0.0 } else { logdet(&sub(&d.cov, &exo)) };
+        base += n * ((0..p).filter(|j| !exo.contains(j)).map(|j| d.cov[(j, j)].ln()).sum::<f64>() + ld_exo - ld_s);
         // log-likelihoods, conditional on x
         let marg_x = if xi.is_empty() { 0.0 } else { -n / 2.0 * (px * ln2pi + ld_xx + px) };
         let mut quad = (&d.cov * &e.k).trace();
@@ -137,10 +139,7 @@ pub fn measures(model: &Model, x: &[f64], data: &[GroupData]) -> Measures {
     if !ok {
         return vec![("npar", Some(npar)), ("df", Some(df))];
     }
-    let base_df: f64 = data.len() as f64 * {
-        let pf = p as f64;
-        pf * (pf + 1.0) / 2.0 - px * (px + 1.0) / 2.0 - (pf - px)
-    };
+    let base_df = baseline::df(model);
     let pvalue = (df > 0.0).then(|| 1.0 - pchisq(chisq, df));
     let base_p = (base_df > 0.0).then(|| 1.0 - pchisq(base, base_df));
     let (x2, x2n, dfn) = (chisq, base, base_df);
@@ -219,5 +218,134 @@ pub fn measures(model: &Model, x: &[f64], data: &[GroupData]) -> Measures {
         ("pgfi", pgfi),
         ("mfi", Some(mfi)),
         ("ecvi", Some(ecvi)),
+    ]
+}
+
+/// The measures lavaan reports for GLS and ULS: the test is 2 N fmin, the
+/// baseline is the independence model fitted by the same estimator, and
+/// there is no likelihood (so no logl, AIC, BIC). Residual-based measures
+/// use the N - 1 sample covariance these estimators fit.
+pub fn measures_ls(model: &Model, x: &[f64], groups: &[crate::estimate::ls::LsGroup], base: (&crate::model::Ram, &[f64])) -> Measures {
+    use crate::estimate::ls::LsProblem;
+    let elems = crate::inference::robust::moment_elems(model.ram.p(), model.ram.meanstructure);
+    let x2 = LsProblem {
+        ram: &model.ram,
+        groups,
+        elems: elems.clone(),
+    }
+    .chisq(x);
+    let x2n = LsProblem {
+        ram: base.0,
+        groups,
+        elems,
+    }
+    .chisq(base.1);
+    let ram = &model.ram;
+    let p = ram.p() as f64;
+    let ng = groups.len() as f64;
+    let ntot: f64 = groups.iter().map(|g| g.data.n as f64).sum();
+    let npar = model.npar() as f64;
+    let df = model.df() as f64;
+    let dfn = baseline::df(model);
+    let fmin = x2 / (2.0 * ntot);
+
+    let ms = ram.meanstructure;
+    let uls = groups.iter().all(|g| g.uls);
+    let (mut srmr, mut srmr_nm, mut rmr, mut rmr_nm, mut crmr, mut crmr_nm, mut gfi) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+    for (g, grp) in groups.iter().enumerate() {
+        let wg = grp.data.n as f64 / ntot;
+        let (a, s, m) = ram.matrices(g, x);
+        let Some(imp) = crate::model::ram::Implied::new(&a, &s, &m, ram.p()) else {
+            continue;
+        };
+        let (cov, sig) = (&grp.data.cov, &imp.sigma);
+        let (mut ss, mut sr, mut sc, mut ms_std, mut ms_raw) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for i in 0..ram.p() {
+            for j in 0..=i {
+                let r = cov[(i, j)] - sig[(i, j)];
+                sr += r * r;
+                ss += r * r / (cov[(i, i)] * cov[(j, j)]);
+                if i != j {
+                    let rc = cov[(i, j)] / (cov[(i, i)] * cov[(j, j)]).sqrt() - sig[(i, j)] / (sig[(i, i)] * sig[(j, j)]).sqrt();
+                    sc += rc * rc;
+                }
+            }
+            if ms {
+                let r = grp.data.mean[i] - imp.mu[i];
+                ms_raw += r * r;
+                ms_std += r * r / cov[(i, i)];
+            }
+        }
+        let nv = p * (p + 1.0) / 2.0;
+        let nm = if ms { p } else { 0.0 };
+        srmr += wg * ((ss + ms_std) / (nv + nm)).sqrt();
+        srmr_nm += wg * (ss / nv).sqrt();
+        rmr += wg * ((sr + ms_raw) / (nv + nm)).sqrt();
+        rmr_nm += wg * (sr / nv).sqrt();
+        crmr += wg * ((sc + ms_std) / (p * (p - 1.0) / 2.0 + nm)).sqrt();
+        crmr_nm += wg * (sc / (p * (p - 1.0) / 2.0)).sqrt();
+        // GFI with the estimator's own weight
+        let r = &grp.obs
+            - nalgebra::DVector::from_iterator(
+                grp.obs.len(),
+                crate::inference::robust::moment_elems(ram.p(), ms)
+                    .iter()
+                    .map(|&(i, j, mm)| if mm { imp.mu[i] } else { sig[(i, j)] }),
+            );
+        let num = (r.transpose() * &grp.weight * &r)[(0, 0)];
+        let den = (grp.obs.transpose() * &grp.weight * &grp.obs)[(0, 0)];
+        gfi += wg * (1.0 - num / den);
+    }
+    let nel = ng * (p * (p + 1.0) / 2.0 + if ms { p } else { 0.0 });
+    // lavaan's N for the fit measures of non-likelihood estimators: N - G
+    let ntot = ntot - ng;
+    let (lo, hi) = indices::rmsea_ci(x2, df, ntot, ng, 1.0);
+    let cn = |a: f64| {
+        if df == 0.0 && x2 < 2.2e-16 {
+            None
+        } else {
+            Some(qchisq(a, df.max(1e-300)) / (x2 / ntot) + 1.0)
+        }
+    };
+    vec![
+        ("npar", Some(npar)),
+        ("fmin", Some(fmin)),
+        ("chisq", Some(x2)),
+        ("df", Some(df)),
+        // ULS's statistic is not chi-square distributed: lavaan gives no p-value
+        ("pvalue", (df > 0.0 && !uls).then(|| 1.0 - pchisq(x2, df))),
+        ("baseline_chisq", Some(x2n)),
+        ("baseline_df", Some(dfn)),
+        ("baseline_pvalue", (dfn > 0.0 && !uls).then(|| 1.0 - pchisq(x2n, dfn))),
+        ("cfi", indices::cfi(x2, df, x2n, dfn, 1.0, 1.0)),
+        ("tli", indices::tli(x2, df, x2n, dfn, 1.0, 1.0)),
+        ("nnfi", indices::tli(x2, df, x2n, dfn, 1.0, 1.0)),
+        ("rfi", indices::rfi(x2, df, x2n, dfn)),
+        ("nfi", indices::nfi(x2, df, x2n, dfn)),
+        ("pnfi", indices::pnfi(x2, df, x2n, dfn)),
+        ("ifi", indices::ifi(x2, df, x2n)),
+        ("rni", indices::rni(x2, df, x2n, dfn, 1.0, 1.0)),
+        ("rmsea", indices::rmsea(x2, df, ntot, ng, 1.0)),
+        ("rmsea_ci_lower", lo),
+        ("rmsea_ci_upper", hi),
+        ("rmsea_ci_level", Some(0.90)),
+        ("rmsea_pvalue", indices::rmsea_pvalue(x2, df, ntot, ng, 1.0, 0.05, false)),
+        ("rmsea_close_h0", Some(0.05)),
+        ("rmsea_notclose_pvalue", indices::rmsea_pvalue(x2, df, ntot, ng, 1.0, 0.08, true)),
+        ("rmsea_notclose_h0", Some(0.08)),
+        ("rmr", Some(rmr)),
+        ("rmr_nomean", Some(rmr_nm)),
+        ("srmr", Some(srmr)),
+        ("srmr_bentler", Some(srmr)),
+        ("srmr_bentler_nomean", Some(srmr_nm)),
+        ("crmr", Some(crmr)),
+        ("crmr_nomean", Some(crmr_nm)),
+        ("cn_05", cn(0.95)),
+        ("cn_01", cn(0.99)),
+        ("gfi", Some(gfi)),
+        ("agfi", Some(if df > 0.0 { 1.0 - nel / df * (1.0 - gfi) } else { 1.0 })),
+        ("pgfi", (nel > 0.0).then(|| df / nel * gfi)),
+        ("mfi", Some((-0.5 * (x2 - df) / ntot).exp())),
+        ("ecvi", Some(x2 / ntot + 2.0 * npar / ntot)),
     ]
 }

@@ -344,7 +344,7 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
         };
         // residual variances of observed variables (not the fixed.x ones)
         for v in &names.ov {
-            if names.ov_x.contains(v) || exists(&rows, v, "~~", v) {
+            if names.exo.contains(v) || exists(&rows, v, "~~", v) {
                 continue;
             }
             let single = names.single_indicator_of(v);
@@ -379,10 +379,11 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
             }
         }
         // fixed.x: variances and covariances of exogenous covariates, fixed at sample values
-        for (i, a) in names.ov_x.iter().enumerate() {
-            for b in &names.ov_x[i..] {
+        for (i, a) in names.exo.iter().enumerate() {
+            for b in &names.exo[i..] {
                 if !exists(&rows, a, "~~", b) {
-                    push(&mut rows, a, "~~", b, 0, false, None, 1);
+                    // without fixed.x they are ordinary free parameters
+                    push(&mut rows, a, "~~", b, 0, !opt.fixed_x, None, u8::from(opt.fixed_x));
                 }
             }
         }

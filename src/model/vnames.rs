@@ -15,6 +15,9 @@ pub struct VarNames {
     pub ov: Vec<String>,
     /// exogenous observed covariates treated as fixed (fixed.x)
     pub ov_x: Vec<String>,
+    /// exogenous observed covariates whether or not fixed.x is on (lavaan
+    /// lists their variances and covariances as one block either way)
+    pub exo: Vec<String>,
     /// observed variables that are dependent only (for auto.cov.y)
     pub ov_y: Vec<String>,
     /// exogenous latent variables (get free covariances)
@@ -83,7 +86,7 @@ impl VarNames {
             if has(&eqs_x, s) && !has(&eqs_y, s) && !has(&ind, s) {
                 if has(&touched, s) {
                     exo_freed.push(s.clone());
-                } else if fixed_x {
+                } else {
                     ov_x.push(s.clone());
                 }
             }
@@ -101,7 +104,8 @@ impl VarNames {
                 .cloned()
                 .collect();
         n.ov = ov;
-        n.ov_x = ov_x;
+        n.exo = ov_x.clone();
+        n.ov_x = if fixed_x { ov_x } else { vec![] };
         n.ov_y = ov_y;
         n.lv_x = lv_x;
         n.lv_y = lv_y;
