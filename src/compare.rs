@@ -27,6 +27,9 @@ pub struct ModelLine {
     pub srmr: Option<f64>,
     pub aic: Option<f64>,
     pub bic: Option<f64>,
+    /// the robust test's scaling factor (MLM, MLR)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chisq_scaling_factor: Option<f64>,
     #[serde(skip)]
     pub ntotal: f64,
     #[serde(skip)]
@@ -49,6 +52,7 @@ impl ModelLine {
             srmr: f("srmr"),
             aic: f("aic"),
             bic: f("bic"),
+            chisq_scaling_factor: f("chisq_scaling_factor"),
             ntotal: f("ntotal").unwrap_or(f64::NAN),
             ngroups: r.groups.as_ref().map_or(1.0, |g| g.len() as f64),
         }
@@ -63,6 +67,11 @@ pub struct DiffTest {
     pub chisq_diff: Option<f64>,
     pub df_diff: Option<f64>,
     pub pvalue: Option<f64>,
+    /// "standard", or "satorra.bentler.2001" for robust estimators
+    pub method: String,
+    /// the Satorra-Bentler (2001) scaling factor of the difference
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scaling_factor: Option<f64>,
     /// RMSEA of the difference (lavaan's lavTestLRT column):
     /// sqrt(max(0, (dchisq - ddf) / (N ddf))) sqrt(G)
     pub rmsea: Option<f64>,
@@ -75,16 +84,37 @@ pub fn lr_test(a: &ModelLine, b: &ModelLine) -> DiffTest {
     } else {
         (b, a)
     };
-    let (chisq_diff, df_diff) = match (restricted.chisq, general.chisq, restricted.df, general.df) {
+    let (mut chisq_diff, df_diff) = match (restricted.chisq, general.chisq, restricted.df, general.df) {
         (Some(c1), Some(c0), Some(d1), Some(d0)) => (Some(c1 - c0), Some(d1 - d0)),
         _ => (None, None),
     };
+    // robust estimators: the Satorra-Bentler (2001) scaled difference,
+    // cd = (r0 c0 - r1 c1) / (r0 - r1), T = (T0 - T1) / cd
+    let mut method = "standard".to_string();
+    let mut scaling_factor = None;
+    if let (Some(c0), Some(c1g), Some(r0), Some(r1), Some(d)) = (
+        restricted.chisq_scaling_factor,
+        general.chisq_scaling_factor.or(Some(1.0)),
+        restricted.df,
+        general.df,
+        chisq_diff,
+    ) {
+        let c1 = if r1 == 0.0 { 1.0 } else { c1g };
+        let m = r0 - r1;
+        method = "satorra.bentler.2001".into();
+        if m > 0.0 {
+            let cd = (r0 * c0 - r1 * c1) / m;
+            scaling_factor = (cd > 0.0).then_some(cd);
+            chisq_diff = scaling_factor.map(|cd| d / cd);
+        }
+    }
     let pvalue = match (chisq_diff, df_diff) {
         (Some(c), Some(d)) if d > 0.0 => Some(1.0 - pchisq(c.max(0.0), d)),
         _ => None,
     };
+    // lavaan reports the RMSEA of the difference for the standard test only
     let rmsea = match (chisq_diff, df_diff) {
-        (Some(c), Some(d)) if d > 0.0 => {
+        (Some(c), Some(d)) if d > 0.0 && scaling_factor.is_none() && method == "standard" => {
             Some(((c - d) / (restricted.ntotal * d)).max(0.0).sqrt() * restricted.ngroups.sqrt()).filter(|v| v.is_finite())
         }
         _ => None,
@@ -95,6 +125,8 @@ pub fn lr_test(a: &ModelLine, b: &ModelLine) -> DiffTest {
         chisq_diff,
         df_diff,
         pvalue,
+        method,
+        scaling_factor,
         rmsea,
     }
 }

@@ -96,3 +96,40 @@ fn invariance_needs_a_group() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--group"));
 }
+
+/// Robust estimators: the Satorra-Bentler (2001) scaled difference, as
+/// lavTestLRT(method = "satorra.bentler.2001"), lavaan's default for MLM/MLR.
+#[test]
+fn scaled_difference_for_robust_estimators() {
+    let dir = std::env::temp_dir().join(format!("sem-compare-sb-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let orth = dir.join("orth.lav");
+    std::fs::write(
+        &orth,
+        "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9\nvisual ~~ 0*textual + 0*speed\ntextual ~~ 0*speed\n",
+    )
+    .unwrap();
+    let v = sem_json(&[
+        "compare",
+        "models/holzinger_swineford.lav",
+        orth.to_str().unwrap(),
+        "data/HolzingerSwineford1939.csv",
+        "--estimator",
+        "mlr",
+    ]);
+    assert_eq!(v["test"]["method"], "satorra.bentler.2001");
+    close(&v["test"]["chisq_diff"], 44.62495933, 1e-5);
+    close(&v["test"]["pvalue"], 1.111645798e-09, 1e-3);
+    let v = sem_json(&[
+        "invariance",
+        "models/holzinger_swineford.lav",
+        "data/HolzingerSwineford1939.csv",
+        "--group",
+        "school",
+        "--estimator",
+        "mlm",
+    ]);
+    close(&v["tests"][0]["chisq_diff"], 7.135912012, 1e-5);
+    close(&v["tests"][0]["pvalue"], 3.084609229e-01, 1e-4);
+    close(&v["tests"][1]["chisq_diff"], 54.933983465, 1e-4);
+}
