@@ -15,7 +15,13 @@ use std::path::Path;
 /// One model's line in a comparison.
 #[derive(Debug, Clone, Serialize)]
 pub struct ModelLine {
+    /// the model file (compare) or the step (invariance); in JSON as `model` or `step`
+    #[serde(skip)]
     pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
     pub converged: bool,
     pub npar: Option<f64>,
     pub chisq: Option<f64>,
@@ -41,6 +47,8 @@ impl ModelLine {
         let f = |k: &str| r.fit_value(k);
         ModelLine {
             name: name.to_string(),
+            model: Some(name.to_string()),
+            step: None,
             converged: r.converged,
             npar: f("npar"),
             chisq: f("chisq"),
@@ -212,7 +220,7 @@ pub fn invariance(model: &Path, data: &Path, opt: &FitOptions) -> Result<Invaria
             warnings.push(format!("the {name} model did not converge"));
         }
         groups = r.groups.clone().unwrap_or_default();
-        steps.push(ModelLine::new(name, &r));
+        steps.push(ModelLine { model: None, step: Some(name.to_string()), ..ModelLine::new(name, &r) });
     }
     let tests = steps.windows(2).map(|w| lr_test(&w[0], &w[1])).collect();
     Ok(InvarianceReport {

@@ -57,7 +57,7 @@ fn invariance_sequence() {
         "--group",
         "school",
     ]);
-    let steps: Vec<&str> = v["steps"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    let steps: Vec<&str> = v["steps"].as_array().unwrap().iter().map(|s| s["step"].as_str().unwrap()).collect();
     assert_eq!(steps, ["configural", "metric", "scalar", "strict"]);
     for (i, (chisq, df, aic)) in [
         (115.851343876, 48.0, 7484.39502415),
