@@ -220,7 +220,11 @@ pub fn invariance(model: &Path, data: &Path, opt: &FitOptions) -> Result<Invaria
             warnings.push(format!("the {name} model did not converge"));
         }
         groups = r.groups.clone().unwrap_or_default();
-        steps.push(ModelLine { model: None, step: Some(name.to_string()), ..ModelLine::new(name, &r) });
+        steps.push(ModelLine {
+            model: None,
+            step: Some(name.to_string()),
+            ..ModelLine::new(name, &r)
+        });
     }
     let tests = steps.windows(2).map(|w| lr_test(&w[0], &w[1])).collect();
     Ok(InvarianceReport {

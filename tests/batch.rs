@@ -3,34 +3,12 @@
 //! expansion, failing data sets reported while the others finish, exit codes
 //! (0, 1, 2, and 3 for a failed gate), and the four formats.
 
+mod common;
+use common::*;
+
 use sem::report::batch::BatchReport;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn sem(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sem")).args(args).output().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).to_string()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("sem-batch-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p.display().to_string()
-}
+use std::process::Output;
 
 fn json(o: &Output) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(o), stderr(o)))

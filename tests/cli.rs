@@ -2,33 +2,8 @@
 //! messages for bad input (file, line, column or column name; never a panic,
 //! never a printed result).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn sem(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sem")).args(args).output().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).to_string()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
-}
-
-/// A scratch directory for files a test writes.
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("sem-cli-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p.display().to_string()
-}
+mod common;
+use common::*;
 
 const HS_MODEL: &str = "models/holzinger_swineford.lav";
 const HS_DATA: &str = "data/HolzingerSwineford1939.csv";

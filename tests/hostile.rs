@@ -5,34 +5,11 @@
 //! gives exactly the numbers of the clean file; inadmissible solutions are
 //! reported as warnings in every output format.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+use common::*;
 
-fn sem(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sem")).args(args).output().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).to_string()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
-}
-
-/// A fresh scratch directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("sem-hostile-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, bytes).unwrap();
-    p.display().to_string()
-}
+use std::path::Path;
+use std::process::Output;
 
 const HS_DATA: &str = "data/HolzingerSwineford1939.csv";
 const TWO_FACTORS: &str = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\n";

@@ -3,32 +3,11 @@
 //! warnings when labels drift from the paper's H1a–H8, and the CI gates of
 //! `sem fit` (`--require`, `--require-supported`, exit code 3).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+use common::*;
 
-fn sem(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sem")).args(args).output().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).to_string()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("sem-hyp-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p.display().to_string()
-}
+use std::path::Path;
+use std::process::Output;
 
 const MODEL: &str = "models/bradford.lav";
 const DATA: &str = "data/bradford_demo.csv";
