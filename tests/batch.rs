@@ -33,7 +33,7 @@ fn shipped() -> Vec<String> {
 
 /// A good data set, one missing a column, and a file that does not exist.
 fn mixed(dir: &Path) -> (String, String, String) {
-    let good = write(dir, "a_good.csv", &std::fs::read_to_string(DEMO).unwrap());
+    let good = write(dir, "a_good.csv", std::fs::read_to_string(DEMO).unwrap());
     let text: String = std::fs::read_to_string(DEMO)
         .unwrap()
         .lines()
