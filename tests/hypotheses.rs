@@ -61,7 +61,7 @@ fn expect_directive_changes_the_expected_sign_and_supported() {
     assert_eq!(hypothesis(&plain, "H3")["supported"], true);
 
     // declared negative: the positive, significant H3 and H8 are no longer supported
-    let m = write(&d, "neg.lav", &bradford_with("# expect: H3 < 0, H8 < 0\n"));
+    let m = write(&d, "neg.lav", bradford_with("# expect: H3 < 0, H8 < 0\n"));
     let o = sem(&["fit", &m, DATA, "--format", "json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v = json(&o);
@@ -98,7 +98,7 @@ fn expect_directive_changes_the_expected_sign_and_supported() {
 #[test]
 fn expect_directive_is_shown_in_text_markdown_and_check() {
     let d = scratch("show");
-    let m = write(&d, "neg.lav", &bradford_with("# expect: H8 < 0\n"));
+    let m = write(&d, "neg.lav", bradford_with("# expect: H8 < 0\n"));
     let t = stdout(&sem(&["fit", &m, DATA]));
     let line = t.lines().find(|l| l.trim_start().starts_with("H8 ")).unwrap();
     assert!(line.contains(" - ") && line.ends_with("not supported"), "{line}");
@@ -117,7 +117,7 @@ fn expect_directive_is_shown_in_text_markdown_and_check() {
 #[test]
 fn expect_directive_errors_name_file_line_and_column() {
     let d = scratch("bad");
-    let m = write(&d, "unknown.lav", &bradford_with("# expect: H3 < 0, H9 < 0\n"));
+    let m = write(&d, "unknown.lav", bradford_with("# expect: H3 < 0, H9 < 0\n"));
     for cmd in ["fit", "check"] {
         let o = if cmd == "fit" { sem(&[cmd, &m, DATA]) } else { sem(&[cmd, &m]) };
         assert_eq!(o.status.code(), Some(2), "{cmd}");
@@ -125,7 +125,7 @@ fn expect_directive_errors_name_file_line_and_column() {
         assert!(e.contains("unknown.lav:16:19") && e.contains("`H9`") && e.contains("H1a"), "{e}");
         assert!(stdout(&o).is_empty(), "no result on bad input");
     }
-    let m = write(&d, "syntax.lav", &bradford_with("# expect: H3 negative\n"));
+    let m = write(&d, "syntax.lav", bradford_with("# expect: H3 negative\n"));
     let o = sem(&["fit", &m, DATA]);
     assert_eq!(o.status.code(), Some(2));
     let e = stderr(&o);
@@ -217,7 +217,7 @@ fn fit_gates_pass_fail_and_bad_syntax() {
     assert!(!e.contains("cfi"), "{e}");
 
     // a hypothesis declared negative is not supported: exit 3
-    let m = write(&d, "neg.lav", &bradford_with("# expect: H8 < 0\n"));
+    let m = write(&d, "neg.lav", bradford_with("# expect: H8 < 0\n"));
     let o = sem(&["fit", &m, DATA, "--require-supported", "H1a,H8"]);
     assert_eq!(o.status.code(), Some(3));
     let e = stderr(&o);
