@@ -237,9 +237,6 @@ impl FitFlags {
         if self.estimator != Estimator::Ml {
             return Err(not_yet(&format!("--estimator {:?}", self.estimator).to_lowercase()));
         }
-        if self.missing != Missing::Listwise {
-            return Err(not_yet("--missing fiml"));
-        }
         for k in &self.group_equal {
             if !crate::model::partable::GROUP_EQUAL.contains(&k.as_str()) {
                 return Err(SemError::Input(format!(
@@ -268,6 +265,7 @@ impl FitFlags {
             alpha: self.alpha,
             max_iter: self.max_iter,
             csv: self.data_args.csv_options()?,
+            fiml: self.missing == Missing::Fiml,
         })
     }
 }

@@ -11,6 +11,7 @@
 //!   CRMR, GFI/AGFI/PGFI, CN, MFI, ECVI.
 
 pub mod distributions;
+pub mod fiml;
 
 use crate::estimate::objective::{eval_group, GroupData};
 use crate::model::Model;
@@ -36,6 +37,22 @@ fn close0(v: f64) -> bool {
 
 /// Compute every measure at the estimate `x` with minimum `fmin` (= F).
 pub fn measures(model: &Model, x: &[f64], data: &[GroupData]) -> Measures {
+    measures_with(model, x, data, None)
+}
+
+/// The likelihood-based statistics of an estimator that does not get them
+/// from the sample moments (FIML: `fit::fiml`); the other measures still
+/// come from the moments in `data`.
+#[derive(Debug, Clone, Copy)]
+pub struct Likelihoods {
+    pub chisq: f64,
+    pub baseline_chisq: f64,
+    pub logl: f64,
+    pub logl_h1: f64,
+}
+
+/// `measures`, with the chi-squares and log-likelihoods from `lik` when given.
+pub fn measures_with(model: &Model, x: &[f64], data: &[GroupData], lik: Option<&Likelihoods>) -> Measures {
     let ram = &model.ram;
     let p = ram.p();
     let ng = data.len() as f64;
@@ -138,6 +155,10 @@ pub fn measures(model: &Model, x: &[f64], data: &[GroupData]) -> Measures {
     }
     if !ok {
         return vec![("npar", Some(npar)), ("df", Some(df))];
+    }
+    if let Some(l) = lik {
+        (chisq, base, logl, logl_h1) = (l.chisq, l.baseline_chisq, l.logl, l.logl_h1);
+        fmin = chisq / (2.0 * ntot);
     }
     let base_df: f64 = data.len() as f64 * {
         let pf = p as f64;
@@ -274,7 +295,7 @@ pub fn measures(model: &Model, x: &[f64], data: &[GroupData]) -> Measures {
 }
 
 /// lavaan's 90% RMSEA interval: solve pnchisq(X2, df, lambda) = 0.95 / 0.05.
-fn rmsea_ci(x2: f64, df: f64, n: f64, g: f64) -> (Option<f64>, Option<f64>) {
+pub fn rmsea_ci(x2: f64, df: f64, n: f64, g: f64) -> (Option<f64>, Option<f64>) {
     if df < 1.0 {
         return (Some(0.0), Some(0.0));
     }
