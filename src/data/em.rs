@@ -74,9 +74,10 @@ fn estep(pats: &Patterns, mu: &DVector<f64>, sigma: &DMatrix<f64>) -> Option<(DV
     let p = pats.p;
     let mut t1 = DVector::zeros(p);
     let mut t2 = DMatrix::zeros(p, p);
-    for pat in &pats.patterns {
+    let inverses = pats.inverses(sigma)?;
+    for (pat, (inv, _)) in pats.patterns.iter().zip(inverses) {
         let o = &pat.obs;
-        let m: Vec<usize> = (0..p).filter(|k| !o.contains(k)).collect();
+        let m = &pat.miss;
         let np = pat.freq as f64;
         // sum y_o and sum y_o y_o' over the pattern's rows
         let s1 = &pat.mean * np;
@@ -90,11 +91,9 @@ fn estep(pats: &Patterns, mu: &DVector<f64>, sigma: &DMatrix<f64>) -> Option<(DV
         if m.is_empty() {
             continue;
         }
-        let soo = sub(sigma, o);
         let smo = DMatrix::from_fn(m.len(), o.len(), |a, b| sigma[(m[a], o[b])]);
-        let inv = soo.cholesky()?.inverse();
         let beta = &smo * &inv;
-        let cvar = sub(sigma, &m) - &beta * smo.transpose();
+        let cvar = sub(sigma, m) - &beta * smo.transpose();
         // E[y_m] = c + beta y_o with c = mu_m - beta mu_o
         let mu_o = DVector::from_iterator(o.len(), o.iter().map(|&k| mu[k]));
         let mu_m = DVector::from_iterator(m.len(), m.iter().map(|&k| mu[k]));

@@ -19,12 +19,18 @@ use nalgebra::{DMatrix, DVector};
 pub struct Pattern {
     /// indices of the observed variables, ascending
     pub obs: Vec<usize>,
+    /// indices of the missing variables, ascending
+    pub miss: Vec<usize>,
     /// number of rows
     pub freq: usize,
     /// mean of the observed variables over the pattern's rows
     pub mean: DVector<f64>,
     /// their covariance with divisor `freq`
     pub cov: DMatrix<f64>,
+    /// a factor R (r x p_o, r <= p_o) with R'R = cov: the centred rows / sqrt(freq)
+    /// when there are few rows, else the transposed Cholesky factor, so that
+    /// K cov K = (K R')(K R')' costs p_o^2 r
+    pub root: DMatrix<f64>,
 }
 
 /// The missing-data patterns of one group.
@@ -86,18 +92,20 @@ impl Patterns {
         }
     }
 
+    /// Sigma_oo^-1 and log|Sigma_oo| of every pattern (see `Pattern::inverse`).
+    pub fn inverses(&self, sigma: &DMatrix<f64>) -> Option<Vec<(DMatrix<f64>, f64)>> {
+        let (w, logdet) = spd_inverse(sigma)?;
+        self.patterns.iter().map(|pat| pat.inverse(sigma, &w, logdet)).collect()
+    }
+
     /// Normal log-likelihood of the group's observed values under (mu, Sigma),
     /// with the 2 pi constant; `None` when a Sigma_oo is not positive definite.
     pub fn loglik(&self, mu: &DVector<f64>, sigma: &DMatrix<f64>) -> Option<f64> {
         let ln2pi = (2.0 * std::f64::consts::PI).ln();
         let mut ll = 0.0;
-        for pat in &self.patterns {
-            let so = sub(sigma, &pat.obs);
-            let chol = so.cholesky()?;
-            let logdet = 2.0 * chol.l().diagonal().iter().map(|v| v.ln()).sum::<f64>();
+        for (pat, (k, logdet)) in self.patterns.iter().zip(self.inverses(sigma)?) {
             let d = &pat.mean - DVector::from_iterator(pat.obs.len(), pat.obs.iter().map(|&k| mu[k]));
-            let k = chol.inverse();
-            let quad = (&k * &pat.cov).trace() + (d.transpose() * &k * &d)[(0, 0)];
+            let quad = k.component_mul(&pat.cov).sum() + d.dot(&(&k * &d));
             ll += -(pat.freq as f64) / 2.0 * (pat.obs.len() as f64 * ln2pi + logdet + quad);
         }
         ll.is_finite().then_some(ll)
@@ -195,13 +203,113 @@ impl Pattern {
                 cov[(b, a)] = v;
             }
         }
+        let centred = || DMatrix::from_fn(rows.len(), po, |i, a| (data.row(rows[i])[obs[a]] - mean[a]) / n.sqrt());
+        let root = if rows.len() <= po {
+            centred()
+        } else {
+            cov.clone().cholesky().map_or_else(centred, |c| c.unpack().transpose())
+        };
+        let p = data.names.len();
         Pattern {
             obs: obs.to_vec(),
+            miss: (0..p).filter(|k| !obs.contains(k)).collect(),
             freq: rows.len(),
             mean,
             cov,
+            root,
         }
     }
+
+    /// Sigma_oo^-1 and log|Sigma_oo|. With few missing variables, from
+    /// W = Sigma^-1 (and its log-determinant): W_oo - W_om W_mm^-1 W_mo and
+    /// log|Sigma| + log|W_mm|, which costs p_o^2 p_m instead of p_o^3.
+    pub fn inverse(&self, sigma: &DMatrix<f64>, w: &DMatrix<f64>, logdet: f64) -> Option<(DMatrix<f64>, f64)> {
+        if self.miss.is_empty() {
+            return Some((w.clone(), logdet));
+        }
+        if self.miss.len() > self.obs.len() {
+            return spd_inverse(&sub(sigma, &self.obs));
+        }
+        let (wmm, ld) = spd_inverse(&sub(w, &self.miss))?;
+        let (o, m) = (&self.obs, &self.miss);
+        let (po, pm, p) = (o.len(), m.len(), w.nrows());
+        let ws = w.as_slice();
+        let wmm = wmm.as_slice();
+        // t = W_om W_mm^-1 (p_o x p_m, column-major)
+        let mut t = vec![0.0; po * pm];
+        for c in 0..pm {
+            for (a, &i) in o.iter().enumerate() {
+                t[a + c * po] = (0..pm).map(|e| ws[i + m[e] * p] * wmm[e + c * pm]).sum();
+            }
+        }
+        let mut k = DMatrix::zeros(po, po);
+        let ks = k.as_mut_slice();
+        for (b, &j) in o.iter().enumerate() {
+            for (a, &i) in o.iter().enumerate().skip(b) {
+                let v = ws[i + j * p] - (0..pm).map(|c| t[a + c * po] * ws[m[c] + j * p]).sum::<f64>();
+                ks[a + b * po] = v;
+                ks[b + a * po] = v;
+            }
+        }
+        Some((k, logdet + ld))
+    }
+}
+
+/// Inverse and log-determinant of a symmetric positive definite matrix, by
+/// its Cholesky factor L: L^-1 by forward substitution, then L^-T L^-1.
+/// Plain loops over the column-major storage: these small inversions run
+/// once per missing-data pattern and evaluation, and stay fast in debug
+/// builds too (where nalgebra's generic code is not optimized).
+pub fn spd_inverse(m: &DMatrix<f64>) -> Option<(DMatrix<f64>, f64)> {
+    let n = m.nrows();
+    let a = m.as_slice();
+    // lower Cholesky factor, column-major: l[i + j n] = L_ij
+    let mut l = vec![0.0; n * n];
+    for j in 0..n {
+        let mut d = a[j + j * n];
+        for k in 0..j {
+            d -= l[j + k * n] * l[j + k * n];
+        }
+        if d <= 0.0 || !d.is_finite() {
+            return None;
+        }
+        let d = d.sqrt();
+        l[j + j * n] = d;
+        for i in j + 1..n {
+            let mut v = a[i + j * n];
+            for k in 0..j {
+                v -= l[i + k * n] * l[j + k * n];
+            }
+            l[i + j * n] = v / d;
+        }
+    }
+    // L^-1, lower triangular
+    let mut li = vec![0.0; n * n];
+    for j in 0..n {
+        li[j + j * n] = 1.0 / l[j + j * n];
+        for i in j + 1..n {
+            let mut v = 0.0;
+            for k in j..i {
+                v += l[i + k * n] * li[k + j * n];
+            }
+            li[i + j * n] = -v / l[i + i * n];
+        }
+    }
+    // (L^-T L^-1)_ij = sum_k>=max(i,j) li_ki li_kj
+    let mut inv = DMatrix::zeros(n, n);
+    let out = inv.as_mut_slice();
+    for j in 0..n {
+        for i in j..n {
+            let mut v = 0.0;
+            for k in i..n {
+                v += li[k + i * n] * li[k + j * n];
+            }
+            out[i + j * n] = v;
+            out[j + i * n] = v;
+        }
+    }
+    let logdet = 2.0 * (0..n).map(|j| l[j + j * n].ln()).sum::<f64>();
+    Some((inv, logdet))
 }
 
 /// The rows and columns `idx` of a square matrix.
@@ -242,6 +350,15 @@ mod tests {
         // with v1 a fixed.x covariate, the row missing on it is dropped too
         let px = Patterns::new(&d, &[0, 1, 2, 3, 4], &[1]);
         assert_eq!((px.n, px.x_missing), (3, 1));
+    }
+
+    #[test]
+    fn spd_inverse_inverts() {
+        let m = DMatrix::from_row_slice(3, 3, &[4.0, 1.0, 0.5, 1.0, 3.0, 0.2, 0.5, 0.2, 2.0]);
+        let (inv, logdet) = spd_inverse(&m).unwrap();
+        assert!((&m * inv - DMatrix::<f64>::identity(3, 3)).abs().max() < 1e-12);
+        assert!((logdet - m.determinant().ln()).abs() < 1e-12);
+        assert!(spd_inverse(&DMatrix::from_row_slice(2, 2, &[1.0, 2.0, 2.0, 1.0])).is_none());
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! one starts from lavaan's "simple" values.
 
 pub mod fiml;
+pub mod h1;
 pub mod objective;
 pub mod start;
 

@@ -30,9 +30,10 @@
 
 use super::distributions::pnchisq;
 use super::{measures_with, rmsea_ci, Likelihoods, Measures};
-use crate::data::patterns::sub;
+use crate::data::patterns::{spd_inverse, sub};
 use crate::estimate::fiml::{self, FimlData};
-use crate::estimate::objective::{eval_group, jacobian, GroupData};
+use crate::estimate::h1::{delta, h1_complete, h1_observed_missing, Layout};
+use crate::estimate::objective::{eval_group, GroupData};
 use crate::model::Model;
 use nalgebra::{DMatrix, DVector};
 
@@ -124,156 +125,6 @@ fn insert_after(m: &mut Measures, after: &str, items: &[(&'static str, Option<f6
     }
 }
 
-/// The x-block elements lavaan leaves out: (mean k) and (cov i, j) with both in x.
-struct Layout {
-    p: usize,
-    pairs: Vec<(usize, usize)>,
-    /// kept element indices into (means, vech)
-    keep: Vec<usize>,
-}
-
-impl Layout {
-    fn new(p: usize, xi: &[usize]) -> Layout {
-        let pairs: Vec<(usize, usize)> = (0..p).flat_map(|j| (j..p).map(move |i| (i, j))).collect();
-        let mut keep: Vec<usize> = (0..p).filter(|k| !xi.contains(k)).collect();
-        keep.extend(
-            pairs
-                .iter()
-                .enumerate()
-                .filter(|(_, (i, j))| !(xi.contains(i) && xi.contains(j)))
-                .map(|(u, _)| p + u),
-        );
-        Layout { p, pairs, keep }
-    }
-    fn dim(&self) -> usize {
-        self.p + self.pairs.len()
-    }
-    fn reduce(&self, m: &DMatrix<f64>) -> DMatrix<f64> {
-        sub(m, &self.keep)
-    }
-}
-
-/// Pad the inverse of the rows/columns `o` of Sigma into a p x p matrix.
-fn embedded_inverse(sigma: &DMatrix<f64>, o: &[usize]) -> Option<DMatrix<f64>> {
-    let k = sub(sigma, o).cholesky()?.inverse();
-    let p = sigma.nrows();
-    let mut out = DMatrix::zeros(p, p);
-    for (a, &i) in o.iter().enumerate() {
-        for (b, &j) in o.iter().enumerate() {
-            out[(i, j)] = k[(a, b)];
-        }
-    }
-    Some(out)
-}
-
-/// Add w * 1/2 D'(K (x) A) D on the pairs `idx` (both matrices symmetric, zero outside).
-fn add_i22(h: &mut DMatrix<f64>, w: f64, k: &DMatrix<f64>, a: &DMatrix<f64>, lay: &Layout, idx: &[usize]) {
-    let term = |i: usize, j: usize, c: usize, d: usize| {
-        let mut t = a[(i, c)] * k[(j, d)];
-        if c != d {
-            t += a[(i, d)] * k[(j, c)];
-        }
-        if i != j {
-            t += a[(j, c)] * k[(i, d)];
-            if c != d {
-                t += a[(j, d)] * k[(i, c)];
-            }
-        }
-        0.5 * t
-    };
-    let p = lay.p;
-    for (s, &u) in idx.iter().enumerate() {
-        let (i, j) = lay.pairs[u];
-        for &v in &idx[..=s] {
-            let (c, d) = lay.pairs[v];
-            let val = w * term(i, j, c, d);
-            h[(p + u, p + v)] += val;
-            if u != v {
-                h[(p + v, p + u)] += val;
-            }
-        }
-    }
-}
-
-/// Unit observed information of the saturated model under missing data at
-/// (mu, Sigma): minus lavaan's `lav_mvnorm_missing_logl_hessian_samplestats` / n.
-fn h1_observed_missing(
-    pats: &crate::data::patterns::Patterns,
-    mu: &DVector<f64>,
-    sigma: &DMatrix<f64>,
-    lay: &Layout,
-) -> Option<DMatrix<f64>> {
-    let p = lay.p;
-    let mut h = DMatrix::zeros(lay.dim(), lay.dim());
-    for pat in &pats.patterns {
-        let o = &pat.obs;
-        let k = embedded_inverse(sigma, o)?;
-        let mut dev = DVector::zeros(p);
-        for (a, &i) in o.iter().enumerate() {
-            dev[i] = pat.mean[a] - mu[i];
-        }
-        let r = &k * &dev;
-        let mut wt = DMatrix::zeros(p, p);
-        for (a, &i) in o.iter().enumerate() {
-            for (b, &j) in o.iter().enumerate() {
-                wt[(i, j)] = 2.0 * (pat.cov[(a, b)] + dev[i] * dev[j]) - sigma[(i, j)];
-            }
-        }
-        let a = &k * wt * &k;
-        let np = pat.freq as f64;
-        for &i in o {
-            for &j in o {
-                h[(i, j)] += np * k[(i, j)];
-            }
-        }
-        let idx: Vec<usize> = (0..lay.pairs.len())
-            .filter(|&u| o.contains(&lay.pairs[u].0) && o.contains(&lay.pairs[u].1))
-            .collect();
-        for &u in &idx {
-            let (i, j) = lay.pairs[u];
-            for &c in o {
-                let v = if i == j {
-                    r[j] * k[(i, c)]
-                } else {
-                    r[j] * k[(i, c)] + r[i] * k[(j, c)]
-                };
-                h[(p + u, c)] += np * v;
-                h[(c, p + u)] += np * v;
-            }
-        }
-        add_i22(&mut h, np, &k, &a, lay, &idx);
-    }
-    Some(h / pats.n as f64)
-}
-
-/// Unit information of the saturated model for complete data at covariance S.
-fn h1_complete(s: &DMatrix<f64>, lay: &Layout) -> Option<DMatrix<f64>> {
-    let k = s.clone().cholesky()?.inverse();
-    let mut h = DMatrix::zeros(lay.dim(), lay.dim());
-    h.view_mut((0, 0), (lay.p, lay.p)).copy_from(&k);
-    let all: Vec<usize> = (0..lay.pairs.len()).collect();
-    add_i22(&mut h, 1.0, &k, &k, lay, &all);
-    Some(h)
-}
-
-/// The model's Jacobian of (mu, vech Sigma) in group g over the free parameters.
-fn delta(model: &Model, g: usize, x: &[f64], lay: &Layout) -> Option<DMatrix<f64>> {
-    let ram = &model.ram;
-    let (a, s, m) = ram.matrices(g, x);
-    let implied = crate::model::ram::Implied::new(&a, &s, &m, ram.p())?;
-    let jac = jacobian(ram, g, &implied);
-    let mut d = DMatrix::zeros(lay.dim(), ram.nx);
-    for (c, &(_, xi)) in jac.cols.iter().enumerate() {
-        for k in 0..lay.p {
-            d[(k, xi)] += jac.dmu[(k, c)];
-        }
-        for (u, &(i, j)) in lay.pairs.iter().enumerate() {
-            d[(lay.p + u, xi)] += jac.a[(i, c)] * jac.b[(j, c)] + jac.b[(i, c)] * jac.a[(j, c)];
-        }
-    }
-    Some(d)
-}
-
 /// lavaan's FIML-corrected statistics (version V6).
 struct Corrected {
     xx3: f64,
@@ -311,16 +162,15 @@ fn corrected(model: &Model, x: &[f64], data: &[GroupData], f: &FimlData) -> Opti
                 s0[(a, b)] = d.cov[(a, b)];
             }
         }
-        let k0 = s0.clone().cholesky()?.inverse();
+        let (k0, ld0) = spd_inverse(&s0)?;
         let dm = &d.mean - &m0;
-        let ld0 = s0.determinant().ln();
         xx3_null += n * (ld0 + (&d.cov * &k0).trace() - d.logdet_s - p as f64 + dm.dot(&(&k0 * &dm)));
         // information matrices without the x block
         let wm = lay.reduce(&h1_observed_missing(&f.patterns[g], &d.mean, &d.cov, &lay)?);
         let wc = lay.reduce(&h1_complete(&d.cov, &lay)?);
-        let wmi = wm.clone().try_inverse()?;
+        let (wmi, _) = spd_inverse(&wm)?;
         t1 += (&wc * &wmi).trace();
-        let dl = delta(model, g, x, &lay)?.select_rows(lay.keep.iter());
+        let dl = delta(ram, g, x, &lay)?.select_rows(lay.keep.iter());
         ac += (dl.transpose() * &wc * &dl) * fg;
         am += (dl.transpose() * &wm * &dl) * fg;
         // the baseline's Jacobian selects the non-x means and variances
@@ -331,9 +181,9 @@ fn corrected(model: &Model, x: &[f64], data: &[GroupData], f: &FimlData) -> Opti
             .filter(|(_, &e)| e < p || lay.pairs[e - p].0 == lay.pairs[e - p].1)
             .map(|(r, _)| r)
             .collect();
-        tb += (sub(&wc, &sel) * sub(&wm, &sel).try_inverse()?).trace();
+        tb += (sub(&wc, &sel) * spd_inverse(&sub(&wm, &sel))?.0).trace();
     }
-    let k = t1 - (&ac * am.try_inverse()?).trace();
+    let k = t1 - (&ac * spd_inverse(&am)?.0).trace();
     let kb = t1 - tb;
     Some(Corrected {
         xx3,
@@ -435,7 +285,7 @@ fn gfi(model: &Model, x: &[f64], data: &[GroupData], f: &FimlData) -> Option<f64
         let (mut t1, mut t2) = (0.0, 0.0);
         for pat in &f.patterns[g].patterns {
             let o = &pat.obs;
-            let k = sub(sig, o).cholesky()?.inverse();
+            let (k, _) = spd_inverse(&sub(sig, o))?;
             let np = pat.freq as f64;
             let t = |r: &DMatrix<f64>, m: &DVector<f64>| {
                 let ro = sub(r, o);
