@@ -234,6 +234,12 @@ fn check_level(name: &str, v: f64) -> Result<(), SemError> {
 impl FitFlags {
     /// The fit options, or a clear refusal of what is not built yet.
     pub fn options(&self) -> Result<FitOptions, SemError> {
+        if self.missing == Missing::Fiml && self.estimator != Estimator::Ml {
+            return Err(SemError::Input(format!(
+                "--missing fiml works with --estimator ml only for now, not with --estimator {}; drop one of the two",
+                format!("{:?}", self.estimator).to_lowercase()
+            )));
+        }
         if self.estimator != Estimator::Ml {
             return Err(not_yet(&format!("--estimator {:?}", self.estimator).to_lowercase()));
         }

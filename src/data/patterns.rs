@@ -230,7 +230,10 @@ impl Pattern {
         if self.miss.len() > self.obs.len() {
             return spd_inverse(&sub(sigma, &self.obs));
         }
-        let (wmm, ld) = spd_inverse(&sub(w, &self.miss))?;
+        let Some((wmm, ld)) = spd_inverse(&sub(w, &self.miss)) else {
+            // rounding made W_mm indefinite: invert Sigma_oo itself
+            return spd_inverse(&sub(sigma, &self.obs));
+        };
         let (o, m) = (&self.obs, &self.miss);
         let (po, pm, p) = (o.len(), m.len(), w.nrows());
         let ws = w.as_slice();

@@ -41,7 +41,7 @@ pub fn render(r: &FitReport) -> String {
     match &r.missing_patterns {
         Some(pats) => {
             if r.rows_dropped > 0 {
-                line(&mut o, "Number of rows dropped (no values)", r.rows_dropped.to_string());
+                line(&mut o, "Number of rows dropped", r.rows_dropped.to_string());
             }
             line(&mut o, "Number of missing patterns", pats.to_string());
         }
