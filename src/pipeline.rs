@@ -93,6 +93,8 @@ pub struct FitOptions {
     pub alpha: f64,
     pub max_iter: u64,
     pub csv: CsvOptions,
+    /// full-information ML for missing values (lavaan's missing = "ml") instead of listwise deletion
+    pub fiml: bool,
 }
 
 impl Default for FitOptions {
@@ -110,6 +112,7 @@ impl Default for FitOptions {
             alpha: 0.05,
             max_iter: 10_000,
             csv: CsvOptions::default(),
+            fiml: false,
         }
     }
 }
@@ -172,7 +175,7 @@ fn model_from_syntax(path: &Path, src: &str, syn: &ModelSyntax, opt: &FitOptions
         // lavaan's fixed.x default is on for the ML family only
         fixed_x: !matches!(opt.estimator, EstimatorKind::Gls | EstimatorKind::Uls),
         std_lv: opt.std_lv,
-        meanstructure: opt.meanstructure || base.meanstructure,
+        meanstructure: opt.meanstructure || base.meanstructure || opt.fiml,
         ngroups,
         group_equal: opt.group_equal.clone(),
         ..base
@@ -200,6 +203,8 @@ pub struct Prepared {
     pub data_file: String,
     /// the model's `# expect:` directives
     pub expect: hyp::Expectations,
+    /// with --missing fiml: the missing-data patterns and EM moments (`data` then holds the EM moments)
+    pub fiml: Option<estimate::fiml::FimlData>,
 }
 
 /// Read model and data and bind them (everything before estimation).
@@ -265,7 +270,20 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
     }
     let mut data = Vec::with_capacity(ngroups);
     let mut dropped = 0;
-    for (g, rows) in group_rows.iter().enumerate() {
+    let mut fiml = None;
+    if opt.fiml {
+        let what = |g: usize| match group_names.get(g) {
+            Some(n) => format!("{dfile} (group {n})"),
+            None => dfile.clone(),
+        };
+        let x_idx: Vec<usize> = model.pt.names.ov_x.iter().filter_map(|v| model.ram.index(v)).collect();
+        let fp = estimate::fiml::prepare(&ds, &group_rows, &x_idx, &what)?;
+        warnings.extend(fiml_warnings(&fp, &dfile, ds.nrows()));
+        dropped = fp.empty + fp.x_missing;
+        data = fp.data;
+        fiml = Some(fp.fiml);
+    }
+    for (g, rows) in group_rows.iter().enumerate().filter(|_| !opt.fiml) {
         let stats = SampleStats::listwise(&ds, Some(rows))?;
         let what = match group_names.get(g) {
             Some(n) => format!("{dfile} (group {n})"),
@@ -276,7 +294,7 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
         dropped += stats.dropped;
         data.push(GroupData::new(&stats));
     }
-    if dropped > 0 {
+    if dropped > 0 && !opt.fiml {
         let used: usize = data.iter().map(|d| d.n).sum();
         warnings.push(format!(
             "{dropped} of {} rows of {dfile} have missing values on the model's variables and were dropped (listwise deletion); {used} rows used",
@@ -299,7 +317,42 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
         model_file: mfile,
         data_file: dfile,
         expect,
+        fiml,
     })
+}
+
+/// What FIML dropped, and how many missing-data patterns it found.
+fn fiml_warnings(fp: &estimate::fiml::Prepared, dfile: &str, nrows: usize) -> Vec<String> {
+    let mut w = Vec::new();
+    if fp.empty > 0 {
+        w.push(format!(
+            "{} of {nrows} rows of {dfile} have no value on any of the model's variables and were dropped",
+            fp.empty
+        ));
+    }
+    if fp.x_missing > 0 {
+        w.push(format!(
+            "{} of {nrows} rows of {dfile} have a missing value on an exogenous covariate and were dropped (fixed.x: lavaan does the same with missing = \"ml\")",
+            fp.x_missing
+        ));
+    }
+    let pats: Vec<String> = fp.fiml.patterns.iter().map(|p| p.patterns.len().to_string()).collect();
+    let used: usize = fp.fiml.ntotal();
+    w.push(format!(
+        "full-information ML (--missing fiml): {used} rows used, {} missing-data pattern{}",
+        pats.join(" + "),
+        if pats.len() == 1 && pats[0] == "1" { "" } else { "s" }
+    ));
+    for (g, h) in fp.fiml.h1.iter().enumerate() {
+        if !h.converged {
+            w.push(format!(
+                "the EM estimate of the saturated model did not converge in {} iterations (group {}); chi-square and SRMR may be inaccurate",
+                h.iterations,
+                g + 1
+            ));
+        }
+    }
+    w
 }
 
 /// The model's `# expect:` directives (checked against its hypotheses) and
@@ -373,9 +426,10 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
     if ls_kind.is_some() && ls.is_none() {
         warnings.push("the GLS weight matrix cannot be computed: the sample covariance matrix is singular".into());
     }
-    let est = match &ls {
-        Some(groups) => estimate::ls::minimize(&model.ram, groups, estimate::start::default_start(model, gd, false), opt.max_iter),
-        None => estimate::estimate(model, gd, opt.max_iter),
+    let est = match (&ls, &prep.fiml) {
+        (Some(groups), _) => estimate::ls::minimize(&model.ram, groups, estimate::start::default_start(model, gd, false), opt.max_iter),
+        (None, Some(f)) => estimate::fiml::estimate(model, gd, f, opt.max_iter),
+        (None, None) => estimate::estimate(model, gd, opt.max_iter),
     };
     if !est.converged {
         let why = est.message.clone().unwrap_or_default();
@@ -390,7 +444,11 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         ));
     }
     let x = &est.x;
-    let mut vcov = match inference::vcov(model, x, gd) {
+    let mut vcov = match prep
+        .fiml
+        .as_ref()
+        .map_or_else(|| inference::vcov(model, x, gd), |f| inference::fiml::vcov(model, x, f))
+    {
         Ok(v) => Some(v),
         Err(ni) if ni.rows.is_empty() => {
             warnings.push(format!(
@@ -476,7 +534,10 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
             let b = estimate::ls::minimize(&bram, groups, bx, opt.max_iter);
             fit::measures_ls(model, x, groups, (&bram, &b.x))
         }
-        None => fit::measures(model, x, gd),
+        None => match &prep.fiml {
+            Some(f) => fit::fiml::measures(model, x, gd, f),
+            None => fit::measures(model, x, gd),
+        },
     };
     if let Some((c, c0)) = scaling {
         let get = |k: &str| measures.iter().find(|(n, _)| *n == k).and_then(|(_, v)| *v).unwrap_or(f64::NAN);
@@ -490,7 +551,10 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         fitmap.insert(k.to_string(), v.filter(|v| v.is_finite()).map_or(Value::Null, Value::from));
     }
     let r2 = r_square(model, &parameters, &prep.group_names);
-    let modindices = if opt.modindices {
+    if prep.fiml.is_some() && (opt.modindices || opt.residuals) {
+        warnings.push("--modindices and --residuals are not available with --missing fiml yet; they were left out".into());
+    }
+    let modindices = if opt.modindices && prep.fiml.is_none() {
         match inference::modindices::modindices(model, x, gd) {
             Ok(m) => Some(m),
             Err(e) => {
@@ -513,7 +577,7 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         r2,
         hypotheses,
         modindices,
-        residuals: opt.residuals.then(|| inference::residuals::residuals(model, x, gd, vcov.as_ref())),
+        residuals: (opt.residuals && prep.fiml.is_none()).then(|| inference::residuals::residuals(model, x, gd, vcov.as_ref())),
         warnings,
         model_file: prep.model_file.clone(),
         data_file: prep.data_file.clone(),
@@ -521,6 +585,14 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         rows_dropped: prep.dropped,
         iterations: est.iterations,
         optimizer: "Fisher scoring".into(),
+        missing_patterns: prep.fiml.as_ref().map(|f| {
+            let n: Vec<usize> = f.patterns.iter().map(|p| p.patterns.len()).collect();
+            if n.len() == 1 {
+                Value::from(n[0])
+            } else {
+                Value::from(n)
+            }
+        }),
         se_type: if vcov.is_some() {
             opt.estimator.se_name().into()
         } else {

@@ -241,11 +241,11 @@ impl FitFlags {
             Estimator::Gls => crate::pipeline::EstimatorKind::Gls,
             Estimator::Uls => crate::pipeline::EstimatorKind::Uls,
         };
-        if estimator != crate::pipeline::EstimatorKind::Ml && self.missing != Missing::Listwise {
-            return Err(not_yet("a robust estimator with --missing fiml"));
-        }
-        if self.missing != Missing::Listwise {
-            return Err(not_yet("--missing fiml"));
+        if self.missing == Missing::Fiml && estimator != crate::pipeline::EstimatorKind::Ml {
+            return Err(SemError::Input(format!(
+                "--missing fiml works with --estimator ml only for now, not with --estimator {}; drop one of the two",
+                format!("{:?}", self.estimator).to_lowercase()
+            )));
         }
         for k in &self.group_equal {
             if !crate::model::partable::GROUP_EQUAL.contains(&k.as_str()) {
@@ -276,6 +276,7 @@ impl FitFlags {
             alpha: self.alpha,
             max_iter: self.max_iter,
             csv: self.data_args.csv_options()?,
+            fiml: self.missing == Missing::Fiml,
         })
     }
 }

@@ -3,7 +3,9 @@
 //! dropped listwise, and the sample moments ML needs (`moments`): means and
 //! the covariance matrix with divisor N, as lavaan uses for ML.
 
+pub mod em;
 pub mod moments;
+pub mod patterns;
 pub mod read;
 
 pub use moments::SampleStats;

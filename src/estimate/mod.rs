@@ -6,6 +6,8 @@
 //! Sigma positive definite all the way. If the first attempt fails, a second
 //! one starts from lavaan's "simple" values.
 
+pub mod fiml;
+pub mod h1;
 pub mod ls;
 pub mod objective;
 pub mod start;

@@ -12,6 +12,7 @@
 
 pub mod baseline;
 pub mod distributions;
+pub mod fiml;
 pub mod indices;
 
 use crate::estimate::objective::{eval_group, GroupData};
@@ -34,6 +35,22 @@ fn sub(m: &DMatrix<f64>, idx: &[usize]) -> DMatrix<f64> {
 
 /// Compute every measure at the estimate `x` with minimum `fmin` (= F).
 pub fn measures(model: &Model, x: &[f64], data: &[GroupData]) -> Measures {
+    measures_with(model, x, data, None)
+}
+
+/// The likelihood-based statistics of an estimator that does not get them
+/// from the sample moments (FIML: `fit::fiml`); the other measures still
+/// come from the moments in `data`.
+#[derive(Debug, Clone, Copy)]
+pub struct Likelihoods {
+    pub chisq: f64,
+    pub baseline_chisq: f64,
+    pub logl: f64,
+    pub logl_h1: f64,
+}
+
+/// `measures`, with the chi-squares and log-likelihoods from `lik` when given.
+pub fn measures_with(model: &Model, x: &[f64], data: &[GroupData], lik: Option<&Likelihoods>) -> Measures {
     let ram = &model.ram;
     let p = ram.p();
     let ng = data.len() as f64;
@@ -138,6 +155,10 @@ pub fn measures(model: &Model, x: &[f64], data: &[GroupData]) -> Measures {
     }
     if !ok {
         return vec![("npar", Some(npar)), ("df", Some(df))];
+    }
+    if let Some(l) = lik {
+        (chisq, base, logl, logl_h1) = (l.chisq, l.baseline_chisq, l.logl, l.logl_h1);
+        fmin = chisq / (2.0 * ntot);
     }
     let base_df = baseline::df(model);
     let pvalue = (df > 0.0).then(|| 1.0 - pchisq(chisq, df));

@@ -6,6 +6,7 @@
 //! parameters (`defined`), and the standardized solution (`standardize`).
 
 pub mod defined;
+pub mod fiml;
 pub mod modindices;
 pub mod residuals;
 pub mod robust;

@@ -100,6 +100,10 @@ pub struct FitReport {
     pub rows_dropped: usize,
     pub iterations: u64,
     pub optimizer: String,
+    /// with --missing fiml: the number of missing-data patterns (per group: a list);
+    /// standard errors then come from the observed information (Hessian), as lavaan's
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing_patterns: Option<Value>,
     pub se_type: String,
     pub ci_level: f64,
     pub alpha: f64,

@@ -38,8 +38,15 @@ pub fn render(r: &FitReport) -> String {
         }
         _ => line(&mut o, "Number of observations", r.nobs.to_string()),
     }
-    if r.rows_dropped > 0 {
-        line(&mut o, "Number of rows dropped (listwise)", r.rows_dropped.to_string());
+    match &r.missing_patterns {
+        Some(pats) => {
+            if r.rows_dropped > 0 {
+                line(&mut o, "Number of rows dropped", r.rows_dropped.to_string());
+            }
+            line(&mut o, "Number of missing patterns", pats.to_string());
+        }
+        None if r.rows_dropped > 0 => line(&mut o, "Number of rows dropped (listwise)", r.rows_dropped.to_string()),
+        None => {}
     }
     if r.fit.contains_key("chisq") {
         let _ = writeln!(o, "\nModel Test User Model:\n");
@@ -71,8 +78,13 @@ pub fn render(r: &FitReport) -> String {
     }
     let _ = writeln!(o, "\nParameter Estimates:\n");
     line(&mut o, "Standard errors", r.se_type.clone());
-    line(&mut o, "Information", "Expected".into());
-    line(&mut o, "Information saturated (h1) model", "Structured".into());
+    if r.missing_patterns.is_some() {
+        line(&mut o, "Information", "Observed".into());
+        line(&mut o, "Observed information based on", "Hessian".into());
+    } else {
+        line(&mut o, "Information", "Expected".into());
+        line(&mut o, "Information saturated (h1) model", "Structured".into());
+    }
     let groups: Vec<usize> = {
         let mut g: Vec<usize> = r.parameters.iter().map(|p| p.group).filter(|g| *g > 0).collect();
         g.dedup();
