@@ -596,7 +596,7 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         se_type: if vcov.is_some() {
             opt.estimator.se_name().into()
         } else {
-            "none (not identified)".into()
+            crate::report::SE_NOT_IDENTIFIED.into()
         },
         ci_level: opt.ci_level,
         alpha: opt.alpha,
@@ -621,7 +621,8 @@ pub fn unusable(r: &FitReport) -> Option<SemError> {
             .unwrap_or_else(|| format!("{prefix}{fallback}"))
     };
     let not_converged = (!r.converged).then(|| pick(NOT_CONVERGED, "; try a larger --max-iter"));
-    let not_identified = (r.se_type != "Standard").then(|| pick(NOT_IDENTIFIED, ": standard errors could not be computed"));
+    let not_identified =
+        (r.se_type == crate::report::SE_NOT_IDENTIFIED).then(|| pick(NOT_IDENTIFIED, ": standard errors could not be computed"));
     let why = match (not_converged, not_identified) {
         // a model that is not identified often does not converge either: say both
         (Some(nc), Some(ni)) => format!(

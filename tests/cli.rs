@@ -215,3 +215,33 @@ fn defined_parameters_and_hypotheses() {
     assert_eq!(ab["supported"], false, "ab = 0.027, p = 0.31 in lavaan");
     assert_eq!(hs[0]["supported"], true);
 }
+
+/// Every estimator and option family through the binary, as a user runs
+/// it (the library-level fixture tests do not go through the CLI's checks).
+#[test]
+fn every_estimator_runs_end_to_end() {
+    for args in [
+        vec!["--estimator", "mlm"],
+        vec!["--estimator", "mlr"],
+        vec!["--estimator", "gls"],
+        vec!["--estimator", "uls"],
+        vec!["--missing", "fiml"],
+        vec!["--group", "school", "--group-equal", "loadings"],
+        vec!["--meanstructure", "--modindices", "--residuals"],
+    ] {
+        let mut a = vec!["fit", HS_MODEL, HS_DATA, "--format", "json"];
+        a.extend(&args);
+        let o = sem(&a);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["converged"], true, "{args:?}");
+        assert!(
+            v["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["se"].as_f64().is_some_and(|s| s > 0.0)),
+            "{args:?}"
+        );
+    }
+}

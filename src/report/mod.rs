@@ -118,13 +118,17 @@ impl FitReport {
     /// The contract's exit code for a fit that produced a report: 0 when it
     /// converged and has standard errors, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
-        if self.converged && self.se_type == "Standard" {
+        if self.converged && self.se_type != SE_NOT_IDENTIFIED {
             0
         } else {
             1
         }
     }
 }
+
+/// `se_type` of a fit whose standard errors could not be computed because the
+/// information matrix is singular.
+pub const SE_NOT_IDENTIFIED: &str = "none (not identified)";
 
 /// Numbers for people: fixed decimals, blank for a missing value.
 pub fn fmt_opt(v: Option<f64>, decimals: usize) -> String {
