@@ -56,6 +56,8 @@ pub struct FitOptions {
     pub alpha: f64,
     pub max_iter: u64,
     pub csv: CsvOptions,
+    /// --se bootstrap and/or --test bollen-stine
+    pub bootstrap: Option<inference::bootstrap::BootSettings>,
 }
 
 impl Default for FitOptions {
@@ -72,6 +74,7 @@ impl Default for FitOptions {
             alpha: 0.05,
             max_iter: 10_000,
             csv: CsvOptions::default(),
+            bootstrap: None,
         }
     }
 }
@@ -336,8 +339,12 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
             inference::row_values(model, x)[r]
         ));
     }
-    let (rows, w2) = inference::estimates(model, x, vcov.as_ref(), opt.ci_level);
+    let (mut rows, w2) = inference::estimates(model, x, vcov.as_ref(), opt.ci_level);
     warnings.extend(w2);
+    let boot = run_bootstrap(prep, opt, &est, vcov.is_some(), &mut warnings);
+    if let Some(b) = boot.as_ref().and_then(|b| b.rows.as_ref()) {
+        inference::bootstrap::apply(&mut rows, b);
+    }
     let parameters: Vec<ParamOut> = model
         .pt
         .rows
@@ -365,6 +372,10 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
     let mut fitmap = Map::new();
     for (k, v) in measures {
         fitmap.insert(k.to_string(), v.filter(|v| v.is_finite()).map_or(Value::Null, Value::from));
+    }
+    if opt.bootstrap.as_ref().is_some_and(|b| b.bollen_stine) {
+        let p = boot.as_ref().and_then(|b| b.bollen_stine_pvalue);
+        fitmap.insert("bollen_stine_pvalue".into(), p.map_or(Value::Null, Value::from));
     }
     let r2 = r_square(model, &parameters, &prep.group_names);
     let modindices = if opt.modindices {
@@ -398,15 +409,37 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         rows_dropped: prep.dropped,
         iterations: est.iterations,
         optimizer: "Fisher scoring".into(),
-        se_type: if vcov.is_some() {
-            "Standard".into()
-        } else {
-            "none (not identified)".into()
+        se_type: match (&vcov, boot.as_ref().filter(|b| b.rows.is_some())) {
+            (None, _) => "none (not identified)".into(),
+            (Some(_), None) => "Standard".into(),
+            (Some(_), Some(b)) if b.info.successful >= 2 => "Bootstrap".into(),
+            (Some(_), Some(_)) => "none (too few successful bootstrap draws)".into(),
         },
+        bootstrap: boot.map(|b| b.info),
         ci_level: opt.ci_level,
         alpha: opt.alpha,
         sem_version: env!("CARGO_PKG_VERSION").into(),
     }
+}
+
+/// The bootstrap of `--se bootstrap` / `--test bollen-stine`, when asked
+/// for and the fit can be bootstrapped (converged, identified).
+fn run_bootstrap(
+    prep: &Prepared,
+    opt: &FitOptions,
+    est: &estimate::Estimate,
+    identified: bool,
+    warnings: &mut Vec<String>,
+) -> Option<inference::bootstrap::Outcome> {
+    let s = opt.bootstrap.as_ref()?;
+    if !est.converged || !identified {
+        warnings.push("no bootstrap: the model did not converge or is not identified".into());
+        return None;
+    }
+    let (m, ds, gd) = (&prep.model, &prep.dataset, &prep.data);
+    let out = inference::bootstrap::run(m, ds, &prep.group_rows, gd, &est.x, s, opt.max_iter, opt.ci_level);
+    warnings.extend(out.warnings.iter().cloned());
+    Some(out)
 }
 
 fn describe_row(model: &Model, r: usize) -> String {

@@ -101,6 +101,9 @@ pub struct FitReport {
     pub iterations: u64,
     pub optimizer: String,
     pub se_type: String,
+    /// with --se bootstrap or --test bollen-stine: type, draws, successful, failed, seed, ci_type
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap: Option<crate::inference::bootstrap::BootstrapInfo>,
     pub ci_level: f64,
     pub alpha: f64,
     pub sem_version: String,
@@ -114,7 +117,7 @@ impl FitReport {
     /// The contract's exit code for a fit that produced a report: 0 when it
     /// converged and has standard errors, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
-        if self.converged && self.se_type == "Standard" {
+        if self.converged && (self.se_type == "Standard" || self.se_type == "Bootstrap") {
             0
         } else {
             1

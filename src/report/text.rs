@@ -46,6 +46,9 @@ pub fn render(r: &FitReport) -> String {
         line(&mut o, "Test statistic", num(r, "chisq", 3));
         line(&mut o, "Degrees of freedom", int(r, "df"));
         line(&mut o, "P-value (Chi-square)", num(r, "pvalue", 3));
+        if r.fit.contains_key("bollen_stine_pvalue") {
+            line(&mut o, "P-value (Bollen-Stine bootstrap)", num(r, "bollen_stine_pvalue", 3));
+        }
         let _ = writeln!(o, "\nModel Test Baseline Model:\n");
         line(&mut o, "Test statistic", num(r, "baseline_chisq", 3));
         line(&mut o, "Degrees of freedom", int(r, "baseline_df"));
@@ -71,6 +74,14 @@ pub fn render(r: &FitReport) -> String {
     }
     let _ = writeln!(o, "\nParameter Estimates:\n");
     line(&mut o, "Standard errors", r.se_type.clone());
+    if let Some(b) = &r.bootstrap {
+        line(&mut o, "Number of requested bootstrap draws", b.draws.to_string());
+        line(&mut o, "Number of successful bootstrap draws", b.successful.to_string());
+        line(&mut o, "Bootstrap seed", b.seed.to_string());
+        if let Some(ci) = &b.ci_type {
+            line(&mut o, "Bootstrap confidence intervals", ci.clone());
+        }
+    }
     line(&mut o, "Information", "Expected".into());
     line(&mut o, "Information saturated (h1) model", "Structured".into());
     let groups: Vec<usize> = {
