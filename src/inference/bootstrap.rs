@@ -42,7 +42,13 @@
 //! draws whose chi-square is strictly larger than the observed one,
 //! #{T_b > T} / B (not (count + 1) / (B + 1)). As in lavaan, with both
 //! `--se bootstrap` and `--test bollen-stine` one set of (transformed) draws
-//! gives the standard errors and the test.
+//! gives the standard errors and the test. One deliberate difference: with
+//! fixed.x covariates lavaan 0.6-14 refits each draw from the parameter
+//! table's estimates, so the covariates' (co)variances stay at the
+//! full-sample values while the draw's own moments vary; that adds a positive
+//! term to every T_b (not to T) and biases the p-value up. Here the draw's
+//! covariate moments are used, as for T (the free parameters are the same
+//! either way: with fixed.x the likelihood of y given x does not involve them).
 
 use super::defined::evaluate_definitions;
 use super::{row_values, RowEstimate};
