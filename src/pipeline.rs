@@ -95,6 +95,8 @@ pub struct FitOptions {
     pub csv: CsvOptions,
     /// full-information ML for missing values (lavaan's missing = "ml") instead of listwise deletion
     pub fiml: bool,
+    /// --se bootstrap and/or --test bollen-stine
+    pub bootstrap: Option<inference::bootstrap::BootSettings>,
 }
 
 impl Default for FitOptions {
@@ -113,6 +115,7 @@ impl Default for FitOptions {
             max_iter: 10_000,
             csv: CsvOptions::default(),
             fiml: false,
+            bootstrap: None,
         }
     }
 }
@@ -503,8 +506,12 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         scaling = Some((c.unwrap_or(f64::NAN), c0.unwrap_or(f64::NAN)));
     }
     warnings.extend(inference::admissibility(model, x));
-    let (rows, w2) = inference::estimates(model, x, vcov.as_ref(), opt.ci_level);
+    let (mut rows, w2) = inference::estimates(model, x, vcov.as_ref(), opt.ci_level);
     warnings.extend(w2);
+    let boot = run_bootstrap(prep, opt, &est, vcov.is_some(), &mut warnings);
+    if let Some(b) = boot.as_ref().and_then(|b| b.rows.as_ref()) {
+        inference::bootstrap::apply(&mut rows, b);
+    }
     let parameters: Vec<ParamOut> = model
         .pt
         .rows
@@ -550,6 +557,10 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
     for (k, v) in measures {
         fitmap.insert(k.to_string(), v.filter(|v| v.is_finite()).map_or(Value::Null, Value::from));
     }
+    if opt.bootstrap.as_ref().is_some_and(|b| b.bollen_stine) {
+        let p = boot.as_ref().and_then(|b| b.bollen_stine_pvalue);
+        fitmap.insert("bollen_stine_pvalue".into(), p.map_or(Value::Null, Value::from));
+    }
     let r2 = r_square(model, &parameters, &prep.group_names);
     if prep.fiml.is_some() && (opt.modindices || opt.residuals) {
         warnings.push("--modindices and --residuals are not available with --missing fiml yet; they were left out".into());
@@ -593,11 +604,13 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
                 Value::from(n)
             }
         }),
-        se_type: if vcov.is_some() {
-            opt.estimator.se_name().into()
-        } else {
-            crate::report::SE_NOT_IDENTIFIED.into()
+        se_type: match (&vcov, boot.as_ref().filter(|b| b.rows.is_some())) {
+            (None, _) => crate::report::SE_NOT_IDENTIFIED.into(),
+            (Some(_), None) => opt.estimator.se_name().into(),
+            (Some(_), Some(b)) if b.info.successful >= 2 => "Bootstrap".into(),
+            (Some(_), Some(_)) => "none (too few successful bootstrap draws)".into(),
         },
+        bootstrap: boot.map(|b| b.info),
         ci_level: opt.ci_level,
         alpha: opt.alpha,
         sem_version: env!("CARGO_PKG_VERSION").into(),
@@ -621,8 +634,18 @@ pub fn unusable(r: &FitReport) -> Option<SemError> {
             .unwrap_or_else(|| format!("{prefix}{fallback}"))
     };
     let not_converged = (!r.converged).then(|| pick(NOT_CONVERGED, "; try a larger --max-iter"));
-    let not_identified =
-        (r.se_type == crate::report::SE_NOT_IDENTIFIED).then(|| pick(NOT_IDENTIFIED, ": standard errors could not be computed"));
+    let not_identified = if r.se_type == crate::report::SE_NOT_IDENTIFIED {
+        Some(pick(NOT_IDENTIFIED, ": standard errors could not be computed"))
+    } else if r.se_type.starts_with("none") {
+        Some(format!(
+            "no standard errors: {}",
+            r.se_type
+                .trim_start_matches("none")
+                .trim_matches(|c| c == ' ' || c == '(' || c == ')')
+        ))
+    } else {
+        None
+    };
     let why = match (not_converged, not_identified) {
         // a model that is not identified often does not converge either: say both
         (Some(nc), Some(ni)) => format!(
@@ -634,6 +657,26 @@ pub fn unusable(r: &FitReport) -> Option<SemError> {
         (None, None) => return None,
     };
     Some(SemError::Model(format!("{}: {why}", r.model_file)))
+}
+
+/// The bootstrap of `--se bootstrap` / `--test bollen-stine`, when asked
+/// for and the fit can be bootstrapped (converged, identified).
+fn run_bootstrap(
+    prep: &Prepared,
+    opt: &FitOptions,
+    est: &estimate::Estimate,
+    identified: bool,
+    warnings: &mut Vec<String>,
+) -> Option<inference::bootstrap::Outcome> {
+    let s = opt.bootstrap.as_ref()?;
+    if !est.converged || !identified {
+        warnings.push("no bootstrap: the model did not converge or is not identified".into());
+        return None;
+    }
+    let (m, ds, gd) = (&prep.model, &prep.dataset, &prep.data);
+    let out = inference::bootstrap::run(m, ds, &prep.group_rows, gd, &est.x, s, opt.max_iter, opt.ci_level);
+    warnings.extend(out.warnings.iter().cloned());
+    Some(out)
 }
 
 /// R-square of every indicator and every dependent variable: 1 - the

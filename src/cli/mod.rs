@@ -4,6 +4,7 @@
 //! atomically, to `--output`.
 
 pub mod batch;
+pub mod bootstrap;
 pub mod gates;
 
 use crate::data::CsvOptions;
@@ -199,6 +200,8 @@ pub struct FitFlags {
     pub max_iter: u64,
     #[command(flatten)]
     pub data_args: DataArgs,
+    #[command(flatten)]
+    pub boot: bootstrap::BootArgs,
 }
 
 #[derive(Args, Debug)]
@@ -258,9 +261,10 @@ impl FitFlags {
         if !self.group_equal.is_empty() && self.group.is_none() {
             return Err(SemError::Input("--group-equal needs --group COL".into()));
         }
-        if self.se != SeKind::Standard {
-            return Err(not_yet(&format!("--se {:?}", self.se).to_lowercase()));
+        if self.se == SeKind::Robust {
+            return Err(not_yet("--se robust"));
         }
+        let bootstrap = self.boot.settings(self.se == SeKind::Bootstrap)?;
         check_level("--ci-level", self.ci_level)?;
         check_level("--alpha", self.alpha)?;
         Ok(FitOptions {
@@ -277,6 +281,7 @@ impl FitFlags {
             max_iter: self.max_iter,
             csv: self.data_args.csv_options()?,
             fiml: self.missing == Missing::Fiml,
+            bootstrap,
         })
     }
 }
@@ -335,7 +340,10 @@ pub fn emit(text: &str, output: Option<&Path>) -> Result<(), SemError> {
 pub fn run(cli: Cli) -> Result<u8, SemError> {
     match cli.command {
         Command::Fit(a) => {
-            let opt = a.options()?;
+            let mut opt = a.options()?;
+            if let Some(b) = opt.bootstrap.as_mut() {
+                b.progress = true;
+            }
             let gates = a.gates.gates()?;
             let r = pipeline::fit(&a.model, &a.data, &opt)?;
             let names: Vec<String> = r.hypotheses.iter().map(|h| h.name.clone()).collect();

@@ -171,8 +171,14 @@ pub struct Estimate {
 
 /// Run the optimizer from `x0`.
 pub fn minimize(ram: &Ram, data: &[GroupData], x0: Vec<f64>, max_iter: u64) -> Estimate {
+    minimize_tol(ram, data, x0, max_iter, 1e-9)
+}
+
+/// Run the optimizer from `x0`, converged when no parameter moves by more
+/// than `xtol` (the bootstrap's draws need less precision than a fit).
+pub fn minimize_tol(ram: &Ram, data: &[GroupData], x0: Vec<f64>, max_iter: u64, xtol: f64) -> Estimate {
     let problem = MlProblem { ram, data };
-    let res = Executor::new(problem, FisherScoring::new(1e-9))
+    let res = Executor::new(problem, FisherScoring::new(xtol))
         .configure(|s| s.param(x0.clone()).max_iters(max_iter))
         .run();
     match res {

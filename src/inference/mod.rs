@@ -3,8 +3,10 @@
 //! vcov = I(theta)^-1 / N, equality constraints honoured through the shared
 //! free parameters), an identification check on that information matrix,
 //! z-tests, normal confidence intervals, the delta method for defined
-//! parameters (`defined`), and the standardized solution (`standardize`).
+//! parameters (`defined`), the standardized solution (`standardize`), and
+//! the nonparametric and Bollen-Stine bootstrap (`bootstrap`).
 
+pub mod bootstrap;
 pub mod defined;
 pub mod fiml;
 pub mod modindices;

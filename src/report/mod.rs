@@ -105,6 +105,9 @@ pub struct FitReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub missing_patterns: Option<Value>,
     pub se_type: String,
+    /// with --se bootstrap or --test bollen-stine: type, draws, successful, failed, seed, ci_type
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap: Option<crate::inference::bootstrap::BootstrapInfo>,
     pub ci_level: f64,
     pub alpha: f64,
     pub sem_version: String,
@@ -118,7 +121,7 @@ impl FitReport {
     /// The contract's exit code for a fit that produced a report: 0 when it
     /// converged and has standard errors, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
-        if self.converged && self.se_type != SE_NOT_IDENTIFIED {
+        if self.converged && !self.se_type.starts_with("none") {
             0
         } else {
             1

@@ -53,6 +53,9 @@ pub fn render(r: &FitReport) -> String {
         line(&mut o, "Test statistic", num(r, "chisq", 3));
         line(&mut o, "Degrees of freedom", int(r, "df"));
         line(&mut o, "P-value (Chi-square)", num(r, "pvalue", 3));
+        if r.fit.contains_key("bollen_stine_pvalue") {
+            line(&mut o, "P-value (Bollen-Stine bootstrap)", num(r, "bollen_stine_pvalue", 3));
+        }
         let _ = writeln!(o, "\nModel Test Baseline Model:\n");
         line(&mut o, "Test statistic", num(r, "baseline_chisq", 3));
         line(&mut o, "Degrees of freedom", int(r, "baseline_df"));
@@ -78,6 +81,14 @@ pub fn render(r: &FitReport) -> String {
     }
     let _ = writeln!(o, "\nParameter Estimates:\n");
     line(&mut o, "Standard errors", r.se_type.clone());
+    if let Some(b) = &r.bootstrap {
+        line(&mut o, "Number of requested bootstrap draws", b.draws.to_string());
+        line(&mut o, "Number of successful bootstrap draws", b.successful.to_string());
+        line(&mut o, "Bootstrap seed", b.seed.to_string());
+        if let Some(ci) = &b.ci_type {
+            line(&mut o, "Bootstrap confidence intervals", ci.clone());
+        }
+    }
     if r.missing_patterns.is_some() {
         line(&mut o, "Information", "Observed".into());
         line(&mut o, "Observed information based on", "Hessian".into());
