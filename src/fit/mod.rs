@@ -14,7 +14,7 @@ pub mod distributions;
 
 use crate::estimate::objective::{eval_group, GroupData};
 use crate::model::Model;
-use distributions::{bisect, pchisq, pnchisq, qchisq};
+use distributions::{brent, pchisq, pnchisq, qchisq};
 use nalgebra::DMatrix;
 
 /// Named fit measures in lavaan's order; `None` where a value does not exist.
@@ -282,13 +282,13 @@ fn rmsea_ci(x2: f64, df: f64, n: f64, g: f64) -> (Option<f64>, Option<f64>) {
     let lower = if pchisq(x2, df) < 0.95 {
         Some(0.0)
     } else {
-        bisect(|l| pnchisq(x2, df, l) - 0.95, 0.0, x2).map(to_rmsea)
+        brent(|l| pnchisq(x2, df, l) - 0.95, 0.0, x2).map(to_rmsea)
     };
     let nr = n.max(4.0 * x2);
     let upper = if pnchisq(x2, df, nr) - 0.05 > 0.0 || pchisq(x2, df) < 0.05 {
         Some(0.0)
     } else {
-        bisect(|l| pnchisq(x2, df, l) - 0.05, 0.0, nr).map(to_rmsea)
+        brent(|l| pnchisq(x2, df, l) - 0.05, 0.0, nr).map(to_rmsea)
     };
     (lower, upper)
 }

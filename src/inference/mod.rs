@@ -56,6 +56,16 @@ pub fn vcov(model: &Model, x: &[f64], data: &[GroupData]) -> Result<DMatrix<f64>
     if nx == 0 {
         return Ok(info);
     }
+    // fast path: a Cholesky inverse, kept when it proves the matrix well
+    // conditioned. lambda_min >= 1 / ||I^-1||_F and lambda_max <= ||I||_F, so
+    // 1 / ||I^-1||_F > 1e-10 ||I||_F implies the eigenvalue test below.
+    if let Some(chol) = info.clone().cholesky() {
+        let inv = chol.inverse();
+        let (ninv, ninfo) = (inv.norm(), info.norm());
+        if ninv.is_finite() && ninfo.is_finite() && 1.0 / ninv > 1e-10 * ninfo {
+            return Ok(inv / ntot as f64);
+        }
+    }
     let eig = SymmetricEigen::new(info.clone());
     let max = eig.eigenvalues.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     let (kmin, min) = eig
