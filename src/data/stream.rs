@@ -432,7 +432,8 @@ fn parse_block(bytes: &[u8], delim: u8, opt: &CsvOptions, target: &[usize], p: u
 /// Read the file in blocks of whole lines, split them by hand, in parallel.
 fn stream_split(path: &Path, want: &[String], opt: &CsvOptions, block: usize) -> Result<Moments, Stop> {
     let mut file = File::open(path).map_err(|_| Stop::Invalid)?;
-    let mut pending: Vec<u8> = Vec::with_capacity(block + 4096);
+    // grown by read_to_end as needed: a small file costs a small buffer
+    let mut pending: Vec<u8> = Vec::new();
     // the header: the first line (a quote in it means a quoted header,
     // which may span lines: let the csv crate read such a file)
     let header_end = loop {

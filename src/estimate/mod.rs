@@ -10,6 +10,7 @@
 //! the point a line search accepts is not evaluated again for the gradient
 //! and the information of the next step.
 
+pub mod chol;
 pub mod objective;
 pub mod start;
 
@@ -104,13 +105,15 @@ impl<E> FisherScoring<E> {
 /// Solve H s = -g, with a ridge when H is singular or indefinite.
 fn newton_step(h: &DMatrix<f64>, g: &[f64]) -> Option<DVector<f64>> {
     let n = g.len();
-    let gv = DVector::from_column_slice(g);
     let scale = (0..n).map(|i| h[(i, i)].abs()).fold(0.0, f64::max).max(1e-12);
     let mut ridge = 0.0;
     for _ in 0..12 {
-        let hr = h + DMatrix::identity(n, n) * ridge;
-        if let Some(c) = hr.cholesky() {
-            return Some(-c.solve(&gv));
+        let mut hr = h.clone();
+        for i in 0..n {
+            hr[(i, i)] += ridge;
+        }
+        if let Some(c) = chol::Chol::new(&hr) {
+            return Some(-c.solve(g));
         }
         ridge = if ridge == 0.0 { 1e-10 * scale } else { ridge * 10.0 };
     }

@@ -29,6 +29,7 @@
 //! (`information_at`); `objective`, `gradient` and `expected_information`
 //! are the one-call forms.
 
+use super::chol::Chol;
 use crate::data::SampleStats;
 use crate::model::ram::{Implied, Mat, Ram};
 use nalgebra::{DMatrix, DVector};
@@ -44,11 +45,7 @@ pub struct GroupData {
 
 impl GroupData {
     pub fn new(s: &SampleStats) -> GroupData {
-        let logdet_s = s
-            .cov
-            .clone()
-            .cholesky()
-            .map_or(f64::NAN, |c| 2.0 * c.l().diagonal().iter().map(|v| v.ln()).sum::<f64>());
+        let logdet_s = Chol::new(&s.cov).map_or(f64::NAN, |c| c.logdet());
         GroupData {
             n: s.nobs,
             cov: s.cov.clone(),
@@ -72,8 +69,8 @@ pub fn eval_group(ram: &Ram, g: usize, x: &[f64], d: &GroupData) -> Option<Group
     let p = ram.p();
     let (a, s, m) = ram.matrices(g, x);
     let implied = Implied::new(&a, &s, &m, p)?;
-    let chol = implied.sigma.clone().cholesky()?;
-    let logdet = 2.0 * chol.l().diagonal().iter().map(|v| v.ln()).sum::<f64>();
+    let chol = Chol::new(&implied.sigma)?;
+    let logdet = chol.logdet();
     let k = chol.inverse();
     let mut f = logdet + (&d.cov * &k).trace() - d.logdet_s - p as f64;
     if ram.meanstructure {

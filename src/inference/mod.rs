@@ -59,7 +59,7 @@ pub fn vcov(model: &Model, x: &[f64], data: &[GroupData]) -> Result<DMatrix<f64>
     // fast path: a Cholesky inverse, kept when it proves the matrix well
     // conditioned. lambda_min >= 1 / ||I^-1||_F and lambda_max <= ||I||_F, so
     // 1 / ||I^-1||_F > 1e-10 ||I||_F implies the eigenvalue test below.
-    if let Some(chol) = info.clone().cholesky() {
+    if let Some(chol) = crate::estimate::chol::Chol::new(&info) {
         let inv = chol.inverse();
         let (ninv, ninfo) = (inv.norm(), info.norm());
         if ninv.is_finite() && ninfo.is_finite() && 1.0 / ninv > 1e-10 * ninfo {

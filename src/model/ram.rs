@@ -186,21 +186,41 @@ impl Implied {
 /// whole inverse costs nnz(A) column updates of length nv.
 pub fn acyclic_inverse(a: &DMatrix<f64>) -> Option<DMatrix<f64>> {
     let nv = a.nrows();
-    // effects[j]: the i with A(i,j) != 0; causes[i]: the j with A(i,j) != 0
-    let mut effects: Vec<Vec<usize>> = vec![Vec::new(); nv];
-    let mut causes: Vec<Vec<usize>> = vec![Vec::new(); nv];
+    // the nonzeros of A as (i, j): effects of j are the i, causes of i the j
+    let mut nz: Vec<(usize, usize)> = Vec::new();
     for j in 0..nv {
         for (i, v) in a.column(j).iter().enumerate() {
             if *v != 0.0 {
                 if i == j {
                     return None;
                 }
-                effects[j].push(i);
-                causes[i].push(j);
+                nz.push((i, j));
             }
         }
     }
-    let mut pending: Vec<usize> = effects.iter().map(Vec::len).collect();
+    // effects of j: nz[estart[j]..estart[j + 1]] (nz is sorted by j)
+    let mut estart = vec![0; nv + 1];
+    for &(_, j) in &nz {
+        estart[j + 1] += 1;
+    }
+    for j in 0..nv {
+        estart[j + 1] += estart[j];
+    }
+    // causes of i, as a CSR list over the same nonzeros
+    let mut cstart = vec![0; nv + 1];
+    for &(i, _) in &nz {
+        cstart[i + 1] += 1;
+    }
+    for i in 0..nv {
+        cstart[i + 1] += cstart[i];
+    }
+    let mut causes = vec![0; nz.len()];
+    let mut fill = cstart.clone();
+    for &(i, j) in &nz {
+        causes[fill[i]] = j;
+        fill[i] += 1;
+    }
+    let mut pending: Vec<usize> = (0..nv).map(|j| estart[j + 1] - estart[j]).collect();
     let mut ready: Vec<usize> = (0..nv).filter(|&j| pending[j] == 0).collect();
     let mut b = DMatrix::<f64>::zeros(nv, nv);
     let mut done = 0;
@@ -208,7 +228,7 @@ pub fn acyclic_inverse(a: &DMatrix<f64>) -> Option<DMatrix<f64>> {
         done += 1;
         let data = b.as_mut_slice();
         data[j * nv + j] = 1.0;
-        for &i in &effects[j] {
+        for &(i, _) in &nz[estart[j]..estart[j + 1]] {
             let aij = a[(i, j)];
             // columns i and j of the column-major storage, i != j
             let (bi, bj) = if i < j {
@@ -220,7 +240,7 @@ pub fn acyclic_inverse(a: &DMatrix<f64>) -> Option<DMatrix<f64>> {
             };
             axpy(bj, aij, bi);
         }
-        for &k in &causes[j] {
+        for &k in &causes[cstart[j]..cstart[j + 1]] {
             pending[k] -= 1;
             if pending[k] == 0 {
                 ready.push(k);
@@ -263,5 +283,55 @@ pub fn sandwich(b: &DMatrix<f64>, s: &DMatrix<f64>) -> DMatrix<f64> {
 fn axpy(y: &mut [f64], alpha: f64, x: &[f64]) {
     for (yi, xi) in y.iter_mut().zip(x) {
         *yi += alpha * xi;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A with effects among 6 variables in a scrambled causal order.
+    fn dag() -> DMatrix<f64> {
+        let mut a = DMatrix::zeros(6, 6);
+        for &(i, j, v) in &[
+            (0, 3, 0.7),
+            (1, 3, 0.5),
+            (2, 4, 1.2),
+            (3, 5, 0.4),
+            (4, 5, -0.3),
+            (0, 4, 0.2),
+            (1, 2, 0.6),
+        ] {
+            a[(i, j)] = v;
+        }
+        a
+    }
+
+    #[test]
+    fn acyclic_inverse_is_the_inverse() {
+        let a = dag();
+        let b = acyclic_inverse(&a).unwrap();
+        let lu = (DMatrix::identity(6, 6) - &a).try_inverse().unwrap();
+        assert!((&b - &lu).amax() < 1e-14);
+    }
+
+    #[test]
+    fn a_cycle_is_left_to_lu() {
+        let mut a = dag();
+        a[(5, 0)] = 0.1; // 5 -> 0 -> 3 -> 5
+        assert!(acyclic_inverse(&a).is_none());
+        let mut a = dag();
+        a[(2, 2)] = 0.5;
+        assert!(acyclic_inverse(&a).is_none());
+    }
+
+    #[test]
+    fn sandwich_is_b_s_bt() {
+        let b = (DMatrix::identity(6, 6) - dag()).try_inverse().unwrap();
+        let mut s = DMatrix::from_diagonal_element(6, 6, 0.5);
+        s[(1, 0)] = 0.2;
+        s[(0, 1)] = 0.2;
+        let c = sandwich(&b, &s);
+        assert!((&c - &b * &s * b.transpose()).amax() < 1e-14);
     }
 }
