@@ -36,7 +36,8 @@ fn factor_columns(l: &mut [f64], n: usize, k0: usize, k1: usize) -> Option<()> {
             }
         }
         let d = col[j];
-        if !(d > 0.0) || !d.is_finite() {
+        // NaN fails too
+        if d.is_nan() || d <= 0.0 || !d.is_finite() {
             return None;
         }
         let s = d.sqrt();
