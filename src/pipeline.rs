@@ -4,7 +4,7 @@
 //! says, in words a user can act on, which file, line, column or variable is
 //! at fault, and which exit code the contract gives it.
 
-use crate::data::{read::read_csv, CsvOptions, DataError, SampleStats};
+use crate::data::{read::read_csv, stream::moments_csv, CsvOptions, DataError, SampleStats};
 use crate::estimate::{self, objective::GroupData, start::bind_fixed_x};
 use crate::model::{Model, ModelError, TableOptions};
 use crate::report::check::{CheckReport, Variables};
@@ -195,10 +195,14 @@ fn model_from_syntax(path: &Path, src: &str, syn: &ModelSyntax, opt: &FitOptions
 pub struct Prepared {
     pub model: Model,
     pub data: Vec<GroupData>,
+    /// the model's columns, row by row; the rows are not kept (no values,
+    /// no lines) when only the moments were needed (see `moments_suffice`)
     pub dataset: crate::data::Dataset,
+    /// rows of data read (with or without missing values)
+    pub rows_read: usize,
     /// group names in order of first appearance (empty without --group)
     pub group_names: Vec<String>,
-    /// dataset row indices of each group
+    /// dataset row indices of each group (empty when the rows were not kept)
     pub group_rows: Vec<Vec<usize>>,
     pub dropped: usize,
     pub warnings: Vec<String>,
@@ -208,6 +212,17 @@ pub struct Prepared {
     pub expect: hyp::Expectations,
     /// with --missing fiml: the missing-data patterns and EM moments (`data` then holds the EM moments)
     pub fiml: Option<estimate::fiml::FimlData>,
+}
+
+/// Whether the fit needs only the listwise sample moments of one group, so
+/// that the data can be streamed without keeping the rows: true for ML with
+/// listwise deletion without groups. Every option that needs the rows
+/// (groups here; raw-data estimators, FIML, the bootstrap) must make it false.
+pub fn moments_suffice(opt: &FitOptions) -> bool {
+    opt.group.is_none()
+        && !opt.fiml
+        && opt.bootstrap.is_none()
+        && matches!(opt.estimator, EstimatorKind::Ml | EstimatorKind::Gls | EstimatorKind::Uls)
 }
 
 /// Read model and data and bind them (everything before estimation).
@@ -221,9 +236,23 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
     if let Some(u) = probe.unsupported.first() {
         return Err(SemError::Input(format!("{mfile}: {u}")));
     }
-    let ds = read_csv(data_path, &probe.ram.ov, opt.group.as_deref(), &opt.csv)?;
+    let (ds, streamed) = if moments_suffice(opt) {
+        let (stats, rows) = moments_csv(data_path, &probe.ram.ov, &opt.csv)?;
+        let ds = crate::data::Dataset {
+            file: dfile.clone(),
+            names: probe.ram.ov.clone(),
+            values: vec![],
+            lines: vec![],
+            group: None,
+        };
+        (ds, Some((stats, rows)))
+    } else {
+        (read_csv(data_path, &probe.ram.ov, opt.group.as_deref(), &opt.csv)?, None)
+    };
+    let rows_read = streamed.as_ref().map_or(ds.nrows(), |s| s.1);
     let mut warnings = Vec::new();
     let (group_names, group_rows) = match &ds.group {
+        None if streamed.is_some() => (vec![], vec![vec![]]),
         None => (vec![], vec![(0..ds.nrows()).collect::<Vec<usize>>()]),
         Some(labels) => {
             let mut names: Vec<String> = Vec::new();
@@ -287,7 +316,10 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
         fiml = Some(fp.fiml);
     }
     for (g, rows) in group_rows.iter().enumerate().filter(|_| !opt.fiml) {
-        let stats = SampleStats::listwise(&ds, Some(rows))?;
+        let stats = match &streamed {
+            Some((stats, _)) => stats.clone(),
+            None => SampleStats::listwise(&ds, Some(rows))?,
+        };
         let what = match group_names.get(g) {
             Some(n) => format!("{dfile} (group {n})"),
             None => dfile.clone(),
@@ -300,8 +332,7 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
     if dropped > 0 && !opt.fiml {
         let used: usize = data.iter().map(|d| d.n).sum();
         warnings.push(format!(
-            "{dropped} of {} rows of {dfile} have missing values on the model's variables and were dropped (listwise deletion); {used} rows used",
-            ds.nrows()
+            "{dropped} of {rows_read} rows of {dfile} have missing values on the model's variables and were dropped (listwise deletion); {used} rows used"
         ));
     }
     bind_fixed_x(&mut model, &data);
@@ -313,6 +344,7 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
         model,
         data,
         dataset: ds,
+        rows_read,
         group_names,
         group_rows,
         dropped,
@@ -592,7 +624,7 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         warnings,
         model_file: prep.model_file.clone(),
         data_file: prep.data_file.clone(),
-        rows_read: prep.dataset.nrows(),
+        rows_read: prep.rows_read,
         rows_dropped: prep.dropped,
         iterations: est.iterations,
         optimizer: "Fisher scoring".into(),

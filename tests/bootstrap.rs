@@ -315,8 +315,17 @@ fn failed_draws_are_counted_dropped_and_reported() {
 #[test]
 fn bollen_stine_data_have_the_model_implied_moments() {
     use sem::inference::bootstrap::{bollen_stine_rows, chisq, complete_rows};
+    // a bootstrap setting makes prepare() keep the rows (not only the moments)
     let opt = sem::pipeline::FitOptions {
         meanstructure: true,
+        bootstrap: Some(sem::inference::bootstrap::BootSettings {
+            draws: 1,
+            seed: 1,
+            ci: sem::inference::bootstrap::CiType::Perc,
+            se: false,
+            bollen_stine: true,
+            progress: false,
+        }),
         ..Default::default()
     };
     let prep = sem::pipeline::prepare(

@@ -1,12 +1,15 @@
 //! Data: the CSV file a survey platform exported, read into the columns the
 //! model uses (`read`), with missing values recognised and incomplete rows
 //! dropped listwise, and the sample moments ML needs (`moments`): means and
-//! the covariance matrix with divisor N, as lavaan uses for ML.
+//! the covariance matrix with divisor N, as lavaan uses for ML. When only
+//! those moments are needed, `stream` computes them in one pass over the
+//! file without keeping the rows.
 
 pub mod em;
 pub mod moments;
 pub mod patterns;
 pub mod read;
+pub mod stream;
 
 pub use moments::SampleStats;
 pub use read::{read_csv, CsvOptions, Dataset};

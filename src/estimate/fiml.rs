@@ -423,3 +423,16 @@ pub fn estimate(model: &Model, data: &[GroupData], fiml: &FimlData, max_iter: u6
         first
     }
 }
+
+impl super::Scoring for FimlProblem<'_> {
+    type Eval = Vec<f64>;
+    fn evaluate(&self, x: &[f64]) -> Result<(f64, Option<Vec<f64>>), argmin::core::Error> {
+        use argmin::core::CostFunction;
+        let f = self.cost(&x.to_vec())?;
+        Ok((f, f.is_finite().then(|| x.to_vec())))
+    }
+    fn gradient_hessian(&self, x: &Vec<f64>) -> Result<(Vec<f64>, nalgebra::DMatrix<f64>), argmin::core::Error> {
+        use argmin::core::{Gradient, Hessian};
+        Ok((self.gradient(x)?, self.hessian(x)?))
+    }
+}

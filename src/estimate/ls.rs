@@ -205,3 +205,16 @@ pub fn vcov(ram: &Ram, groups: &[LsGroup], x: &[f64]) -> Option<DMatrix<f64>> {
     let n: f64 = groups.iter().map(|g| g.data.n as f64).sum();
     crate::inference::robust::inverse(&info).map(|i| i / (n - groups.len() as f64))
 }
+
+impl super::Scoring for LsProblem<'_> {
+    type Eval = Vec<f64>;
+    fn evaluate(&self, x: &[f64]) -> Result<(f64, Option<Vec<f64>>), Error> {
+        let f = self.fmin(x);
+        Ok((f, f.is_finite().then(|| x.to_vec())))
+    }
+    fn gradient_hessian(&self, x: &Vec<f64>) -> Result<(Vec<f64>, DMatrix<f64>), Error> {
+        self.pieces(x)
+            .map(|(g, h)| (g, h * 2.0))
+            .ok_or_else(|| Error::msg("the implied moments cannot be computed"))
+    }
+}

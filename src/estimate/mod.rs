@@ -5,7 +5,12 @@
 //! optimum it converges in a handful of steps, and the step halving keeps
 //! Sigma positive definite all the way. If the first attempt fails, a second
 //! one starts from lavaan's "simple" values.
+//!
+//! The solver asks its problem for one evaluation per point (`Scoring`):
+//! the point a line search accepts is not evaluated again for the gradient
+//! and the information of the next step.
 
+pub mod chol;
 pub mod fiml;
 pub mod h1;
 pub mod ls;
@@ -52,23 +57,50 @@ impl Hessian for MlProblem<'_> {
     }
 }
 
+/// What Fisher scoring needs: an evaluation per point (its cost, +inf
+/// outside the admissible region, and what the derivatives need), and the
+/// gradient and expected Hessian from an evaluation.
+pub trait Scoring {
+    type Eval;
+    fn evaluate(&self, x: &[f64]) -> Result<(f64, Option<Self::Eval>), Error>;
+    fn gradient_hessian(&self, e: &Self::Eval) -> Result<(Vec<f64>, DMatrix<f64>), Error>;
+}
+
+impl Scoring for MlProblem<'_> {
+    type Eval = objective::Evaluation;
+    fn evaluate(&self, x: &[f64]) -> Result<(f64, Option<objective::Evaluation>), Error> {
+        Ok(match objective::evaluate(self.ram, x, self.data) {
+            Some(e) => (e.f, Some(e)),
+            None => (f64::INFINITY, None),
+        })
+    }
+    fn gradient_hessian(&self, e: &objective::Evaluation) -> Result<(Vec<f64>, DMatrix<f64>), Error> {
+        let g = objective::gradient_at(self.ram, self.data, e);
+        let h = objective::information_at(self.ram, self.data, e) * 2.0;
+        Ok((g, h))
+    }
+}
+
 type St = IterState<Vec<f64>, Vec<f64>, (), DMatrix<f64>, (), f64>;
 
 /// Fisher scoring: x <- x - alpha H^-1 g with H the expected Hessian and
 /// alpha halved until the discrepancy goes down.
-pub struct FisherScoring {
+pub struct FisherScoring<E> {
     /// stop when the largest change in a parameter is below this
     pub xtol: f64,
     last_step: f64,
     stalled: bool,
+    /// the evaluation at the current point
+    current: Option<E>,
 }
 
-impl FisherScoring {
-    pub fn new(xtol: f64) -> FisherScoring {
+impl<E> FisherScoring<E> {
+    pub fn new(xtol: f64) -> FisherScoring<E> {
         FisherScoring {
             xtol,
             last_step: f64::INFINITY,
             stalled: false,
+            current: None,
         }
     }
 }
@@ -76,31 +108,29 @@ impl FisherScoring {
 /// Solve H s = -g, with a ridge when H is singular or indefinite.
 fn newton_step(h: &DMatrix<f64>, g: &[f64]) -> Option<DVector<f64>> {
     let n = g.len();
-    let gv = DVector::from_column_slice(g);
     let scale = (0..n).map(|i| h[(i, i)].abs()).fold(0.0, f64::max).max(1e-12);
     let mut ridge = 0.0;
     for _ in 0..12 {
-        let hr = h + DMatrix::identity(n, n) * ridge;
-        if let Some(c) = hr.cholesky() {
-            return Some(-c.solve(&gv));
+        let mut hr = h.clone();
+        for i in 0..n {
+            hr[(i, i)] += ridge;
+        }
+        if let Some(c) = chol::Chol::new(&hr) {
+            return Some(-c.solve(g));
         }
         ridge = if ridge == 0.0 { 1e-10 * scale } else { ridge * 10.0 };
     }
     None
 }
 
-impl<O> Solver<O, St> for FisherScoring
-where
-    O: CostFunction<Param = Vec<f64>, Output = f64>
-        + Gradient<Param = Vec<f64>, Gradient = Vec<f64>>
-        + Hessian<Param = Vec<f64>, Hessian = DMatrix<f64>>,
-{
+impl<O: Scoring> Solver<O, St> for FisherScoring<O::Eval> {
     const NAME: &'static str = "Fisher scoring";
 
     fn init(&mut self, problem: &mut Problem<O>, state: St) -> Result<(St, Option<KV>), Error> {
         let x = state.get_param().ok_or_else(|| Error::msg("no starting values"))?.clone();
-        let f = problem.cost(&x)?;
-        if !f.is_finite() {
+        let (f, e) = problem.problem("cost_count", |p| p.evaluate(&x))?;
+        self.current = e;
+        if !f.is_finite() || self.current.is_none() {
             return Err(Error::msg(
                 "the starting values give an implied covariance matrix that is not positive definite",
             ));
@@ -111,18 +141,24 @@ where
     fn next_iter(&mut self, problem: &mut Problem<O>, mut state: St) -> Result<(St, Option<KV>), Error> {
         let x = state.take_param().ok_or_else(|| Error::msg("lost the parameters"))?;
         let f0 = state.get_cost();
-        let g = problem.gradient(&x)?;
-        let h = problem.hessian(&x)?;
+        let e = self
+            .current
+            .take()
+            .ok_or_else(|| Error::msg("the implied covariance matrix is not positive definite"))?;
+        let (g, h) = problem.problem("gradient_count", |p| p.gradient_hessian(&e))?;
         let s = newton_step(&h, &g).ok_or_else(|| Error::msg("the information matrix is singular"))?;
         let slope: f64 = s.iter().zip(&g).map(|(a, b)| a * b).sum();
         let mut alpha = 1.0;
         let mut accepted = None;
         for _ in 0..40 {
             let xn: Vec<f64> = x.iter().zip(s.iter()).map(|(a, b)| a + alpha * b).collect();
-            let fnew = problem.cost(&xn)?;
+            let (fnew, en) = problem.problem("cost_count", |p| p.evaluate(&xn))?;
             if fnew.is_finite() && fnew <= f0 + 1e-4 * alpha * slope.min(0.0) + 1e-13 * (1.0 + f0.abs()) {
-                accepted = Some((xn, fnew));
-                break;
+                if let Some(en) = en {
+                    accepted = Some((xn, fnew));
+                    self.current = Some(en);
+                    break;
+                }
             }
             alpha *= 0.5;
         }
@@ -132,6 +168,7 @@ where
                 Ok((state.param(xn).cost(fnew).gradient(g), None))
             }
             None => {
+                self.current = Some(e);
                 self.stalled = true;
                 self.last_step = 0.0;
                 Ok((state.param(x).cost(f0).gradient(g), None))

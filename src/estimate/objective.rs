@@ -19,8 +19,17 @@
 //!   (a_k' K a_l)(b_k' K b_l) + (a_k' K b_l)(b_k' K a_l) + dmu_k' K dmu_l
 //!
 //! from one product P' K P of the stacked vectors: no p^2 x p^2 Kronecker
-//! product, no per-parameter p x p matrix.
+//! product, no per-parameter p x p matrix. The vectors a, b are columns of
+//! FB and FC, and many cells share them (every loading of a factor has the
+//! same b), so P' K P is formed over the distinct columns only: U' K U with
+//! U of p x r, r <= 2 nv, instead of p x 2q.
+//!
+//! The optimizer evaluates each point once (`evaluate`): the cost, and from
+//! the same Sigma^-1 the gradient (`gradient_at`) and the information
+//! (`information_at`); `objective`, `gradient` and `expected_information`
+//! are the one-call forms.
 
+use super::chol::Chol;
 use crate::data::SampleStats;
 use crate::model::ram::{Implied, Mat, Ram};
 use nalgebra::{DMatrix, DVector};
@@ -36,11 +45,7 @@ pub struct GroupData {
 
 impl GroupData {
     pub fn new(s: &SampleStats) -> GroupData {
-        let logdet_s = s
-            .cov
-            .clone()
-            .cholesky()
-            .map_or(f64::NAN, |c| 2.0 * c.l().diagonal().iter().map(|v| v.ln()).sum::<f64>());
+        let logdet_s = Chol::new(&s.cov).map_or(f64::NAN, |c| c.logdet());
         GroupData {
             n: s.nobs,
             cov: s.cov.clone(),
@@ -64,8 +69,8 @@ pub fn eval_group(ram: &Ram, g: usize, x: &[f64], d: &GroupData) -> Option<Group
     let p = ram.p();
     let (a, s, m) = ram.matrices(g, x);
     let implied = Implied::new(&a, &s, &m, p)?;
-    let chol = implied.sigma.clone().cholesky()?;
-    let logdet = 2.0 * chol.l().diagonal().iter().map(|v| v.ln()).sum::<f64>();
+    let chol = Chol::new(&implied.sigma)?;
+    let logdet = chol.logdet();
     let k = chol.inverse();
     let mut f = logdet + (&d.cov * &k).trace() - d.logdet_s - p as f64;
     if ram.meanstructure {
@@ -78,51 +83,124 @@ pub fn eval_group(ram: &Ram, g: usize, x: &[f64], d: &GroupData) -> Option<Group
     Some(GroupEval { implied, k, logdet, f })
 }
 
-/// F = sum_g (n_g/N) F_g, or +inf outside the admissible region.
-pub fn objective(ram: &Ram, x: &[f64], data: &[GroupData]) -> f64 {
+/// Every group evaluated at one parameter vector.
+pub struct Evaluation {
+    pub groups: Vec<GroupEval>,
+    /// F = sum_g (n_g/N) F_g
+    pub f: f64,
+}
+
+/// Evaluate every group at `x`; `None` outside the admissible region.
+pub fn evaluate(ram: &Ram, x: &[f64], data: &[GroupData]) -> Option<Evaluation> {
     let ntot: usize = data.iter().map(|d| d.n).sum();
     let mut f = 0.0;
+    let mut groups = Vec::with_capacity(data.len());
     for (g, d) in data.iter().enumerate() {
-        match eval_group(ram, g, x, d) {
-            Some(e) => f += d.n as f64 / ntot as f64 * e.f,
-            None => return f64::INFINITY,
-        }
+        let e = eval_group(ram, g, x, d)?;
+        f += d.n as f64 / ntot as f64 * e.f;
+        groups.push(e);
     }
-    f
+    Some(Evaluation { groups, f })
+}
+
+/// F = sum_g (n_g/N) F_g, or +inf outside the admissible region.
+pub fn objective(ram: &Ram, x: &[f64], data: &[GroupData]) -> f64 {
+    evaluate(ram, x, data).map_or(f64::INFINITY, |e| e.f)
 }
 
 /// Gradient of F with respect to the free parameters.
 pub fn gradient(ram: &Ram, x: &[f64], data: &[GroupData]) -> Option<Vec<f64>> {
+    Some(gradient_at(ram, data, &evaluate(ram, x, data)?))
+}
+
+/// `y += alpha x`
+#[inline]
+fn axpy(y: &mut [f64], alpha: f64, x: &[f64]) {
+    for (yi, xi) in y.iter_mut().zip(x) {
+        *yi += alpha * xi;
+    }
+}
+
+#[inline]
+fn dot(x: &[f64], y: &[f64]) -> f64 {
+    x.iter().zip(y).map(|(a, b)| a * b).sum()
+}
+
+/// Column `j` of FB (rows `0..p` of column `j` of B, column-major).
+#[inline]
+fn fcol(m: &DMatrix<f64>, j: usize, p: usize) -> &[f64] {
+    let nv = m.nrows();
+    &m.as_slice()[j * nv..j * nv + p]
+}
+
+/// Gradient of F from an evaluation. Per group, with W = K (Sigma - S) K
+/// (less K d d' K with means), only the columns Y(:,i) = W FB(:,i) that a
+/// free cell needs are formed (over the nonzeros of FB), and each cell's
+/// derivative is then one dot product of length p.
+pub fn gradient_at(ram: &Ram, data: &[GroupData], ev: &Evaluation) -> Vec<f64> {
     let ntot: usize = data.iter().map(|d| d.n).sum();
     let mut grad = vec![0.0; ram.nx];
     let p = ram.p();
-    for (g, d) in data.iter().enumerate() {
-        let e = eval_group(ram, g, x, d)?;
+    let nv = ram.nv();
+    for (g, (d, e)) in data.iter().zip(&ev.groups).enumerate() {
         let w_g = d.n as f64 / ntot as f64;
         let k = &e.k;
+        let b = &e.implied.b;
+        let c = &e.implied.c;
         let mut w = k * (&e.implied.sigma - &d.cov) * k;
-        let fb = e.implied.b.rows(0, p);
-        let fc = e.implied.c.rows(0, p);
-        let mut u = DVector::zeros(ram.nv());
+        let mut kd = None;
         if ram.meanstructure {
-            let kd = k * (&d.mean - &e.implied.mu);
-            w -= &kd * kd.transpose();
-            u = fb.transpose() * &kd;
+            let v = k * (&d.mean - &e.implied.mu);
+            w.ger(-1.0, &v, &v, 1.0);
+            kd = Some(v);
         }
-        let bwb = fb.transpose() * &w * fb;
-        let bwc = fb.transpose() * &w * fc;
-        for c in &ram.groups[g].cells {
-            let Some(xi) = c.x else { continue };
-            let v = match c.mat {
-                Mat::A => 2.0 * bwc[(c.i, c.j)] - 2.0 * u[c.i] * e.implied.bm[c.j],
-                Mat::S if c.i == c.j => bwb[(c.i, c.i)],
-                Mat::S => 2.0 * bwb[(c.i, c.j)],
-                Mat::M => -2.0 * u[c.i],
+        // Y(:,i) = W FB(:,i) for the i that the free cells use
+        let cells = &ram.groups[g].cells;
+        let mut slot = vec![usize::MAX; nv];
+        let mut need = Vec::new();
+        for cell in cells.iter().filter(|c| c.x.is_some()) {
+            let cols: &[usize] = match cell.mat {
+                Mat::A => &[cell.i],
+                Mat::S => &[cell.i, cell.j],
+                Mat::M => &[],
+            };
+            for &i in cols {
+                if slot[i] == usize::MAX {
+                    slot[i] = need.len();
+                    need.push(i);
+                }
+            }
+        }
+        let mut y = vec![0.0; p * need.len()];
+        let ws = w.as_slice();
+        for (s, &i) in need.iter().enumerate() {
+            let yi = &mut y[s * p..(s + 1) * p];
+            for (r, &fb) in fcol(b, i, p).iter().enumerate() {
+                if fb != 0.0 {
+                    axpy(yi, fb, &ws[r * p..(r + 1) * p]);
+                }
+            }
+        }
+        let ycol = |i: usize| &y[slot[i] * p..(slot[i] + 1) * p];
+        let u = |i: usize| kd.as_ref().map_or(0.0, |kd| dot(fcol(b, i, p), kd.as_slice()));
+        for cell in cells {
+            let Some(xi) = cell.x else { continue };
+            let v = match cell.mat {
+                Mat::A => {
+                    let mut v = 2.0 * dot(ycol(cell.i), fcol(c, cell.j, p));
+                    if ram.meanstructure {
+                        v -= 2.0 * u(cell.i) * e.implied.bm[cell.j];
+                    }
+                    v
+                }
+                Mat::S if cell.i == cell.j => dot(ycol(cell.i), fcol(b, cell.i, p)),
+                Mat::S => 2.0 * dot(ycol(cell.i), fcol(b, cell.j, p)),
+                Mat::M => -2.0 * u(cell.i),
             };
             grad[xi] += w_g * v;
         }
     }
-    Some(grad)
+    grad
 }
 
 /// Derivatives of (Sigma, mu) of one group in rank-two form, per free cell.
@@ -173,57 +251,153 @@ pub fn jacobian(ram: &Ram, g: usize, implied: &Implied) -> Jacobian {
 /// Unit expected information (per observation) over the free parameters:
 /// sum_g (n_g/N) Delta_g' A_g Delta_g, with A_g from the implied moments.
 pub fn expected_information(ram: &Ram, x: &[f64], data: &[GroupData]) -> Option<DMatrix<f64>> {
+    Some(information_at(ram, data, &evaluate(ram, x, data)?))
+}
+
+/// Which rows of a column of FB or FC a vector keeps: all of them, only the
+/// fixed.x rows (the x-x block of dSigma, which lavaan leaves out), or all
+/// but those (the mean part, whose x rows lavaan leaves out too).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Rows {
+    All = 0,
+    X = 1,
+    NonX = 2,
+}
+
+/// The distinct vectors of one group's rank-two derivatives, as columns of
+/// U (p x r), with the index of each (source, column, rows) triple.
+struct Columns<'a> {
+    p: usize,
+    nv: usize,
+    b: &'a DMatrix<f64>,
+    c: &'a DMatrix<f64>,
+    is_x: Vec<bool>,
+    /// slot of (src * 3 + rows) * nv + col, src 0 = FB, 1 = FC
+    slot: Vec<usize>,
+    u: Vec<f64>,
+    r: usize,
+}
+
+impl Columns<'_> {
+    /// Index of the vector (or `None` when it is zero), with its values added to U.
+    fn get(&mut self, src: usize, col: usize, rows: Rows) -> Option<usize> {
+        let rows = if rows == Rows::NonX && !self.is_x.iter().any(|v| *v) {
+            Rows::All
+        } else {
+            rows
+        };
+        let key = (src * 3 + rows as usize) * self.nv + col;
+        if self.slot[key] != usize::MAX {
+            return Some(self.slot[key]);
+        }
+        let m = if src == 0 { self.b } else { self.c };
+        let full = fcol(m, col, self.p);
+        let keep = |r: usize| match rows {
+            Rows::All => true,
+            Rows::X => self.is_x[r],
+            Rows::NonX => !self.is_x[r],
+        };
+        if !full.iter().enumerate().any(|(r, v)| *v != 0.0 && keep(r)) {
+            return None;
+        }
+        self.u.extend(full.iter().enumerate().map(|(r, v)| if keep(r) { *v } else { 0.0 }));
+        self.slot[key] = self.r;
+        self.r += 1;
+        Some(self.r - 1)
+    }
+}
+
+/// One free cell's derivative: dSigma = ca cb (U_a U_b' + U_b U_a'),
+/// its x-x block likewise, dmu = cm U_m.
+#[derive(Clone, Copy)]
+struct Deriv {
+    x: usize,
+    ab: Option<(usize, usize, f64)>,
+    abx: Option<(usize, usize, f64)>,
+    mu: Option<(usize, f64)>,
+}
+
+/// Unit expected information from an evaluation.
+pub fn information_at(ram: &Ram, data: &[GroupData], ev: &Evaluation) -> DMatrix<f64> {
     let ntot: usize = data.iter().map(|d| d.n).sum();
     let mut info = DMatrix::zeros(ram.nx, ram.nx);
-    for (g, d) in data.iter().enumerate() {
-        let e = eval_group(ram, g, x, d)?;
+    let p = ram.p();
+    let nv = ram.nv();
+    for (g, (d, e)) in data.iter().zip(&ev.groups).enumerate() {
         let w_g = d.n as f64 / ntot as f64;
-        let mut jac = jacobian(ram, g, &e.implied);
-        let q = jac.cols.len();
-        let p = ram.p();
-        // the x-x block of each dSigma_k (zero unless a parameter moves the
-        // fixed.x moments): (Pa)(Pb)' + (Pb)(Pa)' with P keeping the x rows
-        let mut pa = DMatrix::zeros(p, q);
-        let mut pb = DMatrix::zeros(p, q);
+        let mut is_x = vec![false; p];
         for &i in &ram.x_ov {
-            pa.set_row(i, &jac.a.row(i));
-            pb.set_row(i, &jac.b.row(i));
-            jac.dmu.row_mut(i).fill(0.0);
+            is_x[i] = true;
         }
-        let xblock = pa.iter().chain(pb.iter()).any(|v| *v != 0.0);
-        let blocks = if xblock { 4 } else { 2 };
-        let mut pm = DMatrix::zeros(p, blocks * q);
-        pm.view_mut((0, 0), (p, q)).copy_from(&jac.a);
-        pm.view_mut((0, q), (p, q)).copy_from(&jac.b);
-        if xblock {
-            pm.view_mut((0, 2 * q), (p, q)).copy_from(&pa);
-            pm.view_mut((0, 3 * q), (p, q)).copy_from(&pb);
+        let mut cols = Columns {
+            p,
+            nv,
+            b: &e.implied.b,
+            c: &e.implied.c,
+            is_x,
+            slot: vec![usize::MAX; 6 * nv],
+            u: Vec::new(),
+            r: 0,
+        };
+        let pair = |cols: &mut Columns, (sa, ia): (usize, usize), (sb, ib): (usize, usize), coef: f64, rows: Rows| {
+            Some((cols.get(sa, ia, rows)?, cols.get(sb, ib, rows)?, coef))
+        };
+        let mut derivs = Vec::new();
+        for cell in &ram.groups[g].cells {
+            let Some(x) = cell.x else { continue };
+            let (a, b, coef) = match cell.mat {
+                Mat::A => ((0, cell.i), (1, cell.j), 1.0),
+                Mat::S => ((0, cell.i), (0, cell.j), if cell.i == cell.j { 0.5 } else { 1.0 }),
+                Mat::M => ((0, 0), (0, 0), 0.0),
+            };
+            let (ab, abx) = if cell.mat == Mat::M {
+                (None, None)
+            } else {
+                (pair(&mut cols, a, b, coef, Rows::All), pair(&mut cols, a, b, coef, Rows::X))
+            };
+            let mu = match cell.mat {
+                Mat::A if ram.meanstructure && e.implied.bm[cell.j] != 0.0 => {
+                    cols.get(0, cell.i, Rows::NonX).map(|s| (s, e.implied.bm[cell.j]))
+                }
+                Mat::M => cols.get(0, cell.i, Rows::NonX).map(|s| (s, 1.0)),
+                _ => None,
+            };
+            derivs.push(Deriv { x, ab, abx, mu });
         }
-        let kp = &e.k * &pm;
-        let gm = pm.transpose() * kp;
-        let mm = if ram.meanstructure {
-            Some(jac.dmu.transpose() * &e.k * &jac.dmu)
-        } else {
-            None
+        let r = cols.r;
+        let u = DMatrix::from_vec(p, r, cols.u);
+        let ku = &e.k * &u;
+        let gm = u.transpose() * ku;
+        // 1/2 tr(K (u v' + v u') K (w z' + z w')) = (u'Kw)(v'Kz) + (u'Kz)(v'Kw)
+        let f = |(u, v, cu): (usize, usize, f64), (w, z, cw): (usize, usize, f64)| {
+            cu * cw * (gm[(u, w)] * gm[(v, z)] + gm[(u, z)] * gm[(v, w)])
         };
-        // 1/2 tr(K (u v' + v u') K (w z' + z w')) = (u'Kw)(v'Kz) + (u'Kz)(v'Kw),
-        // with (u, v) the k-th pair of block s and (w, z) the l-th of block t
-        let f = |s: usize, k: usize, t: usize, l: usize| {
-            let (u, v, w, z) = (s * q + k, (s + 1) * q + k, t * q + l, (t + 1) * q + l);
-            gm[(u, w)] * gm[(v, z)] + gm[(u, z)] * gm[(v, w)]
-        };
-        for k in 0..q {
-            for l in 0..q {
-                let mut v = f(0, k, 0, l);
-                if xblock {
-                    v += f(2, k, 2, l) - f(2, k, 0, l) - f(0, k, 2, l);
+        for (k, dk) in derivs.iter().enumerate() {
+            for dl in &derivs[..=k] {
+                let mut v = 0.0;
+                if let (Some(a), Some(b)) = (dk.ab, dl.ab) {
+                    v += f(a, b);
                 }
-                if let Some(mm) = &mm {
-                    v += mm[(k, l)];
+                if let Some(ax) = dk.abx {
+                    if let Some(bx) = dl.abx {
+                        v += f(ax, bx);
+                    }
+                    if let Some(b) = dl.ab {
+                        v -= f(ax, b);
+                    }
                 }
-                info[(jac.cols[k].1, jac.cols[l].1)] += w_g * v;
+                if let (Some(a), Some(bx)) = (dk.ab, dl.abx) {
+                    v -= f(a, bx);
+                }
+                if let (Some((mk, ck)), Some((ml, cl))) = (dk.mu, dl.mu) {
+                    v += ck * cl * gm[(mk, ml)];
+                }
+                info[(dk.x, dl.x)] += w_g * v;
+                if !std::ptr::eq(dk, dl) {
+                    info[(dl.x, dk.x)] += w_g * v;
+                }
             }
         }
     }
-    Some(info)
+    info
 }

@@ -4,7 +4,7 @@
 //! model and the baseline: 1 for the standard indices; the robust indices of
 //! Brosseau-Liard & Savalei use the unscaled statistics with the factors.
 
-use super::distributions::{bisect, pchisq, pnchisq};
+use super::distributions::{brent, pchisq, pnchisq};
 
 fn close0(v: f64) -> bool {
     v.abs() <= 1.5e-8
@@ -113,13 +113,13 @@ pub fn rmsea_ci(x2: f64, df: f64, n: f64, g: f64, c: f64) -> (Option<f64>, Optio
     let lower = if pchisq(x2, df) < 0.95 {
         Some(0.0)
     } else {
-        bisect(|l| pnchisq(x2, df, l) - 0.95, 0.0, x2).map(to_rmsea)
+        brent(|l| pnchisq(x2, df, l) - 0.95, 0.0, x2).map(to_rmsea)
     };
     let nr = n.max(4.0 * x2);
     let upper = if pnchisq(x2, df, nr) - 0.05 > 0.0 || pchisq(x2, df) < 0.05 {
         Some(0.0)
     } else {
-        bisect(|l| pnchisq(x2, df, l) - 0.05, 0.0, nr).map(to_rmsea)
+        brent(|l| pnchisq(x2, df, l) - 0.05, 0.0, nr).map(to_rmsea)
     };
     (lower, upper)
 }

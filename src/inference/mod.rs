@@ -74,6 +74,17 @@ pub fn vcov(model: &Model, x: &[f64], data: &[GroupData]) -> Result<DMatrix<f64>
     }
     let scale: Vec<f64> = d.iter().map(|v| 1.0 / v.sqrt()).collect();
     let scaled = DMatrix::from_fn(nx, nx, |i, j| info[(i, j)] * scale[i] * scale[j]);
+    // fast path: a Cholesky inverse, kept when it proves the scaled matrix well
+    // conditioned: lambda_min >= 1 / ||S^-1||_F and lambda_max <= ||S||_F, so
+    // 1 / ||S^-1||_F > 1e-10 ||S||_F implies the eigenvalue test below
+    if let Some(chol) = crate::estimate::chol::Chol::new(&scaled) {
+        let inner = chol.inverse();
+        let (ninv, nsc) = (inner.norm(), scaled.norm());
+        if ninv.is_finite() && nsc.is_finite() && 1.0 / ninv > 1e-10 * nsc {
+            let inv = DMatrix::from_fn(nx, nx, |i, j| inner[(i, j)] * scale[i] * scale[j]);
+            return Ok(inv / ntot as f64);
+        }
+    }
     let eig = SymmetricEigen::new(scaled);
     let max = eig.eigenvalues.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     let (kmin, min) = eig
