@@ -164,7 +164,13 @@ impl<O: Scoring> Solver<O, St> for FisherScoring<O::Eval> {
         }
         match accepted {
             Some((xn, fnew)) => {
-                self.last_step = s.iter().map(|v| (alpha * v).abs()).fold(0.0, f64::max);
+                // the full scoring step, not the halved one: a step made tiny by
+                // halving far from the optimum is not convergence
+                self.last_step = s
+                    .iter()
+                    .map(|v| v.abs())
+                    .fold(0.0, f64::max)
+                    .max(if alpha < 1.0 { f64::INFINITY } else { 0.0 });
                 Ok((state.param(xn).cost(fnew).gradient(g), None))
             }
             None => {
