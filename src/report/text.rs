@@ -33,7 +33,7 @@ pub fn render(r: &FitReport) -> String {
         (Some(gs), Some(ns)) => {
             line(&mut o, "Number of observations per group:", String::new());
             for (g, n) in gs.iter().zip(ns) {
-                let _ = writeln!(o, "    {g:<40}{:>15}", n);
+                let _ = writeln!(o, "    {g:<40}{:>15}", n.to_string());
             }
         }
         _ => line(&mut o, "Number of observations", r.nobs.to_string()),
