@@ -27,13 +27,13 @@
 
 use super::objective::{self, jacobian, GroupData};
 use super::start;
-use super::{Estimate, FisherScoring};
+use super::Estimate;
 use crate::data::em::{self, Saturated};
 use crate::data::patterns::{sub, Patterns};
 use crate::data::{DataError, Dataset, SampleStats};
 use crate::model::ram::{Implied, Mat, Ram};
 use crate::model::Model;
-use argmin::core::{CostFunction, Error, Executor, Gradient, Hessian, State, TerminationReason};
+use argmin::core::{CostFunction, Error, Gradient, Hessian};
 use nalgebra::{DMatrix, DVector};
 
 /// What FIML needs besides the EM moments in `GroupData`: per group the
@@ -375,38 +375,7 @@ impl Hessian for FimlProblem<'_> {
 
 /// Fisher scoring on F from `x0`.
 pub fn minimize(ram: &Ram, data: &[GroupData], fiml: &FimlData, x0: Vec<f64>, max_iter: u64) -> Estimate {
-    let res = Executor::new(FimlProblem { ram, data, fiml }, FisherScoring::new(1e-9))
-        .configure(|s| s.param(x0.clone()).max_iters(max_iter))
-        .run();
-    match res {
-        Ok(r) => {
-            let st = r.state();
-            let reason = st.get_termination_reason().cloned();
-            let x = st.get_best_param().or(st.get_param()).cloned().unwrap_or(x0);
-            let fmin = objective(ram, &x, fiml);
-            let converged = matches!(reason, Some(TerminationReason::SolverConverged)) && fmin.is_finite();
-            let message = match reason {
-                Some(TerminationReason::SolverConverged) => None,
-                Some(TerminationReason::MaxItersReached) => Some(format!("the optimizer did not converge within {max_iter} iterations")),
-                Some(r) => Some(r.text().to_string()),
-                None => Some("the optimizer stopped for an unknown reason".into()),
-            };
-            Estimate {
-                x,
-                fmin,
-                iterations: st.get_iter(),
-                converged,
-                message,
-            }
-        }
-        Err(e) => Estimate {
-            x: x0,
-            fmin: f64::NAN,
-            iterations: 0,
-            converged: false,
-            message: Some(e.to_string()),
-        },
-    }
+    super::solve(FimlProblem { ram, data, fiml }, x0, max_iter, 1e-9, |x| objective(ram, x, fiml))
 }
 
 /// Estimate by FIML: lavaan-style starts from the EM moments (in `data`),

@@ -13,10 +13,9 @@
 //! ("standard"): (Delta' V Delta)^-1 / (N - G), as lavaan.
 
 use super::objective::GroupData;
-use super::FisherScoring;
 use crate::inference::robust::{delta, h1_weight, moment_elems};
 use crate::model::ram::{Implied, Ram};
-use argmin::core::{CostFunction, Error, Executor, Gradient, Hessian, State, TerminationReason};
+use argmin::core::{CostFunction, Error, Gradient, Hessian};
 use nalgebra::{DMatrix, DVector};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,50 +147,13 @@ impl Hessian for LsProblem<'_> {
     }
 }
 
-/// Minimise from `x0`; (estimate, fmin, iterations, converged, message).
+/// Minimise from `x0`.
 pub fn minimize(ram: &Ram, groups: &[LsGroup], x0: Vec<f64>, max_iter: u64) -> super::Estimate {
-    let problem = LsProblem {
-        ram,
-        groups,
-        elems: moment_elems(ram.p(), ram.meanstructure),
-    };
-    let res = Executor::new(problem, FisherScoring::new(1e-9))
-        .configure(|s| s.param(x0.clone()).max_iters(max_iter))
-        .run();
-    match res {
-        Ok(r) => {
-            let st = r.state();
-            let reason = st.get_termination_reason().cloned();
-            let x = st.get_best_param().or(st.get_param()).cloned().unwrap_or(x0);
-            let p = LsProblem {
-                ram,
-                groups,
-                elems: moment_elems(ram.p(), ram.meanstructure),
-            };
-            let fmin = p.fmin(&x);
-            let converged = matches!(reason, Some(TerminationReason::SolverConverged)) && fmin.is_finite();
-            let message = match reason {
-                Some(TerminationReason::SolverConverged) => None,
-                Some(TerminationReason::MaxItersReached) => Some(format!("the optimizer did not converge within {max_iter} iterations")),
-                Some(r) => Some(r.text().to_string()),
-                None => Some("the optimizer stopped for an unknown reason".into()),
-            };
-            super::Estimate {
-                x,
-                fmin,
-                iterations: st.get_iter(),
-                converged,
-                message,
-            }
-        }
-        Err(e) => super::Estimate {
-            x: x0,
-            fmin: f64::NAN,
-            iterations: 0,
-            converged: false,
-            message: Some(e.to_string()),
-        },
-    }
+    let problem = |elems| LsProblem { ram, groups, elems };
+    let check = problem(moment_elems(ram.p(), ram.meanstructure));
+    super::solve(problem(moment_elems(ram.p(), ram.meanstructure)), x0, max_iter, 1e-9, |x| {
+        check.fmin(x)
+    })
 }
 
 /// vcov for se = "standard": (sum_g f_g Delta'V Delta)^-1 / (N - G).

@@ -220,7 +220,12 @@ pub fn minimize(ram: &Ram, data: &[GroupData], x0: Vec<f64>, max_iter: u64) -> E
 /// Run the optimizer from `x0`, converged when no parameter moves by more
 /// than `xtol` (the bootstrap's draws need less precision than a fit).
 pub fn minimize_tol(ram: &Ram, data: &[GroupData], x0: Vec<f64>, max_iter: u64, xtol: f64) -> Estimate {
-    let problem = MlProblem { ram, data };
+    solve(MlProblem { ram, data }, x0, max_iter, xtol, |x| objective::objective(ram, x, data))
+}
+
+/// Run Fisher scoring on any problem (ML, least squares, FIML) from `x0`;
+/// `fmin` evaluates the discrepancy at the result.
+pub fn solve<P: Scoring>(problem: P, x0: Vec<f64>, max_iter: u64, xtol: f64, fmin: impl Fn(&[f64]) -> f64) -> Estimate {
     let res = Executor::new(problem, FisherScoring::new(xtol))
         .configure(|s| s.param(x0.clone()).max_iters(max_iter))
         .run();
@@ -229,8 +234,8 @@ pub fn minimize_tol(ram: &Ram, data: &[GroupData], x0: Vec<f64>, max_iter: u64, 
             let st = r.state();
             let reason = st.get_termination_reason().cloned();
             let x = st.get_best_param().or(st.get_param()).cloned().unwrap_or(x0);
-            let fmin = objective::objective(ram, &x, data);
-            let converged = matches!(reason, Some(TerminationReason::SolverConverged)) && fmin.is_finite();
+            let f = fmin(&x);
+            let converged = matches!(reason, Some(TerminationReason::SolverConverged)) && f.is_finite();
             let message = match reason {
                 Some(TerminationReason::SolverConverged) => None,
                 Some(TerminationReason::MaxItersReached) => Some(format!("the optimizer reached its limit of {max_iter} iterations")),
@@ -239,7 +244,7 @@ pub fn minimize_tol(ram: &Ram, data: &[GroupData], x0: Vec<f64>, max_iter: u64, 
             };
             Estimate {
                 x,
-                fmin,
+                fmin: f,
                 iterations: st.get_iter(),
                 converged,
                 message,
