@@ -505,7 +505,32 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
     }
     // robust estimators: sandwich standard errors and a scaled test
     let mut scaling = None;
-    if matches!(opt.estimator, EstimatorKind::Mlm | EstimatorKind::Mlr) {
+    // MLR under FIML: the rows used and the saturated first-order information (V3 robust indices)
+    let fiml_rows: Option<Vec<Vec<Vec<f64>>>> = prep.fiml.as_ref().filter(|_| opt.estimator == EstimatorKind::Mlr).map(|_| {
+        prep.group_rows
+            .iter()
+            .map(|rows| inference::fiml::used_rows(&prep.dataset, rows, &model.ram.x_ov))
+            .collect()
+    });
+    if let (Some(f), Some(rows)) = (&prep.fiml, &fiml_rows) {
+        let r = inference::fiml::mlr(&model.ram, x, f, gd, rows, &model.ram.x_ov);
+        if vcov.is_some() {
+            vcov = r.vcov;
+            if vcov.is_none() {
+                warnings.push("robust standard errors could not be computed (a singular information matrix)".into());
+            }
+        }
+        let (bram, bx) = fit::baseline::baseline(model, gd);
+        let bfit = estimate::fiml::minimize(&bram, gd, f, bx, opt.max_iter);
+        let b = inference::fiml::mlr(&bram, &bfit.x, f, gd, rows, &model.ram.x_ov);
+        let df = model.df() as f64;
+        let c = r.trace.map(|t| t / df).filter(|c| *c > 0.0 && df > 0.0);
+        let c0 = b.trace.map(|t| t / fit::baseline::df(model)).filter(|c| *c > 0.0);
+        if c.is_none() && df > 0.0 {
+            warnings.push("the scaled test statistic could not be computed".into());
+        }
+        scaling = Some((c.unwrap_or(f64::NAN), c0.unwrap_or(f64::NAN)));
+    } else if matches!(opt.estimator, EstimatorKind::Mlm | EstimatorKind::Mlr) {
         let raw: Vec<inference::robust::GroupRaw> = prep
             .group_rows
             .iter()
@@ -574,14 +599,24 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
             fit::measures_ls(model, x, groups, (&bram, &b.x))
         }
         None => match &prep.fiml {
-            Some(f) => fit::fiml::measures(model, x, gd, f),
+            Some(f) => {
+                let jm = fiml_rows.as_ref().and_then(|rows| {
+                    let lay = estimate::h1::Layout::new(model.ram.p(), &model.ram.x_ov);
+                    inference::fiml::h1_firstorder(rows, gd, &lay)
+                });
+                fit::fiml::measures(model, x, gd, f, jm.as_deref())
+            }
             None => fit::measures(model, x, gd),
         },
     };
     if let Some((c, c0)) = scaling {
         let get = |k: &str| measures.iter().find(|(n, _)| *n == k).and_then(|(_, v)| *v).unwrap_or(f64::NAN);
         let (x2, df, x2n, dfn, n) = (get("chisq"), get("df"), get("baseline_chisq"), get("baseline_df"), get("ntotal"));
-        let extra = fit::indices::scaled(x2, df, c, x2n, dfn, c0, n, gd.len() as f64);
+        let mut extra = fit::indices::scaled(x2, df, c, x2n, dfn, c0, n, gd.len() as f64);
+        if prep.fiml.is_some() {
+            // under FIML the robust indices are lavaan's FIML-corrected ones (fit::fiml)
+            extra.retain(|(k, _)| !k.ends_with("_robust"));
+        }
         // lavaan lists the scaled measures next to their unscaled ones; appended here
         measures.extend(extra);
     }

@@ -153,9 +153,9 @@ fn fiml_is_refused_with_another_estimator() {
     let d = Path::new(FIX).join("fiml_path");
     let out = Command::new(env!("CARGO_BIN_EXE_sem"))
         .args(["fit", d.join("model.lav").to_str().unwrap(), d.join("data.csv").to_str().unwrap()])
-        .args(["--missing", "fiml", "--estimator", "mlr"])
+        .args(["--missing", "fiml", "--estimator", "mlm"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--missing fiml works with --estimator ml only"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--missing fiml works with --estimator ml or mlr only"));
 }

@@ -244,9 +244,9 @@ impl FitFlags {
             Estimator::Gls => crate::pipeline::EstimatorKind::Gls,
             Estimator::Uls => crate::pipeline::EstimatorKind::Uls,
         };
-        if self.missing == Missing::Fiml && estimator != crate::pipeline::EstimatorKind::Ml {
+        if self.missing == Missing::Fiml && !matches!(estimator, crate::pipeline::EstimatorKind::Ml | crate::pipeline::EstimatorKind::Mlr) {
             return Err(SemError::Input(format!(
-                "--missing fiml works with --estimator ml only for now, not with --estimator {}; drop one of the two",
+                "--missing fiml works with --estimator ml or mlr only for now, not with --estimator {}; drop one of the two",
                 format!("{:?}", self.estimator).to_lowercase()
             )));
         }

@@ -198,3 +198,34 @@ pub fn h1_expected_missing(pats: &Patterns, sigma: &DMatrix<f64>, lay: &Layout) 
     mirror_i22(&mut h, lay);
     Some(h / pats.n as f64)
 }
+
+/// Casewise scores of the saturated model under missing data at (mu, Sigma),
+/// one row per case over the kept elements of `lay` (lavaan's
+/// `lav_mvnorm_missing_scores_mu_vech_sigma`): with o the case's observed
+/// variables, K = Sigma_oo^-1 and d = y_o - mu_o, K d for the means and
+/// 1/2 (K d d' K - K) (doubled off the diagonal) for the covariances, zero
+/// for the elements the case does not observe. NaN marks a missing value.
+pub fn casewise_scores(rows: &[Vec<f64>], mu: &DVector<f64>, sigma: &DMatrix<f64>, lay: &Layout) -> Option<DMatrix<f64>> {
+    let p = lay.p;
+    let mut out = DMatrix::zeros(rows.len(), lay.keep.len());
+    let mut full = vec![0.0; lay.dim()];
+    for (r, row) in rows.iter().enumerate() {
+        let o: Vec<usize> = (0..p).filter(|&i| !row[i].is_nan()).collect();
+        let k = embedded_inverse(sigma, &o)?;
+        let mut dev = DVector::zeros(p);
+        for &i in &o {
+            dev[i] = row[i] - mu[i];
+        }
+        let kd = &k * dev;
+        full.iter_mut().for_each(|v| *v = 0.0);
+        full[..p].copy_from_slice(kd.as_slice());
+        for (u, &(i, j)) in lay.pairs.iter().enumerate() {
+            let g = 0.5 * (kd[i] * kd[j] - k[(i, j)]);
+            full[p + u] = if i == j { g } else { 2.0 * g };
+        }
+        for (c, &e) in lay.keep.iter().enumerate() {
+            out[(r, c)] = full[e];
+        }
+    }
+    Some(out)
+}

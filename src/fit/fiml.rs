@@ -55,7 +55,10 @@ pub fn baseline_logl(model: &Model, f: &FimlData) -> Vec<f64> {
 }
 
 /// Every measure at the FIML estimate `x`; `data` holds the EM moments.
-pub fn measures(model: &Model, x: &[f64], data: &[GroupData], f: &FimlData) -> Measures {
+/// `jm`: with a robust (scaled) test, per group the saturated model's unit
+/// first-order information at the EM moments, for version V3 of the
+/// corrected indices (`corrected`).
+pub fn measures(model: &Model, x: &[f64], data: &[GroupData], f: &FimlData, jm: Option<&[DMatrix<f64>]>) -> Measures {
     let Some(logl) = fiml::logl(&model.ram, x, f) else {
         return vec![("npar", Some(model.npar() as f64)), ("df", Some(model.df() as f64))];
     };
@@ -85,7 +88,7 @@ pub fn measures(model: &Model, x: &[f64], data: &[GroupData], f: &FimlData) -> M
             &[("srmr_mplus", Some(with_means)), ("srmr_mplus_nomean", Some(nomean))],
         );
     }
-    let rb = corrected(model, x, data, f);
+    let rb = corrected(model, x, data, f, jm);
     let base_df = m
         .iter()
         .find(|(k, _)| *k == "baseline_df")
@@ -125,7 +128,11 @@ fn insert_after(m: &mut Measures, after: &str, items: &[(&'static str, Option<f6
     }
 }
 
-/// lavaan's FIML-corrected statistics (version V6).
+/// lavaan's FIML-corrected statistics: version V6 for a standard test,
+/// k = tr(Wc Wm^-1 U Wm^-1); V3 for a scaled one (given `jm`, the
+/// saturated first-order information), k = tr(U Wm^-1 Wc Wm^-1 U Gamma)
+/// with Gamma = Wm^-1 Jm Wm^-1, all of them block-diagonal over the groups
+/// (weighted f_g, or 1/f_g for the inverses and Gamma).
 struct Corrected {
     xx3: f64,
     c_hat: f64,
@@ -133,7 +140,7 @@ struct Corrected {
     c_hat_null: f64,
 }
 
-fn corrected(model: &Model, x: &[f64], data: &[GroupData], f: &FimlData) -> Option<Corrected> {
+fn corrected(model: &Model, x: &[f64], data: &[GroupData], f: &FimlData, jm: Option<&[DMatrix<f64>]>) -> Option<Corrected> {
     let ram = &model.ram;
     let p = ram.p();
     let xi: Vec<usize> = model.pt.names.ov_x.iter().filter_map(|v| ram.index(v)).collect();
@@ -145,6 +152,7 @@ fn corrected(model: &Model, x: &[f64], data: &[GroupData], f: &FimlData) -> Opti
     let (mut t1, mut tb, mut xx3, mut xx3_null) = (0.0, 0.0, 0.0, 0.0);
     let mut ac = DMatrix::zeros(ram.nx, ram.nx);
     let mut am = DMatrix::zeros(ram.nx, ram.nx);
+    let mut blocks = Vec::with_capacity(data.len());
     for (g, d) in data.iter().enumerate() {
         let n = d.n as f64;
         let fg = n / ntot;
@@ -182,9 +190,45 @@ fn corrected(model: &Model, x: &[f64], data: &[GroupData], f: &FimlData) -> Opti
             .map(|(r, _)| r)
             .collect();
         tb += (sub(&wc, &sel) * spd_inverse(&sub(&wm, &sel))?.0).trace();
+        blocks.push((fg, wc, wm, wmi, dl, sel));
     }
-    let k = t1 - (&ac * spd_inverse(&am)?.0).trace();
-    let kb = t1 - tb;
+    let (k, kb) = match jm {
+        None => (t1 - (&ac * spd_inverse(&am)?.0).trace(), t1 - tb),
+        Some(jm) => {
+            let kd = lay.keep.len();
+            let dim = kd * blocks.len();
+            let nsel: usize = blocks.iter().map(|b| b.5.len()).sum();
+            let (mut wc_all, mut wm_all, mut wmi_all, mut gamma_all) = (
+                DMatrix::zeros(dim, dim),
+                DMatrix::zeros(dim, dim),
+                DMatrix::zeros(dim, dim),
+                DMatrix::zeros(dim, dim),
+            );
+            let mut d_all = DMatrix::zeros(dim, ram.nx);
+            let mut db_all = DMatrix::zeros(dim, nsel);
+            let mut col = 0;
+            for (g, (fg, wc, wm, wmi, dl, sel)) in blocks.iter().enumerate() {
+                let o = g * kd;
+                wc_all.view_mut((o, o), (kd, kd)).copy_from(&(wc * *fg));
+                wm_all.view_mut((o, o), (kd, kd)).copy_from(&(wm * *fg));
+                wmi_all.view_mut((o, o), (kd, kd)).copy_from(&(wmi / *fg));
+                gamma_all.view_mut((o, o), (kd, kd)).copy_from(&(wmi * &jm[g] * wmi / *fg));
+                d_all.view_mut((o, 0), (kd, ram.nx)).copy_from(dl);
+                for &r in sel {
+                    db_all[(o + r, col)] = 1.0;
+                    col += 1;
+                }
+            }
+            let u_of = |d: &DMatrix<f64>| -> Option<DMatrix<f64>> {
+                let wd = &wm_all * d;
+                let e_inv = spd_inverse(&(d.transpose() * &wd))?.0;
+                Some(&wm_all - &wd * e_inv * wd.transpose())
+            };
+            let mid = &wmi_all * &wc_all * &wmi_all;
+            let k3 = |u: DMatrix<f64>| (&u * &mid * &u * &gamma_all).trace();
+            (k3(u_of(&d_all)?), k3(u_of(&db_all)?))
+        }
+    };
     Some(Corrected {
         xx3,
         c_hat: k / df,
