@@ -109,6 +109,16 @@ impl DatasetOut {
 }
 
 impl BatchReport {
+    /// Every warning, the batch's first, then each fitted data set's with its
+    /// column number and path: (Some((column, dataset)), text) or (None, text).
+    pub fn warning_lines(&self) -> Vec<(Option<(usize, &str)>, &str)> {
+        let mut out: Vec<(Option<(usize, &str)>, &str)> = self.warnings.iter().map(|w| (None, w.as_str())).collect();
+        for (i, d) in self.datasets.iter().enumerate().filter(|(_, d)| d.status == Status::Ok) {
+            out.extend(d.warnings.iter().map(|w| (Some((i + 1, d.dataset.as_str())), w.as_str())));
+        }
+        out
+    }
+
     /// 2 if any data set had bad input, else 1 if any did not converge or is
     /// not identified, else 3 if any failed a CI gate, else 0.
     pub fn compute_exit_code(datasets: &[DatasetOut]) -> u8 {

@@ -93,21 +93,14 @@ pub fn render(r: &BatchReport) -> String {
             }
         }
     }
-    let per_set: Vec<_> = r
-        .datasets
-        .iter()
-        .enumerate()
-        .filter(|(_, d)| d.status == Status::Ok && !d.warnings.is_empty())
-        .collect();
-    if !r.warnings.is_empty() || !per_set.is_empty() {
+    let warnings = r.warning_lines();
+    if !warnings.is_empty() {
         let _ = writeln!(o, "\n### Warnings\n");
-        for w in &r.warnings {
-            let _ = writeln!(o, "- {w}");
-        }
-        for (i, d) in per_set {
-            for w in &d.warnings {
-                let _ = writeln!(o, "- [{}] `{}`: {w}", i + 1, d.dataset);
-            }
+        for (at, w) in warnings {
+            let _ = match at {
+                Some((i, d)) => writeln!(o, "- [{i}] `{d}`: {w}"),
+                None => writeln!(o, "- {w}"),
+            };
         }
     }
     o

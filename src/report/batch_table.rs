@@ -145,21 +145,14 @@ pub fn render(r: &BatchReport) -> String {
             }
         }
     }
-    let per_set: Vec<(usize, &DatasetOut)> = r
-        .datasets
-        .iter()
-        .enumerate()
-        .filter(|(_, d)| d.status == Status::Ok && !d.warnings.is_empty())
-        .collect();
-    if !r.warnings.is_empty() || !per_set.is_empty() {
+    let warnings = r.warning_lines();
+    if !warnings.is_empty() {
         let _ = writeln!(o, "\nWarnings:");
-        for w in &r.warnings {
-            let _ = writeln!(o, "  - {w}");
-        }
-        for (i, d) in per_set {
-            for w in &d.warnings {
-                let _ = writeln!(o, "  - [{}] {}: {w}", i + 1, d.dataset);
-            }
+        for (at, w) in warnings {
+            let _ = match at {
+                Some((i, d)) => writeln!(o, "  - [{i}] {d}: {w}"),
+                None => writeln!(o, "  - {w}"),
+            };
         }
     }
     o.lines().map(|l| l.trim_end().to_string() + "\n").collect()
