@@ -87,6 +87,8 @@ pub struct FitOptions {
     pub growth: bool,
     /// add modification indices to the report
     pub modindices: bool,
+    /// --se robust: robust.sem standard errors with ML (lavaan's se = "robust")
+    pub se_robust: bool,
     /// add residuals (raw, correlation, standardized) to the report
     pub residuals: bool,
     pub ci_level: f64,
@@ -109,6 +111,7 @@ impl Default for FitOptions {
             group_equal: vec![],
             growth: false,
             modindices: false,
+            se_robust: false,
             residuals: false,
             ci_level: 0.95,
             alpha: 0.05,
@@ -221,6 +224,7 @@ pub struct Prepared {
 pub fn moments_suffice(opt: &FitOptions) -> bool {
     opt.group.is_none()
         && !opt.fiml
+        && !opt.se_robust
         && opt.bootstrap.is_none()
         && matches!(opt.estimator, EstimatorKind::Ml | EstimatorKind::Gls | EstimatorKind::Uls)
 }
@@ -530,6 +534,21 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
             warnings.push("the scaled test statistic could not be computed".into());
         }
         scaling = Some((c.unwrap_or(f64::NAN), c0.unwrap_or(f64::NAN)));
+    } else if opt.se_robust && opt.estimator == EstimatorKind::Ml {
+        // --se robust with ML: lavaan's robust.sem standard errors, the standard test
+        let raw: Vec<inference::robust::GroupRaw> = prep
+            .group_rows
+            .iter()
+            .map(|rows| inference::robust::GroupRaw {
+                rows: inference::robust::complete_rows(&prep.dataset, rows),
+            })
+            .collect();
+        if let (Some(info), true) = (estimate::objective::expected_information(&model.ram, x, gd), vcov.is_some()) {
+            vcov = inference::robust::mlm(&model.ram, x, gd, &raw, &info).vcov;
+            if vcov.is_none() {
+                warnings.push("robust standard errors could not be computed (a singular information matrix)".into());
+            }
+        }
     } else if matches!(opt.estimator, EstimatorKind::Mlm | EstimatorKind::Mlr) {
         let raw: Vec<inference::robust::GroupRaw> = prep
             .group_rows
@@ -673,6 +692,7 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         }),
         se_type: match (&vcov, boot.as_ref().filter(|b| b.rows.is_some())) {
             (None, _) => crate::report::SE_NOT_IDENTIFIED.into(),
+            (Some(_), None) if opt.se_robust && opt.estimator == EstimatorKind::Ml => "Robust.sem".into(),
             (Some(_), None) => opt.estimator.se_name().into(),
             (Some(_), Some(b)) if b.info.successful >= 2 => "Bootstrap".into(),
             (Some(_), Some(_)) => "none (too few successful bootstrap draws)".into(),

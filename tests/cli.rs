@@ -245,3 +245,32 @@ fn every_estimator_runs_end_to_end() {
         );
     }
 }
+
+/// `--se robust` with ML is lavaan's se = "robust" (robust.sem): the MLM
+/// standard errors (lavaan fixture hs_mlm) with the standard, unscaled test.
+#[test]
+fn se_robust_with_ml_gives_robust_sem_standard_errors() {
+    let o = sem(&["fit", HS_MODEL, HS_DATA, "--se", "robust", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["se_type"], "Robust.sem");
+    assert!(v["fit"].get("chisq_scaled").is_none());
+    let want: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string("tests/fixtures/fit/hs_mlm/expected.json").unwrap()).unwrap();
+    for (g, w) in v["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(want["parameters"].as_array().unwrap())
+    {
+        assert_eq!((&g["lhs"], &g["op"], &g["rhs"]), (&w["lhs"], &w["op"], &w["rhs"]));
+        let (a, b) = (g["se"].as_f64().unwrap(), w["se"].as_f64().unwrap());
+        assert!(
+            (a - b).abs() < 1e-3 * b.max(1e-3),
+            "{} {} {}: {a} vs lavaan {b}",
+            g["lhs"],
+            g["op"],
+            g["rhs"]
+        );
+    }
+}

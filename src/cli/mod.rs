@@ -261,8 +261,11 @@ impl FitFlags {
         if !self.group_equal.is_empty() && self.group.is_none() {
             return Err(SemError::Input("--group-equal needs --group COL".into()));
         }
-        if self.se == SeKind::Robust {
-            return Err(not_yet("--se robust"));
+        // lavaan's se = "robust": robust.sem with ML; MLM and MLR are robust already
+        if self.se == SeKind::Robust && (self.missing == Missing::Fiml || matches!(self.estimator, Estimator::Gls | Estimator::Uls)) {
+            return Err(not_yet(
+                "--se robust with --missing fiml or a least-squares estimator (use --estimator mlr)",
+            ));
         }
         let bootstrap = self.boot.settings(self.se == SeKind::Bootstrap)?;
         check_level("--ci-level", self.ci_level)?;
@@ -275,6 +278,7 @@ impl FitFlags {
             group_equal: self.group_equal.clone(),
             growth: self.growth,
             modindices: self.modindices,
+            se_robust: self.se == SeKind::Robust,
             residuals: self.residuals,
             ci_level: self.ci_level,
             alpha: self.alpha,
