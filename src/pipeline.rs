@@ -336,7 +336,7 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
     if dropped > 0 && !opt.fiml {
         let used: usize = data.iter().map(|d| d.n).sum();
         warnings.push(format!(
-            "{dropped} of {rows_read} rows of {dfile} have missing values on the model's variables and were dropped (listwise deletion); {used} rows used"
+            "{dropped} of {rows_read} rows of {dfile} have missing values on the model's variables and were dropped (listwise deletion); {used} rows used (--missing fiml would use every row)"
         ));
     }
     bind_fixed_x(&mut model, &data);
