@@ -4,6 +4,9 @@
 
 use std::process::Command;
 
+/// The HS CFA with uncorrelated factors (a lavaan fixture): nested in the CFA.
+const ORTHOGONAL: &str = "tests/fixtures/fit/hs_orthogonal/model.lav";
+
 fn sem_json(args: &[&str]) -> serde_json::Value {
     let o = Command::new(env!("CARGO_BIN_EXE_sem"))
         .args(args)
@@ -25,18 +28,10 @@ fn close(a: &serde_json::Value, b: f64, tol: f64) {
 
 #[test]
 fn nested_models_lr_test() {
-    let dir = std::env::temp_dir().join(format!("sem-compare-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let orth = dir.join("orth.lav");
-    std::fs::write(
-        &orth,
-        "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9\nvisual ~~ 0*textual + 0*speed\ntextual ~~ 0*speed\n",
-    )
-    .unwrap();
     let v = sem_json(&[
         "compare",
         "models/holzinger_swineford.lav",
-        orth.to_str().unwrap(),
+        ORTHOGONAL,
         "data/HolzingerSwineford1939.csv",
     ]);
     let t = &v["test"];
@@ -101,18 +96,10 @@ fn invariance_needs_a_group() {
 /// lavTestLRT(method = "satorra.bentler.2001"), lavaan's default for MLM/MLR.
 #[test]
 fn scaled_difference_for_robust_estimators() {
-    let dir = std::env::temp_dir().join(format!("sem-compare-sb-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let orth = dir.join("orth.lav");
-    std::fs::write(
-        &orth,
-        "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9\nvisual ~~ 0*textual + 0*speed\ntextual ~~ 0*speed\n",
-    )
-    .unwrap();
     let v = sem_json(&[
         "compare",
         "models/holzinger_swineford.lav",
-        orth.to_str().unwrap(),
+        ORTHOGONAL,
         "data/HolzingerSwineford1939.csv",
         "--estimator",
         "mlr",
