@@ -150,9 +150,17 @@ pub struct FitArgs {
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub gates: gates::GateArgs,
+    /// decimals in text, markdown and CSV (default 3 in text and markdown, full precision
+    /// in CSV); JSON always has full precision
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=15))]
+    pub digits: Option<u8>,
 }
 
 impl FitArgs {
+    pub fn style(&self) -> report::Style {
+        report::Style::with_digits(self.digits.map(usize::from))
+    }
+
     pub fn options(&self) -> Result<FitOptions, SemError> {
         self.flags.options()
     }
@@ -292,11 +300,16 @@ impl FitFlags {
 
 /// Render a fit report in a format.
 pub fn render_fit(r: &FitReport, f: Format) -> String {
+    render_fit_styled(r, f, report::Style::default())
+}
+
+/// Render a fit report in a format with `--digits` (JSON keeps full precision).
+pub fn render_fit_styled(r: &FitReport, f: Format, style: report::Style) -> String {
     match f {
-        Format::Text => report::text::render(r),
+        Format::Text => report::text::render_styled(r, style),
         Format::Json => serde_json::to_string_pretty(r).unwrap_or_default() + "\n",
-        Format::Csv => report::csv_out::render(r),
-        Format::Markdown => report::markdown::render(r),
+        Format::Csv => report::csv_out::render_styled(r, style),
+        Format::Markdown => report::markdown::render_styled(r, style),
     }
 }
 
@@ -361,7 +374,7 @@ pub fn run(cli: Cli) -> Result<u8, SemError> {
                     eprintln!("warning: {w}");
                 }
             }
-            emit(&render_fit(&r, a.format), a.output.as_deref())?;
+            emit(&render_fit_styled(&r, a.format, a.style()), a.output.as_deref())?;
             let failed = gates.evaluate(&r);
             gates::report_failures(&r.data_file, &failed);
             Ok(if failed.is_empty() { 0 } else { gates::GATE_FAILED })
