@@ -147,7 +147,7 @@ impl Gates {
     pub fn check_names(&self, hypotheses: &[String]) -> Result<(), String> {
         let known = || {
             if hypotheses.is_empty() {
-                "the model has no hypotheses (labelled `~` paths or `:=` definitions)".to_string()
+                "the model has no hypotheses (labelled `~` paths or `:=` definitions named like H1, H1a, or listed in a `# hypotheses:` comment)".to_string()
             } else {
                 format!("the model's hypotheses are {}", hypotheses.join(", "))
             }
