@@ -199,20 +199,29 @@ fn no_convergence_exits_1_and_says_what_to_try() {
 
 #[test]
 fn defined_parameters_and_hypotheses() {
-    let o = sem(&[
-        "fit",
+    // plain labels (a, b, c, ab, total) are no hypotheses: nothing is "not supported"
+    let (model, data) = (
         "tests/fixtures/fit/mediation_defined/model.lav",
         "tests/fixtures/fit/mediation_defined/data.csv",
-        "--format",
-        "json",
-    ]);
+    );
+    let o = sem(&["fit", model, data, "--format", "json"]);
     assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["hypotheses"].as_array().unwrap().len(), 0, "{}", v["hypotheses"]);
+    let t = stdout(&sem(&["fit", model, data]));
+    assert!(!t.contains("not supported") && !t.contains("Hypotheses"), "{t}");
+
+    // listed in `# hypotheses:`, or named like one, they are
+    let d = scratch("defined");
+    let text = std::fs::read_to_string(model).unwrap().replace("ab    := a*b", "H2 := a*b") + "# hypotheses: a, b\n";
+    let m = write(&d, "listed.lav", text);
+    let o = sem(&["fit", &m, data, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let hs = v["hypotheses"].as_array().unwrap();
     let names: Vec<&str> = hs.iter().map(|h| h["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["a", "b", "c", "ab", "total"]);
-    let ab = &hs[3];
-    assert_eq!(ab["supported"], false, "ab = 0.027, p = 0.31 in lavaan");
+    assert_eq!(names, ["a", "b", "H2"]);
+    assert_eq!(hs[2]["supported"], false, "ab = 0.027, p = 0.31 in lavaan");
     assert_eq!(hs[0]["supported"], true);
 }
 
