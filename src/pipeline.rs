@@ -142,7 +142,8 @@ pub fn read_model_file(path: &Path) -> Result<String, SemError> {
             "model file {file} is not UTF-8 text (invalid byte at line {line}, column {col}); save it as UTF-8"
         ))
     })?;
-    Ok(text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text))
+    let text = text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text);
+    Ok(syntax::diag::lone_cr_to_lf(text))
 }
 
 /// Parse the model file into syntax, with errors rendered against the file.

@@ -283,3 +283,27 @@ fn se_robust_with_ml_gives_robust_sem_standard_errors() {
         );
     }
 }
+
+#[test]
+fn crlf_and_cr_line_ends_keep_line_numbers() {
+    let d = scratch("crlf");
+    let model = write(&d, "m.lav", "f =~ x1 + x2 + x3\n");
+    // the bad cell is on line 4 whatever the line ends
+    for (name, nl) in [("lf.csv", "\n"), ("crlf.csv", "\r\n"), ("cr.csv", "\r")] {
+        let text = ["x1,x2,x3", "1,2,3", "4,5,6", "7,abc,9", "1,2,3", ""].join(nl);
+        let data = write(&d, name, text);
+        let o = sem(&["fit", &model, &data]);
+        assert_eq!(o.status.code(), Some(2), "{name}");
+        assert!(stderr(&o).contains(&format!("{name}:4: column `x2` holds `abc`")), "{name}: {}", stderr(&o));
+    }
+    // a short row after blank CRLF lines
+    let data = write(&d, "blank.csv", "x1,x2,x3\r\n1,2,3\r\n\r\n\r\n4,5\r\n");
+    assert!(stderr(&sem(&["fit", &model, &data])).contains("blank.csv:5: this row has 2 fields"));
+    // model files: the unknown label is on line 3 with LF, CRLF and lone CR
+    for (name, nl) in [("lf.lav", "\n"), ("crlf.lav", "\r\n"), ("cr.lav", "\r")] {
+        let m = write(&d, name, ["f =~ x1 + x2 + x3", "x4 ~ a*f", "ab := a*zz", ""].join(nl));
+        let o = sem(&["check", &m]);
+        assert_eq!(o.status.code(), Some(2), "{name}");
+        assert!(stderr(&o).contains(&format!("{name}:3:9")), "{name}: {}", stderr(&o));
+    }
+}

@@ -294,6 +294,7 @@ fn fit_gates_pass_fail_and_bad_syntax() {
     for args in [
         vec!["--require", "cfi=0.95"],
         vec!["--require", "cfi>=good"],
+        vec!["--require", "rmsae<=0.08"],
         vec!["--require-supported", "H9"],
         vec!["--require-supported", "all,H1a"],
     ] {
@@ -304,6 +305,12 @@ fn fit_gates_pass_fail_and_bad_syntax() {
         assert!(stdout(&o).is_empty(), "{args:?}");
         assert!(stderr(&o).contains("--require"), "{args:?}: {}", stderr(&o));
     }
+
+    // an unknown measure is bad usage, refused before fitting, with a did-you-mean
+    let o = sem(&["fit", MODEL, "no_such_data.csv", "--require", "rmsae<=0.08"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("`rmsae`") && e.contains("did you mean `rmsea`?") && !e.contains("no_such_data"), "{e}");
 
     // not converged wins over a failed gate
     let o = sem(&["fit", MODEL, DATA, "--max-iter", "2", "--require", "cfi>=0.999"]);
