@@ -294,7 +294,11 @@ fn crlf_and_cr_line_ends_keep_line_numbers() {
         let data = write(&d, name, text);
         let o = sem(&["fit", &model, &data]);
         assert_eq!(o.status.code(), Some(2), "{name}");
-        assert!(stderr(&o).contains(&format!("{name}:4: column `x2` holds `abc`")), "{name}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!("{name}:4: column `x2` holds `abc`")),
+            "{name}: {}",
+            stderr(&o)
+        );
     }
     // a short row after blank CRLF lines
     let data = write(&d, "blank.csv", "x1,x2,x3\r\n1,2,3\r\n\r\n\r\n4,5\r\n");

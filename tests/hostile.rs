@@ -245,7 +245,11 @@ fn file_without_header_row() {
     // with its text column (the school) the first row still looks like data, and no
     // "did you mean `1`?" points at a number
     let data = write(&d, "text.csv", text);
-    data_fails(&d, &data, &["text.csv", "`x1`", "first row looks like data", "Pasteur", "no header row"]);
+    data_fails(
+        &d,
+        &data,
+        &["text.csv", "`x1`", "first row looks like data", "Pasteur", "no header row"],
+    );
     let o = sem(&["fit", "models/holzinger_swineford.lav", &data]);
     assert!(!stderr(&o).contains("did you mean"), "{}", stderr(&o));
 }

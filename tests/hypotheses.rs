@@ -310,7 +310,10 @@ fn fit_gates_pass_fail_and_bad_syntax() {
     let o = sem(&["fit", MODEL, "no_such_data.csv", "--require", "rmsae<=0.08"]);
     assert_eq!(o.status.code(), Some(2));
     let e = stderr(&o);
-    assert!(e.contains("`rmsae`") && e.contains("did you mean `rmsea`?") && !e.contains("no_such_data"), "{e}");
+    assert!(
+        e.contains("`rmsae`") && e.contains("did you mean `rmsea`?") && !e.contains("no_such_data"),
+        "{e}"
+    );
 
     // not converged wins over a failed gate
     let o = sem(&["fit", MODEL, DATA, "--max-iter", "2", "--require", "cfi>=0.999"]);
