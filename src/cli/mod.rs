@@ -5,6 +5,7 @@
 
 pub mod batch;
 pub mod bootstrap;
+pub mod comparison;
 pub mod gates;
 
 use crate::data::CsvOptions;
@@ -56,11 +57,14 @@ pub struct CompareArgs {
     pub data: PathBuf,
     #[command(flatten)]
     pub flags: FitFlags,
-    /// text, json or markdown (markdown prints the text table)
+    /// text, json, csv (one row per model) or markdown
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
     #[arg(long)]
     pub output: Option<PathBuf>,
+    /// decimals in text, markdown and CSV (JSON has full precision)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=15))]
+    pub digits: Option<u8>,
 }
 
 #[derive(Args, Debug)]
@@ -69,10 +73,14 @@ pub struct InvarianceArgs {
     pub data: PathBuf,
     #[command(flatten)]
     pub flags: FitFlags,
+    /// text, json, csv (one row per step) or markdown
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
     #[arg(long)]
     pub output: Option<PathBuf>,
+    /// decimals in text, markdown and CSV (JSON has full precision)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=15))]
+    pub digits: Option<u8>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -379,29 +387,8 @@ pub fn run(cli: Cli) -> Result<u8, SemError> {
             gates::report_failures(&r.data_file, &failed);
             Ok(if failed.is_empty() { 0 } else { gates::GATE_FAILED })
         }
-        Command::Compare(a) => {
-            let r = crate::compare::compare(&a.model_a, &a.model_b, &a.data, &a.flags.options()?)?;
-            let text = match a.format {
-                Format::Json => serde_json::to_string_pretty(&r).unwrap_or_default() + "\n",
-                _ => crate::compare::render_compare(&r),
-            };
-            emit(&text, a.output.as_deref())?;
-            Ok(if r.models.iter().all(|m| m.converged) { 0 } else { 1 })
-        }
-        Command::Invariance(a) => {
-            if !a.flags.group_equal.is_empty() {
-                return Err(SemError::Input(
-                    "sem invariance sets the equality constraints of each step itself; drop --group-equal".into(),
-                ));
-            }
-            let r = crate::compare::invariance(&a.model, &a.data, &a.flags.options()?)?;
-            let text = match a.format {
-                Format::Json => serde_json::to_string_pretty(&r).unwrap_or_default() + "\n",
-                _ => crate::compare::render_invariance(&r),
-            };
-            emit(&text, a.output.as_deref())?;
-            Ok(if r.steps.iter().all(|m| m.converged) { 0 } else { 1 })
-        }
+        Command::Compare(a) => comparison::run_compare(a),
+        Command::Invariance(a) => comparison::run_invariance(a),
         Command::Batch(a) => batch::run(a),
         Command::Check(a) => {
             let opt = FitOptions {

@@ -9,6 +9,7 @@ pub mod batch_csv;
 pub mod batch_markdown;
 pub mod batch_table;
 pub mod check;
+pub mod comparison;
 pub mod csv_out;
 pub mod fit_table;
 pub mod markdown;
