@@ -311,3 +311,41 @@ fn crlf_and_cr_line_ends_keep_line_numbers() {
         assert!(stderr(&o).contains(&format!("{name}:3:9")), "{name}: {}", stderr(&o));
     }
 }
+
+#[test]
+fn completions_and_man_page_come_from_the_clap_definitions() {
+    for (shell, marker) in [
+        ("bash", "complete -F _sem"),
+        ("zsh", "#compdef sem"),
+        ("fish", "complete -c sem"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let o = sem(&["completions", shell]);
+        assert_eq!(o.status.code(), Some(0), "{shell}");
+        let t = stdout(&o);
+        assert!(t.contains(marker), "{shell}: no `{marker}`");
+        for opt in ["estimator", "digits", "require-supported"] {
+            // fish writes `-l digits`, the others `--digits`
+            let written = if shell == "fish" { format!("-l {opt}") } else { format!("--{opt}") };
+            assert!(t.contains(&written), "{shell}: `{written}` missing");
+        }
+    }
+    assert_eq!(sem(&["completions", "tcsh"]).status.code(), Some(2));
+    let o = sem(&["man"]);
+    assert_eq!(o.status.code(), Some(0));
+    let t = stdout(&o);
+    assert!(t.contains(".TH sem 1"), "roff title");
+    for s in [
+        "SEM FIT",
+        "SEM INVARIANCE",
+        "\\-\\-digits",
+        "\\-\\-group\\-equal",
+        "\\-\\-modindices",
+    ] {
+        assert!(t.contains(s), "man page lacks `{s}`");
+    }
+    let d = scratch("man");
+    let out = d.join("sem.1");
+    assert_eq!(sem(&["man", "--output", out.to_str().unwrap()]).status.code(), Some(0));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), t);
+}

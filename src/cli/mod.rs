@@ -7,6 +7,7 @@ pub mod batch;
 pub mod bootstrap;
 pub mod comparison;
 pub mod gates;
+pub mod generate;
 
 use crate::data::CsvOptions;
 use crate::pipeline::{self, FitOptions, SemError};
@@ -45,6 +46,10 @@ pub enum Command {
     Invariance(InvarianceArgs),
     /// Draw a data set from a population model written with fixed values (CSV)
     Simulate(SimulateArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
+    Completions(generate::CompletionsArgs),
+    /// Print the man page sem(1) (roff), e.g. `sem man > sem.1`
+    Man(generate::ManArgs),
 }
 
 #[derive(Args, Debug)]
@@ -413,5 +418,7 @@ pub fn run(cli: Cli) -> Result<u8, SemError> {
             Ok(if r.df < 0 { 1 } else { 0 })
         }
         Command::Simulate(a) => a.run(),
+        Command::Completions(a) => generate::run_completions(a),
+        Command::Man(a) => generate::run_man(a),
     }
 }
