@@ -268,3 +268,18 @@ fn digits_apply_to_text_markdown_and_csv_not_json() {
     let bad = sem(&["fit", m, d, "--digits", "40"]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn digits_apply_to_batch_formats() {
+    let (m, d) = ("models/bradford.lav", "data/bradford_demo.csv");
+    let t = stdout(&sem(&["batch", m, d, "--digits", "4"]));
+    assert!(t.contains("266.4726"), "{t}");
+    let h6 = t.lines().find(|l| l.trim_start().starts_with("H6")).unwrap();
+    assert!(h6.contains("0.2755*"), "{h6}");
+    let md = stdout(&sem(&["batch", m, d, "--format", "markdown", "--digits", "1"]));
+    assert!(md.contains("| 266.5 | 266 |"), "{md}");
+    let csv = stdout(&sem(&["batch", m, d, "--format", "csv", "--digits", "2"]));
+    assert!(csv.lines().nth(1).unwrap().contains(",266.47,266.00,"), "{csv}");
+    let t = stdout(&sem(&["batch", m, d]));
+    assert!(t.contains("266.473") && t.contains("0.28*"), "defaults: 3 and 2 decimals\n{t}");
+}
