@@ -283,3 +283,29 @@ fn digits_apply_to_batch_formats() {
     let t = stdout(&sem(&["batch", m, d]));
     assert!(t.contains("266.473") && t.contains("0.28*"), "defaults: 3 and 2 decimals\n{t}");
 }
+
+/// `sem batch` with MLR: the fit lines are the standard test and say so; the
+/// scaled test and robust indices follow, with lavaan's numbers
+/// (tests/fixtures/fit/bradford_mlr/expected.json).
+#[test]
+fn batch_labels_the_scaled_test() {
+    let case = format!("{FIT}/bradford_mlr");
+    let expected: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(format!("{case}/expected.json")).unwrap()).unwrap();
+    let f = |k: &str| format!("{:.3}", expected["fit"][k].as_f64().unwrap());
+    let args = ["batch", "models/bradford.lav", "data/bradford_demo.csv", "--estimator", "mlr"];
+    let t = stdout(&sem(&args));
+    assert!(
+        t.contains("Scaled test and robust indices (the lines above are the standard test):"),
+        "{t}"
+    );
+    let line = t.lines().skip_while(|l| !l.starts_with("Scaled test")).nth(2).unwrap();
+    for k in ["chisq_scaled", "cfi_robust", "rmsea_robust"] {
+        assert!(line.contains(&f(k)), "{k} = {} not in `{line}`", f(k));
+    }
+    let mut a = args.to_vec();
+    a.extend(["--format", "markdown"]);
+    let md = stdout(&sem(&a));
+    assert!(md.contains(&format!("| [1] | {} | 266 |", f("chisq_scaled"))), "{md}");
+    // plain ML: no scaled block
+    assert!(!stdout(&sem(&args[..3])).contains("Scaled test"));
+}

@@ -84,6 +84,29 @@ pub fn render_styled(r: &BatchReport, style: Style) -> String {
             f("srmr", fd)
         );
     }
+    if super::batch_table::any_scaled(r) {
+        let _ = writeln!(
+            o,
+            "\n### Scaled test and robust indices\n\nThe fit table above has the standard test.\n"
+        );
+        let _ = write!(o, "| |");
+        for (_, h) in super::batch_table::SCALED {
+            let _ = write!(o, " {h} |");
+        }
+        let _ = write!(o, "\n|---|");
+        for _ in super::batch_table::SCALED {
+            o.push_str("---:|");
+        }
+        o.push('\n');
+        for (i, d) in r.datasets.iter().enumerate().filter(|(_, d)| d.converged.is_some()) {
+            let _ = write!(o, "| [{}] |", i + 1);
+            for (k, _) in super::batch_table::SCALED {
+                let dec = if k.starts_with("df") { 0 } else { fd };
+                let _ = write!(o, " {} |", fmt_opt(d.fit_value(k), dec));
+            }
+            o.push('\n');
+        }
+    }
     let failures: Vec<_> = r.datasets.iter().enumerate().filter(|(_, d)| d.status != Status::Ok).collect();
     if !failures.is_empty() {
         let _ = writeln!(o, "\n### Failures\n");

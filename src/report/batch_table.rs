@@ -39,6 +39,46 @@ pub fn supported_count(d: &DatasetOut, n: usize) -> String {
     }
 }
 
+/// Whether any data set has a scaled test (MLM, MLR, ...): then the fit
+/// lines above are the standard test's, and a second block gives the scaled
+/// test and the robust indices, labelled.
+pub fn any_scaled(r: &BatchReport) -> bool {
+    r.datasets.iter().any(|d| d.fit.contains_key("chisq_scaled"))
+}
+
+/// The keys and headers of the scaled block.
+pub const SCALED: &[(&str, &str)] = &[
+    ("chisq_scaled", "chisq.scaled"),
+    ("df_scaled", "df"),
+    ("pvalue_scaled", "p"),
+    ("chisq_scaling_factor", "scaling"),
+    ("cfi_robust", "CFI.rob"),
+    ("tli_robust", "TLI.rob"),
+    ("rmsea_robust", "RMSEA.rob"),
+];
+
+fn scaled_lines(o: &mut String, r: &BatchReport, fd: usize, kw: usize) {
+    if !any_scaled(r) {
+        return;
+    }
+    let w = 9.max(fd + 6);
+    let _ = writeln!(o, "\nScaled test and robust indices (the lines above are the standard test):");
+    let _ = write!(o, "  {:<kw$}", "");
+    for (_, h) in SCALED {
+        let _ = write!(o, " {h:>w$}", w = w.max(h.len()));
+    }
+    o.push('\n');
+    for (i, d) in r.datasets.iter().enumerate().filter(|(_, d)| d.converged.is_some()) {
+        let _ = write!(o, "  {:<kw$}", format!("[{}]", i + 1));
+        for (k, h) in SCALED {
+            let dec = if k.starts_with("df") { 0 } else { fd };
+            let v = fmt_opt(d.fit_value(k), dec);
+            let _ = write!(o, " {:>w$}", if v.is_empty() { "NA" } else { &v }, w = w.max(h.len()));
+        }
+        o.push('\n');
+    }
+}
+
 fn path_of(op: &str, lhs: &str, rhs: &str) -> String {
     if op == ":=" {
         format!("{lhs} := {rhs}")
@@ -155,6 +195,7 @@ pub fn render_styled(r: &BatchReport, style: Style) -> String {
             cw = 9.max(fd + 6)
         );
     }
+    scaled_lines(&mut o, r, fd, kw);
     let failures: Vec<(usize, &DatasetOut)> = r.datasets.iter().enumerate().filter(|(_, d)| d.status != Status::Ok).collect();
     if !failures.is_empty() {
         let _ = writeln!(o, "\nFailures:");
