@@ -153,7 +153,7 @@ fn invariance_modindices_match_lavaan() {
                 m["lhs"] == row["lhs"].as_str()
                     && m["op"] == row["op"].as_str()
                     && m["rhs"] == row["rhs"].as_str()
-                    && m["group"].to_string() == row["group"]
+                    && m["group"].as_u64().map(|g| g.to_string()).as_deref() == Some(row["group"].as_str())
             })
             .unwrap_or_else(|| panic!("{row:?} missing"));
         let mi: f64 = row["mi"].parse().unwrap();

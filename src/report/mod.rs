@@ -38,9 +38,11 @@ pub struct ParamOut {
     pub std_all: Option<f64>,
 }
 
-/// A labelled regression path or a defined parameter, tested one-sided in
-/// the expected direction: supported when the estimate has the expected
-/// sign and the (two-sided, as lavaan prints it) p-value is below alpha.
+/// A hypothesis (a labelled regression path or a defined parameter named
+/// like one, H1, H1a, ..., or listed in a `# hypotheses:`/`# expect:`
+/// comment; see `crate::hypotheses`), tested in the expected direction:
+/// supported when the estimate has the expected sign and the (two-sided, as
+/// lavaan prints it) p-value is below alpha.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct HypothesisOut {
