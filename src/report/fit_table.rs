@@ -57,15 +57,20 @@ pub fn is_scaled(r: &FitReport) -> bool {
     r.fit.contains_key("chisq_scaled")
 }
 
-/// The name lavaan prints under the scaling factor, by estimator.
+/// The name lavaan prints under the scaling factor, by estimator (the
+/// scaled-and-shifted test of WLSMV, ULSMV and MLMV is "simple second-order
+/// correction" in lavaan 0.6-14; `fit_table` also says so whenever the fit
+/// map has a shift parameter).
 pub fn correction_name(estimator: &str) -> Option<&'static str> {
     match estimator.to_ascii_uppercase().as_str() {
         "MLR" => Some("Yuan-Bentler correction (Mplus variant)"),
         "MLM" => Some("Satorra-Bentler correction"),
-        "MLMV" | "WLSMV" | "ULSMV" => Some("mean and variance adjusted correction"),
+        "MLMV" | "WLSMV" | "ULSMV" => Some(SECOND_ORDER),
         _ => None,
     }
 }
+
+const SECOND_ORDER: &str = "simple second-order correction";
 
 struct Builder<'a> {
     r: &'a FitReport,
@@ -158,7 +163,12 @@ pub fn fit_table(r: &FitReport) -> FitTable {
     if scaled {
         b.scaled_only("Scaling correction factor", "chisq_scaling_factor");
         b.scaled_only("Shift parameter", "chisq_shift_parameters");
-        if let Some(name) = correction_name(&r.estimator) {
+        let name = if b.has("chisq_shift_parameters") {
+            Some(SECOND_ORDER)
+        } else {
+            correction_name(&r.estimator)
+        };
+        if let Some(name) = name {
             b.text(&format!("  {name}"));
         }
     }
@@ -325,4 +335,86 @@ pub fn estimates_header(r: &FitReport) -> Vec<(String, String)> {
 /// columns `ci.lower ci.upper`, the bootstrap intervals).
 pub fn shows_intervals(r: &FitReport) -> bool {
     r.bootstrap.as_ref().is_some_and(|b| b.ci_type.is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Map, Value};
+
+    fn report(estimator: &str, fit: Value) -> FitReport {
+        FitReport {
+            converged: true,
+            estimator: estimator.into(),
+            nobs: json!(100),
+            groups: None,
+            parameters: Vec::new(),
+            fit: fit.as_object().cloned().unwrap_or_else(Map::new),
+            r2: json!({}),
+            hypotheses: Vec::new(),
+            modindices: None,
+            residuals: None,
+            warnings: Vec::new(),
+            model_file: String::new(),
+            data_file: String::new(),
+            rows_read: 100,
+            rows_dropped: 0,
+            iterations: 1,
+            optimizer: String::new(),
+            missing_patterns: None,
+            se_type: "Standard".into(),
+            bootstrap: None,
+            ci_level: 0.95,
+            alpha: 0.05,
+            sem_version: String::new(),
+        }
+    }
+
+    fn labels(t: &FitTable) -> Vec<String> {
+        t.sections
+            .iter()
+            .flat_map(|s| s.rows.iter().map(|r| r.label.trim().to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn layout_follows_the_keys_not_the_estimator() {
+        // a WLSMV-like map: scaled keys, a shift parameter, df_scaled, no logl
+        let r = report(
+            "WLSMV",
+            json!({"chisq": 10.0, "df": 5.0, "pvalue": 0.07, "chisq_scaled": 12.0, "df_scaled": 5.0,
+                   "pvalue_scaled": 0.03, "chisq_scaling_factor": 0.9, "chisq_shift_parameters": 1.2,
+                   "srmr": 0.05, "wrmr": 0.8}),
+        );
+        let t = fit_table(&r);
+        assert!(t.scaled);
+        let l = labels(&t);
+        assert!(l.contains(&"Shift parameter".to_string()), "{l:?}");
+        assert!(l.contains(&"simple second-order correction".to_string()), "{l:?}");
+        assert!(l.contains(&"WRMR".to_string()));
+        assert!(!l.iter().any(|x| x.starts_with("Loglikelihood")), "no logl key, no section: {l:?}");
+        let user = &t.sections[0];
+        assert_eq!(user.rows[0].scaled, Cell::Num(Some(12.0)));
+        assert_eq!(show(user.rows[1].scaled, 3), "5");
+        // ML: one column, no scaled rows
+        let r = report("ML", json!({"chisq": 10.0, "df": 5.0, "pvalue": null}));
+        let t = fit_table(&r);
+        assert!(!t.scaled);
+        assert_eq!(show(t.sections[0].rows[2].standard, 3), "NA");
+        assert!(t.sections[0].rows.iter().all(|r| r.scaled == Cell::Blank));
+    }
+
+    #[test]
+    fn information_lines_as_lavaan_prints_them() {
+        let mut r = report("MLR", json!({}));
+        r.se_type = "Robust.huber.white".into();
+        let h = estimates_header(&r);
+        assert_eq!(h[1], ("Information bread".to_string(), "Observed".to_string()));
+        r.se_type = "Standard".into();
+        r.estimator = "ULS".into();
+        assert_eq!(estimates_header(&r)[2].1, "Unstructured");
+        r.estimator = "ML".into();
+        r.missing_patterns = Some(json!(3));
+        assert_eq!(estimates_header(&r)[1], ("Information".to_string(), "Observed".to_string()));
+    }
 }
