@@ -92,8 +92,11 @@ pub fn render_styled(r: &FitReport, style: Style) -> String {
         let covs: Vec<&ParamOut> = rows.iter().copied().filter(|p| p.op == "~~" && p.lhs != p.rhs).collect();
         section(&mut o, &cx, "Covariances", &covs, "~~", true);
         section(&mut o, &cx, "Intercepts", &rows, "~1", false);
+        // ordinal indicators: thresholds (`x1|t1`) and scale factors, as lavaan prints them
+        section(&mut o, &cx, "Thresholds", &rows, "|", false);
         let vars: Vec<&ParamOut> = rows.iter().copied().filter(|p| p.op == "~~" && p.lhs == p.rhs).collect();
         section(&mut o, &cx, "Variances", &vars, "~~", false);
+        section(&mut o, &cx, "Scales y*", &rows, "~*~", false);
     }
     let defs: Vec<&ParamOut> = r.parameters.iter().filter(|p| p.op == ":=").collect();
     section(&mut o, &cx, "Defined Parameters", &defs, ":=", false);
@@ -208,7 +211,8 @@ fn section(o: &mut String, cx: &Cx, title: &str, rows: &[&ParamOut], op: &str, g
     let mut current = "";
     for p in rows {
         let mut name = match op {
-            "~1" => p.lhs.clone(),
+            "~1" | "~*~" => p.lhs.clone(),
+            "|" => format!("{}|{}", p.lhs, p.rhs),
             ":=" => p.lhs.clone(),
             "~~" if p.lhs == p.rhs => p.lhs.clone(),
             _ => p.rhs.clone(),
@@ -221,7 +225,7 @@ fn section(o: &mut String, cx: &Cx, title: &str, rows: &[&ParamOut], op: &str, g
             name = format!("{name} ({})", p.label);
         }
         // lavaan marks residual (co)variances and intercepts of endogenous variables with a dot
-        if !grouped && op != ":=" && is_endogenous(cx.all, &p.lhs) {
+        if !grouped && !matches!(op, ":=" | "|" | "~*~") && is_endogenous(cx.all, &p.lhs) {
             name = format!(".{name}");
         }
         let indent = if grouped { "    " } else { "   " };
