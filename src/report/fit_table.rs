@@ -318,7 +318,10 @@ pub fn estimates_header(r: &FitReport) -> Vec<(String, String)> {
             out.push(("Observed information based on".into(), "Hessian".into()));
         } else {
             out.push(("Information".into(), "Expected".into()));
-            let h1 = if r.estimator.eq_ignore_ascii_case("ULS") {
+            // lavaan 0.6-14: ULS and the categorical least-squares estimators
+            // (WLS, DWLS, WLSMV, ULSMV) use the unstructured h1 model; ML, MLM, GLS the structured one
+            let unstructured = ["ULS", "ULSMV", "WLS", "DWLS", "WLSMV", "WLSM", "ULSM"];
+            let h1 = if unstructured.iter().any(|e| r.estimator.eq_ignore_ascii_case(e)) {
                 "Unstructured"
             } else {
                 "Structured"
