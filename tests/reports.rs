@@ -76,6 +76,12 @@ fn matches_lavaan(case: &str) {
         .unwrap_or_default();
 
     let lavaan = std::fs::read_to_string(format!("{SUMMARIES}/{case}.txt")).unwrap();
+    compare_with_lavaan(case, &ours, &lavaan, has_h0_factor, &groups);
+}
+
+/// Every labelled line of lavaan's fit sections and estimates header is in
+/// sem's report, in the same section, in the same order, with the same numbers.
+fn compare_with_lavaan(case: &str, ours: &[(String, Vec<String>)], lavaan: &str, has_h0_factor: bool, groups: &[String]) {
     let mut checked = 0;
     let mut in_fit = false;
     for (title, lines) in sections(&lavaan) {
@@ -131,6 +137,32 @@ fn matches_lavaan(case: &str) {
         }
     }
     assert!(checked >= 20, "{case}: only {checked} lines compared");
+}
+
+/// The layout follows the fit map's keys, whatever the estimator: a report
+/// holding exactly lavaan's fitMeasures() of a WLSMV fit (ordinal data; made
+/// by make_wlsmv_layout.R) prints lavaan's summary lines, shift parameter and
+/// "simple second-order correction" included.
+#[test]
+fn wlsmv_keys_give_lavaans_layout() {
+    let fm: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(format!("{SUMMARIES}/wlsmv_fit.json")).unwrap()).unwrap();
+    let fit: serde_json::Map<String, serde_json::Value> = fm
+        .into_iter()
+        .map(|(k, v)| (k, if v.is_number() { v } else { serde_json::Value::Null }))
+        .collect();
+    // built through serde, so that fields added to the report later (with defaults) need no edit here
+    let r: sem::report::FitReport = serde_json::from_value(serde_json::json!({
+        "converged": true, "estimator": "WLSMV", "nobs": 301, "parameters": [], "fit": fit,
+        "r2": {}, "hypotheses": [], "warnings": [], "model_file": "", "data_file": "",
+        "rows_read": 301, "rows_dropped": 0, "iterations": 1, "optimizer": "test",
+        "se_type": "Robust.sem", "ci_level": 0.95, "alpha": 0.05, "sem_version": ""
+    }))
+    .unwrap();
+    let text = sem::report::text::render(&r);
+    assert!(!text.contains("Loglikelihood"), "no log-likelihood section without logl:\n{text}");
+    let lavaan = std::fs::read_to_string(format!("{SUMMARIES}/wlsmv.txt")).unwrap();
+    compare_with_lavaan("wlsmv", &sections(&text), &lavaan, true, &[]);
 }
 
 #[test]

@@ -201,7 +201,8 @@ pub fn fit_table(r: &FitReport) -> FitTable {
         sections.push(b.take("User Model versus Baseline Model"));
     }
 
-    if b.has("logl") {
+    // least-squares and categorical estimators have no log-likelihood (null): no section, as lavaan
+    if b.val("logl").is_some() {
         b.same("Loglikelihood user model (H0)", "logl");
         if scaled && b.has("scaling_factor_h0") {
             b.scaled_only("Scaling correction factor", "scaling_factor_h0");
@@ -343,34 +344,16 @@ pub fn shows_intervals(r: &FitReport) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::{json, Map, Value};
+    use serde_json::{json, Value};
 
     fn report(estimator: &str, fit: Value) -> FitReport {
-        FitReport {
-            converged: true,
-            estimator: estimator.into(),
-            nobs: json!(100),
-            groups: None,
-            parameters: Vec::new(),
-            fit: fit.as_object().cloned().unwrap_or_else(Map::new),
-            r2: json!({}),
-            hypotheses: Vec::new(),
-            modindices: None,
-            residuals: None,
-            warnings: Vec::new(),
-            model_file: String::new(),
-            data_file: String::new(),
-            rows_read: 100,
-            rows_dropped: 0,
-            iterations: 1,
-            optimizer: String::new(),
-            missing_patterns: None,
-            se_type: "Standard".into(),
-            bootstrap: None,
-            ci_level: 0.95,
-            alpha: 0.05,
-            sem_version: String::new(),
-        }
+        serde_json::from_value(json!({
+            "converged": true, "estimator": estimator, "nobs": 100, "parameters": [], "fit": fit,
+            "r2": {}, "hypotheses": [], "warnings": [], "model_file": "", "data_file": "",
+            "rows_read": 100, "rows_dropped": 0, "iterations": 1, "optimizer": "",
+            "se_type": "Standard", "ci_level": 0.95, "alpha": 0.05, "sem_version": ""
+        }))
+        .unwrap()
     }
 
     fn labels(t: &FitTable) -> Vec<String> {
