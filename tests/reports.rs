@@ -84,7 +84,7 @@ fn matches_lavaan(case: &str) {
 fn compare_with_lavaan(case: &str, ours: &[(String, Vec<String>)], lavaan: &str, has_h0_factor: bool, groups: &[String]) {
     let mut checked = 0;
     let mut in_fit = false;
-    for (title, lines) in sections(&lavaan) {
+    for (title, lines) in sections(lavaan) {
         if title == "Model Test User Model" {
             in_fit = true;
         }
