@@ -343,7 +343,7 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
     bind_fixed_x(&mut model, &data);
     let expect = hyp::expectations(&src, &mfile, &model.pt.rows).map_err(SemError::Input)?;
     let mut all = model.pt.warnings.clone();
-    all.extend(hyp::paper::warnings(&model.pt.rows, &expect));
+    all.extend(hyp::warnings(&model.pt.rows, &expect));
     all.extend(warnings);
     Ok(Prepared {
         model,
@@ -401,7 +401,7 @@ fn hypothesis_setup(path: &Path, model: &Model) -> Result<(hyp::Expectations, Ve
     let src = read_model_file(path)?;
     let file = path.display().to_string();
     let expect = hyp::expectations(&src, &file, &model.pt.rows).map_err(SemError::Input)?;
-    let paper = hyp::paper::warnings(&model.pt.rows, &expect);
+    let paper = hyp::warnings(&model.pt.rows, &expect);
     Ok((expect, paper))
 }
 

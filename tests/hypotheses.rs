@@ -233,6 +233,23 @@ fn only_hypothesis_like_or_listed_labels_are_hypotheses() {
     let o = sem(&["check", &m]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("bad.lav:6:22") && stderr(&o).contains("`f`"), "{}", stderr(&o));
+    // a label that nearly follows the naming is not silently dropped: a warning says why
+    let m = write(&d, "near.lav", "f =~ x1 + x2 + x3\ng =~ x4 + x5 + x6\ng ~ h1*f\n");
+    let v = json(&sem(&["check", &m, "--format", "json"]));
+    assert_eq!(v["hypotheses"].as_array().unwrap().len(), 0);
+    assert!(
+        v["warnings"].to_string().contains("label `h1` is not a hypothesis"),
+        "{}",
+        v["warnings"]
+    );
+    let m = write(
+        &d,
+        "near_listed.lav",
+        "f =~ x1 + x2 + x3\ng =~ x4 + x5 + x6\ng ~ h1*f\n# hypotheses: h1\n",
+    );
+    let v = json(&sem(&["check", &m, "--format", "json"]));
+    assert_eq!(v["hypotheses"][0]["name"], "h1");
+    assert!(!v["warnings"].to_string().contains("not a hypothesis"), "{}", v["warnings"]);
     // the gate names the rule when nothing is a hypothesis
     let m = write(&d, "none.lav", "f =~ x1 + x2 + x3\ng =~ x4 + x5 + x6\ng ~ a*f\n");
     let o = sem(&["fit", &m, "data/HolzingerSwineford1939.csv", "--require-supported", "all"]);

@@ -65,6 +65,37 @@ pub fn declared(rows: &[ParRow], expect: &Expectations) -> Vec<HypothesisSpec> {
     out
 }
 
+/// A label that nearly follows the hypothesis naming (`h1`, `H1A`, `H_2`)
+/// is probably meant as one; since it is not, say so rather than silently
+/// leave it out of the hypotheses.
+pub fn near_miss(name: &str) -> bool {
+    if paper::looks_like_hypothesis(name) {
+        return false;
+    }
+    let squeezed: String = name.chars().filter(|c| *c != '_' && *c != '.').collect();
+    let mut chars = squeezed.chars();
+    let Some(first) = chars.next() else { return false };
+    let fixed = first.to_ascii_uppercase().to_string() + &chars.as_str().to_ascii_lowercase();
+    paper::looks_like_hypothesis(&fixed)
+}
+
+/// Warnings about a model's hypotheses: labels that look almost like
+/// hypothesis names but are not hypotheses, and, when the model asks for it
+/// (`# paper:`), labels that drift from the paper's.
+pub fn warnings(rows: &[ParRow], expect: &Expectations) -> Vec<String> {
+    let mut out: Vec<String> = candidates(rows)
+        .into_iter()
+        .filter(|n| near_miss(n) && !expect.names(n))
+        .map(|n| {
+            format!(
+                "label `{n}` is not a hypothesis: hypotheses are named H, a number and an optional lower-case letter (H1, H1a); rename it or list it in a `# hypotheses: {n}` comment"
+            )
+        })
+        .collect();
+    out.extend(paper::warnings(rows, expect));
+    out
+}
+
 /// Read the directives of a model text and check them against the model:
 /// every name a labelled path or definition, the paper one `sem` knows.
 pub fn expectations(src: &str, file: &str, rows: &[ParRow]) -> Result<Expectations, String> {
@@ -72,6 +103,21 @@ pub fn expectations(src: &str, file: &str, rows: &[ParRow]) -> Result<Expectatio
     e.check_names(&candidates(rows), src, file)?;
     paper::check_directive(&e, src, file)?;
     Ok(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::near_miss;
+
+    #[test]
+    fn near_misses_of_hypothesis_names() {
+        for yes in ["h1", "H1A", "H_2", "h12b", "H1.a"] {
+            assert!(near_miss(yes), "{yes}");
+        }
+        for no in ["H1", "H1a", "a", "total", "ind", "Hx", "help"] {
+            assert!(!near_miss(no), "{no}");
+        }
+    }
 }
 
 /// Test every hypothesis of a fitted model.
