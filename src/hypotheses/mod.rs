@@ -105,21 +105,6 @@ pub fn expectations(src: &str, file: &str, rows: &[ParRow]) -> Result<Expectatio
     Ok(e)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::near_miss;
-
-    #[test]
-    fn near_misses_of_hypothesis_names() {
-        for yes in ["h1", "H1A", "H_2", "h12b", "H1.a"] {
-            assert!(near_miss(yes), "{yes}");
-        }
-        for no in ["H1", "H1a", "a", "total", "ind", "Hx", "help"] {
-            assert!(!near_miss(no), "{no}");
-        }
-    }
-}
-
 /// Test every hypothesis of a fitted model.
 pub fn evaluate(params: &[ParamOut], expect: &Expectations, alpha: f64) -> Vec<HypothesisOut> {
     let mut out: Vec<HypothesisOut> = Vec::new();
@@ -145,4 +130,19 @@ pub fn evaluate(params: &[ParamOut], expect: &Expectations, alpha: f64) -> Vec<H
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::near_miss;
+
+    #[test]
+    fn near_misses_of_hypothesis_names() {
+        for yes in ["h1", "H1A", "H_2", "h12b", "H1.a"] {
+            assert!(near_miss(yes), "{yes}");
+        }
+        for no in ["H1", "H1a", "a", "total", "ind", "Hx", "help"] {
+            assert!(!near_miss(no), "{no}");
+        }
+    }
 }
