@@ -349,3 +349,17 @@ fn completions_and_man_page_come_from_the_clap_definitions() {
     assert_eq!(sem(&["man", "--output", out.to_str().unwrap()]).status.code(), Some(0));
     assert_eq!(std::fs::read_to_string(&out).unwrap(), t);
 }
+
+#[test]
+fn check_markdown_is_markdown() {
+    let o = sem(&["check", "models/bradford.lav", "--format", "markdown"]);
+    assert_eq!(o.status.code(), Some(0));
+    let md = stdout(&o);
+    assert!(md.starts_with("## Model `models/bradford.lav`"), "{md}");
+    assert!(md.contains("| H1a | `CRQ ~ EOIS` | + |"), "{md}");
+    assert!(
+        md.contains("| id | lhs | op | rhs |") && md.contains("- degrees of freedom: 266"),
+        "{md}"
+    );
+    assert_ne!(md, stdout(&sem(&["check", "models/bradford.lav"])), "not the text report");
+}

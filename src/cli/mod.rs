@@ -405,7 +405,8 @@ pub fn run(cli: Cli) -> Result<u8, SemError> {
             let r = pipeline::check(&a.model, a.data.as_deref(), &opt)?;
             let text = match a.format {
                 Format::Json => serde_json::to_string_pretty(&r).unwrap_or_default() + "\n",
-                Format::Text | Format::Markdown => report::check::render_text(&r),
+                Format::Text => report::check::render_text(&r),
+                Format::Markdown => report::check::render_markdown(&r),
                 Format::Csv => {
                     let mut w = csv::Writer::from_writer(Vec::new());
                     for p in &r.parameters {
