@@ -1,7 +1,8 @@
 //! Full-information ML for missing values (`--missing fiml`, lavaan's
 //! missing = "ml"), also with MLR. The casewise likelihood, its gradient
 //! and observed information are in `crate::estimate::fiml`; the vcov is the
-//! inverse observed information / N, or with MLR the Huber-White sandwich
+//! inverse observed information / N (checked against the expected
+//! information, `inference::fiml::check_against_expected`), or with MLR the Huber-White sandwich
 //! from the casewise scores (`crate::inference::fiml::mlr`). The baseline
 //! model is fitted by FIML too; with MLR its scaling factor comes from the
 //! same sandwich, and the robust CFI/TLI/RMSEA are lavaan's FIML-corrected
@@ -86,6 +87,8 @@ impl Fitting for FimlFit<'_> {
 
     fn vcov(&mut self, x: &[f64], warnings: &mut Vec<String>) -> Result<Option<DMatrix<f64>>, NotIdentified> {
         let v = inference::fiml::vcov(&self.prep.model, x, self.f)?;
+        // observed-information SEs far from the expected-information ones get a warning
+        warnings.extend(inference::fiml::check_against_expected(&self.prep.model, x, self.f, &v));
         if self.rows.is_none() {
             return Ok(Some(v));
         }
