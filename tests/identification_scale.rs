@@ -61,13 +61,20 @@ fn verdict(model: &Path, data: &Path, fiml: bool) -> (bool, Vec<f64>) {
     let r = pipeline::fit(model, data, &opt).unwrap();
     let identified = r.se_type != sem::report::SE_NOT_IDENTIFIED;
     let v = serde_json::to_value(&r).unwrap();
-    let std_all = v["parameters"].as_array().unwrap().iter().map(|p| p["std_all"].as_f64().unwrap_or(f64::NAN)).collect();
+    let std_all = v["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["std_all"].as_f64().unwrap_or(f64::NAN))
+        .collect();
     (identified, std_all)
 }
 
 fn model_vars(model: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(model).unwrap();
-    text.split(|c: char| !(c.is_alphanumeric() || c == '_')).map(str::to_string).collect()
+    text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .map(str::to_string)
+        .collect()
 }
 
 #[test]
