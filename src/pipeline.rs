@@ -483,11 +483,16 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         ));
     }
     let x = &est.x;
-    let mut vcov = match prep
-        .fiml
-        .as_ref()
-        .map_or_else(|| inference::vcov(model, x, gd), |f| inference::fiml::vcov(model, x, f))
-    {
+    // least squares has its own vcov, which needs no Sigma^-1; the ML
+    // information only names the culprits when it cannot be inverted
+    let first = match (&ls, &prep.fiml) {
+        (Some(groups), _) => estimate::ls::vcov(&model.ram, groups, x).ok_or_else(|| inference::NotIdentified {
+            rows: inference::vcov(model, x, gd).err().map_or(vec![], |e| e.rows),
+        }),
+        (None, Some(f)) => inference::fiml::vcov(model, x, f),
+        (None, None) => inference::vcov(model, x, gd),
+    };
+    let mut vcov = match first {
         Ok(v) => Some(v),
         Err(ni) if ni.rows.is_empty() => {
             warnings.push(format!(
@@ -504,11 +509,10 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
             None
         }
     };
-    if let (Some(groups), true) = (&ls, vcov.is_some()) {
-        vcov = estimate::ls::vcov(&model.ram, groups, x);
-    }
     // robust estimators: sandwich standard errors and a scaled test
     let mut scaling = None;
+    // MLR: lavaan's scaling.factor.h1 / .h0
+    let mut yb_factors = None;
     // MLR under FIML: the rows used and the saturated first-order information (V3 robust indices)
     let fiml_rows: Option<Vec<Vec<Vec<f64>>>> = prep.fiml.as_ref().filter(|_| opt.estimator == EstimatorKind::Mlr).map(|_| {
         prep.group_rows
@@ -518,6 +522,7 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
     });
     if let (Some(f), Some(rows)) = (&prep.fiml, &fiml_rows) {
         let r = inference::fiml::mlr(&model.ram, x, f, gd, rows, &model.ram.x_ov);
+        yb_factors = r.factors_h1_h0;
         if vcov.is_some() {
             vcov = r.vcov;
             if vcov.is_none() {
@@ -561,9 +566,14 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         let run = |ram: &crate::model::Ram, x: &[f64], info: Option<&nalgebra::DMatrix<f64>>| match (opt.estimator, info) {
             (EstimatorKind::Mlm, Some(i)) => inference::robust::mlm(ram, x, gd, &raw, i),
             (EstimatorKind::Mlr, _) => inference::robust::mlr(ram, x, gd, &raw),
-            _ => inference::robust::Robust { vcov: None, trace: None },
+            _ => inference::robust::Robust {
+                vcov: None,
+                trace: None,
+                factors_h1_h0: None,
+            },
         };
         let r = run(&model.ram, x, info.as_ref());
+        yb_factors = r.factors_h1_h0;
         if vcov.is_some() {
             vcov = r.vcov;
             if vcov.is_none() {
@@ -581,6 +591,7 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         }
         scaling = Some((c.unwrap_or(f64::NAN), c0.unwrap_or(f64::NAN)));
     }
+    warnings.extend(vcov.as_ref().and_then(inference::vcov_warning));
     warnings.extend(inference::admissibility(model, x));
     let (mut rows, w2) = inference::estimates(model, x, vcov.as_ref(), opt.ci_level);
     warnings.extend(w2);
@@ -638,6 +649,11 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         }
         // lavaan lists the scaled measures next to their unscaled ones; appended here
         measures.extend(extra);
+        if let Some((h1, h0_trace)) = yb_factors {
+            // lavaan divides by its number of free parameters before equality constraints
+            let nfree = model.pt.rows.iter().filter(|r| r.free > 0).count() as f64;
+            measures.extend([("scaling_factor_h1", Some(h1)), ("scaling_factor_h0", Some(h0_trace / nfree))]);
+        }
     }
     let mut fitmap = Map::new();
     for (k, v) in measures {

@@ -157,20 +157,36 @@ fn free_parameters(pt: &ParTable) -> (Vec<Option<usize>>, usize, Vec<String>, us
     (x_of_row, nx, unsupported, extra_eq)
 }
 
-/// Every latent variable needs a scale: a fixed loading or a fixed variance.
+/// Every latent variable needs a scale: a fixed loading or a fixed variance,
+/// or, in a multiple-group model, a loading held equal to one of a group
+/// where the factor has its scale (lavaan's std.lv with equal loadings frees
+/// the variances of groups 2..G).
 fn check_scale(pt: &ParTable) -> Result<(), String> {
-    for g in 1..=pt.ngroups {
-        for f in &pt.names.lv {
-            let loads: Vec<&ParRow> = pt.rows.iter().filter(|r| r.group == g && r.op == "=~" && r.lhs == *f).collect();
-            if loads.is_empty() {
+    for f in &pt.names.lv {
+        let loads = |g: usize| -> Vec<&ParRow> { pt.rows.iter().filter(|r| r.group == g && r.op == "=~" && r.lhs == *f).collect() };
+        let own_scale = |g: usize| {
+            loads(g).iter().any(|r| r.free == 0 && r.ustart.is_some_and(|v| v != 0.0))
+                || pt
+                    .rows
+                    .iter()
+                    .any(|r| r.group == g && r.op == "~~" && r.lhs == *f && r.rhs == *f && r.free == 0)
+        };
+        let scaled: Vec<usize> = (1..=pt.ngroups).filter(|&g| own_scale(g)).collect();
+        let scaled_labels: Vec<&str> = scaled
+            .iter()
+            .flat_map(|&g| loads(g))
+            .filter(|r| !r.label.is_empty())
+            .map(|r| r.label.as_str())
+            .collect();
+        for g in 1..=pt.ngroups {
+            let loads = loads(g);
+            if loads.is_empty() || scaled.contains(&g) {
                 continue;
             }
-            let fixed_load = loads.iter().any(|r| r.free == 0 && r.ustart.is_some_and(|v| v != 0.0));
-            let fixed_var = pt
-                .rows
+            let borrowed = loads
                 .iter()
-                .any(|r| r.group == g && r.op == "~~" && r.lhs == *f && r.rhs == *f && r.free == 0);
-            if !fixed_load && !fixed_var {
+                .any(|r| !r.label.is_empty() && scaled_labels.contains(&r.label.as_str()));
+            if !borrowed {
                 return Err(format!(
                     "the latent variable `{f}` has no scale: all its loadings and its variance are free, so the model is not identified. Fix one loading (`{f} =~ 1*{}`) or its variance (`{f} ~~ 1*{f}`), or use --std-lv",
                     loads[0].rhs

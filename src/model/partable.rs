@@ -358,7 +358,12 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
                 // a factor that is the only indicator of a higher-order factor
                 push(&mut rows, v, "~~", v, 0, false, Some(0.0), 0);
             } else {
-                push(&mut rows, v, "~~", v, 0, !opt.std_lv, if opt.std_lv { Some(1.0) } else { None }, 0);
+                // lavaan (0.6-4 on): with std.lv and loadings equal across
+                // groups (but not lv.variances), the factor variances of
+                // groups 2..G are free; only group 1 sets the scale
+                let eq = |k: &str| opt.group_equal.iter().any(|x| x == k);
+                let fixed = opt.std_lv && !(g > 0 && eq("loadings") && !eq("lv.variances"));
+                push(&mut rows, v, "~~", v, 0, !fixed, if fixed { Some(1.0) } else { None }, 0);
             }
         }
         // covariances among exogenous latent variables
@@ -553,6 +558,13 @@ fn apply_group_equal(rows: &mut [ParRow], names: &VarNames, keys: &[String]) {
         }
         let k = kind(&rows[i]);
         if !keys.iter().any(|x| x == k) {
+            continue;
+        }
+        // lavaan applies intercepts, residuals and residual.covariances to
+        // ov.nox only: an exogenous covariate's mean and variance stay free
+        // in every group even without fixed.x (GLS, ULS)
+        let exo = |v: &str| names.exo.iter().any(|x| x == v);
+        if matches!(k, "intercepts" | "residuals" | "residual.covariances") && exo(&rows[i].lhs) {
             continue;
         }
         let Some(j) = rows
