@@ -33,17 +33,22 @@ fn sub(m: &DMatrix<f64>, idx: &[usize]) -> DMatrix<f64> {
     DMatrix::from_fn(idx.len(), idx.len(), |a, b| m[(idx[a], idx[b])])
 }
 
+/// One group's (n_g, S, m, Sigma, mu), S and m the estimator's own sample moments.
+pub type GroupMoments<'a> = (
+    f64,
+    &'a DMatrix<f64>,
+    &'a nalgebra::DVector<f64>,
+    &'a DMatrix<f64>,
+    &'a nalgebra::DVector<f64>,
+);
+
 /// SRMR as Mplus defines it (lavaan's `srmr_mplus`, `srmr_mplus_nomean`):
 /// per group the correlation residuals below the diagonal, the relative
 /// variance residuals (s_ii - sigma_ii) / s_ii and, with a mean structure,
 /// the standardized mean residuals m_i / sqrt(s_ii) - mu_i / sqrt(sigma_ii),
 /// root-mean-squared over p(p+1)/2 (+ p) elements and averaged with weights
 /// n_g / N. Without a mean structure both values are the no-mean one.
-/// `groups` holds (n_g, S, m, Sigma, mu) with the estimator's own S.
-pub fn srmr_mplus(
-    groups: &[(f64, &DMatrix<f64>, &nalgebra::DVector<f64>, &DMatrix<f64>, &nalgebra::DVector<f64>)],
-    meanstructure: bool,
-) -> (f64, f64) {
+pub fn srmr_mplus(groups: &[GroupMoments], meanstructure: bool) -> (f64, f64) {
     let ntot: f64 = groups.iter().map(|g| g.0).sum();
     let (mut with_means, mut nomean) = (0.0, 0.0);
     for &(n, s, m, sig, mu) in groups {
