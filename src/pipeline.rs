@@ -466,7 +466,7 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         warnings.push("the GLS weight matrix cannot be computed: the sample covariance matrix is singular".into());
     }
     let est = match (&ls, &prep.fiml) {
-        (Some(groups), _) => estimate::ls::minimize(&model.ram, groups, estimate::start::default_start(model, gd, false), opt.max_iter),
+        (Some(groups), _) => estimate::ls::estimate(model, groups, gd, opt.max_iter),
         (None, Some(f)) => estimate::fiml::estimate(model, gd, f, opt.max_iter),
         (None, None) => estimate::estimate(model, gd, opt.max_iter),
     };

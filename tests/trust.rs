@@ -129,3 +129,32 @@ fn saturated_scaled_measures() {
         }
     }
 }
+
+/// E: the estimates do not depend on whether the data were streamed as
+/// moments (ML) or read as rows (MLM needs the rows).
+#[test]
+fn streamed_moments_and_rows_give_the_same_fit() {
+    let d = Path::new(DIR).join("hs_cfa");
+    let (model, data) = (d.join("model.lav"), d.join("data.csv"));
+    let run = |est: &str| {
+        let argv = ["sem", "fit", model.to_str().unwrap(), data.to_str().unwrap(), "--estimator", est];
+        let Command::Fit(a) = Cli::try_parse_from(argv).unwrap().command else {
+            unreachable!()
+        };
+        let opt = a.options().unwrap();
+        assert_eq!(sem::pipeline::moments_suffice(&opt), est == "ml");
+        serde_json::to_value(sem::pipeline::fit(&a.model, &a.data, &opt).unwrap()).unwrap()
+    };
+    let (ml, mlm) = (run("ml"), run("mlm"));
+    assert_eq!(ml["iterations"], mlm["iterations"]);
+    for (a, b) in ml["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(mlm["parameters"].as_array().unwrap())
+    {
+        let (x, y) = (a["est"].as_f64().unwrap(), b["est"].as_f64().unwrap());
+        assert!((x - y).abs() <= 1e-10 * (1.0 + x.abs()), "{a} vs {b}");
+    }
+    assert!((ml["fit"]["chisq"].as_f64().unwrap() - mlm["fit"]["chisq"].as_f64().unwrap()).abs() < 1e-9);
+}

@@ -263,15 +263,106 @@ pub fn solve<P: Scoring>(problem: P, x0: Vec<f64>, max_iter: u64, xtol: f64, fmi
 /// Estimate the model: default starts, then the simple ones if that fails.
 pub fn estimate(model: &Model, data: &[GroupData], max_iter: u64) -> Estimate {
     let x0 = start::default_start(model, data, false);
-    let first = minimize(&model.ram, data, x0, max_iter);
+    let x1 = start::default_start(model, data, true);
+    with_fallback(|x, n| minimize(&model.ram, data, x, n), x0, x1, max_iter)
+}
+
+/// Iterations the default start gets before the fallback start is tried.
+/// Fisher scoring from lavaan's starts converges in tens of iterations when
+/// it converges at all; a run still going after this many is on a ridge or
+/// drifting to the boundary, and the fallback start often converges at once.
+pub const PROBE_ITER: u64 = 300;
+
+/// The start strategy shared by the estimators: `x0` for up to
+/// `PROBE_ITER` iterations; if that has not converged, `x1` with the full
+/// budget; if that fails too, `x0`'s run resumes where it stopped for the
+/// rest of its budget. So a stuck default start costs `PROBE_ITER`
+/// iterations before the fallback, not the whole cap, and a model that
+/// needs many iterations still gets them. The result reports the
+/// iterations of the run it comes from; of two failures, the one with the
+/// lower discrepancy.
+pub fn with_fallback(minimize: impl Fn(Vec<f64>, u64) -> Estimate, x0: Vec<f64>, x1: Vec<f64>, max_iter: u64) -> Estimate {
+    let probe = max_iter.min(PROBE_ITER);
+    let first = minimize(x0, probe);
     if first.converged {
         return first;
     }
-    let x1 = start::default_start(model, data, true);
-    let second = minimize(&model.ram, data, x1, max_iter);
+    let second = minimize(x1, max_iter);
     if second.converged {
-        second
+        return second;
+    }
+    let first = if max_iter > probe && first.fmin.is_finite() {
+        let mut rest = minimize(first.x.clone(), max_iter - probe);
+        rest.iterations += first.iterations;
+        rest
     } else {
         first
+    };
+    if first.converged || !(second.fmin < first.fmin) {
+        first
+    } else {
+        second
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    fn run(x: &[f64], n: u64, converges_after: Option<u64>) -> Estimate {
+        let done = converges_after.is_some_and(|k| n >= k);
+        Estimate {
+            x: x.to_vec(),
+            fmin: x[0],
+            iterations: converges_after.filter(|_| done).unwrap_or(n),
+            converged: done,
+            message: None,
+        }
+    }
+
+    /// A default start that would need the whole cap is given PROBE_ITER
+    /// iterations before the fallback start, which converges at once.
+    #[test]
+    fn stuck_default_start_costs_only_the_probe() {
+        let calls = RefCell::new(vec![]);
+        let est = with_fallback(
+            |x, n| {
+                calls.borrow_mut().push((x[0], n));
+                run(&x, n, if x[0] == 1.0 { None } else { Some(18) })
+            },
+            vec![1.0],
+            vec![2.0],
+            10_000,
+        );
+        assert!(est.converged && est.x == vec![2.0] && est.iterations == 18);
+        assert_eq!(calls.into_inner(), vec![(1.0, PROBE_ITER), (2.0, 10_000)]);
+    }
+
+    /// A default start that needs many iterations still gets the full budget.
+    #[test]
+    fn slow_default_start_resumes() {
+        let est = with_fallback(
+            |x, n| {
+                if x[0] == 2.0 {
+                    run(&x, n, None)
+                } else {
+                    run(&[0.5], n, Some(1000))
+                }
+            },
+            vec![1.0],
+            vec![2.0],
+            10_000,
+        );
+        assert!(est.converged, "{est:?}");
+        assert_eq!(est.iterations, PROBE_ITER + 1000);
+    }
+
+    /// Two failures: the lower discrepancy is reported.
+    #[test]
+    fn two_failures_keep_the_better() {
+        let est = with_fallback(|x, n| run(&x, n, None), vec![3.0], vec![2.0], 10_000);
+        assert!(!est.converged);
+        assert_eq!(est.x, vec![2.0]);
     }
 }
