@@ -14,6 +14,7 @@ pub mod chol;
 pub mod fiml;
 pub mod h1;
 pub mod ls;
+pub mod wls;
 pub mod objective;
 pub mod start;
 

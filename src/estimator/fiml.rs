@@ -101,7 +101,7 @@ impl Fitting for FimlFit<'_> {
         self.baseline.get_or_insert_with(|| {
             let (ram, bx) = fit::baseline::baseline(model, gd);
             let b = estimate::fiml::minimize(&ram, gd, f, bx, max_iter);
-            Baseline { ram, x: b.x }
+            Baseline { ram: Some(ram), x: b.x }
         })
     }
 
@@ -110,7 +110,7 @@ impl Fitting for FimlFit<'_> {
         let t = self.at_estimate(x).trace;
         self.baseline();
         let b = self.baseline.as_ref().expect("fitted above");
-        let t0 = self.mlr_at(&b.ram, &b.x).trace;
+        let t0 = b.ram.as_ref().and_then(|bram| self.mlr_at(bram, &b.x).trace);
         let model = &self.prep.model;
         Some(scaling_from_traces(t, t0, model.df() as f64, fit::baseline::df(model), warnings))
     }

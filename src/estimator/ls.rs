@@ -73,7 +73,7 @@ impl Fitting for LsFit<'_> {
         self.baseline.get_or_insert_with(|| {
             let (ram, bx) = fit::baseline::baseline(model, gd);
             let b = els::minimize(&ram, groups, bx, max_iter);
-            Baseline { ram, x: b.x }
+            Baseline { ram: Some(ram), x: b.x }
         })
     }
 
@@ -84,7 +84,8 @@ impl Fitting for LsFit<'_> {
     fn measures(&mut self, x: &[f64], _: Option<Scaling>) -> Measures {
         self.baseline();
         let b = self.baseline.as_ref().expect("baseline fitted above");
-        fit::measures_ls(&self.prep.model, x, &self.groups, (&b.ram, &b.x))
+        let bram = b.ram.as_ref().expect("a RAM baseline");
+        fit::measures_ls(&self.prep.model, x, &self.groups, (bram, &b.x))
     }
 
     fn se_type(&self) -> &'static str {

@@ -128,7 +128,7 @@ impl Fitting for MlFit<'_> {
         let (model, gd) = (&self.prep.model, &self.prep.data);
         self.baseline.get_or_insert_with(|| {
             let (ram, x) = fit::baseline::baseline(model, gd);
-            Baseline { ram, x }
+            Baseline { ram: Some(ram), x }
         })
     }
 
@@ -140,7 +140,7 @@ impl Fitting for MlFit<'_> {
         let t = self.at_estimate(x).trace;
         let b = self.baseline();
         let (bram, bx) = (b.ram.clone(), b.x.clone());
-        let t0 = self.robust_at(&bram, &bx).trace;
+        let t0 = bram.and_then(|bram| self.robust_at(&bram, &bx).trace);
         Some(scaling_from_traces(t, t0, model.df() as f64, fit::baseline::df(model), warnings))
     }
 

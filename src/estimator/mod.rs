@@ -26,6 +26,7 @@
 pub mod fiml;
 pub mod ls;
 pub mod ml;
+pub mod wls;
 
 use crate::estimate::Estimate;
 use crate::fit::Measures;
@@ -76,14 +77,20 @@ pub trait Estimator {
     fn moments_suffice(&self) -> bool {
         false
     }
+    /// Whether this estimator can fit the prepared model and data: a clear
+    /// message when not (`prepare` refuses the fit with it, exit 2).
+    fn check(&self, _prep: &Prepared) -> Result<(), String> {
+        Ok(())
+    }
     /// Bind to a prepared model and its data; remarks about the data
     /// (a weight that cannot be computed, ...) go to `warnings`.
     fn bind<'a>(&self, prep: &'a Prepared, opt: &'a FitOptions, warnings: &mut Vec<String>) -> Box<dyn Fitting + 'a>;
 }
 
-/// The baseline (independence) model: its RAM matrices and estimates.
+/// The baseline (independence) model: its RAM matrices (when it is a RAM
+/// model; the ordinal baseline is thresholds only) and its estimates.
 pub struct Baseline {
-    pub ram: Ram,
+    pub ram: Option<Ram>,
     pub x: Vec<f64>,
 }
 
@@ -93,6 +100,10 @@ pub struct Baseline {
 pub struct Scaling {
     pub model: f64,
     pub baseline: f64,
+    /// lavaan's "scaled.shifted" test: T_scaled = T / model + shift (0 for
+    /// the Satorra-Bentler and Yuan-Bentler tests)
+    pub shift: f64,
+    pub baseline_shift: f64,
 }
 
 /// An estimator bound to its data.
@@ -114,6 +125,15 @@ pub trait Fitting {
     fn measures(&mut self, x: &[f64], scaling: Option<Scaling>) -> Measures;
     /// The report's `se_type` when the standard errors exist.
     fn se_type(&self) -> &'static str;
+    /// The model to report the estimates with, when the estimator derives
+    /// fixed values from the estimates (the delta parameterization's
+    /// residual variances of latent responses); `None`: the prepared model.
+    fn reported_model(&mut self, _x: &[f64]) -> Option<crate::model::Model> {
+        None
+    }
+    /// Fill the rows the RAM matrices do not hold (thresholds `|`, scale
+    /// factors `~*~`) in the per-row estimates.
+    fn finish_rows(&mut self, _x: &[f64], _vcov: Option<&DMatrix<f64>>, _level: f64, _rows: &mut [crate::inference::RowEstimate]) {}
     /// `None` when modification indices and residuals (moment-based
     /// diagnostics) apply, else why not.
     fn diagnostics_unavailable(&self) -> Option<&'static str> {
@@ -163,6 +183,8 @@ pub(crate) fn scaling_from_traces(t: Option<f64>, t0: Option<f64>, df: f64, dfn:
     Scaling {
         model: c.unwrap_or(f64::NAN),
         baseline: c0.unwrap_or(f64::NAN),
+        shift: 0.0,
+        baseline_shift: 0.0,
     }
 }
 

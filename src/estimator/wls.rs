@@ -1,0 +1,425 @@
+//! The weighted least-squares family for ordinal data, as lavaan's
+//! `ordered=` estimators: WLSMV (DWLS weights, robust standard errors,
+//! mean-and-variance adjusted "scaled.shifted" test; lavaan's default with
+//! ordinal data), ULSMV (the same with ULS weights), and WLS, DWLS, ULS with
+//! standard errors and test. Delta parameterization, one group, ordinal
+//! variables only.
+//!
+//! With Delta the Jacobian of the implied statistics (`crate::estimate::wls`),
+//! W the weight, Gamma the NACOV of the sample statistics and
+//! E = Delta'W Delta:
+//!
+//! - standard vcov: E^-1 / (N - 1);
+//! - robust ("robust.sem") vcov: E^-1 Delta'W Gamma W Delta E^-1 / (N - 1);
+//! - test: T = (N - 1) F with F = r'W r at the estimates;
+//! - scaled.shifted: U = W - W Delta E^-1 Delta'W, a = sqrt(df / tr((U Gamma)^2)),
+//!   b = df - a tr(U Gamma), T_scaled = a T + b; lavaan reports 1/a as the
+//!   scaling factor and b as the shift;
+//! - the baseline is the independence model: thresholds free, correlations
+//!   zero, fitted by the same estimator and tested the same way.
+//!
+//! lavaan's robust CFI/TLI/RMSEA for these estimators ("catML", Savalei 2021)
+//! come from `crate::fit::categorical`.
+
+use super::{Baseline, Estimator, Fitting, Scaling};
+use crate::estimate::objective::GroupData;
+use crate::estimate::wls::{self as ew, Layout, Value, WlsGroup};
+use crate::estimate::{start, Estimate};
+use crate::fit::{categorical, Measures};
+use crate::inference::{NotIdentified, RowEstimate};
+use crate::model::ram::Mat;
+use crate::model::Model;
+use crate::ordinal::WeightKind;
+use crate::pipeline::{FitOptions, Prepared};
+use nalgebra::{DMatrix, DVector};
+
+/// The members of the family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Wlsmv,
+    Ulsmv,
+    Wls,
+    Dwls,
+    Uls,
+}
+
+/// An estimator of the WLS family for ordinal data.
+pub struct Wls(pub Kind);
+
+impl Wls {
+    fn weight(&self) -> WeightKind {
+        match self.0 {
+            Kind::Wlsmv | Kind::Dwls => WeightKind::Dwls,
+            Kind::Ulsmv | Kind::Uls => WeightKind::Uls,
+            Kind::Wls => WeightKind::Wls,
+        }
+    }
+    fn mean_variance(&self) -> bool {
+        matches!(self.0, Kind::Wlsmv | Kind::Ulsmv)
+    }
+    fn groups(&self, prep: &Prepared) -> Result<Vec<WlsGroup>, String> {
+        let stats = prep
+            .ordinal
+            .as_ref()
+            .ok_or("the ordinal estimators need ordinal variables: declare them with --ordered")?;
+        if stats.len() > 1 {
+            return Err("ordinal data in more than one group are not supported yet; fit the groups one at a time".into());
+        }
+        stats
+            .iter()
+            .enumerate()
+            .map(|(g, s)| {
+                Ok(WlsGroup {
+                    lay: Layout::new(&prep.model, g, &s.ordered)?,
+                    obs: s.wls_obs.clone(),
+                    weight: s.weight(self.weight())?,
+                    n: s.nobs,
+                })
+            })
+            .collect()
+    }
+}
+
+impl Estimator for Wls {
+    fn name(&self) -> &'static str {
+        match self.0 {
+            Kind::Wlsmv => "WLSMV",
+            Kind::Ulsmv => "ULSMV",
+            Kind::Wls => "WLS",
+            Kind::Dwls => "DWLS",
+            Kind::Uls => "ULS",
+        }
+    }
+    fn check(&self, prep: &Prepared) -> Result<(), String> {
+        if let Some(x) = prep.model.pt.names.ov_x.first() {
+            return Err(format!(
+                "`{x}` is an observed exogenous covariate: with ordinal data lavaan conditions on it (conditional.x), which is not supported yet; model it as a latent-free variable or leave it out"
+            ));
+        }
+        let groups = self.groups(prep)?;
+        for (g, grp) in groups.iter().enumerate() {
+            let p = prep.model.ram.p();
+            if grp.obs.len() != grp.lay.len(p) {
+                return Err(format!(
+                    "group {}: the model has {} thresholds and correlations but the data give {} statistics; give each ordinal variable as many thresholds as it has categories less one",
+                    g + 1,
+                    grp.lay.len(p),
+                    grp.obs.len()
+                ));
+            }
+        }
+        Ok(())
+    }
+    fn bind<'a>(&self, prep: &'a Prepared, opt: &'a FitOptions, warnings: &mut Vec<String>) -> Box<dyn Fitting + 'a> {
+        match self.groups(prep) {
+            Ok(groups) => Box::new(WlsFit {
+                prep,
+                opt,
+                groups,
+                mv: self.mean_variance(),
+                ekind: self.0,
+                baseline: None,
+                pieces: None,
+            }),
+            Err(e) => {
+                // `check` refuses this before; keep the fit going as ML
+                warnings.push(format!("{e}; the ordinal variables were treated as continuous"));
+                super::fallback().bind(prep, opt, warnings)
+            }
+        }
+    }
+}
+
+/// Everything at the estimates that the vcov and the test share.
+struct Pieces {
+    /// per group: Jacobian, residuals
+    jac: Vec<DMatrix<f64>>,
+    resid: Vec<DVector<f64>>,
+    /// E^-1 (E = sum_g f_g Delta'W Delta), when invertible
+    e_inv: Option<DMatrix<f64>>,
+}
+
+struct WlsFit<'a> {
+    prep: &'a Prepared,
+    opt: &'a FitOptions,
+    groups: Vec<WlsGroup>,
+    mv: bool,
+    ekind: Kind,
+    baseline: Option<Baseline>,
+    pieces: Option<Pieces>,
+}
+
+impl WlsFit<'_> {
+    fn ntotal(&self) -> f64 {
+        self.groups.iter().map(|g| g.n as f64).sum()
+    }
+    fn fg(&self) -> Vec<f64> {
+        let n = self.ntotal();
+        self.groups.iter().map(|g| g.n as f64 / n).collect()
+    }
+    fn pieces(&mut self, x: &[f64]) -> &Pieces {
+        if self.pieces.is_none() {
+            let model = &self.prep.model;
+            let fg = self.fg();
+            let mut jac = Vec::new();
+            let mut resid = Vec::new();
+            let mut e = DMatrix::zeros(x.len(), x.len());
+            let mut ok = true;
+            for (g, grp) in self.groups.iter().enumerate() {
+                match (ew::jacobian(model, &grp.lay, x), ew::implied(model, &grp.lay, x)) {
+                    (Some(j), Some(s)) => {
+                        e += j.transpose() * &grp.weight * &j * fg[g];
+                        resid.push(&grp.obs - s);
+                        jac.push(j);
+                    }
+                    _ => ok = false,
+                }
+            }
+            let e_inv = if ok { invert(&e) } else { None };
+            self.pieces = Some(Pieces { jac, resid, e_inv });
+        }
+        self.pieces.as_ref().expect("computed above")
+    }
+
+    /// The test statistic (N - 1) F at `x` of the model.
+    fn chisq(&mut self, x: &[f64]) -> f64 {
+        let fg = self.fg();
+        let n = self.ntotal();
+        let groups = &self.groups;
+        let p = self.pieces(x);
+        if p.resid.len() != groups.len() {
+            return f64::NAN;
+        }
+        let f: f64 = groups
+            .iter()
+            .zip(&p.resid)
+            .enumerate()
+            .map(|(g, (grp, r))| fg[g] * (r.transpose() * &grp.weight * r)[(0, 0)])
+            .sum();
+        (n - groups.len() as f64) * f
+    }
+}
+
+/// Inverse of a symmetric positive definite matrix.
+fn invert(m: &DMatrix<f64>) -> Option<DMatrix<f64>> {
+    let sym = (m + m.transpose()) * 0.5;
+    sym.cholesky().map(|c| c.inverse())
+}
+
+/// lavaan's scaled.shifted test from U Gamma: (scaling factor 1/a, shift b).
+fn scaled_shifted(ug: &DMatrix<f64>, df: f64) -> (f64, f64) {
+    let tr1 = ug.trace();
+    let tr2 = (ug * ug).trace();
+    let a = (df / tr2).sqrt();
+    let b = df - a * tr1;
+    (1.0 / a, b)
+}
+
+impl Fitting for WlsFit<'_> {
+    fn estimate(&mut self) -> Estimate {
+        let model = &self.prep.model;
+        let stats = self.prep.ordinal.as_deref().unwrap_or_default();
+        // starting values from the polychoric correlations, thresholds from the margins
+        let gd: Vec<GroupData> = stats
+            .iter()
+            .map(|s| GroupData {
+                n: s.nobs,
+                cov: s.cov.clone(),
+                mean: DVector::zeros(s.cov.nrows()),
+                logdet_s: 0.0,
+            })
+            .collect();
+        let mut x0 = start::default_start(model, &gd, false);
+        for (grp, s) in self.groups.iter().zip(stats) {
+            for (k, &(_, _, v)) in grp.lay.th.iter().enumerate() {
+                if let Value::Free(i) = v {
+                    if x0[i].is_nan() {
+                        x0[i] = s.th[k];
+                    }
+                }
+            }
+        }
+        for v in x0.iter_mut().filter(|v| v.is_nan()) {
+            // scale factors of later groups
+            *v = 1.0;
+        }
+        let est = ew::minimize(model, &self.groups, x0, self.opt.max_iter);
+        self.pieces = None;
+        est
+    }
+
+    fn vcov(&mut self, x: &[f64], _: &mut Vec<String>) -> Result<Option<DMatrix<f64>>, NotIdentified> {
+        let n = self.ntotal() - self.groups.len() as f64;
+        let mv = self.mv;
+        let stats = self.prep.ordinal.as_deref().unwrap_or_default();
+        let groups = &self.groups;
+        let fg = self.fg();
+        let p = self.pieces(x);
+        let Some(e_inv) = p.e_inv.as_ref() else {
+            return Err(NotIdentified { rows: vec![] });
+        };
+        if !mv {
+            return Ok(Some(e_inv / n));
+        }
+        let mut meat = DMatrix::zeros(x.len(), x.len());
+        for (g, (grp, j)) in groups.iter().zip(&p.jac).enumerate() {
+            let wd = &grp.weight * j;
+            meat += wd.transpose() * &stats[g].nacov * &wd * fg[g];
+        }
+        Ok(Some(e_inv * meat * e_inv / n))
+    }
+
+    fn baseline(&mut self) -> &Baseline {
+        if self.baseline.is_none() {
+            // thresholds free, correlations zero: generalized least squares
+            // of the thresholds on the observed ones
+            let mut x = Vec::new();
+            for grp in &self.groups {
+                let nth = grp.lay.th.len();
+                let w11 = grp.weight.view((0, 0), (nth, nth)).into_owned();
+                let w1 = grp.weight.rows(0, nth).into_owned();
+                let t = invert(&w11).map(|i| i * w1 * &grp.obs);
+                x.extend(t.map_or_else(|| grp.obs.rows(0, nth).iter().copied().collect::<Vec<f64>>(), |t| t.iter().copied().collect()));
+            }
+            self.baseline = Some(Baseline { ram: None, x });
+        }
+        self.baseline.as_ref().expect("fitted above")
+    }
+
+    fn test_scaling(&mut self, x: &[f64], warnings: &mut Vec<String>) -> Option<Scaling> {
+        if !self.mv {
+            return None;
+        }
+        let df = self.prep.model.df() as f64;
+        let stats = self.prep.ordinal.as_deref().unwrap_or_default();
+        let groups = &self.groups;
+        let fg = self.fg();
+        let p = self.pieces(x);
+        let model = match (p.e_inv.as_ref(), groups.len()) {
+            (Some(e_inv), 1) => {
+                let (w, j) = (&groups[0].weight, &p.jac[0]);
+                let wd = w * j;
+                let u = w - &wd * e_inv * wd.transpose() * fg[0];
+                Some(scaled_shifted(&(u * &stats[0].nacov), df))
+            }
+            _ => None,
+        };
+        // the baseline: Delta = [I; 0], so U = W - W1 (W11)^-1 W1'
+        let base = match groups.len() {
+            1 => {
+                let (w, nth) = (&groups[0].weight, groups[0].lay.th.len());
+                let w11 = w.view((0, 0), (nth, nth)).into_owned();
+                let w1 = w.columns(0, nth).into_owned();
+                invert(&w11).map(|i| {
+                    let u = w - &w1 * i * w1.transpose();
+                    let dfn = (w.nrows() - nth) as f64;
+                    scaled_shifted(&(u * &stats[0].nacov), dfn)
+                })
+            }
+            _ => None,
+        };
+        if model.is_none() && df > 0.0 {
+            warnings.push("the scaled test statistic could not be computed".into());
+        }
+        let (c, b) = model.unwrap_or((f64::NAN, f64::NAN));
+        let (c0, b0) = base.unwrap_or((f64::NAN, f64::NAN));
+        Some(Scaling {
+            model: c,
+            baseline: c0,
+            shift: b,
+            baseline_shift: b0,
+        })
+    }
+
+    fn measures(&mut self, x: &[f64], scaling: Option<Scaling>) -> Measures {
+        let x2 = self.chisq(x);
+        self.baseline();
+        let fg = self.fg();
+        let bx = self.baseline.as_ref().map(|b| b.x.clone()).unwrap_or_default();
+        // the baseline's test statistic
+        let mut x2n = 0.0;
+        let mut off = 0;
+        for (g, grp) in self.groups.iter().enumerate() {
+            let nth = grp.lay.th.len();
+            let mut r = grp.obs.clone();
+            for k in 0..nth {
+                r[k] -= bx[off + k];
+            }
+            off += nth;
+            x2n += fg[g] * (r.transpose() * &grp.weight * &r)[(0, 0)];
+        }
+        x2n *= self.ntotal() - self.groups.len() as f64;
+        let stats = self.prep.ordinal.as_deref().unwrap_or_default();
+        let e_inv = self.pieces(x).e_inv.clone();
+        let p = self.pieces(x);
+        let catml = match (self.mv, e_inv.as_ref(), self.groups.len()) {
+            (true, Some(e_inv), 1) => categorical::catml(&self.prep.model, &self.groups[0], &stats[0], x, &p.jac[0], e_inv),
+            _ => None,
+        };
+        let implied: Vec<DVector<f64>> = self.groups.iter().map(|g| ew::implied(&self.prep.model, &g.lay, x).unwrap_or_else(|| g.obs.clone())).collect();
+        categorical::measures(categorical::Inputs {
+            model: &self.prep.model,
+            groups: &self.groups,
+            implied: &implied,
+            x2,
+            x2n,
+            scaling,
+            catml,
+        })
+    }
+
+    fn se_type(&self) -> &'static str {
+        if self.mv {
+            "Robust.sem"
+        } else {
+            "Standard"
+        }
+    }
+
+    fn diagnostics_unavailable(&self) -> Option<&'static str> {
+        Some("--modindices and --residuals are not available with ordinal data yet; they were left out")
+    }
+
+    fn reported_model(&mut self, x: &[f64]) -> Option<Model> {
+        let mut model = self.prep.model.clone();
+        for grp in &self.groups {
+            let (_, theta) = ew::implied_moments(&self.prep.model, &grp.lay, x)?;
+            for c in model.ram.groups[grp.lay.group].cells.iter_mut() {
+                if c.mat == Mat::S && c.i == c.j && c.x.is_none() {
+                    if let Some(k) = grp.lay.ord.iter().position(|&j| j == c.i) {
+                        c.fixed = theta[k];
+                    }
+                }
+            }
+        }
+        Some(model)
+    }
+
+    fn finish_rows(&mut self, x: &[f64], vcov: Option<&DMatrix<f64>>, level: f64, rows: &mut [RowEstimate]) {
+        let model = &self.prep.model;
+        let se_of = |r: usize| match model.x_of_row[r] {
+            Some(k) => vcov.map(|v| v[(k, k)].max(0.0).sqrt()),
+            None => Some(0.0),
+        };
+        for grp in &self.groups {
+            for &(j, r, v) in &grp.lay.th {
+                let est = v.at(x);
+                let d = grp.lay.scale[j].at(x);
+                crate::inference::fill_row(&mut rows[r], est, se_of(r), level);
+                rows[r].std_lv = Some(est);
+                rows[r].std_all = Some(est * d);
+            }
+            for (r, row) in model.pt.rows.iter().enumerate() {
+                if row.op == "~*~" && row.group == grp.lay.group + 1 {
+                    let est = match model.x_of_row[r] {
+                        Some(k) => x[k],
+                        None => row.ustart.unwrap_or(1.0),
+                    };
+                    crate::inference::fill_row(&mut rows[r], est, se_of(r), level);
+                    rows[r].std_lv = Some(est);
+                    rows[r].std_all = Some(est);
+                }
+            }
+        }
+    }
+}
