@@ -38,7 +38,15 @@ pub enum ModelError {
 impl Model {
     pub fn new(syntax: &ModelSyntax, opt: &TableOptions) -> Result<Model, ModelError> {
         let pt = partable::build(syntax, opt).map_err(ModelError::Syntax)?;
-        let (x_of_row, nx, unsupported, extra_eq) = free_parameters(&pt);
+        let (x_of_row, nx, mut unsupported, extra_eq) = free_parameters(&pt);
+        // the WLS-family estimator for ordinal data lands with the estimator
+        // seam (issue 12); until then no estimator may ignore `|` rows
+        if !pt.names.ov_ord.is_empty() {
+            unsupported.push(format!(
+                "ordinal variables ({}) need the WLSMV estimator, which is not available yet",
+                pt.names.ov_ord.join(", ")
+            ));
+        }
         check_scale(&pt).map_err(ModelError::Model)?;
         let ram = Ram::new(&pt, &x_of_row, nx);
         Ok(Model {
@@ -59,6 +67,9 @@ impl Model {
     /// variances, covariances (and means) of the observed variables, less those
     /// of fixed.x covariates, which are taken from the sample as they are.
     pub fn ndat(&self) -> usize {
+        if !self.pt.names.ov_ord.is_empty() {
+            return self.ndat_categorical();
+        }
         let p = self.pt.names.ov.len();
         let nx = self.pt.names.ov_x.len();
         let mut per = p * (p + 1) / 2 - nx * (nx + 1) / 2;
@@ -66,6 +77,18 @@ impl Model {
             per += p - nx;
         }
         per * self.pt.ngroups
+    }
+
+    /// lavaan's ndat with ordinal variables: the length of `wls.obs` summed
+    /// over groups (thresholds, means and variances of the continuous
+    /// variables, correlations), one threshold per `|` row.
+    fn ndat_categorical(&self) -> usize {
+        let names = &self.pt.names;
+        let p = names.ov_nox().len();
+        let ncont = names.ov_nox().iter().filter(|v| !names.ov_ord.contains(v)).count();
+        (1..=self.pt.ngroups)
+            .map(|g| self.pt.rows.iter().filter(|r| r.group == g && r.op == "|").count() + 2 * ncont + p * (p - 1) / 2)
+            .sum()
     }
 
     pub fn df(&self) -> i64 {
@@ -170,7 +193,11 @@ fn check_scale(pt: &ParTable) -> Result<(), String> {
                 .rows
                 .iter()
                 .any(|r| r.group == g && r.op == "~~" && r.lhs == *f && r.rhs == *f && r.free == 0);
-            if !fixed_load && !fixed_var {
+            // loadings equal to another group's (group.equal = "loadings" with std.lv)
+            let tied_load = loads
+                .iter()
+                .any(|r| !r.label.is_empty() && pt.rows.iter().any(|o| o.group != g && o.op == "=~" && o.label == r.label));
+            if !fixed_load && !fixed_var && !tied_load {
                 return Err(format!(
                     "the latent variable `{f}` has no scale: all its loadings and its variance are free, so the model is not identified. Fix one loading (`{f} =~ 1*{}`) or its variance (`{f} ~~ 1*{f}`), or use --std-lv",
                     loads[0].rhs
