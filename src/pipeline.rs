@@ -65,6 +65,10 @@ pub struct FitOptions {
     pub fiml: bool,
     /// --se bootstrap and/or --test bollen-stine
     pub bootstrap: Option<inference::bootstrap::BootSettings>,
+    /// --ordered: the ordinal variables (`all` = every observed variable of the model)
+    pub ordered: Vec<String>,
+    /// --parameterization of the ordinal variables' latent responses
+    pub parameterization: crate::model::partable::Parameterization,
 }
 
 impl Default for FitOptions {
@@ -85,6 +89,8 @@ impl Default for FitOptions {
             csv: CsvOptions::default(),
             fiml: false,
             bootstrap: None,
+            ordered: vec![],
+            parameterization: Default::default(),
         }
     }
 }
@@ -137,10 +143,17 @@ fn looks_like_csv(src: &str) -> bool {
 /// `ngroups` groups.
 pub fn build_model(path: &Path, opt: &FitOptions) -> Result<Model, SemError> {
     let (src, syn) = parse_model(path)?;
-    model_from_syntax(path, &src, &syn, opt, 1)
+    model_from_syntax(path, &src, &syn, opt, 1, &[])
 }
 
-fn model_from_syntax(path: &Path, src: &str, syn: &ModelSyntax, opt: &FitOptions, ngroups: usize) -> Result<Model, SemError> {
+fn model_from_syntax(
+    path: &Path,
+    src: &str,
+    syn: &ModelSyntax,
+    opt: &FitOptions,
+    ngroups: usize,
+    ordered: &[(String, usize)],
+) -> Result<Model, SemError> {
     let file = path.display().to_string();
     let estimator = crate::estimator::select(opt).map_err(SemError::Input)?;
     let base = if opt.growth { TableOptions::growth() } else { TableOptions::sem() };
@@ -150,6 +163,8 @@ fn model_from_syntax(path: &Path, src: &str, syn: &ModelSyntax, opt: &FitOptions
         meanstructure: opt.meanstructure || base.meanstructure || opt.fiml,
         ngroups,
         group_equal: opt.group_equal.clone(),
+        ordered: ordered.to_vec(),
+        parameterization: opt.parameterization,
         ..base
     };
     Model::new(syn, &topt).map_err(|e| match e {
@@ -181,6 +196,8 @@ pub struct Prepared {
     pub expect: hyp::Expectations,
     /// with --missing fiml: the missing-data patterns and EM moments (`data` then holds the EM moments)
     pub fiml: Option<estimate::fiml::FimlData>,
+    /// with ordinal variables (--ordered): lavaan's sample statistics per group
+    pub ordinal: Option<Vec<crate::ordinal::OrdinalStats>>,
 }
 
 /// Whether the fit needs only the listwise sample moments of one group, so
@@ -189,7 +206,10 @@ pub struct Prepared {
 /// option that needs the rows (groups here; raw-data estimators, FIML, the
 /// bootstrap) must make it false.
 pub fn moments_suffice(opt: &FitOptions) -> bool {
-    opt.group.is_none() && opt.bootstrap.is_none() && crate::estimator::select(opt).is_ok_and(|e| e.moments_suffice())
+    opt.group.is_none()
+        && opt.bootstrap.is_none()
+        && opt.ordered.is_empty()
+        && crate::estimator::select(opt).is_ok_and(|e| e.moments_suffice())
 }
 
 /// Read model and data and bind them (everything before estimation).
@@ -199,7 +219,7 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
     let dfile = data_path.display().to_string();
     // variable names first (a model written with c(a, b) needs two groups to build)
     let probe_groups = if opt.group.is_some() { syn.max_vector_len() } else { 1 };
-    let probe = model_from_syntax(model_path, &src, &syn, opt, probe_groups)?;
+    let probe = model_from_syntax(model_path, &src, &syn, opt, probe_groups, &[])?;
     if let Some(u) = probe.unsupported.first() {
         return Err(SemError::Input(format!("{mfile}: {u}")));
     }
@@ -254,10 +274,18 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
         }
     };
     let ngroups = group_rows.len();
-    let mut model = if ngroups == probe_groups {
+    let levels = ordinal_levels(&ds, &probe, opt)?;
+    let ordered: Vec<(String, usize)> = ds
+        .names
+        .iter()
+        .zip(&levels)
+        .filter(|(_, l)| !l.is_empty())
+        .map(|(n, l)| (n.clone(), l.len() - 1))
+        .collect();
+    let mut model = if ngroups == probe_groups && ordered.is_empty() {
         probe
     } else {
-        model_from_syntax(model_path, &src, &syn, opt, ngroups)?
+        model_from_syntax(model_path, &src, &syn, opt, ngroups, &ordered)?
     };
     if model.df() < 0 {
         return Err(SemError::Model(format!(
@@ -303,6 +331,18 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
         ));
     }
     bind_fixed_x(&mut model, &data);
+    let ordinal = if ordered.is_empty() {
+        None
+    } else {
+        let mut per = Vec::with_capacity(ngroups);
+        for rows in &group_rows {
+            let cols: Vec<Vec<f64>> = (0..ds.names.len()).map(|j| rows.iter().map(|&i| ds.row(i)[j]).collect()).collect();
+            let s = crate::ordinal::ordinal_stats_with_levels(&cols, &ds.names, &levels, crate::ordinal::OrdMissing::Listwise)
+                .map_err(|e| SemError::Input(format!("{dfile}: {e}")))?;
+            per.push(s);
+        }
+        Some(per)
+    };
     let expect = hyp::expectations(&src, &mfile, &model.pt.rows).map_err(SemError::Input)?;
     let mut all = model.pt.warnings.clone();
     all.extend(hyp::paper::warnings(&model.pt.rows));
@@ -316,11 +356,59 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
         group_rows,
         dropped,
         warnings: all,
-        model_file: mfile,
+        model_file: mfile.clone(),
         data_file: dfile,
         expect,
         fiml,
+        ordinal,
     })
+    .and_then(|p: Prepared| {
+        let est = crate::estimator::select(opt).map_err(SemError::Input)?;
+        est.check(&p).map_err(|e| SemError::Input(format!("{mfile}: {e}")))?;
+        Ok(p)
+    })
+}
+
+/// The categories of each observed variable declared ordinal by --ordered
+/// (empty for a continuous one), from all rows: lavaan's rule that a
+/// variable with more than 20 distinct values or a single one cannot be
+/// ordinal is an error naming the column.
+fn ordinal_levels(ds: &crate::data::Dataset, model: &Model, opt: &FitOptions) -> Result<Vec<Vec<f64>>, SemError> {
+    let mut levels = vec![vec![]; ds.names.len()];
+    if opt.ordered.is_empty() {
+        return Ok(levels);
+    }
+    let all = opt.ordered.iter().any(|o| o == "all");
+    for o in opt.ordered.iter().filter(|o| *o != "all") {
+        if !ds.names.contains(o) {
+            return Err(SemError::Input(format!(
+                "--ordered: `{o}` is not an observed variable of the model (its variables: {})",
+                model.ram.ov.join(", ")
+            )));
+        }
+    }
+    for (j, name) in ds.names.iter().enumerate() {
+        if !(all || opt.ordered.contains(name)) || model.pt.names.ov_x.contains(name) && all {
+            continue;
+        }
+        let col: Vec<f64> = (0..ds.nrows()).map(|i| ds.row(i)[j]).collect();
+        let cats = crate::ordinal::categories(&col);
+        if cats.len() > 20 {
+            return Err(SemError::Input(format!(
+                "{}: the column `{name}` has {} distinct values; an ordinal variable has at most 20 categories (leave it out of --ordered to treat it as continuous)",
+                ds.file,
+                cats.len()
+            )));
+        }
+        if cats.len() < 2 {
+            return Err(SemError::Input(format!(
+                "{}: the column `{name}` has only one category; an ordinal variable needs at least two",
+                ds.file
+            )));
+        }
+        levels[j] = cats;
+    }
+    Ok(levels)
 }
 
 /// What FIML dropped, and how many missing-data patterns it found.
@@ -461,9 +549,12 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
     };
     warnings.extend(vcov_warnings);
     let scaling = fitting.test_scaling(x, &mut warnings);
+    let reported = fitting.reported_model(x);
+    let model = reported.as_ref().unwrap_or(model);
     warnings.extend(inference::admissibility(model, x));
     let (mut rows, w2) = inference::estimates(model, x, vcov.as_ref(), opt.ci_level);
     warnings.extend(w2);
+    fitting.finish_rows(x, vcov.as_ref(), opt.ci_level, &mut rows);
     let boot = run_bootstrap(prep, opt, &est, vcov.is_some(), &mut warnings);
     if let Some(b) = boot.as_ref().and_then(|b| b.rows.as_ref()) {
         inference::bootstrap::apply(&mut rows, b);
@@ -473,7 +564,7 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         .rows
         .iter()
         .zip(&rows)
-        .filter(|(r, _)| matches!(r.op.as_str(), "=~" | "~" | "~~" | "~1" | ":="))
+        .filter(|(r, _)| matches!(r.op.as_str(), "=~" | "~" | "~~" | "~1" | ":=" | "|" | "~*~"))
         .map(|(r, e)| ParamOut {
             lhs: r.lhs.clone(),
             op: r.op.clone(),

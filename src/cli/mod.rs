@@ -90,6 +90,16 @@ pub enum Estimator {
     Mlm,
     Gls,
     Uls,
+    Wlsmv,
+    Ulsmv,
+    Wls,
+    Dwls,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Parameterization {
+    Delta,
+    Theta,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -161,8 +171,15 @@ impl FitArgs {
 /// The estimation options shared by fit, batch, compare and invariance.
 #[derive(Args, Debug, Clone)]
 pub struct FitFlags {
-    #[arg(long, value_enum, default_value = "ml")]
-    pub estimator: Estimator,
+    /// the estimator: ml (default), or wlsmv (the default with --ordered)
+    #[arg(long, value_enum)]
+    pub estimator: Option<Estimator>,
+    /// ordinal variables, comma separated, or `all` (every observed variable of the model)
+    #[arg(long, value_delimiter = ',')]
+    pub ordered: Vec<String>,
+    /// scaling of the ordinal variables' latent responses (lavaan's parameterization)
+    #[arg(long, value_enum, default_value = "delta")]
+    pub parameterization: Parameterization,
     #[arg(long, value_enum, default_value = "listwise")]
     pub missing: Missing,
     /// multiple-group analysis by this column (groups in order of first appearance)
@@ -237,7 +254,13 @@ fn check_level(name: &str, v: f64) -> Result<(), SemError> {
 impl FitFlags {
     /// The fit options, or a clear refusal of what is not built yet.
     pub fn options(&self) -> Result<FitOptions, SemError> {
-        let estimator = match self.estimator {
+        let default = if self.ordered.is_empty() { Estimator::Ml } else { Estimator::Wlsmv };
+        let chosen = self.estimator.unwrap_or(default);
+        let estimator = match chosen {
+            Estimator::Wlsmv => crate::pipeline::EstimatorKind::Wlsmv,
+            Estimator::Ulsmv => crate::pipeline::EstimatorKind::Ulsmv,
+            Estimator::Wls => crate::pipeline::EstimatorKind::Wls,
+            Estimator::Dwls => crate::pipeline::EstimatorKind::Dwls,
             Estimator::Ml => crate::pipeline::EstimatorKind::Ml,
             Estimator::Mlm => crate::pipeline::EstimatorKind::Mlm,
             Estimator::Mlr => crate::pipeline::EstimatorKind::Mlr,
@@ -247,7 +270,7 @@ impl FitFlags {
         if self.missing == Missing::Fiml && !matches!(estimator, crate::pipeline::EstimatorKind::Ml | crate::pipeline::EstimatorKind::Mlr) {
             return Err(SemError::Input(format!(
                 "--missing fiml works with --estimator ml or mlr only for now, not with --estimator {}; drop one of the two",
-                format!("{:?}", self.estimator).to_lowercase()
+                format!("{chosen:?}").to_lowercase()
             )));
         }
         for k in &self.group_equal {
@@ -262,7 +285,7 @@ impl FitFlags {
             return Err(SemError::Input("--group-equal needs --group COL".into()));
         }
         // lavaan's se = "robust": robust.sem with ML; MLM and MLR are robust already
-        if self.se == SeKind::Robust && (self.missing == Missing::Fiml || matches!(self.estimator, Estimator::Gls | Estimator::Uls)) {
+        if self.se == SeKind::Robust && (self.missing == Missing::Fiml || matches!(chosen, Estimator::Gls | Estimator::Uls)) {
             return Err(not_yet(
                 "--se robust with --missing fiml or a least-squares estimator (use --estimator mlr)",
             ));
@@ -286,6 +309,11 @@ impl FitFlags {
             csv: self.data_args.csv_options()?,
             fiml: self.missing == Missing::Fiml,
             bootstrap,
+            ordered: self.ordered.clone(),
+            parameterization: match self.parameterization {
+                Parameterization::Delta => crate::model::partable::Parameterization::Delta,
+                Parameterization::Theta => crate::model::partable::Parameterization::Theta,
+            },
         })
     }
 }

@@ -14,9 +14,9 @@ pub mod chol;
 pub mod fiml;
 pub mod h1;
 pub mod ls;
-pub mod wls;
 pub mod objective;
 pub mod start;
+pub mod wls;
 
 use argmin::core::{
     CostFunction, Error, Executor, Gradient, Hessian, IterState, Problem, Solver, State, TerminationReason, TerminationStatus, KV,

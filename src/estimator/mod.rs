@@ -46,8 +46,17 @@ pub enum EstimatorKind {
     Mlr,
     /// generalized least squares (weight from the sample covariance)
     Gls,
-    /// unweighted least squares
+    /// unweighted least squares (continuous data; with --ordered the
+    /// ordinal ULS of the WLS family)
     Uls,
+    /// ordinal data: DWLS, robust standard errors, scaled.shifted test
+    Wlsmv,
+    /// ordinal data: ULS, robust standard errors, scaled.shifted test
+    Ulsmv,
+    /// ordinal data: full weighted least squares
+    Wls,
+    /// ordinal data: diagonally weighted least squares
+    Dwls,
 }
 
 impl EstimatorKind {
@@ -59,6 +68,10 @@ impl EstimatorKind {
             EstimatorKind::Mlr => "MLR",
             EstimatorKind::Gls => "GLS",
             EstimatorKind::Uls => "ULS",
+            EstimatorKind::Wlsmv => "WLSMV",
+            EstimatorKind::Ulsmv => "ULSMV",
+            EstimatorKind::Wls => "WLS",
+            EstimatorKind::Dwls => "DWLS",
         }
     }
 }
@@ -145,7 +158,32 @@ pub trait Fitting {
 /// choice, one line each.
 pub fn select(opt: &FitOptions) -> Result<Box<dyn Estimator>, String> {
     use EstimatorKind as K;
+    let ordinal = !opt.ordered.is_empty();
+    if ordinal && opt.fiml {
+        return Err("--missing fiml does not apply to ordinal data; ordinal variables use listwise deletion".into());
+    }
+    if ordinal && opt.parameterization == crate::model::partable::Parameterization::Theta {
+        return Err("--parameterization theta is not supported yet for fitting; use the default delta parameterization".into());
+    }
+    let family = |k| -> Box<dyn Estimator> { Box::new(wls::Wls(k)) };
     Ok(match (opt.estimator, opt.fiml) {
+        (K::Wlsmv, false) => family(wls::Kind::Wlsmv),
+        (K::Ulsmv, false) => family(wls::Kind::Ulsmv),
+        (K::Wls, false) => family(wls::Kind::Wls),
+        (K::Dwls, false) => family(wls::Kind::Dwls),
+        (K::Uls, false) if ordinal => family(wls::Kind::Uls),
+        (K::Wlsmv | K::Ulsmv | K::Wls | K::Dwls, _) if !ordinal => {
+            return Err(format!(
+                "--estimator {} is for ordinal data: declare the ordinal variables with --ordered",
+                opt.estimator.name().to_lowercase()
+            ))
+        }
+        (K::Ml | K::Mlm | K::Mlr | K::Gls, _) if ordinal => {
+            return Err(format!(
+                "--estimator {} does not apply to ordinal data; use wlsmv (the default), ulsmv, wls, dwls or uls",
+                opt.estimator.name().to_lowercase()
+            ))
+        }
         (K::Ml, false) if opt.se_robust => Box::new(ml::Ml(ml::Robust::SeRobust)),
         (K::Ml, false) => Box::new(ml::Ml(ml::Robust::None)),
         (K::Mlm, false) => Box::new(ml::Ml(ml::Robust::Mlm)),

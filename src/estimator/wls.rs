@@ -117,7 +117,6 @@ impl Estimator for Wls {
                 opt,
                 groups,
                 mv: self.mean_variance(),
-                ekind: self.0,
                 baseline: None,
                 pieces: None,
             }),
@@ -144,7 +143,6 @@ struct WlsFit<'a> {
     opt: &'a FitOptions,
     groups: Vec<WlsGroup>,
     mv: bool,
-    ekind: Kind,
     baseline: Option<Baseline>,
     pieces: Option<Pieces>,
 }
@@ -157,7 +155,8 @@ impl WlsFit<'_> {
         let n = self.ntotal();
         self.groups.iter().map(|g| g.n as f64 / n).collect()
     }
-    fn pieces(&mut self, x: &[f64]) -> &Pieces {
+    /// Compute the pieces at `x` once (`self.pieces`).
+    fn ensure(&mut self, x: &[f64]) {
         if self.pieces.is_none() {
             let model = &self.prep.model;
             let fg = self.fg();
@@ -178,15 +177,15 @@ impl WlsFit<'_> {
             let e_inv = if ok { invert(&e) } else { None };
             self.pieces = Some(Pieces { jac, resid, e_inv });
         }
-        self.pieces.as_ref().expect("computed above")
     }
 
     /// The test statistic (N - 1) F at `x` of the model.
     fn chisq(&mut self, x: &[f64]) -> f64 {
         let fg = self.fg();
         let n = self.ntotal();
+        self.ensure(x);
         let groups = &self.groups;
-        let p = self.pieces(x);
+        let Some(p) = self.pieces.as_ref() else { return f64::NAN };
         if p.resid.len() != groups.len() {
             return f64::NAN;
         }
@@ -252,9 +251,12 @@ impl Fitting for WlsFit<'_> {
         let n = self.ntotal() - self.groups.len() as f64;
         let mv = self.mv;
         let stats = self.prep.ordinal.as_deref().unwrap_or_default();
-        let groups = &self.groups;
         let fg = self.fg();
-        let p = self.pieces(x);
+        self.ensure(x);
+        let groups = &self.groups;
+        let Some(p) = self.pieces.as_ref() else {
+            return Err(NotIdentified { rows: vec![] });
+        };
         let Some(e_inv) = p.e_inv.as_ref() else {
             return Err(NotIdentified { rows: vec![] });
         };
@@ -279,7 +281,10 @@ impl Fitting for WlsFit<'_> {
                 let w11 = grp.weight.view((0, 0), (nth, nth)).into_owned();
                 let w1 = grp.weight.rows(0, nth).into_owned();
                 let t = invert(&w11).map(|i| i * w1 * &grp.obs);
-                x.extend(t.map_or_else(|| grp.obs.rows(0, nth).iter().copied().collect::<Vec<f64>>(), |t| t.iter().copied().collect()));
+                x.extend(t.map_or_else(
+                    || grp.obs.rows(0, nth).iter().copied().collect::<Vec<f64>>(),
+                    |t| t.iter().copied().collect(),
+                ));
             }
             self.baseline = Some(Baseline { ram: None, x });
         }
@@ -292,9 +297,10 @@ impl Fitting for WlsFit<'_> {
         }
         let df = self.prep.model.df() as f64;
         let stats = self.prep.ordinal.as_deref().unwrap_or_default();
-        let groups = &self.groups;
         let fg = self.fg();
-        let p = self.pieces(x);
+        self.ensure(x);
+        let groups = &self.groups;
+        let p = self.pieces.as_ref()?;
         let model = match (p.e_inv.as_ref(), groups.len()) {
             (Some(e_inv), 1) => {
                 let (w, j) = (&groups[0].weight, &p.jac[0]);
@@ -350,13 +356,19 @@ impl Fitting for WlsFit<'_> {
         }
         x2n *= self.ntotal() - self.groups.len() as f64;
         let stats = self.prep.ordinal.as_deref().unwrap_or_default();
-        let e_inv = self.pieces(x).e_inv.clone();
-        let p = self.pieces(x);
-        let catml = match (self.mv, e_inv.as_ref(), self.groups.len()) {
-            (true, Some(e_inv), 1) => categorical::catml(&self.prep.model, &self.groups[0], &stats[0], x, &p.jac[0], e_inv),
+        self.ensure(x);
+        let catml = match (self.mv, self.pieces.as_ref(), self.groups.len()) {
+            (true, Some(p), 1) => p
+                .e_inv
+                .as_ref()
+                .and_then(|e_inv| categorical::catml(&self.prep.model, &self.groups[0], &stats[0], x, &p.jac[0], e_inv)),
             _ => None,
         };
-        let implied: Vec<DVector<f64>> = self.groups.iter().map(|g| ew::implied(&self.prep.model, &g.lay, x).unwrap_or_else(|| g.obs.clone())).collect();
+        let implied: Vec<DVector<f64>> = self
+            .groups
+            .iter()
+            .map(|g| ew::implied(&self.prep.model, &g.lay, x).unwrap_or_else(|| g.obs.clone()))
+            .collect();
         categorical::measures(categorical::Inputs {
             model: &self.prep.model,
             groups: &self.groups,

@@ -169,10 +169,7 @@ pub fn measures(inp: Inputs) -> Measures {
     }
     let cm = inp.catml;
     let robust = |f: &dyn Fn(&Catml) -> Option<f64>| cm.as_ref().and_then(f);
-    m.extend([
-        ("cfi", cfi(x2, df, x2n, dfn, 1.0, 1.0)),
-        ("tli", tli(x2, df, x2n, dfn, 1.0, 1.0)),
-    ]);
+    m.extend([("cfi", cfi(x2, df, x2n, dfn, 1.0, 1.0)), ("tli", tli(x2, df, x2n, dfn, 1.0, 1.0))]);
     if sc.is_some() {
         m.extend([
             ("cfi_scaled", cfi(xs, df, xns, dfn, 1.0, 1.0)),
