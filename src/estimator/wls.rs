@@ -117,6 +117,7 @@ impl Estimator for Wls {
                 opt,
                 groups,
                 mv: self.mean_variance(),
+                weight: self.weight(),
                 baseline: None,
                 pieces: None,
             }),
@@ -143,6 +144,7 @@ struct WlsFit<'a> {
     opt: &'a FitOptions,
     groups: Vec<WlsGroup>,
     mv: bool,
+    weight: WeightKind,
     baseline: Option<Baseline>,
     pieces: Option<Pieces>,
 }
@@ -377,6 +379,7 @@ impl Fitting for WlsFit<'_> {
             x2n,
             scaling,
             catml,
+            chisq_reference: self.weight != WeightKind::Uls,
         })
     }
 

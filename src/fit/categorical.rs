@@ -3,7 +3,8 @@
 //! likelihood: logl, AIC and BIC are null. With N' = N - G:
 //!
 //! - chisq = (N - G) F, df = ndat - npar, where ndat counts thresholds and
-//!   correlations; fmin = chisq / (2N);
+//!   correlations; fmin = chisq / (2N); with ULS weights the p-values of the
+//!   standard statistic are null (lavaan: no reference distribution);
 //! - scaled.shifted: chisq_scaled = chisq / c + shift on df; the scaled CFI,
 //!   TLI, RMSEA (and its interval and p-values) are the standard formulas on
 //!   the scaled statistics;
@@ -117,6 +118,9 @@ pub struct Inputs<'a> {
     /// the scaled.shifted test (WLSMV, ULSMV)
     pub scaling: Option<Scaling>,
     pub catml: Option<Catml>,
+    /// false for ULS weights: lavaan gives the standard ULS statistic no
+    /// reference distribution, so its p-values (model, baseline) are null
+    pub chisq_reference: bool,
 }
 
 /// The measures in lavaan's order.
@@ -137,7 +141,7 @@ pub fn measures(inp: Inputs) -> Measures {
         ("fmin", Some(x2 / (2.0 * ntot))),
         ("chisq", fin(x2)),
         ("df", Some(df)),
-        ("pvalue", pv(x2, df)),
+        ("pvalue", pv(x2, df).filter(|_| inp.chisq_reference)),
     ];
     let sc = inp.scaling;
     let (xs, xns) = match sc {
@@ -156,7 +160,7 @@ pub fn measures(inp: Inputs) -> Measures {
     m.extend([
         ("baseline_chisq", fin(x2n)),
         ("baseline_df", Some(dfn)),
-        ("baseline_pvalue", pv(x2n, dfn)),
+        ("baseline_pvalue", pv(x2n, dfn).filter(|_| inp.chisq_reference)),
     ]);
     if let Some(s) = sc {
         m.extend([
