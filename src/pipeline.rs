@@ -99,6 +99,10 @@ pub struct FitOptions {
     pub fiml: bool,
     /// --se bootstrap and/or --test bollen-stine
     pub bootstrap: Option<inference::bootstrap::BootSettings>,
+    /// --ordered: ordinal observed variables
+    pub ordered: Option<crate::ordinal::columns::OrderedSpec>,
+    /// --parameterization of the ordinal variables' latent responses
+    pub parameterization: crate::model::partable::Parameterization,
 }
 
 impl Default for FitOptions {
@@ -119,6 +123,8 @@ impl Default for FitOptions {
             csv: CsvOptions::default(),
             fiml: false,
             bootstrap: None,
+            ordered: None,
+            parameterization: Default::default(),
         }
     }
 }
@@ -171,10 +177,18 @@ fn looks_like_csv(src: &str) -> bool {
 /// `ngroups` groups.
 pub fn build_model(path: &Path, opt: &FitOptions) -> Result<Model, SemError> {
     let (src, syn) = parse_model(path)?;
-    model_from_syntax(path, &src, &syn, opt, 1)
+    model_from_syntax(path, &src, &syn, opt, 1, &[])
 }
 
-fn model_from_syntax(path: &Path, src: &str, syn: &ModelSyntax, opt: &FitOptions, ngroups: usize) -> Result<Model, SemError> {
+/// `ordered`: the ordinal variables with their number of thresholds.
+fn model_from_syntax(
+    path: &Path,
+    src: &str,
+    syn: &ModelSyntax,
+    opt: &FitOptions,
+    ngroups: usize,
+    ordered: &[(String, usize)],
+) -> Result<Model, SemError> {
     let file = path.display().to_string();
     let base = if opt.growth { TableOptions::growth() } else { TableOptions::sem() };
     let topt = TableOptions {
@@ -184,6 +198,8 @@ fn model_from_syntax(path: &Path, src: &str, syn: &ModelSyntax, opt: &FitOptions
         meanstructure: opt.meanstructure || base.meanstructure || opt.fiml,
         ngroups,
         group_equal: opt.group_equal.clone(),
+        ordered: ordered.to_vec(),
+        parameterization: opt.parameterization,
         ..base
     };
     Model::new(syn, &topt).map_err(|e| match e {
@@ -215,6 +231,10 @@ pub struct Prepared {
     pub expect: hyp::Expectations,
     /// with --missing fiml: the missing-data patterns and EM moments (`data` then holds the EM moments)
     pub fiml: Option<estimate::fiml::FimlData>,
+    /// with ordinal variables (--ordered or `|` rows): lavaan's three-stage
+    /// sample statistics of each group, variables in `model.pt.names.ov`
+    /// order (listwise deletion); `data` still holds the raw moments
+    pub ordinal: Option<Vec<crate::ordinal::OrdinalStats>>,
 }
 
 /// Whether the fit needs only the listwise sample moments of one group, so
@@ -226,6 +246,7 @@ pub fn moments_suffice(opt: &FitOptions) -> bool {
         && !opt.fiml
         && !opt.se_robust
         && opt.bootstrap.is_none()
+        && opt.ordered.is_none()
         && matches!(opt.estimator, EstimatorKind::Ml | EstimatorKind::Gls | EstimatorKind::Uls)
 }
 
@@ -236,11 +257,19 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
     let dfile = data_path.display().to_string();
     // variable names first (a model written with c(a, b) needs two groups to build)
     let probe_groups = if opt.group.is_some() { syn.max_vector_len() } else { 1 };
-    let probe = model_from_syntax(model_path, &src, &syn, opt, probe_groups)?;
+    let probe = model_from_syntax(model_path, &src, &syn, opt, probe_groups, &[])?;
     if let Some(u) = probe.unsupported.first() {
         return Err(SemError::Input(format!("{mfile}: {u}")));
     }
-    let (ds, streamed) = if moments_suffice(opt) {
+    // ordinal variables need the rows (their statistics are not moments)
+    let ordinal = opt.ordered.is_some() || !probe.pt.names.ov_ord.is_empty();
+    if ordinal && opt.fiml {
+        return Err(SemError::Input(
+            "--missing fiml does not apply to ordinal variables (lavaan's WLSMV uses listwise or pairwise deletion); drop --missing fiml"
+                .into(),
+        ));
+    }
+    let (ds, streamed) = if moments_suffice(opt) && !ordinal {
         let (stats, rows) = moments_csv(data_path, &probe.ram.ov, &opt.csv)?;
         let ds = crate::data::Dataset {
             file: dfile.clone(),
@@ -251,7 +280,8 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
         };
         (ds, Some((stats, rows)))
     } else {
-        (read_csv(data_path, &probe.ram.ov, opt.group.as_deref(), &opt.csv)?, None)
+        let ds = read_csv(data_path, &probe.ram.ov, opt.group.as_deref(), &opt.csv).map_err(|e| ordinal_read_error(e, opt, &probe))?;
+        (ds, None)
     };
     let rows_read = streamed.as_ref().map_or(ds.nrows(), |s| s.1);
     let mut warnings = Vec::new();
@@ -291,10 +321,27 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
         }
     };
     let ngroups = group_rows.len();
-    let mut model = if ngroups == probe_groups {
+    let mut levels = vec![];
+    if ordinal {
+        let names = &probe.pt.names;
+        let is_column = |c: &str| read_csv(data_path, &[c.to_string()], None, &opt.csv).is_ok();
+        let ord = crate::ordinal::columns::ordinal_names(
+            opt.ordered.as_ref(),
+            &names.ov,
+            &names.ov_ord,
+            &names.exo,
+            &dfile,
+            &is_column,
+            &mut warnings,
+        )
+        .map_err(SemError::Input)?;
+        levels = crate::ordinal::columns::detect_levels(&ds, &ord).map_err(SemError::Input)?;
+    }
+    let nthresholds: Vec<(String, usize)> = levels.iter().map(|(n, l)| (n.clone(), l.len() - 1)).collect();
+    let mut model = if ngroups == probe_groups && !ordinal {
         probe
     } else {
-        model_from_syntax(model_path, &src, &syn, opt, ngroups)?
+        model_from_syntax(model_path, &src, &syn, opt, ngroups, &nthresholds)?
     };
     if model.df() < 0 {
         return Err(SemError::Model(format!(
@@ -339,6 +386,15 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
             "{dropped} of {rows_read} rows of {dfile} have missing values on the model's variables and were dropped (listwise deletion); {used} rows used (--missing fiml would use every row)"
         ));
     }
+    let ordinal = if ordinal {
+        let missing = crate::ordinal::OrdMissing::Listwise;
+        let st = crate::ordinal::columns::group_stats(&ds, &group_rows, &group_names, &model.pt.names.ov, &levels, missing)
+            .map_err(SemError::Input)?;
+        warnings.extend(st.iter().flat_map(|s| s.warnings.iter().cloned()));
+        Some(st)
+    } else {
+        None
+    };
     bind_fixed_x(&mut model, &data);
     let expect = hyp::expectations(&src, &mfile, &model.pt.rows).map_err(SemError::Input)?;
     let mut all = model.pt.warnings.clone();
@@ -357,7 +413,25 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
         data_file: dfile,
         expect,
         fiml,
+        ordinal,
     })
+}
+
+/// A read error in an ordinal column: say that its categories must be numeric codes.
+fn ordinal_read_error(e: DataError, opt: &FitOptions, probe: &Model) -> SemError {
+    let ord = |c: &str| match &opt.ordered {
+        Some(crate::ordinal::columns::OrderedSpec::All) => true,
+        Some(crate::ordinal::columns::OrderedSpec::Cols(cs)) => cs.iter().any(|x| x == c),
+        None => false,
+    } || probe.pt.names.ov_ord.iter().any(|x| x == c);
+    let col = e.0.split('`').nth(1).unwrap_or("");
+    if e.0.contains("which is not a number") && ord(col) {
+        return SemError::Input(format!(
+            "{}; `{col}` is ordinal: its categories must be numeric codes (such as 1 to 5) in the CSV, so recode the text labels to numbers in their order",
+            e.0
+        ));
+    }
+    SemError::from(e)
 }
 
 /// What FIML dropped, and how many missing-data patterns it found.
@@ -405,17 +479,35 @@ fn hypothesis_setup(path: &Path, model: &Model) -> Result<(hyp::Expectations, Ve
 
 /// `sem check MODEL [DATA]`.
 pub fn check(model_path: &Path, data_path: Option<&Path>, opt: &FitOptions) -> Result<CheckReport, SemError> {
-    let model = build_model(model_path, opt)?;
-    let (expect, paper_warnings) = hypothesis_setup(model_path, &model)?;
-    let mut warnings = model.pt.warnings.clone();
-    warnings.extend(paper_warnings);
+    let mut model = build_model(model_path, opt)?;
+    let ordinal = opt.ordered.is_some() || !model.pt.names.ov_ord.is_empty();
+    let mut warnings = vec![];
     let (mut data_file, mut columns, mut nobs) = (None, None, None);
     if let Some(dp) = data_path {
-        let ds = read_csv(dp, &model.ram.ov, None, &opt.csv)?;
+        let ds = read_csv(dp, &model.ram.ov, None, &opt.csv).map_err(|e| ordinal_read_error(e, opt, &model))?;
         data_file = Some(dp.display().to_string());
         columns = Some(model.ram.ov.clone());
         nobs = Some(ds.nrows());
+        if ordinal {
+            // the thresholds of each ordinal variable: one fewer than its categories
+            let n = &model.pt.names;
+            let is_column = |c: &str| read_csv(dp, &[c.to_string()], None, &opt.csv).is_ok();
+            let dfile = dp.display().to_string();
+            let ord =
+                crate::ordinal::columns::ordinal_names(opt.ordered.as_ref(), &n.ov, &n.ov_ord, &n.exo, &dfile, &is_column, &mut warnings)
+                    .map_err(SemError::Input)?;
+            let levels = crate::ordinal::columns::detect_levels(&ds, &ord).map_err(SemError::Input)?;
+            let nth: Vec<(String, usize)> = levels.iter().map(|(n, l)| (n.clone(), l.len() - 1)).collect();
+            let (src, syn) = parse_model(model_path)?;
+            model = model_from_syntax(model_path, &src, &syn, opt, 1, &nth)?;
+        }
+    } else if opt.ordered.is_some() {
+        return Err(SemError::Input(
+            "--ordered needs the DATA argument: the categories of each ordinal variable come from the data".into(),
+        ));
     }
+    let (expect, paper_warnings) = hypothesis_setup(model_path, &model)?;
+    warnings.splice(0..0, model.pt.warnings.iter().cloned().chain(paper_warnings));
     if model.df() < 0 {
         warnings.push(format!(
             "the model has more free parameters ({}) than sample moments ({}): df = {}; it is not identified",
@@ -448,6 +540,15 @@ pub fn check(model_path: &Path, data_path: Option<&Path>, opt: &FitOptions) -> R
 /// `sem fit MODEL DATA`: the report and whether the fit is usable.
 pub fn fit(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<FitReport, SemError> {
     let prep = prepare(model_path, data_path, opt)?;
+    // the WLS-family estimators for ordinal data land with the estimator
+    // seam (issue 12); until then no estimator may ignore the `|` rows
+    if !prep.model.pt.names.ov_ord.is_empty() {
+        return Err(SemError::Input(format!(
+            "{}: ordinal variables ({}) need the WLSMV estimator, which is not available in this version yet",
+            prep.model_file,
+            prep.model.pt.names.ov_ord.join(", ")
+        )));
+    }
     Ok(fit_prepared(&prep, opt))
 }
 

@@ -199,9 +199,41 @@ pub struct FitFlags {
     #[arg(long, default_value_t = 10_000)]
     pub max_iter: u64,
     #[command(flatten)]
+    pub ordinal: OrdinalArgs,
+    #[command(flatten)]
     pub data_args: DataArgs,
     #[command(flatten)]
     pub boot: bootstrap::BootArgs,
+}
+
+/// Ordinal observed variables (shared by fit, batch, compare, invariance, check).
+#[derive(Args, Debug, Clone)]
+pub struct OrdinalArgs {
+    /// ordinal variables: `all` (every observed variable of the model) or
+    /// columns, comma separated; their sorted distinct values are the categories
+    #[arg(long, value_delimiter = ',')]
+    pub ordered: Vec<String>,
+    /// scaling of the ordinal variables' latent responses (lavaan's parameterization)
+    #[arg(long, value_enum, default_value = "delta")]
+    pub parameterization: ParameterizationArg,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParameterizationArg {
+    Delta,
+    Theta,
+}
+
+impl OrdinalArgs {
+    pub fn spec(&self) -> Result<Option<crate::ordinal::columns::OrderedSpec>, SemError> {
+        crate::ordinal::columns::OrderedSpec::parse(&self.ordered).map_err(SemError::Input)
+    }
+    pub fn parameterization(&self) -> crate::model::partable::Parameterization {
+        match self.parameterization {
+            ParameterizationArg::Delta => crate::model::partable::Parameterization::Delta,
+            ParameterizationArg::Theta => crate::model::partable::Parameterization::Theta,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -216,6 +248,8 @@ pub struct CheckArgs {
     pub meanstructure: bool,
     #[command(flatten)]
     pub data_args: DataArgs,
+    #[command(flatten)]
+    pub ordinal: OrdinalArgs,
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
     #[arg(long)]
@@ -286,6 +320,8 @@ impl FitFlags {
             csv: self.data_args.csv_options()?,
             fiml: self.missing == Missing::Fiml,
             bootstrap,
+            ordered: self.ordinal.spec()?,
+            parameterization: self.ordinal.parameterization(),
         })
     }
 }
@@ -395,6 +431,8 @@ pub fn run(cli: Cli) -> Result<u8, SemError> {
                 std_lv: a.std_lv,
                 meanstructure: a.meanstructure,
                 csv: a.data_args.csv_options()?,
+                ordered: a.ordinal.spec()?,
+                parameterization: a.ordinal.parameterization(),
                 ..FitOptions::default()
             };
             let r = pipeline::check(&a.model, a.data.as_deref(), &opt)?;
