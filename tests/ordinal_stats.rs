@@ -128,3 +128,38 @@ fn mixed_ordinal_and_continuous() {
 fn empty_cells_in_two_by_two_tables() {
     check("zerocell");
 }
+
+/// `pipeline::prepare` with `--ordered all` computes the same statistics
+/// from the CSV (columns in the model's order, categories from the data).
+#[test]
+fn prepare_binds_the_ordinal_statistics() {
+    let tmp = std::env::temp_dir().join(format!("sem-ordinal-prepare-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let model = tmp.join("m.lav");
+    // the model lists the speed factor first: statistics follow the model's variable order
+    std::fs::write(&model, "speed =~ x7 + x8 + x9\nvisual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\n").unwrap();
+    let opt = sem::pipeline::FitOptions {
+        ordered: Some(sem::ordinal::columns::OrderedSpec::All),
+        ..Default::default()
+    };
+    let prep = sem::pipeline::prepare(&model, &dir().join("hs3.csv"), &opt).unwrap();
+    let st = &prep.ordinal.as_ref().unwrap()[0];
+    let ov = &prep.model.pt.names.ov;
+    assert_eq!(ov[0], "x7");
+    let fx: Value = serde_json::from_str(&std::fs::read_to_string(dir().join("hs3.json")).unwrap()).unwrap();
+    let lav_cov = mat_of(&fx["cov"]);
+    let lav_ov: Vec<&str> = fx["ov"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let pos = |v: &str| lav_ov.iter().position(|x| *x == v).unwrap();
+    for i in 0..ov.len() {
+        for j in 0..ov.len() {
+            let want = lav_cov[(pos(&ov[i]), pos(&ov[j]))];
+            assert!((st.cov[(i, j)] - want).abs() < 1e-6, "cov {} {}", ov[i], ov[j]);
+        }
+    }
+    assert_eq!(st.nobs, 301);
+    assert_eq!(st.th.len(), 18);
+    // thresholds of x7 first
+    let lav_th = vec_of(&fx["th"]);
+    assert!((st.th[0] - lav_th[12]).abs() < 1e-12);
+    assert_eq!(prep.model.ndat(), 54);
+}

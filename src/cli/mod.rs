@@ -97,12 +97,6 @@ pub enum Estimator {
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Parameterization {
-    Delta,
-    Theta,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Missing {
     Listwise,
     Fiml,
@@ -174,12 +168,6 @@ pub struct FitFlags {
     /// the estimator: ml (default), or wlsmv (the default with --ordered)
     #[arg(long, value_enum)]
     pub estimator: Option<Estimator>,
-    /// ordinal variables, comma separated, or `all` (every observed variable of the model)
-    #[arg(long, value_delimiter = ',')]
-    pub ordered: Vec<String>,
-    /// scaling of the ordinal variables' latent responses (lavaan's parameterization)
-    #[arg(long, value_enum, default_value = "delta")]
-    pub parameterization: Parameterization,
     #[arg(long, value_enum, default_value = "listwise")]
     pub missing: Missing,
     /// multiple-group analysis by this column (groups in order of first appearance)
@@ -216,9 +204,41 @@ pub struct FitFlags {
     #[arg(long, default_value_t = 10_000)]
     pub max_iter: u64,
     #[command(flatten)]
+    pub ordinal: OrdinalArgs,
+    #[command(flatten)]
     pub data_args: DataArgs,
     #[command(flatten)]
     pub boot: bootstrap::BootArgs,
+}
+
+/// Ordinal observed variables (shared by fit, batch, compare, invariance, check).
+#[derive(Args, Debug, Clone)]
+pub struct OrdinalArgs {
+    /// ordinal variables: `all` (every observed variable of the model) or
+    /// columns, comma separated; their sorted distinct values are the categories
+    #[arg(long, value_delimiter = ',')]
+    pub ordered: Vec<String>,
+    /// scaling of the ordinal variables' latent responses (lavaan's parameterization)
+    #[arg(long, value_enum, default_value = "delta")]
+    pub parameterization: ParameterizationArg,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParameterizationArg {
+    Delta,
+    Theta,
+}
+
+impl OrdinalArgs {
+    pub fn spec(&self) -> Result<Option<crate::ordinal::columns::OrderedSpec>, SemError> {
+        crate::ordinal::columns::OrderedSpec::parse(&self.ordered).map_err(SemError::Input)
+    }
+    pub fn parameterization(&self) -> crate::model::partable::Parameterization {
+        match self.parameterization {
+            ParameterizationArg::Delta => crate::model::partable::Parameterization::Delta,
+            ParameterizationArg::Theta => crate::model::partable::Parameterization::Theta,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -233,6 +253,8 @@ pub struct CheckArgs {
     pub meanstructure: bool,
     #[command(flatten)]
     pub data_args: DataArgs,
+    #[command(flatten)]
+    pub ordinal: OrdinalArgs,
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
     #[arg(long)]
@@ -254,7 +276,11 @@ fn check_level(name: &str, v: f64) -> Result<(), SemError> {
 impl FitFlags {
     /// The fit options, or a clear refusal of what is not built yet.
     pub fn options(&self) -> Result<FitOptions, SemError> {
-        let default = if self.ordered.is_empty() { Estimator::Ml } else { Estimator::Wlsmv };
+        let default = if self.ordinal.ordered.is_empty() {
+            Estimator::Ml
+        } else {
+            Estimator::Wlsmv
+        };
         let chosen = self.estimator.unwrap_or(default);
         let estimator = match chosen {
             Estimator::Wlsmv => crate::pipeline::EstimatorKind::Wlsmv,
@@ -309,11 +335,9 @@ impl FitFlags {
             csv: self.data_args.csv_options()?,
             fiml: self.missing == Missing::Fiml,
             bootstrap,
-            ordered: self.ordered.clone(),
-            parameterization: match self.parameterization {
-                Parameterization::Delta => crate::model::partable::Parameterization::Delta,
-                Parameterization::Theta => crate::model::partable::Parameterization::Theta,
-            },
+            ordered: self.ordinal.spec()?,
+            estimator_chosen: self.estimator.is_some(),
+            parameterization: self.ordinal.parameterization(),
         })
     }
 }
@@ -423,6 +447,8 @@ pub fn run(cli: Cli) -> Result<u8, SemError> {
                 std_lv: a.std_lv,
                 meanstructure: a.meanstructure,
                 csv: a.data_args.csv_options()?,
+                ordered: a.ordinal.spec()?,
+                parameterization: a.ordinal.parameterization(),
                 ..FitOptions::default()
             };
             let r = pipeline::check(&a.model, a.data.as_deref(), &opt)?;

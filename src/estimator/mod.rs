@@ -154,11 +154,16 @@ pub trait Fitting {
     }
 }
 
-/// The registry: the estimator of an `--estimator` / `--missing` / `--se`
-/// choice, one line each.
+/// The estimator of the options, with ordinal variables when --ordered is given.
 pub fn select(opt: &FitOptions) -> Result<Box<dyn Estimator>, String> {
+    select_for(opt, opt.ordered.is_some())
+}
+
+/// The registry: the estimator of an `--estimator` / `--missing` / `--se`
+/// choice for data with (`ordinal`) or without ordinal variables, one line
+/// each. Without --estimator, ordinal data get WLSMV, as lavaan.
+pub fn select_for(opt: &FitOptions, ordinal: bool) -> Result<Box<dyn Estimator>, String> {
     use EstimatorKind as K;
-    let ordinal = !opt.ordered.is_empty();
     if ordinal && opt.fiml {
         return Err("--missing fiml does not apply to ordinal data; ordinal variables use listwise deletion".into());
     }
@@ -167,6 +172,7 @@ pub fn select(opt: &FitOptions) -> Result<Box<dyn Estimator>, String> {
     }
     let family = |k| -> Box<dyn Estimator> { Box::new(wls::Wls(k)) };
     Ok(match (opt.estimator, opt.fiml) {
+        (K::Ml, false) if ordinal && !opt.estimator_chosen => family(wls::Kind::Wlsmv),
         (K::Wlsmv, false) => family(wls::Kind::Wlsmv),
         (K::Ulsmv, false) => family(wls::Kind::Ulsmv),
         (K::Wls, false) => family(wls::Kind::Wls),

@@ -38,15 +38,7 @@ pub enum ModelError {
 impl Model {
     pub fn new(syntax: &ModelSyntax, opt: &TableOptions) -> Result<Model, ModelError> {
         let pt = partable::build(syntax, opt).map_err(ModelError::Syntax)?;
-        let (x_of_row, nx, mut unsupported, extra_eq) = free_parameters(&pt);
-        // the WLS-family estimator for ordinal data lands with the estimator
-        // seam (issue 12); until then no estimator may ignore `|` rows
-        if !pt.names.ov_ord.is_empty() {
-            unsupported.push(format!(
-                "ordinal variables ({}) need the WLSMV estimator, which is not available yet",
-                pt.names.ov_ord.join(", ")
-            ));
-        }
+        let (x_of_row, nx, unsupported, extra_eq) = free_parameters(&pt);
         check_scale(&pt).map_err(ModelError::Model)?;
         let ram = Ram::new(&pt, &x_of_row, nx);
         Ok(Model {

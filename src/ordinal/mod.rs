@@ -17,6 +17,7 @@
 //! (thresholds, variances, correlations) element by element.
 
 pub mod bivariate;
+pub mod columns;
 pub mod normal;
 pub mod univariate;
 
