@@ -2,17 +2,19 @@
 //! `ordered=` estimators: WLSMV (DWLS weights, robust standard errors,
 //! mean-and-variance adjusted "scaled.shifted" test; lavaan's default with
 //! ordinal data), ULSMV (the same with ULS weights), and WLS, DWLS, ULS with
-//! standard errors and test. Delta parameterization, one group, ordinal
-//! variables only.
+//! standard errors and test. Delta parameterization, any number of groups,
+//! ordinal variables only (no continuous ones, no exogenous covariates).
 //!
 //! With Delta the Jacobian of the implied statistics (`crate::estimate::wls`),
 //! W the weight, Gamma the NACOV of the sample statistics and
 //! E = Delta'W Delta:
 //!
-//! - standard vcov: E^-1 / (N - 1);
-//! - robust ("robust.sem") vcov: E^-1 Delta'W Gamma W Delta E^-1 / (N - 1);
-//! - test: T = (N - 1) F with F = r'W r at the estimates;
-//! - scaled.shifted: U = W - W Delta E^-1 Delta'W, a = sqrt(df / tr((U Gamma)^2)),
+//! - standard vcov: E^-1 / (N - G), E = sum_g f_g Delta_g'W_g Delta_g;
+//! - robust ("robust.sem") vcov: E^-1 (sum_g f_g Delta'W Gamma W Delta) E^-1 / (N - G);
+//! - test: T = (N - G) F with F = sum_g f_g r_g'W_g r_g at the estimates,
+//!   f_g = n_g / N;
+//! - scaled.shifted (groups stacked, W = bdiag(f_g W_g), Gamma = bdiag(Gamma_g / f_g)):
+//!   U = W - W Delta E^-1 Delta'W, a = sqrt(df / tr((U Gamma)^2)),
 //!   b = df - a tr(U Gamma), T_scaled = a T + b; lavaan reports 1/a as the
 //!   scaling factor and b as the shift;
 //! - the baseline is the independence model: thresholds free, correlations
@@ -62,9 +64,6 @@ impl Wls {
             .ordinal
             .as_ref()
             .ok_or("the ordinal estimators need ordinal variables: declare them with --ordered")?;
-        if stats.len() > 1 {
-            return Err("ordinal data in more than one group are not supported yet; fit the groups one at a time".into());
-        }
         stats
             .iter()
             .enumerate()
@@ -207,6 +206,33 @@ fn invert(m: &DMatrix<f64>) -> Option<DMatrix<f64>> {
     sym.cholesky().map(|c| c.inverse())
 }
 
+/// The block-diagonal matrix of `blocks`.
+pub(crate) fn bdiag(blocks: Vec<DMatrix<f64>>) -> DMatrix<f64> {
+    let n: usize = blocks.iter().map(|b| b.nrows()).sum();
+    let m: usize = blocks.iter().map(|b| b.ncols()).sum();
+    let mut out = DMatrix::zeros(n, m);
+    let (mut r, mut c) = (0, 0);
+    for b in blocks {
+        out.view_mut((r, c), (b.nrows(), b.ncols())).copy_from(&b);
+        r += b.nrows();
+        c += b.ncols();
+    }
+    out
+}
+
+/// The rows of `blocks` stacked.
+pub(crate) fn vstack(blocks: &[DMatrix<f64>]) -> DMatrix<f64> {
+    let n: usize = blocks.iter().map(|b| b.nrows()).sum();
+    let m = blocks.first().map_or(0, |b| b.ncols());
+    let mut out = DMatrix::zeros(n, m);
+    let mut r = 0;
+    for b in blocks {
+        out.view_mut((r, 0), (b.nrows(), m)).copy_from(b);
+        r += b.nrows();
+    }
+    out
+}
+
 /// lavaan's scaled.shifted test from U Gamma: (scaling factor 1/a, shift b).
 fn scaled_shifted(ug: &DMatrix<f64>, df: f64) -> (f64, f64) {
     let tr1 = ug.trace();
@@ -303,29 +329,32 @@ impl Fitting for WlsFit<'_> {
         self.ensure(x);
         let groups = &self.groups;
         let p = self.pieces.as_ref()?;
-        let model = match (p.e_inv.as_ref(), groups.len()) {
-            (Some(e_inv), 1) => {
-                let (w, j) = (&groups[0].weight, &p.jac[0]);
-                let wd = w * j;
-                let u = w - &wd * e_inv * wd.transpose() * fg[0];
-                Some(scaled_shifted(&(u * &stats[0].nacov), df))
+        // stacked over groups: W = bdiag(f_g W_g), Gamma = bdiag(Gamma_g / f_g)
+        let model = p.e_inv.as_ref().map(|e_inv| {
+            let w = bdiag(groups.iter().zip(&fg).map(|(g, f)| &g.weight * *f).collect());
+            let gam = bdiag(stats.iter().zip(&fg).map(|(s, f)| &s.nacov / *f).collect());
+            let d = vstack(&p.jac);
+            let wd = &w * d;
+            let u = &w - &wd * e_inv * wd.transpose();
+            scaled_shifted(&(u * gam), df)
+        });
+        // the baseline (thresholds free per group): per group Delta = [I; 0],
+        // U Gamma = (W - W1 W11^-1 W1') Gamma, traces summed over groups
+        let mut ug0 = Vec::new();
+        for (grp, st) in groups.iter().zip(stats) {
+            let (w, nth) = (&grp.weight, grp.lay.th.len());
+            let w11 = w.view((0, 0), (nth, nth)).into_owned();
+            let w1 = w.columns(0, nth).into_owned();
+            match invert(&w11) {
+                Some(i) => ug0.push((w - &w1 * i * w1.transpose()) * &st.nacov),
+                None => ug0.clear(),
             }
-            _ => None,
-        };
-        // the baseline: Delta = [I; 0], so U = W - W1 (W11)^-1 W1'
-        let base = match groups.len() {
-            1 => {
-                let (w, nth) = (&groups[0].weight, groups[0].lay.th.len());
-                let w11 = w.view((0, 0), (nth, nth)).into_owned();
-                let w1 = w.columns(0, nth).into_owned();
-                invert(&w11).map(|i| {
-                    let u = w - &w1 * i * w1.transpose();
-                    let dfn = (w.nrows() - nth) as f64;
-                    scaled_shifted(&(u * &stats[0].nacov), dfn)
-                })
-            }
-            _ => None,
-        };
+        }
+        let base = (ug0.len() == groups.len()).then(|| {
+            let dfn: f64 = groups.iter().map(|g| (g.obs.len() - g.lay.th.len()) as f64).sum();
+            let ug = bdiag(ug0);
+            scaled_shifted(&ug, dfn)
+        });
         if model.is_none() && df > 0.0 {
             warnings.push("the scaled test statistic could not be computed".into());
         }
@@ -359,11 +388,11 @@ impl Fitting for WlsFit<'_> {
         x2n *= self.ntotal() - self.groups.len() as f64;
         let stats = self.prep.ordinal.as_deref().unwrap_or_default();
         self.ensure(x);
-        let catml = match (self.mv, self.pieces.as_ref(), self.groups.len()) {
-            (true, Some(p), 1) => p
+        let catml = match (self.mv, self.pieces.as_ref()) {
+            (true, Some(p)) => p
                 .e_inv
                 .as_ref()
-                .and_then(|e_inv| categorical::catml(&self.prep.model, &self.groups[0], &stats[0], x, &p.jac[0], e_inv)),
+                .and_then(|e_inv| categorical::catml(&self.prep.model, &self.groups, stats, x, &p.jac, e_inv)),
             _ => None,
         };
         let implied: Vec<DVector<f64>> = self

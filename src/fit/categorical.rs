@@ -53,49 +53,76 @@ fn corr_matrix(cor: &[f64], p: usize) -> DMatrix<f64> {
     m
 }
 
-/// lavaan's `lav_fit_catml_dwls` for one group of ordinal variables.
-pub fn catml(model: &Model, grp: &WlsGroup, stats: &OrdinalStats, x: &[f64], jac: &DMatrix<f64>, e_inv: &DMatrix<f64>) -> Option<Catml> {
+/// lavaan's `lav_fit_catml_dwls` (all groups stacked, weighted by
+/// f_g = n_g / N as lavaan). `None` (lavaan: NA) when a polychoric matrix is
+/// not positive definite, or when thresholds carry equality constraints
+/// (lavaan's catML refit drops the threshold rows and fails then).
+pub fn catml(
+    model: &Model,
+    groups: &[WlsGroup],
+    stats: &[OrdinalStats],
+    x: &[f64],
+    jac: &[DMatrix<f64>],
+    e_inv: &DMatrix<f64>,
+) -> Option<Catml> {
+    use crate::estimate::wls::Value;
     let p = model.ram.p();
-    let nth = grp.lay.th.len();
     let ps = p * (p - 1) / 2;
-    let r = &stats.cov;
-    let ev = r.clone().symmetric_eigen().eigenvalues;
-    if ev.iter().any(|&v| v < f64::EPSILON.sqrt()) {
-        return None;
+    let ntot: f64 = groups.iter().map(|g| g.n as f64).sum();
+    // free parameters of threshold rows; none may be shared
+    let mut th_free = std::collections::BTreeSet::new();
+    for g in groups {
+        for t in &g.lay.th {
+            if let Value::Free(k) = t.2 {
+                if !th_free.insert(k) {
+                    return None;
+                }
+            }
+        }
     }
-    let sigma_v = crate::estimate::wls::implied(model, &grp.lay, x)?;
-    let sigma = corr_matrix(&sigma_v.as_slice()[nth..], p);
-    let sc = sigma.clone().cholesky()?;
-    let si = sc.inverse();
-    let rc = r.clone().cholesky()?;
     let logdet = |c: &nalgebra::Cholesky<f64, nalgebra::Dyn>| 2.0 * c.l().diagonal().iter().map(|v| v.ln()).sum::<f64>();
-    let n = grp.n as f64;
-    let f = logdet(&sc) - logdet(&rc) + (r * &si).trace() - p as f64;
-    let xx3 = n * f;
-    let nfree_th: std::collections::BTreeSet<usize> = grp
-        .lay
-        .th
-        .iter()
-        .filter_map(|t| match t.2 {
-            crate::estimate::wls::Value::Free(k) => Some(k),
-            _ => None,
-        })
-        .collect();
-    let df3 = ps as f64 - (model.npar() as f64 - nfree_th.len() as f64);
     let idx: Vec<(usize, usize)> = (0..p).flat_map(|j| (j + 1..p).map(move |i| (i, j))).collect();
-    let v = DMatrix::from_fn(ps, ps, |a, b| {
-        let ((i, j), (k, l)) = (idx[a], idx[b]);
-        si[(i, k)] * si[(j, l)] + si[(i, l)] * si[(j, k)]
-    });
-    let dc = jac.rows(nth, ps).into_owned();
-    let wc = grp.weight.view((nth, nth), (ps, ps)).into_owned();
-    let gc = stats.nacov.view((nth, nth), (ps, ps)).into_owned();
-    let wiu = DMatrix::identity(ps, ps) - &dc * e_inv * dc.transpose() * &wc;
-    let ks = (wiu.transpose() * v * &wiu * &gc).trace();
+    let (mut xx3, mut xx3_null, mut kbs) = (0.0, 0.0, 0.0);
+    let (mut vs, mut ws, mut gs, mut ds) = (vec![], vec![], vec![], vec![]);
+    for ((grp, st), j) in groups.iter().zip(stats).zip(jac) {
+        let nth = grp.lay.th.len();
+        let fg = grp.n as f64 / ntot;
+        let r = &st.cov;
+        let ev = r.clone().symmetric_eigen().eigenvalues;
+        if ev.iter().any(|&v| v < f64::EPSILON.sqrt()) {
+            return None;
+        }
+        let sigma_v = crate::estimate::wls::implied(model, &grp.lay, x)?;
+        let sigma = corr_matrix(&sigma_v.as_slice()[nth..], p);
+        let sc = sigma.clone().cholesky()?;
+        let si = sc.inverse();
+        let rc = r.clone().cholesky()?;
+        let n = grp.n as f64;
+        xx3 += n * (logdet(&sc) - logdet(&rc) + (r * &si).trace() - p as f64);
+        xx3_null += -n * logdet(&rc);
+        let v = DMatrix::from_fn(ps, ps, |a, b| {
+            let ((i, j), (k, l)) = (idx[a], idx[b]);
+            si[(i, k)] * si[(j, l)] + si[(i, l)] * si[(j, k)]
+        });
+        let gc = st.nacov.view((nth, nth), (ps, ps)).into_owned() / fg;
+        kbs += gc.trace();
+        vs.push(v * fg);
+        ws.push(grp.weight.view((nth, nth), (ps, ps)).into_owned() * fg);
+        gs.push(gc);
+        ds.push(j.rows(nth, ps).into_owned());
+    }
+    let df3 = (ps * groups.len()) as f64 - (model.npar() as f64 - th_free.len() as f64);
+    let (v, w, gam) = (
+        crate::estimator::wls::bdiag(vs),
+        crate::estimator::wls::bdiag(ws),
+        crate::estimator::wls::bdiag(gs),
+    );
+    let d = crate::estimator::wls::vstack(&ds);
+    let wiu = DMatrix::identity(d.nrows(), d.nrows()) - &d * e_inv * d.transpose() * &w;
+    let ks = (wiu.transpose() * v * &wiu * &gam).trace();
     let c3 = ks / df3;
-    let xx3_null = -n * logdet(&rc);
-    let df3_null = ps as f64;
-    let c3_null = gc.trace() / df3_null;
+    let df3_null = (ps * groups.len()) as f64;
+    let c3_null = kbs / df3_null;
     [xx3, c3, xx3_null, c3_null].iter().all(|v| v.is_finite()).then_some(Catml {
         xx3,
         df3,
