@@ -460,8 +460,9 @@ impl Fitting for WlsFit<'_> {
                         None => row.ustart.unwrap_or(1.0),
                     };
                     crate::inference::fill_row(&mut rows[r], est, se_of(r), level);
+                    // the scale of a standardized latent response is 1
                     rows[r].std_lv = Some(est);
-                    rows[r].std_all = Some(est);
+                    rows[r].std_all = Some(1.0);
                 }
             }
         }
