@@ -16,6 +16,7 @@ pub mod h1;
 pub mod ls;
 pub mod objective;
 pub mod start;
+pub mod wls;
 
 use argmin::core::{
     CostFunction, Error, Executor, Gradient, Hessian, IterState, Problem, Solver, State, TerminationReason, TerminationStatus, KV,

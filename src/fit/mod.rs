@@ -11,6 +11,7 @@
 //!   CRMR, GFI/AGFI/PGFI, CN, MFI, ECVI.
 
 pub mod baseline;
+pub mod categorical;
 pub mod distributions;
 pub mod fiml;
 pub mod indices;

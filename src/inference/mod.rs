@@ -33,6 +33,29 @@ pub struct RowEstimate {
     pub std_all: Option<f64>,
 }
 
+/// Fill one row's estimate, standard error, z, p-value and interval at
+/// confidence `level` (for rows an estimator adds itself, as thresholds).
+pub fn fill_row(r: &mut RowEstimate, est: f64, se: Option<f64>, level: f64) {
+    let normal = Normal::new(0.0, 1.0).expect("the standard normal");
+    let zq = normal.inverse_cdf(0.5 + level / 2.0);
+    r.est = Some(est);
+    r.se = se.map(|s| if s < f64::EPSILON.sqrt() { 0.0 } else { s });
+    match r.se {
+        Some(se) if se > 0.0 => {
+            let z = est / se;
+            r.z = Some(z);
+            r.pvalue = Some(2.0 * (1.0 - normal.cdf(z.abs())));
+            r.ci_lower = Some(est - zq * se);
+            r.ci_upper = Some(est + zq * se);
+        }
+        Some(_) => {
+            r.ci_lower = Some(est);
+            r.ci_upper = Some(est);
+        }
+        None => {}
+    }
+}
+
 /// Why standard errors could not be computed.
 #[derive(Debug, Clone)]
 pub struct NotIdentified {

@@ -246,6 +246,17 @@ pub struct Robust {
     pub factors_h1_h0: Option<(f64, f64)>,
 }
 
+impl Robust {
+    /// Nothing computed.
+    pub fn none() -> Robust {
+        Robust {
+            vcov: None,
+            trace: None,
+            factors_h1_h0: None,
+        }
+    }
+}
+
 /// MLM: sandwich with the expected information and the ADF Gamma; the
 /// Satorra-Bentler trace.
 pub fn mlm(ram: &Ram, x: &[f64], data: &[GroupData], raw: &[GroupRaw], info: &DMatrix<f64>) -> Robust {

@@ -59,6 +59,9 @@ impl Model {
     /// variances, covariances (and means) of the observed variables, less those
     /// of fixed.x covariates, which are taken from the sample as they are.
     pub fn ndat(&self) -> usize {
+        if !self.pt.names.ov_ord.is_empty() {
+            return self.ndat_categorical();
+        }
         let p = self.pt.names.ov.len();
         let nx = self.pt.names.ov_x.len();
         let mut per = p * (p + 1) / 2 - nx * (nx + 1) / 2;
@@ -66,6 +69,18 @@ impl Model {
             per += p - nx;
         }
         per * self.pt.ngroups
+    }
+
+    /// lavaan's ndat with ordinal variables: the length of `wls.obs` summed
+    /// over groups (thresholds, means and variances of the continuous
+    /// variables, correlations), one threshold per `|` row.
+    fn ndat_categorical(&self) -> usize {
+        let names = &self.pt.names;
+        let p = names.ov_nox().len();
+        let ncont = names.ov_nox().iter().filter(|v| !names.ov_ord.contains(v)).count();
+        (1..=self.pt.ngroups)
+            .map(|g| self.pt.rows.iter().filter(|r| r.group == g && r.op == "|").count() + 2 * ncont + p * (p - 1) / 2)
+            .sum()
     }
 
     pub fn df(&self) -> i64 {

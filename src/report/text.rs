@@ -17,6 +17,101 @@ fn num(r: &FitReport, key: &str, d: usize) -> String {
     }
 }
 
+/// A measure with its standard and scaled values (lavaan's two columns);
+/// an empty column when the key is `""`.
+fn line2(out: &mut String, r: &FitReport, label: &str, standard: &str, scaled: &str, d: usize) {
+    let cell = |k: &str| if k.is_empty() { String::new() } else { num(r, k, d) };
+    let _ = writeln!(out, "  {label:<42}{:>15}{:>12}", cell(standard), cell(scaled));
+}
+
+/// The test and fit measures of a scaled test in lavaan's "Standard /
+/// Scaled" layout (robust measures in the scaled column).
+fn scaled_measures(o: &mut String, r: &FitReport) {
+    let has = |k: &str| r.fit.get(k).is_some_and(|v| !v.is_null());
+    let _ = writeln!(o, "\nModel Test User Model:");
+    let _ = writeln!(o, "  {:<42}{:>15}{:>12}", "", "Standard", "Scaled");
+    line2(o, r, "Test Statistic", "chisq", "chisq_scaled", 3);
+    let _ = writeln!(o, "  {:<42}{:>15}{:>12}", "Degrees of freedom", int(r, "df"), int(r, "df_scaled"));
+    line2(o, r, "P-value (Chi-square)", "pvalue", "pvalue_scaled", 3);
+    line2(o, r, "Scaling correction factor", "", "chisq_scaling_factor", 3);
+    if r.fit.contains_key("chisq_shift_parameters") {
+        line2(o, r, "Shift parameter", "", "chisq_shift_parameters", 3);
+        let _ = writeln!(o, "    simple second-order correction");
+    }
+    let _ = writeln!(o, "\nModel Test Baseline Model:\n");
+    line2(o, r, "Test statistic", "baseline_chisq", "baseline_chisq_scaled", 3);
+    let _ = writeln!(
+        o,
+        "  {:<42}{:>15}{:>12}",
+        "Degrees of freedom",
+        int(r, "baseline_df"),
+        int(r, "baseline_df_scaled")
+    );
+    line2(o, r, "P-value", "baseline_pvalue", "baseline_pvalue_scaled", 3);
+    line2(o, r, "Scaling correction factor", "", "baseline_chisq_scaling_factor", 3);
+    let _ = writeln!(o, "\nUser Model versus Baseline Model:\n");
+    line2(o, r, "Comparative Fit Index (CFI)", "cfi", "cfi_scaled", 3);
+    line2(o, r, "Tucker-Lewis Index (TLI)", "tli", "tli_scaled", 3);
+    o.push('\n');
+    line2(o, r, "Robust Comparative Fit Index (CFI)", "", "cfi_robust", 3);
+    line2(o, r, "Robust Tucker-Lewis Index (TLI)", "", "tli_robust", 3);
+    if has("logl") {
+        let _ = writeln!(o, "\nLoglikelihood and Information Criteria:\n");
+        line2(o, r, "Loglikelihood user model (H0)", "logl", "logl", 3);
+        line2(
+            o,
+            r,
+            "Loglikelihood unrestricted model (H1)",
+            "unrestricted_logl",
+            "unrestricted_logl",
+            3,
+        );
+        o.push('\n');
+        line2(o, r, "Akaike (AIC)", "aic", "aic", 3);
+        line2(o, r, "Bayesian (BIC)", "bic", "bic", 3);
+        line2(o, r, "Sample-size adjusted Bayesian (SABIC)", "bic2", "bic2", 3);
+    }
+    let _ = writeln!(o, "\nRoot Mean Square Error of Approximation:\n");
+    line2(o, r, "RMSEA", "rmsea", "rmsea_scaled", 3);
+    line2(
+        o,
+        r,
+        "90 Percent confidence interval - lower",
+        "rmsea_ci_lower",
+        "rmsea_ci_lower_scaled",
+        3,
+    );
+    line2(
+        o,
+        r,
+        "90 Percent confidence interval - upper",
+        "rmsea_ci_upper",
+        "rmsea_ci_upper_scaled",
+        3,
+    );
+    line2(o, r, "P-value H_0: RMSEA <= 0.050", "rmsea_pvalue", "rmsea_pvalue_scaled", 3);
+    line2(
+        o,
+        r,
+        "P-value H_0: RMSEA >= 0.080",
+        "rmsea_notclose_pvalue",
+        "rmsea_notclose_pvalue_scaled",
+        3,
+    );
+    o.push('\n');
+    line2(o, r, "Robust RMSEA", "", "rmsea_robust", 3);
+    line2(o, r, "90 Percent confidence interval - lower", "", "rmsea_ci_lower_robust", 3);
+    line2(o, r, "90 Percent confidence interval - upper", "", "rmsea_ci_upper_robust", 3);
+    line2(o, r, "P-value H_0: Robust RMSEA <= 0.050", "", "rmsea_pvalue_robust", 3);
+    line2(o, r, "P-value H_0: Robust RMSEA >= 0.080", "", "rmsea_notclose_pvalue_robust", 3);
+    let _ = writeln!(o, "\nStandardized Root Mean Square Residual:\n");
+    line2(o, r, "SRMR", "srmr", "srmr", 3);
+    if r.fit.contains_key("wrmr") {
+        let _ = writeln!(o, "\nWeighted Root Mean Square Residual:\n");
+        line2(o, r, "WRMR", "wrmr", "wrmr", 3);
+    }
+}
+
 fn int(r: &FitReport, key: &str) -> String {
     r.fit_value(key).map_or("NA".into(), |v| format!("{}", v.round() as i64))
 }
@@ -48,7 +143,9 @@ pub fn render(r: &FitReport) -> String {
         None if r.rows_dropped > 0 => line(&mut o, "Number of rows dropped (listwise)", r.rows_dropped.to_string()),
         None => {}
     }
-    if r.fit.contains_key("chisq") {
+    if r.fit.contains_key("chisq_scaled") {
+        scaled_measures(&mut o, r);
+    } else if r.fit.contains_key("chisq") {
         let _ = writeln!(o, "\nModel Test User Model:\n");
         line(&mut o, "Test statistic", num(r, "chisq", 3));
         line(&mut o, "Degrees of freedom", int(r, "df"));
@@ -78,6 +175,10 @@ pub fn render(r: &FitReport) -> String {
         line(&mut o, "P-value H_0: RMSEA >= 0.080", num(r, "rmsea_notclose_pvalue", 3));
         let _ = writeln!(o, "\nStandardized Root Mean Square Residual:\n");
         line(&mut o, "SRMR", num(r, "srmr", 3));
+        if r.fit.contains_key("wrmr") {
+            let _ = writeln!(o, "\nWeighted Root Mean Square Residual:\n");
+            line(&mut o, "WRMR", num(r, "wrmr", 3));
+        }
     }
     let _ = writeln!(o, "\nParameter Estimates:\n");
     line(&mut o, "Standard errors", r.se_type.clone());
@@ -111,8 +212,10 @@ pub fn render(r: &FitReport) -> String {
         let covs: Vec<&ParamOut> = rows.iter().copied().filter(|p| p.op == "~~" && p.lhs != p.rhs).collect();
         section(&mut o, "Covariances", &covs, "~~", true, &r.parameters);
         section(&mut o, "Intercepts", &rows, "~1", false, &r.parameters);
+        section(&mut o, "Thresholds", &rows, "|", false, &r.parameters);
         let vars: Vec<&ParamOut> = rows.iter().copied().filter(|p| p.op == "~~" && p.lhs == p.rhs).collect();
         section(&mut o, "Variances", &vars, "~~", false, &r.parameters);
+        section(&mut o, "Scales y*", &rows, "~*~", false, &r.parameters);
     }
     let defs: Vec<&ParamOut> = r.parameters.iter().filter(|p| p.op == ":=").collect();
     section(&mut o, "Defined Parameters", &defs, ":=", false, &r.parameters);
@@ -228,7 +331,8 @@ fn section(o: &mut String, title: &str, rows: &[&ParamOut], op: &str, grouped: b
     let mut current = "";
     for p in rows {
         let mut name = match op {
-            "~1" => p.lhs.clone(),
+            "~1" | "~*~" => p.lhs.clone(),
+            "|" => format!("{}|{}", p.lhs, p.rhs),
             ":=" => p.lhs.clone(),
             "~~" if p.lhs == p.rhs => p.lhs.clone(),
             _ => p.rhs.clone(),
@@ -241,7 +345,7 @@ fn section(o: &mut String, title: &str, rows: &[&ParamOut], op: &str, grouped: b
             name = format!("{name} ({})", p.label);
         }
         // lavaan marks residual (co)variances and intercepts of endogenous variables with a dot
-        if !grouped && op != ":=" && is_endogenous(rows_all, &p.lhs) {
+        if !grouped && !matches!(op, ":=" | "|" | "~*~") && is_endogenous(rows_all, &p.lhs) {
             name = format!(".{name}");
         }
         let indent = if grouped { "    " } else { "   " };
