@@ -6,12 +6,22 @@ disagreements.
     python3 compare.py BINARY CASES_DIR [--verbose]
 
 A case agrees when both converge (or both do not), npar/df agree, chisq is
-within 0.1% or 1e-3, and every parameter estimate and SE is within 0.1% or
-5e-4 (1e-3 relative or 2e-3 absolute for SEs of ULS, whose SEs lavaan
-computes with a different N). Exit status 0 always: this is a measurement.
+within 0.1% or 1e-3, every parameter estimate and SE is within 0.1% or
+5e-4 (2e-3 absolute for SEs of ULS), and lavaan's admissibility warnings
+(negative variances, theta / latent covariance / vcov not positive definite)
+are given by both or neither. Exit status 0 always: this is a measurement.
 """
 import json, os, subprocess, sys, time
 from collections import defaultdict
+
+
+# lavaan's admissibility warnings and the words of sem's
+CHECKS = [
+    ("variances are negative", "is negative"),
+    ("(theta) is not positive definite", "(theta)"),
+    ("covariance matrix of latent variables is not positive definite", "of the latent variables"),
+    ("(vcov) does not appear to be positive definite", "(vcov)"),
+]
 
 
 def close(a, b, rel, ab):
@@ -54,6 +64,11 @@ def run_case(binary, d):
     for k in ["chisq", "chisq_scaled", "cfi", "rmsea", "srmr"]:
         if k in ef and ef[k] is not None and not close(gf.get(k), ef[k], 1e-3, 1e-3):
             bad.append(f"{k} {gf.get(k)} vs lavaan {ef[k]}")
+    lw = open(os.path.join(d, "lavaan_warnings.txt")).read()
+    ours = " ".join(got.get("warnings", []))
+    for theirs, mine_ in CHECKS:
+        if (theirs in lw) != (mine_ in ours):
+            bad.append(f"warning `{theirs}`: lavaan {theirs in lw}, sem {mine_ in ours}")
     mine = {key(p): p for p in got.get("parameters", [])}
     uls = "uls" in open(os.path.join(d, "class")).read()
     for p in exp["parameters"]:

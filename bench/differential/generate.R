@@ -16,7 +16,7 @@ out <- a[1]; n_cases <- as.integer(a[2]); seed <- if (length(a) > 2) as.integer(
 set.seed(seed)
 dir.create(out, showWarnings = FALSE, recursive = TRUE)
 
-pick <- function(x, ...) x[sample.int(length(x), 1, ...)]
+pick <- function(x, ...) x[[sample.int(length(x), 1, ...)]]
 
 gen_model <- function(kind) {
   if (kind == "path") {
@@ -44,10 +44,24 @@ gen_model <- function(kind) {
   } else if (nf >= 2) {
     lines_pop <- c(lines_pop, "f1 ~~ 0.3*f2")
   }
-  if (runif(1) < 0.2) { # an exogenous observed covariate
-    lines_pop <- c(lines_pop, "f1 ~ 0.3*z"); lines_fit <- c(lines_fit, "f1 ~ z"); vars <- c(vars, "z")
+  extra <- c()
+  if (runif(1) < 0.25) { # an exogenous observed covariate
+    lines_pop <- c(lines_pop, "f1 ~ 0.3*z"); lines_fit <- c(lines_fit, "f1 ~ z"); vars <- c(vars, "z"); extra <- c(extra, "exo")
   }
-  list(pop = paste(lines_pop, collapse = "\n"), fit = paste(lines_fit, collapse = "\n"), vars = vars)
+  if (runif(1) < 0.15) { # near-Heywood: the first indicator almost without error
+    lines_pop <- sub("f1 =~ [0-9.]+\\*y1", "f1 =~ 0.97*y1", lines_pop)
+    lines_pop <- sub("y1 ~~ [0-9.]+\\*y1", "y1 ~~ 0.06*y1", lines_pop)
+    extra <- c(extra, "heywood")
+  }
+  r <- runif(1)
+  if (r < 0.1) { # a fixed residual variance
+    lines_fit <- c(lines_fit, "y2 ~~ 0.5*y2"); extra <- c(extra, "fixedres")
+  } else if (r < 0.2) { # a residual covariance
+    lines_fit <- c(lines_fit, "y1 ~~ y2"); extra <- c(extra, "rescov")
+  } else if (r < 0.25) { # a residual covariance with an indicator whose residual variance is fixed at 0
+    lines_fit <- c(lines_fit, "y1 ~~ 0*y1", "y1 ~~ y2"); extra <- c(extra, "zerores")
+  }
+  list(pop = paste(lines_pop, collapse = "\n"), fit = paste(lines_fit, collapse = "\n"), vars = vars, extra = extra)
 }
 
 done <- 0; tries <- 0
@@ -79,7 +93,7 @@ while (done < n_cases && tries < 5 * n_cases) {
   }
   class <- paste0(kind, ":", tolower(est), if (std_lv) ":stdlv" else "", if (ngroups > 1) ":groups" else "",
                   if (!is.null(opts$group.equal)) paste0(":eq=", paste(opts$group.equal, collapse = "+")) else "",
-                  if (likert) ":likert" else "", if (n <= 60) ":smallN" else if (n >= 2000) ":largeN" else "")
+                  if (likert) ":likert" else "", if (length(m$extra)) paste0(":", m$extra, collapse = "") else "", if (n <= 60) ":smallN" else if (n >= 2000) ":largeN" else "")
   warns <- character(0)
   fit <- tryCatch(withCallingHandlers(do.call("sem", c(list(model = m$fit, data = d), opts)),
                     warning = function(w) { warns <<- c(warns, gsub("\\s+", " ", conditionMessage(w))); invokeRestart("muffleWarning") }),

@@ -299,7 +299,9 @@ pub fn with_fallback(minimize: impl Fn(Vec<f64>, u64) -> Estimate, x0: Vec<f64>,
     } else {
         first
     };
-    if first.converged || !(second.fmin < first.fmin) {
+    // the second only when its discrepancy is (finite and) lower
+    let second_better = second.fmin.partial_cmp(&first.fmin) == Some(std::cmp::Ordering::Less);
+    if first.converged || !second_better {
         first
     } else {
         second
