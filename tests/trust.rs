@@ -158,3 +158,51 @@ fn streamed_moments_and_rows_give_the_same_fit() {
     }
     assert!((ml["fit"]["chisq"].as_f64().unwrap() - mlm["fit"]["chisq"].as_f64().unwrap()).abs() < 1e-9);
 }
+
+/// B: least squares never needs Sigma^-1: at a point where the implied
+/// covariance matrix is indefinite (where ML cannot even be evaluated) the
+/// ULS and GLS discrepancy, gradient, information and vcov all exist.
+#[test]
+fn least_squares_at_an_indefinite_sigma() {
+    use sem::estimate::{ls, objective, start};
+    let d = Path::new(DIR).join("trust_b_uls_negative");
+    let (model_path, data_path) = (d.join("model.lav"), d.join("data.csv"));
+    let argv = [
+        "sem",
+        "fit",
+        model_path.to_str().unwrap(),
+        data_path.to_str().unwrap(),
+        "--estimator",
+        "uls",
+    ];
+    let Command::Fit(a) = Cli::try_parse_from(argv).unwrap().command else {
+        unreachable!()
+    };
+    let opt = a.options().unwrap();
+    let prep = sem::pipeline::prepare(&a.model, &a.data, &opt).unwrap();
+    let model = &prep.model;
+    let mut x = start::default_start(model, &prep.data, false);
+    // y1's residual variance far below zero: Sigma has a negative eigenvalue
+    let row = model
+        .pt
+        .rows
+        .iter()
+        .position(|r| r.op == "~~" && r.lhs == "y1" && r.rhs == "y1")
+        .unwrap();
+    x[model.x_of_row[row].unwrap()] = -50.0;
+    assert!(
+        objective::eval_group(&model.ram, 0, &x, &prep.data[0]).is_none(),
+        "Sigma should be indefinite here"
+    );
+    for kind in [ls::LsKind::Uls, ls::LsKind::Gls] {
+        let groups = ls::ls_groups(&model.ram, &prep.data, kind).unwrap();
+        let p = ls::LsProblem {
+            ram: &model.ram,
+            groups: &groups,
+            elems: sem::inference::robust::moment_elems(model.ram.p(), model.ram.meanstructure),
+        };
+        assert!(p.fmin(&x).is_finite(), "{kind:?}");
+        assert!(p.pieces(&x).is_some(), "{kind:?}");
+        assert!(ls::vcov(&model.ram, &groups, &x).is_some(), "{kind:?}");
+    }
+}
