@@ -26,6 +26,7 @@ pub mod gates;
 pub mod hypotheses;
 pub mod inference;
 pub mod model;
+pub mod ordinal;
 pub mod pipeline;
 pub mod report;
 pub mod simulate;

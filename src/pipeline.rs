@@ -65,6 +65,12 @@ pub struct FitOptions {
     pub fiml: bool,
     /// --se bootstrap and/or --test bollen-stine
     pub bootstrap: Option<inference::bootstrap::BootSettings>,
+    /// --ordered: ordinal observed variables
+    pub ordered: Option<crate::ordinal::columns::OrderedSpec>,
+    /// whether --estimator was given (without it, ordinal data get WLSMV)
+    pub estimator_chosen: bool,
+    /// --parameterization of the ordinal variables' latent responses
+    pub parameterization: crate::model::partable::Parameterization,
 }
 
 impl Default for FitOptions {
@@ -85,6 +91,9 @@ impl Default for FitOptions {
             csv: CsvOptions::default(),
             fiml: false,
             bootstrap: None,
+            ordered: None,
+            estimator_chosen: false,
+            parameterization: Default::default(),
         }
     }
 }
@@ -138,19 +147,30 @@ fn looks_like_csv(src: &str) -> bool {
 /// `ngroups` groups.
 pub fn build_model(path: &Path, opt: &FitOptions) -> Result<Model, SemError> {
     let (src, syn) = parse_model(path)?;
-    model_from_syntax(path, &src, &syn, opt, 1)
+    model_from_syntax(path, &src, &syn, opt, 1, &[])
 }
 
-fn model_from_syntax(path: &Path, src: &str, syn: &ModelSyntax, opt: &FitOptions, ngroups: usize) -> Result<Model, SemError> {
+/// `ordered`: the ordinal variables with their number of thresholds.
+fn model_from_syntax(
+    path: &Path,
+    src: &str,
+    syn: &ModelSyntax,
+    opt: &FitOptions,
+    ngroups: usize,
+    ordered: &[(String, usize)],
+) -> Result<Model, SemError> {
     let file = path.display().to_string();
-    let estimator = crate::estimator::select(opt).map_err(SemError::Input)?;
+    // an estimator the data rule out is refused once the data are read (`prepare`)
+    let fixed_x = crate::estimator::select(opt).map_or(true, |e| e.fixed_x());
     let base = if opt.growth { TableOptions::growth() } else { TableOptions::sem() };
     let topt = TableOptions {
-        fixed_x: estimator.fixed_x(),
+        fixed_x,
         std_lv: opt.std_lv,
         meanstructure: opt.meanstructure || base.meanstructure || opt.fiml,
         ngroups,
         group_equal: opt.group_equal.clone(),
+        ordered: ordered.to_vec(),
+        parameterization: opt.parameterization,
         ..base
     };
     Model::new(syn, &topt).map_err(|e| match e {
@@ -182,6 +202,10 @@ pub struct Prepared {
     pub expect: hyp::Expectations,
     /// with --missing fiml: the missing-data patterns and EM moments (`data` then holds the EM moments)
     pub fiml: Option<estimate::fiml::FimlData>,
+    /// with ordinal variables (--ordered or `|` rows): lavaan's three-stage
+    /// sample statistics of each group, variables in `model.pt.names.ov`
+    /// order (listwise deletion); `data` still holds the raw moments
+    pub ordinal: Option<Vec<crate::ordinal::OrdinalStats>>,
 }
 
 /// Whether the fit needs only the listwise sample moments of one group, so
@@ -190,7 +214,10 @@ pub struct Prepared {
 /// option that needs the rows (groups here; raw-data estimators, FIML, the
 /// bootstrap) must make it false.
 pub fn moments_suffice(opt: &FitOptions) -> bool {
-    opt.group.is_none() && opt.bootstrap.is_none() && crate::estimator::select(opt).is_ok_and(|e| e.moments_suffice())
+    opt.group.is_none()
+        && opt.bootstrap.is_none()
+        && opt.ordered.is_none()
+        && crate::estimator::select(opt).is_ok_and(|e| e.moments_suffice())
 }
 
 /// Read model and data and bind them (everything before estimation).
@@ -200,11 +227,19 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
     let dfile = data_path.display().to_string();
     // variable names first (a model written with c(a, b) needs two groups to build)
     let probe_groups = if opt.group.is_some() { syn.max_vector_len() } else { 1 };
-    let probe = model_from_syntax(model_path, &src, &syn, opt, probe_groups)?;
+    let probe = model_from_syntax(model_path, &src, &syn, opt, probe_groups, &[])?;
     if let Some(u) = probe.unsupported.first() {
         return Err(SemError::Input(format!("{mfile}: {u}")));
     }
-    let (ds, streamed) = if moments_suffice(opt) {
+    // ordinal variables need the rows (their statistics are not moments)
+    let ordinal = opt.ordered.is_some() || !probe.pt.names.ov_ord.is_empty();
+    if ordinal && opt.fiml {
+        return Err(SemError::Input(
+            "--missing fiml does not apply to ordinal variables (lavaan's WLSMV uses listwise or pairwise deletion); drop --missing fiml"
+                .into(),
+        ));
+    }
+    let (ds, streamed) = if moments_suffice(opt) && !ordinal {
         let (stats, rows) = moments_csv(data_path, &probe.ram.ov, &opt.csv)?;
         let ds = crate::data::Dataset {
             file: dfile.clone(),
@@ -215,7 +250,8 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
         };
         (ds, Some((stats, rows)))
     } else {
-        (read_csv(data_path, &probe.ram.ov, opt.group.as_deref(), &opt.csv)?, None)
+        let ds = read_csv(data_path, &probe.ram.ov, opt.group.as_deref(), &opt.csv).map_err(|e| ordinal_read_error(e, opt, &probe))?;
+        (ds, None)
     };
     let rows_read = streamed.as_ref().map_or(ds.nrows(), |s| s.1);
     let mut warnings = Vec::new();
@@ -255,10 +291,27 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
         }
     };
     let ngroups = group_rows.len();
-    let mut model = if ngroups == probe_groups {
+    let mut levels = vec![];
+    if ordinal {
+        let names = &probe.pt.names;
+        let is_column = |c: &str| read_csv(data_path, &[c.to_string()], None, &opt.csv).is_ok();
+        let ord = crate::ordinal::columns::ordinal_names(
+            opt.ordered.as_ref(),
+            &names.ov,
+            &names.ov_ord,
+            &names.exo,
+            &dfile,
+            &is_column,
+            &mut warnings,
+        )
+        .map_err(SemError::Input)?;
+        levels = crate::ordinal::columns::detect_levels(&ds, &ord).map_err(SemError::Input)?;
+    }
+    let nthresholds: Vec<(String, usize)> = levels.iter().map(|(n, l)| (n.clone(), l.len() - 1)).collect();
+    let mut model = if ngroups == probe_groups && !ordinal {
         probe
     } else {
-        model_from_syntax(model_path, &src, &syn, opt, ngroups)?
+        model_from_syntax(model_path, &src, &syn, opt, ngroups, &nthresholds)?
     };
     if model.df() < 0 {
         return Err(SemError::Model(format!(
@@ -303,6 +356,15 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
             "{dropped} of {rows_read} rows of {dfile} have missing values on the model's variables and were dropped (listwise deletion); {used} rows used (--missing fiml would use every row)"
         ));
     }
+    let ordinal = if ordinal {
+        let missing = crate::ordinal::OrdMissing::Listwise;
+        let st = crate::ordinal::columns::group_stats(&ds, &group_rows, &group_names, &model.pt.names.ov, &levels, missing)
+            .map_err(SemError::Input)?;
+        warnings.extend(st.iter().flat_map(|s| s.warnings.iter().cloned()));
+        Some(st)
+    } else {
+        None
+    };
     bind_fixed_x(&mut model, &data);
     let expect = hyp::expectations(&src, &mfile, &model.pt.rows).map_err(SemError::Input)?;
     let mut all = model.pt.warnings.clone();
@@ -317,11 +379,34 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
         group_rows,
         dropped,
         warnings: all,
-        model_file: mfile,
+        model_file: mfile.clone(),
         data_file: dfile,
         expect,
         fiml,
+        ordinal,
     })
+    .and_then(|p: Prepared| {
+        let est = crate::estimator::select_for(opt, p.ordinal.is_some()).map_err(SemError::Input)?;
+        est.check(&p).map_err(|e| SemError::Input(format!("{mfile}: {e}")))?;
+        Ok(p)
+    })
+}
+
+/// A read error in an ordinal column: say that its categories must be numeric codes.
+fn ordinal_read_error(e: DataError, opt: &FitOptions, probe: &Model) -> SemError {
+    let ord = |c: &str| match &opt.ordered {
+        Some(crate::ordinal::columns::OrderedSpec::All) => true,
+        Some(crate::ordinal::columns::OrderedSpec::Cols(cs)) => cs.iter().any(|x| x == c),
+        None => false,
+    } || probe.pt.names.ov_ord.iter().any(|x| x == c);
+    let col = e.0.split('`').nth(1).unwrap_or("");
+    if e.0.contains("which is not a number") && ord(col) {
+        return SemError::Input(format!(
+            "{}; `{col}` is ordinal: its categories must be numeric codes (such as 1 to 5) in the CSV, so recode the text labels to numbers in their order",
+            e.0
+        ));
+    }
+    SemError::from(e)
 }
 
 /// What FIML dropped, and how many missing-data patterns it found.
@@ -370,17 +455,35 @@ fn hypothesis_setup(path: &Path, model: &Model) -> Result<(hyp::Expectations, Ve
 
 /// `sem check MODEL [DATA]`.
 pub fn check(model_path: &Path, data_path: Option<&Path>, opt: &FitOptions) -> Result<CheckReport, SemError> {
-    let model = build_model(model_path, opt)?;
-    let (expect, paper_warnings) = hypothesis_setup(model_path, &model)?;
-    let mut warnings = model.pt.warnings.clone();
-    warnings.extend(paper_warnings);
+    let mut model = build_model(model_path, opt)?;
+    let ordinal = opt.ordered.is_some() || !model.pt.names.ov_ord.is_empty();
+    let mut warnings = vec![];
     let (mut data_file, mut columns, mut nobs) = (None, None, None);
     if let Some(dp) = data_path {
-        let ds = read_csv(dp, &model.ram.ov, None, &opt.csv)?;
+        let ds = read_csv(dp, &model.ram.ov, None, &opt.csv).map_err(|e| ordinal_read_error(e, opt, &model))?;
         data_file = Some(dp.display().to_string());
         columns = Some(model.ram.ov.clone());
         nobs = Some(ds.nrows());
+        if ordinal {
+            // the thresholds of each ordinal variable: one fewer than its categories
+            let n = &model.pt.names;
+            let is_column = |c: &str| read_csv(dp, &[c.to_string()], None, &opt.csv).is_ok();
+            let dfile = dp.display().to_string();
+            let ord =
+                crate::ordinal::columns::ordinal_names(opt.ordered.as_ref(), &n.ov, &n.ov_ord, &n.exo, &dfile, &is_column, &mut warnings)
+                    .map_err(SemError::Input)?;
+            let levels = crate::ordinal::columns::detect_levels(&ds, &ord).map_err(SemError::Input)?;
+            let nth: Vec<(String, usize)> = levels.iter().map(|(n, l)| (n.clone(), l.len() - 1)).collect();
+            let (src, syn) = parse_model(model_path)?;
+            model = model_from_syntax(model_path, &src, &syn, opt, 1, &nth)?;
+        }
+    } else if opt.ordered.is_some() {
+        return Err(SemError::Input(
+            "--ordered needs the DATA argument: the categories of each ordinal variable come from the data".into(),
+        ));
     }
+    let (expect, paper_warnings) = hypothesis_setup(model_path, &model)?;
+    warnings.splice(0..0, model.pt.warnings.iter().cloned().chain(paper_warnings));
     if model.df() < 0 {
         warnings.push(format!(
             "the model has more free parameters ({}) than sample moments ({}): df = {}; it is not identified",
@@ -424,7 +527,7 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
     let gd = &prep.data;
     let mut warnings = prep.warnings.clone();
     // `prepare` has already refused a choice that has no estimator
-    let estimator = crate::estimator::select(opt).unwrap_or_else(|e| {
+    let estimator = crate::estimator::select_for(opt, prep.ordinal.is_some()).unwrap_or_else(|e| {
         warnings.push(format!("{e}; the default estimator was used"));
         crate::estimator::fallback()
     });
@@ -462,10 +565,14 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         }
     };
     warnings.extend(vcov_warnings);
+    warnings.extend(vcov.as_ref().and_then(inference::vcov_warning));
     let scaling = fitting.test_scaling(x, &mut warnings);
+    let reported = fitting.reported_model(x);
+    let model = reported.as_ref().unwrap_or(model);
     warnings.extend(inference::admissibility(model, x));
     let (mut rows, w2) = inference::estimates(model, x, vcov.as_ref(), opt.ci_level);
     warnings.extend(w2);
+    fitting.finish_rows(x, vcov.as_ref(), opt.ci_level, &mut rows);
     let boot = run_bootstrap(prep, opt, &est, vcov.is_some(), &mut warnings);
     if let Some(b) = boot.as_ref().and_then(|b| b.rows.as_ref()) {
         inference::bootstrap::apply(&mut rows, b);
@@ -475,7 +582,7 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         .rows
         .iter()
         .zip(&rows)
-        .filter(|(r, _)| matches!(r.op.as_str(), "=~" | "~" | "~~" | "~1" | ":="))
+        .filter(|(r, _)| matches!(r.op.as_str(), "=~" | "~" | "~~" | "~1" | ":=" | "|" | "~*~"))
         .map(|(r, e)| ParamOut {
             lhs: r.lhs.clone(),
             op: r.op.clone(),

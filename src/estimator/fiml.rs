@@ -9,7 +9,7 @@
 //! ones (`crate::fit::fiml`). Modification indices and residuals are
 //! moment-based and not available here.
 
-use super::{scaled_measures, scaling_from_traces, Baseline, Estimator, Fitting, Scaling, ROBUST_FAILED};
+use super::{scaled_measures, scaling_from_traces, yb_scaling_factors, Baseline, Estimator, Fitting, Scaling, ROBUST_FAILED};
 use crate::estimate::{self, fiml::FimlData, h1::Layout, Estimate};
 use crate::fit::{self, Measures};
 use crate::inference::{self, robust::Robust, NotIdentified};
@@ -68,7 +68,7 @@ impl FimlFit<'_> {
     fn mlr_at(&self, ram: &Ram, x: &[f64]) -> Robust {
         match &self.rows {
             Some(rows) => inference::fiml::mlr(ram, x, self.f, &self.prep.data, rows, &self.prep.model.ram.x_ov),
-            None => Robust { vcov: None, trace: None },
+            None => Robust::none(),
         }
     }
     fn at_estimate(&mut self, x: &[f64]) -> &Robust {
@@ -104,7 +104,7 @@ impl Fitting for FimlFit<'_> {
         self.baseline.get_or_insert_with(|| {
             let (ram, bx) = fit::baseline::baseline(model, gd);
             let b = estimate::fiml::minimize(&ram, gd, f, bx, max_iter);
-            Baseline { ram, x: b.x }
+            Baseline { ram: Some(ram), x: b.x }
         })
     }
 
@@ -113,7 +113,7 @@ impl Fitting for FimlFit<'_> {
         let t = self.at_estimate(x).trace;
         self.baseline();
         let b = self.baseline.as_ref().expect("fitted above");
-        let t0 = self.mlr_at(&b.ram, &b.x).trace;
+        let t0 = b.ram.as_ref().and_then(|bram| self.mlr_at(bram, &b.x).trace);
         let model = &self.prep.model;
         Some(scaling_from_traces(t, t0, model.df() as f64, fit::baseline::df(model), warnings))
     }
@@ -130,6 +130,8 @@ impl Fitting for FimlFit<'_> {
             // the robust indices are lavaan's FIML-corrected ones (fit::fiml)
             extra.retain(|(k, _)| !k.ends_with("_robust"));
             m.extend(extra);
+            let yb = self.at_estimate(x).factors_h1_h0;
+            m.extend(yb_scaling_factors(model, yb));
         }
         m
     }

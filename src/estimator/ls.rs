@@ -6,7 +6,7 @@
 //! lavaan's fixed.x default is off for these estimators.
 
 use super::{Baseline, Estimator, Fitting, Scaling};
-use crate::estimate::{self, ls as els, Estimate};
+use crate::estimate::{ls as els, Estimate};
 use crate::fit::{self, Measures};
 use crate::inference::{self, NotIdentified};
 use crate::pipeline::{FitOptions, Prepared};
@@ -54,18 +54,21 @@ struct LsFit<'a> {
 impl Fitting for LsFit<'_> {
     fn estimate(&mut self) -> Estimate {
         let (model, gd) = (&self.prep.model, &self.prep.data);
-        els::minimize(
-            &model.ram,
-            &self.groups,
-            estimate::start::default_start(model, gd, false),
-            self.opt.max_iter,
-        )
+        els::estimate(model, &self.groups, gd, self.opt.max_iter)
     }
 
     fn vcov(&mut self, x: &[f64], _: &mut Vec<String>) -> Result<Option<DMatrix<f64>>, NotIdentified> {
-        // the ML information decides identification; the LS vcov is reported
-        inference::vcov(&self.prep.model, x, &self.prep.data)?;
-        Ok(els::vcov(&self.prep.model.ram, &self.groups, x))
+        // least squares has its own vcov, which needs no Sigma^-1 (the
+        // implied Sigma may be indefinite at a ULS estimate); the ML
+        // information only names the culprits when it cannot be inverted
+        match els::vcov(&self.prep.model.ram, &self.groups, x) {
+            Some(v) => Ok(Some(v)),
+            None => Err(NotIdentified {
+                rows: inference::vcov(&self.prep.model, x, &self.prep.data)
+                    .err()
+                    .map_or(vec![], |e| e.rows),
+            }),
+        }
     }
 
     fn baseline(&mut self) -> &Baseline {
@@ -73,7 +76,7 @@ impl Fitting for LsFit<'_> {
         self.baseline.get_or_insert_with(|| {
             let (ram, bx) = fit::baseline::baseline(model, gd);
             let b = els::minimize(&ram, groups, bx, max_iter);
-            Baseline { ram, x: b.x }
+            Baseline { ram: Some(ram), x: b.x }
         })
     }
 
@@ -84,7 +87,8 @@ impl Fitting for LsFit<'_> {
     fn measures(&mut self, x: &[f64], _: Option<Scaling>) -> Measures {
         self.baseline();
         let b = self.baseline.as_ref().expect("baseline fitted above");
-        fit::measures_ls(&self.prep.model, x, &self.groups, (&b.ram, &b.x))
+        let bram = b.ram.as_ref().expect("a RAM baseline");
+        fit::measures_ls(&self.prep.model, x, &self.groups, (bram, &b.x))
     }
 
     fn se_type(&self) -> &'static str {

@@ -10,7 +10,7 @@
 //! (`crate::fit::baseline`). A scaled test is chisq / c with c the trace of
 //! U Gamma over df, for the model and the baseline alike.
 
-use super::{scaled_measures, scaling_from_traces, Baseline, Estimator, Fitting, Scaling, ROBUST_FAILED};
+use super::{scaled_measures, scaling_from_traces, yb_scaling_factors, Baseline, Estimator, Fitting, Scaling, ROBUST_FAILED};
 use crate::estimate::{self, objective::expected_information, Estimate};
 use crate::fit::{self, Measures};
 use crate::inference::{self, robust, NotIdentified};
@@ -99,10 +99,10 @@ impl MlFit<'_> {
         match kind {
             Robust::Mlm | Robust::SeRobust => match expected_information(ram, x, gd) {
                 Some(info) => robust::mlm(ram, x, gd, raw, &info),
-                None => robust::Robust { vcov: None, trace: None },
+                None => robust::Robust::none(),
             },
             Robust::Mlr => robust::mlr(ram, x, gd, raw),
-            Robust::None => robust::Robust { vcov: None, trace: None },
+            Robust::None => robust::Robust::none(),
         }
     }
 }
@@ -128,7 +128,7 @@ impl Fitting for MlFit<'_> {
         let (model, gd) = (&self.prep.model, &self.prep.data);
         self.baseline.get_or_insert_with(|| {
             let (ram, x) = fit::baseline::baseline(model, gd);
-            Baseline { ram, x }
+            Baseline { ram: Some(ram), x }
         })
     }
 
@@ -140,7 +140,7 @@ impl Fitting for MlFit<'_> {
         let t = self.at_estimate(x).trace;
         let b = self.baseline();
         let (bram, bx) = (b.ram.clone(), b.x.clone());
-        let t0 = self.robust_at(&bram, &bx).trace;
+        let t0 = bram.and_then(|bram| self.robust_at(&bram, &bx).trace);
         Some(scaling_from_traces(t, t0, model.df() as f64, fit::baseline::df(model), warnings))
     }
 
@@ -149,6 +149,10 @@ impl Fitting for MlFit<'_> {
         if let Some(s) = scaling {
             let extra = scaled_measures(&m, s, self.prep.data.len());
             m.extend(extra);
+            if self.robust == Robust::Mlr {
+                let yb = self.at_estimate(x).factors_h1_h0;
+                m.extend(yb_scaling_factors(&self.prep.model, yb));
+            }
         }
         m
     }

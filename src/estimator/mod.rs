@@ -26,6 +26,7 @@
 pub mod fiml;
 pub mod ls;
 pub mod ml;
+pub mod wls;
 
 use crate::estimate::Estimate;
 use crate::fit::Measures;
@@ -45,8 +46,17 @@ pub enum EstimatorKind {
     Mlr,
     /// generalized least squares (weight from the sample covariance)
     Gls,
-    /// unweighted least squares
+    /// unweighted least squares (continuous data; with --ordered the
+    /// ordinal ULS of the WLS family)
     Uls,
+    /// ordinal data: DWLS, robust standard errors, scaled.shifted test
+    Wlsmv,
+    /// ordinal data: ULS, robust standard errors, scaled.shifted test
+    Ulsmv,
+    /// ordinal data: full weighted least squares
+    Wls,
+    /// ordinal data: diagonally weighted least squares
+    Dwls,
 }
 
 impl EstimatorKind {
@@ -58,6 +68,10 @@ impl EstimatorKind {
             EstimatorKind::Mlr => "MLR",
             EstimatorKind::Gls => "GLS",
             EstimatorKind::Uls => "ULS",
+            EstimatorKind::Wlsmv => "WLSMV",
+            EstimatorKind::Ulsmv => "ULSMV",
+            EstimatorKind::Wls => "WLS",
+            EstimatorKind::Dwls => "DWLS",
         }
     }
 }
@@ -76,14 +90,20 @@ pub trait Estimator {
     fn moments_suffice(&self) -> bool {
         false
     }
+    /// Whether this estimator can fit the prepared model and data: a clear
+    /// message when not (`prepare` refuses the fit with it, exit 2).
+    fn check(&self, _prep: &Prepared) -> Result<(), String> {
+        Ok(())
+    }
     /// Bind to a prepared model and its data; remarks about the data
     /// (a weight that cannot be computed, ...) go to `warnings`.
     fn bind<'a>(&self, prep: &'a Prepared, opt: &'a FitOptions, warnings: &mut Vec<String>) -> Box<dyn Fitting + 'a>;
 }
 
-/// The baseline (independence) model: its RAM matrices and estimates.
+/// The baseline (independence) model: its RAM matrices (when it is a RAM
+/// model; the ordinal baseline is thresholds only) and its estimates.
 pub struct Baseline {
-    pub ram: Ram,
+    pub ram: Option<Ram>,
     pub x: Vec<f64>,
 }
 
@@ -93,6 +113,10 @@ pub struct Baseline {
 pub struct Scaling {
     pub model: f64,
     pub baseline: f64,
+    /// lavaan's "scaled.shifted" test: T_scaled = T / model + shift (0 for
+    /// the Satorra-Bentler and Yuan-Bentler tests)
+    pub shift: f64,
+    pub baseline_shift: f64,
 }
 
 /// An estimator bound to its data.
@@ -114,6 +138,15 @@ pub trait Fitting {
     fn measures(&mut self, x: &[f64], scaling: Option<Scaling>) -> Measures;
     /// The report's `se_type` when the standard errors exist.
     fn se_type(&self) -> &'static str;
+    /// The model to report the estimates with, when the estimator derives
+    /// fixed values from the estimates (the delta parameterization's
+    /// residual variances of latent responses); `None`: the prepared model.
+    fn reported_model(&mut self, _x: &[f64]) -> Option<crate::model::Model> {
+        None
+    }
+    /// Fill the rows the RAM matrices do not hold (thresholds `|`, scale
+    /// factors `~*~`) in the per-row estimates.
+    fn finish_rows(&mut self, _x: &[f64], _vcov: Option<&DMatrix<f64>>, _level: f64, _rows: &mut [crate::inference::RowEstimate]) {}
     /// `None` when modification indices and residuals (moment-based
     /// diagnostics) apply, else why not.
     fn diagnostics_unavailable(&self) -> Option<&'static str> {
@@ -121,11 +154,42 @@ pub trait Fitting {
     }
 }
 
-/// The registry: the estimator of an `--estimator` / `--missing` / `--se`
-/// choice, one line each.
+/// The estimator of the options, with ordinal variables when --ordered is given.
 pub fn select(opt: &FitOptions) -> Result<Box<dyn Estimator>, String> {
+    select_for(opt, opt.ordered.is_some())
+}
+
+/// The registry: the estimator of an `--estimator` / `--missing` / `--se`
+/// choice for data with (`ordinal`) or without ordinal variables, one line
+/// each. Without --estimator, ordinal data get WLSMV, as lavaan.
+pub fn select_for(opt: &FitOptions, ordinal: bool) -> Result<Box<dyn Estimator>, String> {
     use EstimatorKind as K;
+    if ordinal && opt.fiml {
+        return Err("--missing fiml does not apply to ordinal data; ordinal variables use listwise deletion".into());
+    }
+    if ordinal && opt.parameterization == crate::model::partable::Parameterization::Theta {
+        return Err("--parameterization theta is not supported yet for fitting; use the default delta parameterization".into());
+    }
+    let family = |k| -> Box<dyn Estimator> { Box::new(wls::Wls(k)) };
     Ok(match (opt.estimator, opt.fiml) {
+        (K::Ml, false) if ordinal && !opt.estimator_chosen => family(wls::Kind::Wlsmv),
+        (K::Wlsmv, false) => family(wls::Kind::Wlsmv),
+        (K::Ulsmv, false) => family(wls::Kind::Ulsmv),
+        (K::Wls, false) => family(wls::Kind::Wls),
+        (K::Dwls, false) => family(wls::Kind::Dwls),
+        (K::Uls, false) if ordinal => family(wls::Kind::Uls),
+        (K::Wlsmv | K::Ulsmv | K::Wls | K::Dwls, _) if !ordinal => {
+            return Err(format!(
+                "--estimator {} is for ordinal data: declare the ordinal variables with --ordered",
+                opt.estimator.name().to_lowercase()
+            ))
+        }
+        (K::Ml | K::Mlm | K::Mlr | K::Gls, _) if ordinal => {
+            return Err(format!(
+                "--estimator {} does not apply to ordinal data; use wlsmv (the default), ulsmv, wls, dwls or uls",
+                opt.estimator.name().to_lowercase()
+            ))
+        }
         (K::Ml, false) if opt.se_robust => Box::new(ml::Ml(ml::Robust::SeRobust)),
         (K::Ml, false) => Box::new(ml::Ml(ml::Robust::None)),
         (K::Mlm, false) => Box::new(ml::Ml(ml::Robust::Mlm)),
@@ -163,6 +227,8 @@ pub(crate) fn scaling_from_traces(t: Option<f64>, t0: Option<f64>, df: f64, dfn:
     Scaling {
         model: c.unwrap_or(f64::NAN),
         baseline: c0.unwrap_or(f64::NAN),
+        shift: 0.0,
+        baseline_shift: 0.0,
     }
 }
 
@@ -173,4 +239,14 @@ pub(crate) fn scaled_measures(measures: &Measures, s: Scaling, ngroups: usize) -
     let get = |k: &str| measures.iter().find(|(n, _)| *n == k).and_then(|(_, v)| *v).unwrap_or(f64::NAN);
     let (x2, df, x2n, dfn, n) = (get("chisq"), get("df"), get("baseline_chisq"), get("baseline_df"), get("ntotal"));
     crate::fit::indices::scaled(x2, df, s.model, x2n, dfn, s.baseline, n, ngroups as f64)
+}
+
+/// lavaan's `scaling_factor_h1` and `scaling_factor_h0` of the Yuan-Bentler
+/// (MLR) test from the two parts of its trace (`robust::Robust::factors_h1_h0`):
+/// lavaan divides the h0 part by its number of free parameters counted
+/// before equality constraints.
+pub(crate) fn yb_scaling_factors(model: &crate::model::Model, parts: Option<(f64, f64)>) -> Measures {
+    let Some((h1, h0_trace)) = parts else { return vec![] };
+    let nfree = model.pt.rows.iter().filter(|r| r.free > 0).count() as f64;
+    vec![("scaling_factor_h1", Some(h1)), ("scaling_factor_h0", Some(h0_trace / nfree))]
 }

@@ -82,7 +82,11 @@ pub fn h1_firstorder(rows: &[Vec<Vec<f64>>], data: &[GroupData], lay: &Layout) -
 /// sum_g tr(A1_g^-1 B1_g) - tr(H^-1 B0), A1 and B1 the observed and
 /// first-order information of the saturated model at the EM moments.
 pub fn mlr(ram: &Ram, x: &[f64], f: &FimlData, data: &[GroupData], rows: &[Vec<Vec<f64>>], xi: &[usize]) -> Robust {
-    let none = Robust { vcov: None, trace: None };
+    let none = Robust {
+        vcov: None,
+        trace: None,
+        factors_h1_h0: None,
+    };
     let ntot = f.ntotal() as f64;
     let Some(h_inv) = observed_information(ram, x, f).and_then(|h| inverse(&h)) else {
         return none;
@@ -90,7 +94,7 @@ pub fn mlr(ram: &Ram, x: &[f64], f: &FimlData, data: &[GroupData], rows: &[Vec<V
     let lay = Layout::new(ram.p(), xi);
     let Some(b1) = h1_firstorder(rows, data, &lay) else { return none };
     let mut b0 = DMatrix::zeros(ram.nx, ram.nx);
-    let mut trace = 0.0;
+    let (mut trace, mut ndat) = (0.0, 0usize);
     for (g, d) in data.iter().enumerate() {
         let (a, s, m) = ram.matrices(g, x);
         let Some(implied) = Implied::new(&a, &s, &m, ram.p()) else {
@@ -104,14 +108,16 @@ pub fn mlr(ram: &Ram, x: &[f64], f: &FimlData, data: &[GroupData], rows: &[Vec<V
         let Some(a1) = h1_observed_missing(&f.patterns[g], &d.mean, &d.cov, &lay) else {
             return none;
         };
-        let Some((a1_inv, _)) = inverse_nonzero(&lay.reduce(&a1)) else {
+        let Some((a1_inv, kept)) = inverse_nonzero(&lay.reduce(&a1)) else {
             return none;
         };
         trace += (&b1[g] * a1_inv).trace();
+        ndat += kept;
     }
-    trace -= (&b0 * &h_inv).trace();
+    let trace_h0 = (&b0 * &h_inv).trace();
     Robust {
         vcov: Some(&h_inv * b0 * &h_inv / ntot),
-        trace: Some(trace),
+        trace: Some(trace - trace_h0),
+        factors_h1_h0: Some((trace / ndat as f64, trace_h0)),
     }
 }

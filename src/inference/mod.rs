@@ -34,6 +34,29 @@ pub struct RowEstimate {
     pub std_all: Option<f64>,
 }
 
+/// Fill one row's estimate, standard error, z, p-value and interval at
+/// confidence `level` (for rows an estimator adds itself, as thresholds).
+pub fn fill_row(r: &mut RowEstimate, est: f64, se: Option<f64>, level: f64) {
+    let normal = Normal::new(0.0, 1.0).expect("the standard normal");
+    let zq = normal.inverse_cdf(0.5 + level / 2.0);
+    r.est = Some(est);
+    r.se = se.map(|s| if s < f64::EPSILON.sqrt() { 0.0 } else { s });
+    match r.se {
+        Some(se) if se > 0.0 => {
+            let z = est / se;
+            r.z = Some(z);
+            r.pvalue = Some(2.0 * (1.0 - normal.cdf(z.abs())));
+            r.ci_lower = Some(est - zq * se);
+            r.ci_upper = Some(est + zq * se);
+        }
+        Some(_) => {
+            r.ci_lower = Some(est);
+            r.ci_upper = Some(est);
+        }
+        None => {}
+    }
+}
+
 /// Why standard errors could not be computed.
 #[derive(Debug, Clone)]
 pub struct NotIdentified {
@@ -230,15 +253,43 @@ fn no_se(what: &str, var: f64) -> String {
     )
 }
 
-/// Warnings for an inadmissible solution at `x`, in lavaan's spirit
-/// (`lav_object_post_check`): negative variances (Heywood cases),
-/// correlations beyond +-1 among latent variables or residuals, and a
+/// Warnings for an inadmissible solution at `x`, as lavaan's
+/// `lav_object_post_check`: negative variances (Heywood cases), per group a
 /// model-implied covariance matrix of the latent variables that is not
-/// positive definite.
+/// positive definite (checked when no latent variance is negative) and a
+/// residual covariance matrix of the observed variables, Theta, that is not
+/// positive definite (checked when no observed variance is negative); and,
+/// beyond lavaan, correlations beyond +-1 among latent variables or
+/// residuals, which name the culprit.
 pub fn admissibility(model: &Model, x: &[f64]) -> Vec<String> {
     let mut out = Vec::new();
     let values = row_values(model, x);
-    for r in negative_variances(model, x) {
+    let negative = negative_variances(model, x);
+    let p = model.ram.p();
+    let var_of = |r: usize| model.ram.index(&model.pt.rows[r].lhs);
+    let ov_negative = negative.iter().any(|&r| var_of(r).is_some_and(|i| i < p));
+    let lv_negative = negative.iter().any(|&r| var_of(r).is_some_and(|i| i >= p));
+    // lavaan's tolerance for a negative eigenvalue
+    let tol = f64::EPSILON.powf(0.75);
+    for (g, gm) in model.ram.groups.iter().enumerate().filter(|_| !ov_negative) {
+        let (_, s, _) = model.ram.matrices(g, x);
+        let theta = s.view((0, 0), (p, p)).into_owned();
+        if p == 0 || theta.iter().any(|v| !v.is_finite()) {
+            continue;
+        }
+        let min = SymmetricEigen::new(theta).eigenvalues.iter().fold(f64::INFINITY, |m, v| m.min(*v));
+        if min < -tol {
+            let in_group = if model.ram.groups.len() > 1 {
+                format!(" in group {}", gm.group)
+            } else {
+                String::new()
+            };
+            out.push(format!(
+                "the covariance matrix of the residuals of the observed variables (theta){in_group} is not positive definite (smallest eigenvalue {min:.4}): an inadmissible solution; look for a residual covariance with a variable whose residual variance is small, zero or fixed"
+            ));
+        }
+    }
+    for r in negative {
         out.push(format!(
             "the variance of `{}` is negative ({:.4}): an inadmissible solution (Heywood case)",
             model.pt.rows[r].lhs, values[r]
@@ -270,7 +321,7 @@ pub fn admissibility(model: &Model, x: &[f64]) -> Vec<String> {
             }
         }
         let nlv = ram.lv.len();
-        if nlv == 0 {
+        if nlv == 0 || lv_negative {
             continue;
         }
         let Some(imp) = crate::model::ram::Implied::new(&a, &s, &m, p) else {
@@ -284,7 +335,7 @@ pub fn admissibility(model: &Model, x: &[f64]) -> Vec<String> {
         let max = eig.iter().fold(1.0f64, |m, v| m.max(v.abs()));
         let min = eig.iter().fold(f64::INFINITY, |m, v| m.min(*v));
         // lavaan's threshold: an eigenvalue below -eps^(3/4)
-        if min < -f64::EPSILON.powf(0.75) * max {
+        if min < -tol * max {
             out.push(format!(
                 "the model-implied covariance matrix of the latent variables{in_group} is not positive definite (smallest eigenvalue {min:.4}): an inadmissible solution; look for a negative variance or a correlation beyond ±1 among {}",
                 ram.lv.join(", ")
@@ -292,6 +343,25 @@ pub fn admissibility(model: &Model, x: &[f64]) -> Vec<String> {
         }
     }
     out
+}
+
+/// lavaan's warning when the covariance matrix of the estimates is not
+/// positive definite: its smallest eigenvalue is below eps^(3/4) (a symptom
+/// of a model that is not or barely identified).
+pub fn vcov_warning(vcov: &DMatrix<f64>) -> Option<String> {
+    if vcov.nrows() == 0 || vcov.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let min = SymmetricEigen::new(vcov.clone())
+        .eigenvalues
+        .iter()
+        .fold(f64::INFINITY, |m, v| m.min(*v));
+    (min < f64::EPSILON.powf(0.75)).then(|| {
+        format!(
+            "the covariance matrix of the estimates (vcov) does not appear to be positive definite: its smallest eigenvalue ({min:.3e}) is {} zero; the model may not be identified",
+            if min > 0.0 { "close to" } else { "smaller than" }
+        )
+    })
 }
 
 /// Free parameter values of the variance rows that are negative (Heywood cases).
