@@ -277,7 +277,7 @@ pub fn admissibility(model: &Model, x: &[f64]) -> Vec<String> {
         if p == 0 || theta.iter().any(|v| !v.is_finite()) {
             continue;
         }
-        let min = SymmetricEigen::new(theta).eigenvalues.iter().fold(f64::INFINITY, |m, v| m.min(*v));
+        let min = eigen::symmetric_eigen(&theta).values.iter().fold(f64::INFINITY, |m, v| m.min(*v));
         if min < -tol {
             let in_group = if model.ram.groups.len() > 1 {
                 format!(" in group {}", gm.group)
@@ -352,10 +352,7 @@ pub fn vcov_warning(vcov: &DMatrix<f64>) -> Option<String> {
     if vcov.nrows() == 0 || vcov.iter().any(|v| !v.is_finite()) {
         return None;
     }
-    let min = SymmetricEigen::new(vcov.clone())
-        .eigenvalues
-        .iter()
-        .fold(f64::INFINITY, |m, v| m.min(*v));
+    let min = eigen::symmetric_eigen(vcov).values.iter().fold(f64::INFINITY, |m, v| m.min(*v));
     (min < f64::EPSILON.powf(0.75)).then(|| {
         format!(
             "the covariance matrix of the estimates (vcov) does not appear to be positive definite: its smallest eigenvalue ({min:.3e}) is {} zero; the model may not be identified",
