@@ -1,7 +1,7 @@
 //! Ordinal data against lavaan 0.6-14 (`tests/fixtures/ordinal/*`, made by
 //! `make_fixtures.sh` with `../shared/reference/lavaan_reference.R`): WLSMV,
 //! ULSMV, WLS, DWLS and ULS on Holzinger-Swineford cut into 4 categories,
-//! WLSMV with std.lv, two groups (configural; equal thresholds and
+//! WLSMV with std.lv, the theta parameterization, two groups (configural; equal thresholds and
 //! loadings), binary items, and the Bradford model on simulated
 //! 5-point items. Every row of `parameterEstimates()` (thresholds `|` and
 //! scale factors `~*~` too) is compared on est, se, z, pvalue, ci, std_lv
@@ -133,7 +133,7 @@ fn ordinal_fits_match_lavaan() {
         .map(|e| e.file_name().to_string_lossy().to_string())
         .collect();
     cases.sort();
-    assert!(cases.len() >= 10, "fixtures missing: {cases:?}");
+    assert!(cases.len() >= 12, "fixtures missing: {cases:?}");
     let bad: Vec<String> = cases.iter().flat_map(|c| run_case(c)).collect();
     assert!(bad.is_empty(), "{} differences:\n{}", bad.len(), bad.join("\n"));
 }
@@ -159,7 +159,6 @@ fn fit_err(args: &[&str]) -> String {
 
 #[test]
 fn unsupported_ordinal_choices_are_refused_clearly() {
-    assert!(fit_err(&["--ordered", "all", "--parameterization", "theta"]).contains("theta"));
     assert!(fit_err(&["--ordered", "all", "--estimator", "mlr"]).contains("does not apply to ordinal data"));
     assert!(fit_err(&["--estimator", "wlsmv"]).contains("--ordered"));
     assert!(fit_err(&["--ordered", "x1,nope"]).contains("`nope`"));

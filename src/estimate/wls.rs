@@ -7,7 +7,9 @@
 //! parameterization the residual variances theta_j of the ordinal variables
 //! are not parameters: they are whatever makes the total variance of y*_j
 //! equal 1 / Delta_j^2, with Delta_j the scale factor (`y ~*~ y`, fixed at 1
-//! in one group). The implied statistics, in lavaan's `wls.obs` order, are
+//! in one group). In the theta parameterization the residual variances are
+//! in the table (fixed at 1 in one group) and Delta_j = 1 / sqrt(Sigma*_jj).
+//! The implied statistics, in lavaan's `wls.obs` order, are
 //!
 //!   thresholds  (tau_jk - mu*_j) Delta_j,
 //!   correlations  Delta_i Delta_j Sigma*_ij  (i > j, column by column),
@@ -53,13 +55,16 @@ pub struct Layout {
     pub scale: Vec<Value>,
     /// observed indices of the ordinal variables
     pub ord: Vec<usize>,
+    /// theta parameterization: the residual variances are in the table and
+    /// the scale factors follow from them (Delta_j = 1 / sd(y*_j))
+    pub theta: bool,
 }
 
 impl Layout {
     /// Read group `g`'s thresholds and scale factors from the parameter
     /// table; `None` when an observed variable is not ordinal (mixed data)
     /// or an ordinal one has no threshold.
-    pub fn new(model: &Model, g: usize, ordered: &[bool]) -> Result<Layout, String> {
+    pub fn new(model: &Model, g: usize, ordered: &[bool], theta: bool) -> Result<Layout, String> {
         let ram = &model.ram;
         let p = ram.p();
         let value = |r: usize| match model.x_of_row[r] {
@@ -97,6 +102,7 @@ impl Layout {
             th,
             scale,
             ord: (0..p).collect(),
+            theta,
         })
     }
 
@@ -117,6 +123,11 @@ pub fn implied_moments(model: &Model, lay: &Layout, x: &[f64]) -> Option<(Implie
     let ram = &model.ram;
     let p = ram.p();
     let (a, mut s, m) = ram.matrices(lay.group, x);
+    if lay.theta {
+        let imp = Implied::new(&a, &s, &m, p)?;
+        let theta = lay.ord.iter().map(|&j| s[(j, j)]).collect();
+        return Some((imp, theta));
+    }
     for &j in &lay.ord {
         s[(j, j)] = 0.0;
     }
@@ -140,11 +151,24 @@ pub fn implied_moments(model: &Model, lay: &Layout, x: &[f64]) -> Option<(Implie
     Some((imp, theta.iter().copied().collect()))
 }
 
+/// The scale factors Delta_j at `x`: parameters (delta) or 1 / sd(y*_j) (theta).
+pub fn scales(lay: &Layout, imp: &Implied, x: &[f64]) -> Vec<f64> {
+    (0..lay.scale.len())
+        .map(|j| {
+            if lay.theta {
+                1.0 / imp.sigma[(j, j)].sqrt()
+            } else {
+                lay.scale[j].at(x)
+            }
+        })
+        .collect()
+}
+
 /// The implied statistics sigma(x) of one group in `wls.obs` order.
 pub fn implied(model: &Model, lay: &Layout, x: &[f64]) -> Option<DVector<f64>> {
     let p = model.ram.p();
     let (imp, _) = implied_moments(model, lay, x)?;
-    let d: Vec<f64> = (0..p).map(|j| lay.scale[j].at(x)).collect();
+    let d = scales(lay, &imp, x);
     let mut out = DVector::zeros(lay.len(p));
     for (k, &(j, _, v)) in lay.th.iter().enumerate() {
         out[k] = (v.at(x) - imp.mu[j]) * d[j];

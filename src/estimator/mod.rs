@@ -167,10 +167,8 @@ pub fn select_for(opt: &FitOptions, ordinal: bool) -> Result<Box<dyn Estimator>,
     if ordinal && opt.fiml {
         return Err("--missing fiml does not apply to ordinal data; ordinal variables use listwise deletion".into());
     }
-    if ordinal && opt.parameterization == crate::model::partable::Parameterization::Theta {
-        return Err("--parameterization theta is not supported yet for fitting; use the default delta parameterization".into());
-    }
-    let family = |k| -> Box<dyn Estimator> { Box::new(wls::Wls(k)) };
+    let theta = opt.parameterization == crate::model::partable::Parameterization::Theta;
+    let family = |k| -> Box<dyn Estimator> { Box::new(wls::Wls(k, theta)) };
     Ok(match (opt.estimator, opt.fiml) {
         (K::Ml, false) if ordinal && !opt.estimator_chosen => family(wls::Kind::Wlsmv),
         (K::Wlsmv, false) => family(wls::Kind::Wlsmv),

@@ -2,7 +2,7 @@
 //! `ordered=` estimators: WLSMV (DWLS weights, robust standard errors,
 //! mean-and-variance adjusted "scaled.shifted" test; lavaan's default with
 //! ordinal data), ULSMV (the same with ULS weights), and WLS, DWLS, ULS with
-//! standard errors and test. Delta parameterization, any number of groups,
+//! standard errors and test. Delta or theta parameterization, any number of groups,
 //! ordinal variables only (no continuous ones, no exogenous covariates).
 //!
 //! With Delta the Jacobian of the implied statistics (`crate::estimate::wls`),
@@ -45,8 +45,9 @@ pub enum Kind {
     Uls,
 }
 
-/// An estimator of the WLS family for ordinal data.
-pub struct Wls(pub Kind);
+/// An estimator of the WLS family for ordinal data; `theta`: lavaan's
+/// theta parameterization (else delta).
+pub struct Wls(pub Kind, pub bool);
 
 impl Wls {
     fn weight(&self) -> WeightKind {
@@ -69,7 +70,7 @@ impl Wls {
             .enumerate()
             .map(|(g, s)| {
                 Ok(WlsGroup {
-                    lay: Layout::new(&prep.model, g, &s.ordered)?,
+                    lay: Layout::new(&prep.model, g, &s.ordered, self.1)?,
                     obs: s.wls_obs.clone(),
                     weight: s.weight(self.weight())?,
                     n: s.nobs,
@@ -425,6 +426,9 @@ impl Fitting for WlsFit<'_> {
     }
 
     fn reported_model(&mut self, x: &[f64]) -> Option<Model> {
+        if self.groups.iter().all(|g| g.lay.theta) {
+            return None;
+        }
         let mut model = self.prep.model.clone();
         for grp in &self.groups {
             let (_, theta) = ew::implied_moments(&self.prep.model, &grp.lay, x)?;
@@ -446,18 +450,23 @@ impl Fitting for WlsFit<'_> {
             None => Some(0.0),
         };
         for grp in &self.groups {
+            let Some((imp, _)) = ew::implied_moments(model, &grp.lay, x) else {
+                continue;
+            };
+            let d = ew::scales(&grp.lay, &imp, x);
             for &(j, r, v) in &grp.lay.th {
                 let est = v.at(x);
-                let d = grp.lay.scale[j].at(x);
+                let d = d[j];
                 crate::inference::fill_row(&mut rows[r], est, se_of(r), level);
                 rows[r].std_lv = Some(est);
                 rows[r].std_all = Some(est * d);
             }
             for (r, row) in model.pt.rows.iter().enumerate() {
                 if row.op == "~*~" && row.group == grp.lay.group + 1 {
-                    let est = match model.x_of_row[r] {
-                        Some(k) => x[k],
-                        None => row.ustart.unwrap_or(1.0),
+                    let est = match (model.x_of_row[r], model.ram.index(&row.lhs)) {
+                        (_, Some(j)) if grp.lay.theta => d[j],
+                        (Some(k), _) => x[k],
+                        _ => row.ustart.unwrap_or(1.0),
                     };
                     crate::inference::fill_row(&mut rows[r], est, se_of(r), level);
                     // the scale of a standardized latent response is 1
