@@ -55,15 +55,18 @@ pub struct Layout {
     pub scale: Vec<Value>,
     /// observed indices of the ordinal variables
     pub ord: Vec<usize>,
+    /// observed indices of the continuous variables (their `th` entries are
+    /// minus their means, then their variances follow the thresholds)
+    pub num: Vec<usize>,
     /// theta parameterization: the residual variances are in the table and
     /// the scale factors follow from them (Delta_j = 1 / sd(y*_j))
     pub theta: bool,
 }
 
 impl Layout {
-    /// Read group `g`'s thresholds and scale factors from the parameter
-    /// table; `None` when an observed variable is not ordinal (mixed data)
-    /// or an ordinal one has no threshold.
+    /// Read group `g`'s thresholds, the means of the continuous variables
+    /// and the scale factors from the parameter table; an error when an
+    /// ordinal variable has no threshold.
     pub fn new(model: &Model, g: usize, ordered: &[bool], theta: bool) -> Result<Layout, String> {
         let ram = &model.ram;
         let p = ram.p();
@@ -73,12 +76,18 @@ impl Layout {
         };
         let mut th = Vec::new();
         let mut scale = vec![Value::Fixed(1.0); p];
+        let find = |op: &str, v: &str| {
+            (0..model.pt.rows.len()).find(|&r| {
+                let row = &model.pt.rows[r];
+                row.group == g + 1 && row.op == op && row.lhs == v
+            })
+        };
         for j in 0..p {
             if !ordered[j] {
-                return Err(format!(
-                    "`{}` is continuous: models that mix ordinal and continuous variables are not supported yet; declare it with --ordered or leave ordinal variables out",
-                    ram.ov[j]
-                ));
+                // a continuous variable: its mean (the intercept row, or 0 without one)
+                let v = find("~1", &ram.ov[j]).map_or((usize::MAX, Value::Fixed(0.0)), |r| (r, value(r)));
+                th.push((j, v.0, v.1));
+                continue;
             }
             let rows: Vec<usize> = (0..model.pt.rows.len())
                 .filter(|&r| {
@@ -101,14 +110,27 @@ impl Layout {
             group: g,
             th,
             scale,
-            ord: (0..p).collect(),
+            ord: (0..p).filter(|&j| ordered[j]).collect(),
+            num: (0..p).filter(|&j| !ordered[j]).collect(),
             theta,
         })
     }
 
-    /// Number of statistics: thresholds and correlations.
+    /// Number of statistics: thresholds (and means), variances of the
+    /// continuous variables, correlations (covariances).
     pub fn len(&self, p: usize) -> usize {
-        self.th.len() + p * (p - 1) / 2
+        self.first() + p * (p - 1) / 2
+    }
+
+    /// Number of statistics before the correlations: thresholds, means and
+    /// variances (what the baseline model fits freely).
+    pub fn first(&self) -> usize {
+        self.th.len() + self.num.len()
+    }
+
+    /// Whether `th` entry `k` is a continuous variable's (minus) mean.
+    pub fn is_mean(&self, k: usize) -> bool {
+        self.num.contains(&self.th[k].0)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -171,9 +193,13 @@ pub fn implied(model: &Model, lay: &Layout, x: &[f64]) -> Option<DVector<f64>> {
     let d = scales(lay, &imp, x);
     let mut out = DVector::zeros(lay.len(p));
     for (k, &(j, _, v)) in lay.th.iter().enumerate() {
-        out[k] = (v.at(x) - imp.mu[j]) * d[j];
+        out[k] = if lay.is_mean(k) { -imp.mu[j] } else { (v.at(x) - imp.mu[j]) * d[j] };
     }
     let mut k = lay.th.len();
+    for &j in &lay.num {
+        out[k] = imp.sigma[(j, j)];
+        k += 1;
+    }
     for j in 0..p {
         for i in j + 1..p {
             out[k] = d[i] * d[j] * imp.sigma[(i, j)];
