@@ -132,28 +132,115 @@ pub fn polychoric(y1: &OrdVar, y2: &OrdVar) -> (f64, bool) {
             return (-(2.0 * std::f64::consts::PI * freq[0][0] / n).cos(), empty);
         }
     }
-    let score = |rho: f64| {
-        let mut g = 0.0;
+    // score and its derivative (the Hessian of the log-likelihood)
+    let derivs = |rho: f64, hessian: bool| {
+        let t = CellTable::new(y1, y2, rho, hessian);
+        let (mut g, mut h) = (0.0, 0.0);
         for (i, row) in freq.iter().enumerate() {
             for (j, &f) in row.iter().enumerate() {
                 if f != 0.0 {
-                    let (p, d) = cell(y1, y2, i, j, rho);
+                    let (p, d) = (t.p(i, j), t.d(i, j));
                     g += f * d / p;
+                    if hessian {
+                        h += f * (t.dd(i, j) / p - (d / p) * (d / p));
+                    }
                 }
             }
         }
-        g
+        (g, h)
     };
-    (solve_score(score, -0.999, 0.999, code_correlation(&y1.y, &y2.y)), empty)
+    let start = code_correlation(&y1.y, &y2.y);
+    let rho =
+        newton(|r| derivs(r, true), -0.999, 0.999, start).unwrap_or_else(|| solve_score(|r| derivs(r, false).0, -0.999, 0.999, start));
+    (rho, empty)
 }
 
-/// Cell (i, j)'s probability (at least lavaan's floor) and its derivative
-/// with respect to rho (the bivariate density at the four corners).
-fn cell(y1: &OrdVar, y2: &OrdVar, i: usize, j: usize, rho: f64) -> (f64, f64) {
-    let (u1, l1, u2, l2) = (y1.upper(i), y1.lower(i), y2.upper(j), y2.lower(j));
-    let p = pbinorm(u1, u2, rho) - pbinorm(l1, u2, rho) - pbinorm(u1, l2, rho) + pbinorm(l1, l2, rho);
-    let d = dbinorm(u1, u2, rho) - dbinorm(l1, u2, rho) - dbinorm(u1, l2, rho) + dbinorm(l1, l2, rho);
-    (p.max(MIN_PROB), d)
+/// Newton's method on the score from `start` (what lavaan's `nlminb` with
+/// the analytic Hessian does), when it converges inside (lo, hi) to a
+/// maximum; `None` sends the caller to the bracketing solver.
+fn newton(derivs: impl Fn(f64) -> (f64, f64), lo: f64, hi: f64, start: f64) -> Option<f64> {
+    let mut x = start.clamp(lo, hi);
+    for _ in 0..50 {
+        let (g, h) = derivs(x);
+        if !(h < 0.0) || !g.is_finite() {
+            return None;
+        }
+        let step = g / h;
+        let next = x - step;
+        if !(next > lo && next < hi) {
+            return None;
+        }
+        x = next;
+        if step.abs() < 1e-13 {
+            return Some(x);
+        }
+    }
+    None
+}
+
+/// The bivariate normal distribution and density at every corner of a
+/// polychoric table (thresholds padded with -inf and +inf), so that each
+/// cell's probability (lavaan's `PI`, floored at `MIN_PROB`) and its
+/// derivative with respect to rho are four-term differences.
+struct CellTable {
+    n2: usize,
+    /// (n1 + 1) x (n2 + 1) corner values, row-major
+    cdf: Vec<f64>,
+    pdf: Vec<f64>,
+    /// derivative of the density with respect to rho (when asked for)
+    dpdf: Vec<f64>,
+}
+
+impl CellTable {
+    fn new(y1: &OrdVar, y2: &OrdVar, rho: f64, hessian: bool) -> CellTable {
+        let t1: Vec<f64> = std::iter::once(f64::NEG_INFINITY)
+            .chain(y1.th.iter().copied())
+            .chain([f64::INFINITY])
+            .collect();
+        let t2: Vec<f64> = std::iter::once(f64::NEG_INFINITY)
+            .chain(y2.th.iter().copied())
+            .chain([f64::INFINITY])
+            .collect();
+        let (n1, n2) = (t1.len() - 1, t2.len() - 1);
+        let mut cdf = Vec::with_capacity((n1 + 1) * (n2 + 1));
+        let mut pdf = Vec::with_capacity((n1 + 1) * (n2 + 1));
+        let mut dpdf = Vec::with_capacity(if hessian { (n1 + 1) * (n2 + 1) } else { 0 });
+        let s = 1.0 - rho * rho;
+        for &a in &t1 {
+            for &b in &t2 {
+                cdf.push(pbinorm(a, b, rho));
+                let d = dbinorm(a, b, rho);
+                pdf.push(d);
+                if hessian {
+                    // d/drho log phi2 = (rho + ab) / s - rho Q / s^2
+                    dpdf.push(if d == 0.0 {
+                        0.0
+                    } else {
+                        let q = a * a - 2.0 * rho * a * b + b * b;
+                        d * ((rho + a * b) / s - rho * q / (s * s))
+                    });
+                }
+            }
+        }
+        CellTable { n2, cdf, pdf, dpdf }
+    }
+
+    fn diff(&self, v: &[f64], i: usize, j: usize) -> f64 {
+        let w = self.n2 + 1;
+        v[(i + 1) * w + j + 1] - v[i * w + j + 1] - v[(i + 1) * w + j] + v[i * w + j]
+    }
+
+    fn p(&self, i: usize, j: usize) -> f64 {
+        self.diff(&self.cdf, i, j).max(MIN_PROB)
+    }
+
+    fn d(&self, i: usize, j: usize) -> f64 {
+        self.diff(&self.pdf, i, j)
+    }
+
+    fn dd(&self, i: usize, j: usize) -> f64 {
+        self.diff(&self.dpdf, i, j)
+    }
 }
 
 /// Per-case scores of a polychoric pair at `rho`.
@@ -164,31 +251,46 @@ pub struct OrdOrdScores {
     pub rho: Vec<f64>,
 }
 
+/// The scores are the same for every case in a cell: computed per cell,
+/// then looked up.
 pub fn polychoric_scores(y1: &OrdVar, y2: &OrdVar, rho: f64) -> OrdOrdScores {
-    let n = y1.y.len();
+    let (n1, n2) = (y1.nth() + 1, y2.nth() + 1);
+    let t = CellTable::new(y1, y2, rho, false);
     let r = (1.0 - rho * rho).sqrt();
+    let z = |x: f64, up: f64, lo: f64| {
+        if r == 0.0 {
+            dnorm(x) * 0.5
+        } else {
+            dnorm(x) * (pnorm((up - rho * x) / r) - pnorm((lo - rho * x) / r))
+        }
+    };
+    type CellScores = ([(usize, f64); 2], [(usize, f64); 2], f64);
+    let mut cells: Vec<CellScores> = Vec::with_capacity(n1 * n2);
+    for a in 0..n1 {
+        for b in 0..n2 {
+            // lavaan sets the scores of cases in (nearly) impossible cells to
+            // NA and its cross-products skip them
+            let lik = t.p(a, b);
+            let lik = if lik <= MIN_PROB { f64::NAN } else { lik };
+            let (u1, l1, u2, l2) = (y1.upper(a), y1.lower(a), y2.upper(b), y2.lower(b));
+            cells.push((
+                [(a, z(u1, u2, l2) / lik), (a.wrapping_sub(1), -z(l1, u2, l2) / lik)],
+                [(b, z(u2, u1, l1) / lik), (b.wrapping_sub(1), -z(l2, u1, l1) / lik)],
+                t.d(a, b) / lik,
+            ));
+        }
+    }
+    let n = y1.y.len();
     let mut out = OrdOrdScores {
         th1: Vec::with_capacity(n),
         th2: Vec::with_capacity(n),
         rho: Vec::with_capacity(n),
     };
-    for c in 0..n {
-        let (a, b) = (y1.y[c], y2.y[c]);
-        let (lik, d) = cell(y1, y2, a, b, rho);
-        // lavaan sets the scores of cases in (nearly) impossible cells to NA
-        // and its cross-products skip them
-        let lik = if lik <= MIN_PROB { f64::NAN } else { lik };
-        let (u1, l1, u2, l2) = (y1.upper(a), y1.lower(a), y2.upper(b), y2.lower(b));
-        let z = |x: f64, up: f64, lo: f64| {
-            if r == 0.0 {
-                dnorm(x) * 0.5
-            } else {
-                dnorm(x) * (pnorm((up - rho * x) / r) - pnorm((lo - rho * x) / r))
-            }
-        };
-        out.th1.push([(a, z(u1, u2, l2) / lik), (a.wrapping_sub(1), -z(l1, u2, l2) / lik)]);
-        out.th2.push([(b, z(u2, u1, l1) / lik), (b.wrapping_sub(1), -z(l2, u1, l1) / lik)]);
-        out.rho.push(d / lik);
+    for (&a, &b) in y1.y.iter().zip(&y2.y) {
+        let c = &cells[a * n2 + b];
+        out.th1.push(c.0);
+        out.th2.push(c.1);
+        out.rho.push(c.2);
     }
     out
 }
@@ -334,4 +436,29 @@ pub fn pearson_scores(x1: &NumVar, x2: &NumVar, rho: f64) -> NumNumScores {
         out.rho.push(rho / r + (a * b / (s1 * s2 * r) - z * rho / (r * r)));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cell_derivatives_match_finite_differences() {
+        let y1 = OrdVar::fit(vec![0, 1, 2, 2, 1, 0, 2, 1], 3);
+        let y2 = OrdVar::fit(vec![1, 1, 0, 1, 0, 0, 1, 1], 2);
+        let (rho, e) = (0.37, 1e-6);
+        let (t, tp, tm) = (
+            CellTable::new(&y1, &y2, rho, true),
+            CellTable::new(&y1, &y2, rho + e, true),
+            CellTable::new(&y1, &y2, rho - e, true),
+        );
+        for i in 0..3 {
+            for j in 0..2 {
+                let dp = (tp.p(i, j) - tm.p(i, j)) / (2.0 * e);
+                let dd = (tp.d(i, j) - tm.d(i, j)) / (2.0 * e);
+                assert!((dp - t.d(i, j)).abs() < 1e-8, "d p / d rho, cell ({i}, {j})");
+                assert!((dd - t.dd(i, j)).abs() < 1e-7, "d^2 p / d rho^2, cell ({i}, {j})");
+            }
+        }
+    }
 }
