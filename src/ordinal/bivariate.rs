@@ -162,7 +162,7 @@ fn newton(derivs: impl Fn(f64) -> (f64, f64), lo: f64, hi: f64, start: f64) -> O
     let mut x = start.clamp(lo, hi);
     for _ in 0..50 {
         let (g, h) = derivs(x);
-        if !(h < 0.0) || !g.is_finite() {
+        if h.is_nan() || h >= 0.0 || !g.is_finite() {
             return None;
         }
         let step = g / h;
