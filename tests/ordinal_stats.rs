@@ -72,7 +72,11 @@ fn check(case: &str) {
         .map(|v| cols[names.iter().position(|n| n == v).unwrap()].clone())
         .collect();
     let ordered: Vec<bool> = ov.iter().map(|v| ordered_names.contains(v)).collect();
-    let st = ordinal_stats(&cols, &ov, &ordered, OrdMissing::Listwise).unwrap();
+    let missing = match fx["missing"].as_str() {
+        Some("pairwise") => OrdMissing::Pairwise,
+        _ => OrdMissing::Listwise,
+    };
+    let st = ordinal_stats(&cols, &ov, &ordered, missing).unwrap();
     assert_eq!(st.nobs as f64, fx["nobs"].as_f64().unwrap());
     let th_idx: Vec<f64> = st.th_idx.iter().map(|&i| i as f64).collect();
     close("th.idx", &th_idx, &vec_of(&fx["th_idx"]), 0.0);
@@ -127,6 +131,21 @@ fn mixed_ordinal_and_continuous() {
 #[test]
 fn empty_cells_in_two_by_two_tables() {
     check("zerocell");
+}
+
+#[test]
+fn missing_values_listwise() {
+    check("hs3_na_listwise");
+}
+
+#[test]
+fn missing_values_pairwise() {
+    check("hs3_na_pairwise");
+}
+
+#[test]
+fn missing_values_pairwise_mixed() {
+    check("mixed_na_pairwise");
 }
 
 /// `pipeline::prepare` with `--ordered all` computes the same statistics

@@ -7,7 +7,7 @@
 //! complete data its ML estimate is the sample correlation).
 
 use super::normal::{dbinorm, dnorm, pbinorm, pnorm};
-use super::univariate::{NumVar, OrdVar};
+use super::univariate::{NumVar, OrdVar, MISSING};
 
 /// lavaan's smallest cell probability (`sqrt(.Machine$double.eps)`).
 const MIN_PROB: f64 = 1.490_116_119_384_765_6e-8;
@@ -104,7 +104,9 @@ pub fn polychoric(y1: &OrdVar, y2: &OrdVar) -> (f64, bool) {
     let (n1, n2) = (y1.nth() + 1, y2.nth() + 1);
     let mut freq = vec![vec![0.0_f64; n2]; n1];
     for (&a, &b) in y1.y.iter().zip(&y2.y) {
-        freq[a][b] += 1.0;
+        if a != MISSING && b != MISSING {
+            freq[a][b] += 1.0;
+        }
     }
     let empty = freq.iter().flatten().any(|&f| f == 0.0);
     if n1 == 2 && n2 == 2 {
@@ -287,6 +289,12 @@ pub fn polychoric_scores(y1: &OrdVar, y2: &OrdVar, rho: f64) -> OrdOrdScores {
         rho: Vec::with_capacity(n),
     };
     for (&a, &b) in y1.y.iter().zip(&y2.y) {
+        if a == MISSING || b == MISSING {
+            out.th1.push([(MISSING, 0.0); 2]);
+            out.th2.push([(MISSING, 0.0); 2]);
+            out.rho.push(0.0);
+            continue;
+        }
         let c = &cells[a * n2 + b];
         out.th1.push(c.0);
         out.th2.push(c.1);
@@ -303,6 +311,7 @@ pub fn polyserial(x: &NumVar, y: &OrdVar) -> f64 {
         let r = (1.0 - rho * rho).sqrt();
         zs.iter()
             .zip(&y.y)
+            .filter(|(z, &c)| !z.is_nan() && c != MISSING)
             .map(|(&z, &c)| mix_case(z, y.upper(c), y.lower(c), rho, r).3)
             .sum::<f64>()
     };
@@ -314,11 +323,17 @@ pub fn polyserial(x: &NumVar, y: &OrdVar) -> f64 {
 /// correlation with the category codes times their SD over the sum of the
 /// threshold densities, halved when above 0.9 in absolute value.
 fn polyserial_start(x: &NumVar, y: &OrdVar) -> f64 {
-    let codes: Vec<f64> = y.y.iter().map(|&c| c as f64).collect();
+    let codes: Vec<f64> = y.y.iter().filter(|&&c| c != MISSING).map(|&c| c as f64).collect();
     let n = codes.len() as f64;
     let m = codes.iter().sum::<f64>() / n;
     let sd = (codes.iter().map(|c| (c - m) * (c - m)).sum::<f64>() / n).sqrt();
-    let r = pearson_raw(&x.x, &codes);
+    let (xs, cs): (Vec<f64>, Vec<f64>) =
+        x.x.iter()
+            .zip(&y.y)
+            .filter(|(v, &c)| !v.is_nan() && c != MISSING)
+            .map(|(v, &c)| (*v, c as f64))
+            .unzip();
+    let r = pearson_raw(&xs, &cs);
     let s = r * sd / y.th.iter().map(|&t| dnorm(t)).sum::<f64>();
     if s.is_nan() {
         0.0
@@ -332,8 +347,12 @@ fn polyserial_start(x: &NumVar, y: &OrdVar) -> f64 {
 /// lavaan's starting value for the polychoric correlation: the Pearson
 /// correlation of the category codes (0 if undefined or at +-1).
 fn code_correlation(a: &[usize], b: &[usize]) -> f64 {
-    let a: Vec<f64> = a.iter().map(|&c| c as f64).collect();
-    let b: Vec<f64> = b.iter().map(|&c| c as f64).collect();
+    let (a, b): (Vec<f64>, Vec<f64>) = a
+        .iter()
+        .zip(b)
+        .filter(|(&x, &y)| x != MISSING && y != MISSING)
+        .map(|(&x, &y)| (x as f64, y as f64))
+        .unzip();
     let r = pearson_raw(&a, &b);
     if r.is_nan() || r.abs() >= 1.0 {
         0.0
@@ -386,6 +405,13 @@ pub fn polyserial_scores(x: &NumVar, y: &OrdVar, rho: f64) -> MixScores {
     for c in 0..n {
         let z = (x.x[c] - x.mean) / sd;
         let k = y.y[c];
+        if z.is_nan() || k == MISSING {
+            out.mu.push(0.0);
+            out.var.push(0.0);
+            out.th.push([(MISSING, 0.0); 2]);
+            out.rho.push(0.0);
+            continue;
+        }
         let (du, dl, inv, drho) = mix_case(z, y.upper(k), y.lower(k), rho, r);
         let diff = du - dl;
         out.mu.push(1.0 / sd * (z + inv * (rho / r) * diff));
@@ -396,11 +422,33 @@ pub fn polyserial_scores(x: &NumVar, y: &OrdVar, rho: f64) -> MixScores {
     out
 }
 
-/// The Pearson correlation of two continuous variables.
+/// The Pearson correlation of two continuous variables: with complete data
+/// the sample correlation; with missing values (pairwise), lavaan's ML
+/// estimate over the complete pairs with the univariate means and variances
+/// held fixed.
 pub fn pearson(x1: &NumVar, x2: &NumVar) -> f64 {
-    let n = x1.x.len() as f64;
-    let c: f64 = x1.x.iter().zip(&x2.x).map(|(a, b)| (a - x1.mean) * (b - x2.mean)).sum::<f64>() / n;
-    c / (x1.var * x2.var).sqrt()
+    let complete = !x1.x.iter().chain(&x2.x).any(|v| v.is_nan());
+    if complete {
+        let n = x1.x.len() as f64;
+        let c: f64 = x1.x.iter().zip(&x2.x).map(|(a, b)| (a - x1.mean) * (b - x2.mean)).sum::<f64>() / n;
+        return c / (x1.var * x2.var).sqrt();
+    }
+    let start = {
+        let (a, b): (Vec<f64>, Vec<f64>) =
+            x1.x.iter()
+                .zip(&x2.x)
+                .filter(|(a, b)| !a.is_nan() && !b.is_nan())
+                .map(|(a, b)| (*a, *b))
+                .unzip();
+        let r = pearson_raw(&a, &b);
+        if r.is_nan() || r.abs() >= 1.0 {
+            0.0
+        } else {
+            r
+        }
+    };
+    let score = |rho: f64| pearson_scores(x1, x2, rho).rho.iter().sum::<f64>();
+    solve_score(score, -0.999, 0.999, start)
 }
 
 /// Per-case scores of a bivariate normal pair (means, variances, rho).
@@ -426,6 +474,12 @@ pub fn pearson_scores(x1: &NumVar, x2: &NumVar, rho: f64) -> NumNumScores {
     };
     for c in 0..n {
         let (a, b) = (x1.x[c] - x1.mean, x2.x[c] - x2.mean);
+        if a.is_nan() || b.is_nan() {
+            for v in [&mut out.mu1, &mut out.mu2, &mut out.var1, &mut out.var2, &mut out.rho] {
+                v.push(0.0);
+            }
+            continue;
+        }
         out.mu1.push((2.0 * a / v1 - 2.0 * rho * b / (s1 * s2)) / (2.0 * r));
         out.mu2.push(-(2.0 * rho * a / (s1 * s2) - 2.0 * b / v2) / (2.0 * r));
         out.var1

@@ -159,10 +159,11 @@ pub fn ordinal_stats_with_levels(
     let p = cols.len();
     let ordered: Vec<bool> = levels.iter().map(|l| !l.is_empty()).collect();
     let nrows = cols.first().map_or(0, Vec::len);
-    if missing == OrdMissing::Pairwise && cols.iter().any(|c| c.iter().any(|v| v.is_nan())) {
-        return Err("missing = \"pairwise\" with ordinal variables is not supported yet; use listwise deletion".into());
-    }
-    let keep: Vec<usize> = (0..nrows).filter(|&i| cols.iter().all(|c| !c[i].is_nan())).collect();
+    // listwise: complete rows; pairwise: rows with at least one value (lavaan drops empty rows)
+    let keep: Vec<usize> = match missing {
+        OrdMissing::Listwise => (0..nrows).filter(|&i| cols.iter().all(|c| !c[i].is_nan())).collect(),
+        OrdMissing::Pairwise => (0..nrows).filter(|&i| cols.iter().any(|c| !c[i].is_nan())).collect(),
+    };
     let n = keep.len();
     for (j, l) in levels.iter().enumerate() {
         if ordered[j] && l.len() < 2 {
@@ -183,13 +184,17 @@ pub fn ordinal_stats_with_levels(
             let lv = &levels[j];
             let mut y = Vec::with_capacity(n);
             for v in &col {
+                if v.is_nan() {
+                    y.push(univariate::MISSING);
+                    continue;
+                }
                 match lv.binary_search_by(|a| a.total_cmp(v)) {
                     Ok(k) => y.push(k),
                     Err(_) => return Err(format!("ordinal variable `{}` has value {v}, not one of its categories", names[j])),
                 }
             }
             let mut freq = vec![0usize; lv.len()];
-            for &k in &y {
+            for &k in y.iter().filter(|&&k| k != univariate::MISSING) {
                 freq[k] += 1;
             }
             if freq.contains(&0) {
