@@ -96,6 +96,8 @@ pub enum Estimator {
 pub enum Missing {
     Listwise,
     Fiml,
+    /// ordinal data: each statistic from the rows where its variables are observed (lavaan's "pairwise")
+    Pairwise,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -322,6 +324,7 @@ impl FitFlags {
             bootstrap,
             ordered: self.ordinal.spec()?,
             parameterization: self.ordinal.parameterization(),
+            pairwise: self.missing == Missing::Pairwise,
         })
     }
 }
