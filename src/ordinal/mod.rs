@@ -56,6 +56,11 @@ pub struct OrdinalStats {
     /// `lavInspect(fit, "gamma")`: the asymptotic covariance of `wls_obs`
     /// times N (lavaan's NACOV)
     pub nacov: DMatrix<f64>,
+    /// the casewise influence F of each case (rows, complete cases in data
+    /// order) on `wls_obs` (columns), with `nacov` = N F'F: a sandwich or a
+    /// trace of U Gamma can use it without forming the NACOV (N x p instead
+    /// of p x p)
+    pub influence: DMatrix<f64>,
     /// remarks lavaan would warn about (empty cells in a bivariate table, a
     /// correlation of (nearly) 1)
     pub warnings: Vec<String>,
@@ -107,7 +112,10 @@ impl OrdinalStats {
             }
             WeightKind::Wls => {
                 let sym = (&self.nacov + self.nacov.transpose()) * 0.5;
-                sym.cholesky().map(|c| c.inverse()).ok_or_else(|| {
+                // a (nearly) singular NACOV may fail Cholesky by rounding;
+                // lavaan's inverse is then as large as ours: both are noise
+                let inv = sym.clone().cholesky().map(|c| c.inverse()).or_else(|| sym.try_inverse());
+                inv.filter(|m| m.iter().all(|v| v.is_finite())).ok_or_else(|| {
                     "the asymptotic covariance matrix of the sample statistics (NACOV) is not positive definite; \
                      the full WLS weight needs its inverse (use DWLS/WLSMV, or more cases)"
                         .to_string()
@@ -151,10 +159,11 @@ pub fn ordinal_stats_with_levels(
     let p = cols.len();
     let ordered: Vec<bool> = levels.iter().map(|l| !l.is_empty()).collect();
     let nrows = cols.first().map_or(0, Vec::len);
-    if missing == OrdMissing::Pairwise && cols.iter().any(|c| c.iter().any(|v| v.is_nan())) {
-        return Err("missing = \"pairwise\" with ordinal variables is not supported yet; use listwise deletion".into());
-    }
-    let keep: Vec<usize> = (0..nrows).filter(|&i| cols.iter().all(|c| !c[i].is_nan())).collect();
+    // listwise: complete rows; pairwise: rows with at least one value (lavaan drops empty rows)
+    let keep: Vec<usize> = match missing {
+        OrdMissing::Listwise => (0..nrows).filter(|&i| cols.iter().all(|c| !c[i].is_nan())).collect(),
+        OrdMissing::Pairwise => (0..nrows).filter(|&i| cols.iter().any(|c| !c[i].is_nan())).collect(),
+    };
     let n = keep.len();
     for (j, l) in levels.iter().enumerate() {
         if ordered[j] && l.len() < 2 {
@@ -175,13 +184,17 @@ pub fn ordinal_stats_with_levels(
             let lv = &levels[j];
             let mut y = Vec::with_capacity(n);
             for v in &col {
+                if v.is_nan() {
+                    y.push(univariate::MISSING);
+                    continue;
+                }
                 match lv.binary_search_by(|a| a.total_cmp(v)) {
                     Ok(k) => y.push(k),
                     Err(_) => return Err(format!("ordinal variable `{}` has value {v}, not one of its categories", names[j])),
                 }
             }
             let mut freq = vec![0usize; lv.len()];
-            for &k in &y {
+            for &k in y.iter().filter(|&&k| k != univariate::MISSING) {
                 freq[k] += 1;
             }
             if freq.contains(&0) {
@@ -322,56 +335,59 @@ fn assemble(uni: Vec<Uni>, names: &[String], ordered: Vec<bool>, levels: Vec<Vec
             k += 1;
         }
     }
-    // INNER = SC'SC, skipping lavaan's NA scores
-    let inner = {
-        let clean = sc.map(|v| if v.is_nan() { 0.0 } else { v });
-        clean.transpose() * &clean
-    };
-    // A11: block diagonal per variable (its thresholds or mean, and variance)
-    let mut a11_inv = DMatrix::<f64>::zeros(a11, a11);
+    // lavaan's NACOV is N B^-1 (SC'SC) B^-T (B: the block-triangular
+    // Hessian of the stacked stage-1 and stage-2 log-likelihoods), then H (.) H'
+    // for covariances instead of correlations. It is computed here as N F'F
+    // with F = SC B^-T H', the casewise influence of each case on the
+    // statistics: B's structure (A11 block diagonal per variable, A22
+    // diagonal, A21 with two variables per row) makes F cheap, leaving one
+    // product. lavaan's NA scores (impossible cells) count as 0.
+    let sc = sc.map(|v| if v.is_nan() { 0.0 } else { v });
+    let mut inf = DMatrix::<f64>::zeros(n, total);
     for (j, u) in uni.iter().enumerate() {
         let mut idx: Vec<usize> = (th_start[j]..th_start[j] + if let Uni::Ord(o) = u { o.nth() } else { 1 }).collect();
         if var_pos[j] != usize::MAX {
             idx.push(var_pos[j]);
         }
-        let block = DMatrix::from_fn(idx.len(), idx.len(), |r, c| inner[(idx[r], idx[c])]);
-        let inv = block.clone().try_inverse().unwrap_or_else(|| pseudo_inverse(&block));
-        for (r, &ir) in idx.iter().enumerate() {
-            for (c, &ic) in idx.iter().enumerate() {
-                a11_inv[(ir, ic)] = inv[(r, c)];
+        let sub = DMatrix::from_fn(n, idx.len(), |r, c| sc[(r, idx[c])]);
+        let block = sub.transpose() * &sub;
+        let a11_inv = block.clone().try_inverse().unwrap_or_else(|| pseudo_inverse(&block));
+        let f = sub * a11_inv.transpose();
+        for (c, &col) in idx.iter().enumerate() {
+            inf.column_mut(col).copy_from(&f.column(c));
+        }
+    }
+    for q in 0..pstar {
+        let d: f64 = sc.column(a11 + q).norm_squared();
+        let a22_inv = if d == 0.0 { 0.0 } else { 1.0 / d };
+        let mut col = sc.column(a11 + q).into_owned();
+        for m in 0..a11 {
+            let a = a21[(q, m)];
+            if a != 0.0 {
+                col.axpy(-a, &inf.column(m), 1.0);
             }
         }
+        inf.column_mut(a11 + q).copy_from(&(col * a22_inv));
     }
-    let a22_inv = DVector::from_fn(pstar, |q, _| {
-        let d = inner[(a11 + q, a11 + q)];
-        if d == 0.0 {
-            0.0
-        } else {
-            1.0 / d
-        }
-    });
-    let mut b_inv = DMatrix::<f64>::zeros(total, total);
-    b_inv.view_mut((0, 0), (a11, a11)).copy_from(&a11_inv);
-    let a21_inv = -DMatrix::from_diagonal(&a22_inv) * &a21 * &a11_inv;
-    b_inv.view_mut((a11, 0), (pstar, a11)).copy_from(&a21_inv);
-    for q in 0..pstar {
-        b_inv[(a11 + q, a11 + q)] = a22_inv[q];
-    }
-    let mut w = &b_inv * &inner * b_inv.transpose();
     if nnum > 0 {
-        let mut h = DMatrix::<f64>::identity(total, total);
-        h.view_mut((a11, 0), (pstar, a11)).copy_from(&h21);
         for q in 0..pstar {
-            h[(a11 + q, a11 + q)] = h22[q];
+            let mut col = inf.column(a11 + q) * h22[q];
+            for m in 0..a11 {
+                let h = h21[(q, m)];
+                if h != 0.0 {
+                    col.axpy(h, &inf.column(m), 1.0);
+                }
+            }
+            inf.column_mut(a11 + q).copy_from(&col);
         }
-        w = &h * w * h.transpose();
+        // lavaan stores a continuous variable's mean as a "threshold" (minus the mean)
         for (t, &ti) in th_idx.iter().enumerate() {
             if ti == 0 {
-                w.row_mut(t).neg_mut();
-                w.column_mut(t).neg_mut();
+                inf.column_mut(t).neg_mut();
             }
         }
     }
+    let w = inf.tr_mul(&inf);
     let nacov = w * n as f64;
     let cov = DMatrix::from_fn(p, p, |r, c| cor[(r, c)] * sd[r] * sd[c]);
     let mut obs: Vec<f64> = th.iter().zip(&th_idx).map(|(&t, &i)| if i == 0 { -t } else { t }).collect();
@@ -390,6 +406,7 @@ fn assemble(uni: Vec<Uni>, names: &[String], ordered: Vec<bool>, levels: Vec<Vec
         cov,
         wls_obs: DVector::from_vec(obs),
         nacov,
+        influence: inf,
         warnings,
     }
 }
