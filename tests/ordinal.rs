@@ -2,7 +2,7 @@
 //! `make_fixtures.sh` with `../shared/reference/lavaan_reference.R`): WLSMV,
 //! ULSMV, WLS, DWLS and ULS on Holzinger-Swineford cut into 4 categories,
 //! WLSMV with std.lv, the theta parameterization, mixed ordinal and
-//! continuous indicators, two groups (configural; equal thresholds and
+//! continuous indicators, missing values (listwise, pairwise), two groups (configural; equal thresholds and
 //! loadings), binary items, and the Bradford model on simulated
 //! 5-point items. Every row of `parameterEstimates()` (thresholds `|` and
 //! scale factors `~*~` too) is compared on est, se, z, pvalue, ci, std_lv
@@ -134,7 +134,7 @@ fn ordinal_fits_match_lavaan() {
         .map(|e| e.file_name().to_string_lossy().to_string())
         .collect();
     cases.sort();
-    assert!(cases.len() >= 13, "fixtures missing: {cases:?}");
+    assert!(cases.len() >= 15, "fixtures missing: {cases:?}");
     let bad: Vec<String> = cases.iter().flat_map(|c| run_case(c)).collect();
     assert!(bad.is_empty(), "{} differences:\n{}", bad.len(), bad.join("\n"));
 }
