@@ -641,7 +641,7 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         None
     };
     let hypotheses = hyp::evaluate(&parameters, &prep.expect, opt.alpha);
-    let nobs: Vec<usize> = gd.iter().map(|d| d.n).collect();
+    let nobs: Vec<usize> = fitting.nobs().unwrap_or_else(|| gd.iter().map(|d| d.n).collect());
     FitReport {
         converged: est.converged,
         estimator: estimator.name().into(),

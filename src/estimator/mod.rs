@@ -147,6 +147,11 @@ pub trait Fitting {
     /// Fill the rows the RAM matrices do not hold (thresholds `|`, scale
     /// factors `~*~`) in the per-row estimates.
     fn finish_rows(&mut self, _x: &[f64], _vcov: Option<&DMatrix<f64>>, _level: f64, _rows: &mut [crate::inference::RowEstimate]) {}
+    /// Cases used per group when they differ from the listwise moments'
+    /// (ordinal data with pairwise deletion); `None`: those.
+    fn nobs(&self) -> Option<Vec<usize>> {
+        None
+    }
     /// `None` when modification indices and residuals (moment-based
     /// diagnostics) apply, else why not.
     fn diagnostics_unavailable(&self) -> Option<&'static str> {

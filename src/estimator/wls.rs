@@ -436,6 +436,10 @@ impl Fitting for WlsFit<'_> {
         Some("--modindices and --residuals are not available with ordinal data yet; they were left out")
     }
 
+    fn nobs(&self) -> Option<Vec<usize>> {
+        Some(self.groups.iter().map(|g| g.n).collect())
+    }
+
     fn reported_model(&mut self, x: &[f64]) -> Option<Model> {
         if self.groups.iter().all(|g| g.lay.theta) {
             return None;
