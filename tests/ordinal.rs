@@ -164,3 +164,26 @@ fn unsupported_ordinal_choices_are_refused_clearly() {
     assert!(fit_err(&["--estimator", "wlsmv"]).contains("--ordered"));
     assert!(fit_err(&["--ordered", "x1,nope"]).contains("`nope`"));
 }
+
+/// `sem batch --ordered all` fits each data set as `sem fit` does (the
+/// model check before the batch must not need the data's categories).
+#[test]
+fn batch_fits_ordinal_data_like_fit() {
+    let model = Path::new(DIR).join("hs4_wlsmv/model.lav");
+    let data = Path::new(DIR).join("hs4_wlsmv/data.csv");
+    let cli = Cli::try_parse_from(["sem", "fit", "m", "d", "--ordered", "all"]).unwrap();
+    let Command::Fit(a) = cli.command else { unreachable!() };
+    let opt = a.options().unwrap();
+    let r = sem::batch::run(
+        &model,
+        std::slice::from_ref(&data),
+        &opt,
+        &sem::gates::Gates::default(),
+        Some(1),
+        &|_| {},
+    )
+    .unwrap();
+    let fit = sem::pipeline::fit(&model, &data, &opt).unwrap();
+    assert_eq!(r.datasets[0].fit, fit.fit);
+    assert!(fit.fit["chisq_scaled"].as_f64().is_some());
+}
