@@ -16,7 +16,8 @@
 //!
 //! and the estimates minimise F = sum_g (n_g/N) (s_g - sigma_g)' W_g (s_g - sigma_g)
 //! with W the `wls.v` weight (inverse NACOV, its diagonal, or I). The
-//! Jacobian Delta = d sigma / d x is taken by central differences; the
+//! Jacobian Delta = d sigma / d x is taken by central differences (exact
+//! for the thresholds); the
 //! Gauss-Newton Hessian 2 Delta'W Delta drives the Fisher-scoring solver of
 //! `crate::estimate`.
 
@@ -209,13 +210,37 @@ pub fn implied(model: &Model, lay: &Layout, x: &[f64]) -> Option<DVector<f64>> {
     out.iter().all(|v| v.is_finite()).then_some(out)
 }
 
-/// d sigma / d x of one group by central differences.
+/// d sigma / d x of one group: central differences for the parameters of
+/// the RAM matrices and the scale factors; exact for a parameter that is a
+/// threshold only (d sigma_k / d tau = Delta_j on its own entries) or does
+/// not enter this group at all (0).
 pub fn jacobian(model: &Model, lay: &Layout, x: &[f64]) -> Option<DMatrix<f64>> {
     let nx = x.len();
-    let n = lay.len(model.ram.p());
+    let p = model.ram.p();
+    let n = lay.len(p);
+    let mut numeric = vec![false; nx];
+    for c in &model.ram.groups[lay.group].cells {
+        if let Some(k) = c.x {
+            numeric[k] = true;
+        }
+    }
+    for v in &lay.scale {
+        if let Value::Free(k) = v {
+            numeric[*k] = true;
+        }
+    }
+    let (imp, _) = implied_moments(model, lay, x)?;
+    let d = scales(lay, &imp, x);
     let mut jac = DMatrix::zeros(n, nx);
+    for (e, &(j, _, v)) in lay.th.iter().enumerate() {
+        if let (Value::Free(k), false) = (v, lay.is_mean(e)) {
+            if !numeric[k] {
+                jac[(e, k)] += d[j];
+            }
+        }
+    }
     let mut xx = x.to_vec();
-    for k in 0..nx {
+    for k in (0..nx).filter(|&k| numeric[k]) {
         let h = 1e-6 * x[k].abs().max(1.0);
         xx[k] = x[k] + h;
         let up = implied(model, lay, &xx)?;
