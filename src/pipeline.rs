@@ -120,7 +120,8 @@ pub fn read_model_file(path: &Path) -> Result<String, SemError> {
             "model file {file} is not UTF-8 text (invalid byte at line {line}, column {col}); save it as UTF-8"
         ))
     })?;
-    Ok(text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text))
+    let text = text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text);
+    Ok(syntax::diag::lone_cr_to_lf(text))
 }
 
 /// Parse the model file into syntax, with errors rendered against the file.
@@ -385,7 +386,7 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
     bind_fixed_x(&mut model, &data);
     let expect = hyp::expectations(&src, &mfile, &model.pt.rows).map_err(SemError::Input)?;
     let mut all = model.pt.warnings.clone();
-    all.extend(hyp::paper::warnings(&model.pt.rows));
+    all.extend(hyp::warnings(&model.pt.rows, &expect));
     all.extend(warnings);
     Ok(Prepared {
         model,
@@ -466,7 +467,8 @@ fn hypothesis_setup(path: &Path, model: &Model) -> Result<(hyp::Expectations, Ve
     let src = read_model_file(path)?;
     let file = path.display().to_string();
     let expect = hyp::expectations(&src, &file, &model.pt.rows).map_err(SemError::Input)?;
-    Ok((expect, hyp::paper::warnings(&model.pt.rows)))
+    let paper = hyp::warnings(&model.pt.rows, &expect);
+    Ok((expect, paper))
 }
 
 /// `sem check MODEL [DATA]`.
@@ -770,9 +772,9 @@ fn r_square(model: &Model, params: &[ParamOut], groups: &[String]) -> Value {
     Value::Object(groups.iter().enumerate().map(|(g, name)| (name.clone(), one(g + 1))).collect())
 }
 
-/// Labelled regression paths and defined parameters, one per label, all
-/// expected positive (the model file's `# expect:` directives are applied by
-/// `fit`; see `crate::hypotheses`).
+/// Labelled regression paths and defined parameters named like hypotheses
+/// (H1, H1a, ...), one per label, all expected positive (the model file's
+/// directives are applied by `fit`; see `crate::hypotheses`).
 pub fn hypotheses(params: &[ParamOut], alpha: f64) -> Vec<HypothesisOut> {
     hyp::evaluate(params, &hyp::Expectations::default(), alpha)
 }
