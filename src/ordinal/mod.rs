@@ -310,7 +310,11 @@ fn assemble(uni: Vec<Uni>, names: &[String], ordered: Vec<bool>, levels: Vec<Vec
     // statistics: B's structure (A11 block diagonal per variable, A22
     // diagonal, A21 with two variables per row) makes F cheap, leaving one
     // product. lavaan's NA scores (impossible cells) count as 0.
-    let sc = sc.map(|v| if v.is_nan() { 0.0 } else { v });
+    sc.apply(|v| {
+        if v.is_nan() {
+            *v = 0.0
+        }
+    });
     let mut inf = DMatrix::<f64>::zeros(n, total);
     for (j, u) in uni.iter().enumerate() {
         let mut idx: Vec<usize> = (th_start[j]..th_start[j] + if let Uni::Ord(o) = u { o.nth() } else { 1 }).collect();
@@ -355,8 +359,8 @@ fn assemble(uni: Vec<Uni>, names: &[String], ordered: Vec<bool>, levels: Vec<Vec
             }
         }
     }
-    let w = gram(&inf);
-    let nacov = w * n as f64;
+    let mut nacov = gram(&inf);
+    nacov *= n as f64;
     let cov = DMatrix::from_fn(p, p, |r, c| cor[(r, c)] * sd[r] * sd[c]);
     let mut obs: Vec<f64> = th.iter().zip(&th_idx).map(|(&t, &i)| if i == 0 { -t } else { t }).collect();
     obs.extend(uni.iter().filter_map(|u| if let Uni::Num(v) = u { Some(v.var) } else { None }));
@@ -384,12 +388,14 @@ fn assemble(uni: Vec<Uni>, names: &[String], ordered: Vec<bool>, levels: Vec<Vec
 fn gram(f: &DMatrix<f64>) -> DMatrix<f64> {
     let m = f.ncols();
     let blocks = rayon::current_num_threads().min(m / 64).max(1);
+    // an explicit transpose lets nalgebra use its blocked (matrixmultiply) product
+    let ft = f.transpose();
     if blocks == 1 {
-        return f.tr_mul(f);
+        return &ft * f;
     }
     use rayon::prelude::*;
     let bounds: Vec<(usize, usize)> = (0..blocks).map(|b| (b * m / blocks, (b + 1) * m / blocks)).collect();
-    let parts: Vec<DMatrix<f64>> = bounds.par_iter().map(|&(a, b)| f.tr_mul(&f.columns(a, b - a))).collect();
+    let parts: Vec<DMatrix<f64>> = bounds.par_iter().map(|&(a, b)| &ft * f.columns(a, b - a)).collect();
     let mut w = DMatrix::zeros(m, m);
     for (&(a, b), part) in bounds.iter().zip(parts) {
         w.columns_mut(a, b - a).copy_from(&part);
