@@ -36,8 +36,10 @@ pub struct OrdinalStats {
     /// per observed variable: its sorted distinct values (the categories,
     /// empty for a continuous variable); category k of variable j is `levels[j][k]`
     pub levels: Vec<Vec<f64>>,
-    /// `lavInspect(fit, "sampstat")$th`: per variable in order, the K-1
-    /// thresholds of an ordinal variable, or the mean of a continuous one
+    /// lavaan's internal `th` (`fit@SampleStats@th`): per variable in
+    /// order, the K-1 thresholds of an ordinal variable, or the mean of a
+    /// continuous one; `lavInspect(fit, "sampstat")$th` shows the entries
+    /// with `th_idx != 0` (the means appear under `$mean` there)
     pub th: Vec<f64>,
     /// lavaan's `th.idx`: per `th` entry the 1-based variable it belongs to
     /// when that variable is ordinal, 0 when the entry is a continuous mean
@@ -56,8 +58,8 @@ pub struct OrdinalStats {
     /// `lavInspect(fit, "gamma")`: the asymptotic covariance of `wls_obs`
     /// times N (lavaan's NACOV)
     pub nacov: DMatrix<f64>,
-    /// the casewise influence F of each case (rows, complete cases in data
-    /// order) on `wls_obs` (columns), with `nacov` = N F'F: a sandwich or a
+    /// the casewise influence F of each case (rows: the `nobs` cases used,
+    /// in data order) on `wls_obs` (columns), with `nacov` = N F'F: a sandwich or a
     /// trace of U Gamma can use it without forming the NACOV (N x p instead
     /// of p x p)
     pub influence: DMatrix<f64>,
