@@ -63,8 +63,8 @@ pub struct OrdinalStats {
     /// trace of U Gamma can use it without forming the NACOV (N x p instead
     /// of p x p)
     pub influence: DMatrix<f64>,
-    /// remarks lavaan would warn about (empty cells in a bivariate table, a
-    /// correlation of (nearly) 1)
+    /// remarks: a correlation of (nearly) 1 (lavaan warns), bivariate tables
+    /// with empty cells (lavaan's `zero.cell.tables`, one summary line)
     pub warnings: Vec<String>,
 }
 
@@ -294,6 +294,7 @@ fn assemble(uni: Vec<Uni>, names: &[String], ordered: Vec<bool>, levels: Vec<Vec
     let mut a21 = DMatrix::<f64>::zeros(pstar, a11);
     let mut h21 = DMatrix::<f64>::zeros(pstar, a11);
     let mut h22 = DVector::<f64>::from_element(pstar, 1.0);
+    let mut empty: Vec<String> = vec![];
     for (k, (&(j, i), out)) in pairs.iter().zip(outs).enumerate() {
         cor[(i, j)] = out.rho;
         cor[(j, i)] = out.rho;
@@ -304,6 +305,17 @@ fn assemble(uni: Vec<Uni>, names: &[String], ordered: Vec<bool>, levels: Vec<Vec
         h22[k] = out.h22;
         sc.column_mut(a11 + k).copy_from_slice(&out.scores);
         warnings.extend(out.warnings);
+        empty.extend(out.empty_table);
+    }
+    // lavInspect(fit, "zero.cell.tables"); lavaan itself is silent about them by default
+    if !empty.is_empty() {
+        let shown: Vec<&str> = empty.iter().take(5).map(String::as_str).collect();
+        warnings.push(format!(
+            "{} bivariate table(s) of ordinal variables have empty cells ({}{}); their polychoric correlations rest on sparse data",
+            empty.len(),
+            shown.join(", "),
+            if empty.len() > 5 { ", ..." } else { "" }
+        ));
     }
     // lavaan's NACOV is N B^-1 (SC'SC) B^-T (B: the block-triangular
     // Hessian of the stacked stage-1 and stage-2 log-likelihoods), then H (.) H'
@@ -425,6 +437,8 @@ struct PairOut {
     h21: Vec<(usize, f64)>,
     h22: f64,
     warnings: Vec<String>,
+    /// "x1 x x2" when the pair's table has empty cells
+    empty_table: Option<String>,
 }
 
 impl PairCtx<'_> {
@@ -434,6 +448,7 @@ impl PairCtx<'_> {
         let mut h21 = vec![];
         let mut h22 = 1.0;
         let mut warnings = vec![];
+        let mut empty_table = None;
         let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).filter(|v| !v.is_nan()).sum::<f64>();
         let add_th = |a21: &mut [f64], start: usize, nth: usize, sr: &[f64], s: &[[(usize, f64); 2]]| {
             for (c, pair) in s.iter().enumerate() {
@@ -471,7 +486,7 @@ impl PairCtx<'_> {
             (Uni::Ord(yi), Uni::Ord(yj)) => {
                 let (rho, empty) = bivariate::polychoric(yj, yi);
                 if empty {
-                    warnings.push(format!("empty cell(s) in the bivariate table of {} x {}", names[j], names[i]));
+                    empty_table = Some(format!("{} x {}", names[j], names[i]));
                 }
                 let s = bivariate::polychoric_scores(yi, yj, rho);
                 add_th(&mut a21, th_start[i], yi.nth(), &s.rho, &s.th1);
@@ -489,6 +504,7 @@ impl PairCtx<'_> {
             h21,
             h22,
             warnings,
+            empty_table,
         }
     }
 }
