@@ -211,3 +211,15 @@ fn prepare_with_pairwise_deletion() {
     let lw: Value = serde_json::from_str(&std::fs::read_to_string(dir().join("hs3_na_listwise.json")).unwrap()).unwrap();
     assert_eq!(prep.ordinal.as_ref().unwrap()[0].nobs as f64, lw["nobs"].as_f64().unwrap());
 }
+
+#[test]
+fn empty_cells_are_summarised_in_one_warning() {
+    let (names, cols) = read_csv("hs5");
+    let st = ordinal_stats(&cols, &names, &vec![true; names.len()], OrdMissing::Listwise).unwrap();
+    let w: Vec<&String> = st.warnings.iter().filter(|w| w.contains("empty cells")).collect();
+    assert_eq!(w.len(), 1, "{:?}", st.warnings);
+    assert!(w[0].contains("x1 x x2") || w[0].contains(" x "), "{}", w[0]);
+    let (names, cols) = read_csv("hs3");
+    let st = ordinal_stats(&cols, &names, &vec![true; names.len()], OrdMissing::Listwise).unwrap();
+    assert!(st.warnings.iter().all(|w| !w.contains("empty cells")), "{:?}", st.warnings);
+}

@@ -6,7 +6,7 @@
 //! one (`lav_bvmix`), Pearson for two continuous ones (`lav_bvreg`; with
 //! complete data its ML estimate is the sample correlation).
 
-use super::normal::{dbinorm, dnorm, pbinorm, pnorm};
+use super::normal::{dbinorm, dnorm, pnorm, Bvn};
 use super::univariate::{NumVar, OrdVar, MISSING};
 
 /// lavaan's smallest cell probability (`sqrt(.Machine$double.eps)`).
@@ -208,9 +208,10 @@ impl CellTable {
         let mut pdf = Vec::with_capacity((n1 + 1) * (n2 + 1));
         let mut dpdf = Vec::with_capacity(if hessian { (n1 + 1) * (n2 + 1) } else { 0 });
         let s = 1.0 - rho * rho;
+        let bvn = Bvn::new(rho);
         for &a in &t1 {
             for &b in &t2 {
-                cdf.push(pbinorm(a, b, rho));
+                cdf.push(bvn.cdf(a, b));
                 let d = dbinorm(a, b, rho);
                 pdf.push(d);
                 if hessian {
