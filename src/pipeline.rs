@@ -71,6 +71,8 @@ pub struct FitOptions {
     pub estimator_chosen: bool,
     /// --parameterization of the ordinal variables' latent responses
     pub parameterization: crate::model::partable::Parameterization,
+    /// --missing pairwise (ordinal data): lavaan's missing = "pairwise"
+    pub pairwise: bool,
 }
 
 impl Default for FitOptions {
@@ -94,6 +96,7 @@ impl Default for FitOptions {
             ordered: None,
             estimator_chosen: false,
             parameterization: Default::default(),
+            pairwise: false,
         }
     }
 }
@@ -233,6 +236,11 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
     }
     // ordinal variables need the rows (their statistics are not moments)
     let ordinal = opt.ordered.is_some() || !probe.pt.names.ov_ord.is_empty();
+    if opt.pairwise && !ordinal {
+        return Err(SemError::Input(
+            "--missing pairwise applies to ordinal variables (--ordered) for now; use --missing listwise or fiml".into(),
+        ));
+    }
     if ordinal && opt.fiml {
         return Err(SemError::Input(
             "--missing fiml does not apply to ordinal variables (lavaan's WLSMV uses listwise or pairwise deletion); drop --missing fiml"
@@ -350,17 +358,27 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
         dropped += stats.dropped;
         data.push(GroupData::new(&stats));
     }
-    if dropped > 0 && !opt.fiml {
+    if dropped > 0 && !opt.fiml && !opt.pairwise {
         let used: usize = data.iter().map(|d| d.n).sum();
         warnings.push(format!(
             "{dropped} of {rows_read} rows of {dfile} have missing values on the model's variables and were dropped (listwise deletion); {used} rows used (--missing fiml would use every row)"
         ));
     }
     let ordinal = if ordinal {
-        let missing = crate::ordinal::OrdMissing::Listwise;
+        let missing = if opt.pairwise {
+            crate::ordinal::OrdMissing::Pairwise
+        } else {
+            crate::ordinal::OrdMissing::Listwise
+        };
         let st = crate::ordinal::columns::group_stats(&ds, &group_rows, &group_names, &model.pt.names.ov, &levels, missing)
             .map_err(SemError::Input)?;
         warnings.extend(st.iter().flat_map(|s| s.warnings.iter().cloned()));
+        let used: usize = st.iter().map(|s| s.nobs).sum();
+        if opt.pairwise && dropped > 0 {
+            warnings.push(format!(
+                "{dropped} of {rows_read} rows of {dfile} have missing values; with --missing pairwise each threshold and correlation uses the rows where its variables are observed ({used} rows with at least one value)"
+            ));
+        }
         Some(st)
     } else {
         None
@@ -626,7 +644,7 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         None
     };
     let hypotheses = hyp::evaluate(&parameters, &prep.expect, opt.alpha);
-    let nobs: Vec<usize> = gd.iter().map(|d| d.n).collect();
+    let nobs: Vec<usize> = fitting.nobs().unwrap_or_else(|| gd.iter().map(|d| d.n).collect());
     FitReport {
         converged: est.converged,
         estimator: estimator.name().into(),

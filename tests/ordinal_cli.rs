@@ -125,3 +125,13 @@ fn ordinal_covariates_are_refused_by_name() {
         &["--missing fiml"],
     );
 }
+
+#[test]
+fn pairwise_deletion_is_for_ordinal_data() {
+    let d = scratch("pairwise");
+    let m = write(&d, "m.lav", MODEL);
+    refused(
+        &sem(&["fit", &m, HS3, "--missing", "pairwise"]),
+        &["--missing pairwise applies to ordinal variables"],
+    );
+}

@@ -72,7 +72,11 @@ fn check(case: &str) {
         .map(|v| cols[names.iter().position(|n| n == v).unwrap()].clone())
         .collect();
     let ordered: Vec<bool> = ov.iter().map(|v| ordered_names.contains(v)).collect();
-    let st = ordinal_stats(&cols, &ov, &ordered, OrdMissing::Listwise).unwrap();
+    let missing = match fx["missing"].as_str() {
+        Some("pairwise") => OrdMissing::Pairwise,
+        _ => OrdMissing::Listwise,
+    };
+    let st = ordinal_stats(&cols, &ov, &ordered, missing).unwrap();
     assert_eq!(st.nobs as f64, fx["nobs"].as_f64().unwrap());
     let th_idx: Vec<f64> = st.th_idx.iter().map(|&i| i as f64).collect();
     close("th.idx", &th_idx, &vec_of(&fx["th_idx"]), 0.0);
@@ -129,6 +133,21 @@ fn empty_cells_in_two_by_two_tables() {
     check("zerocell");
 }
 
+#[test]
+fn missing_values_listwise() {
+    check("hs3_na_listwise");
+}
+
+#[test]
+fn missing_values_pairwise() {
+    check("hs3_na_pairwise");
+}
+
+#[test]
+fn missing_values_pairwise_mixed() {
+    check("mixed_na_pairwise");
+}
+
 /// `pipeline::prepare` with `--ordered all` computes the same statistics
 /// from the CSV (columns in the model's order, categories from the data).
 #[test]
@@ -162,4 +181,45 @@ fn prepare_binds_the_ordinal_statistics() {
     let lav_th = vec_of(&fx["th"]);
     assert!((st.th[0] - lav_th[12]).abs() < 1e-12);
     assert_eq!(prep.model.ndat(), 54);
+}
+
+/// `--missing pairwise` reaches the statistics through `prepare`.
+#[test]
+fn prepare_with_pairwise_deletion() {
+    let tmp = std::env::temp_dir().join(format!("sem-ordinal-pairwise-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let model = tmp.join("m.lav");
+    std::fs::write(&model, "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9\n").unwrap();
+    let fx: Value = serde_json::from_str(&std::fs::read_to_string(dir().join("hs3_na_pairwise.json")).unwrap()).unwrap();
+    let opt = sem::pipeline::FitOptions {
+        ordered: Some(sem::ordinal::columns::OrderedSpec::All),
+        pairwise: true,
+        ..Default::default()
+    };
+    let prep = sem::pipeline::prepare(&model, &dir().join("hs3_na_pairwise.csv"), &opt).unwrap();
+    let st = &prep.ordinal.as_ref().unwrap()[0];
+    assert_eq!(st.nobs as f64, fx["nobs"].as_f64().unwrap());
+    close("gamma", st.nacov.as_slice(), mat_of(&fx["gamma"]).as_slice(), 1e-6);
+    assert!(
+        prep.warnings.iter().any(|w| w.contains("--missing pairwise")),
+        "{:?}",
+        prep.warnings
+    );
+    // listwise (the default) uses the complete rows only
+    let opt = sem::pipeline::FitOptions { pairwise: false, ..opt };
+    let prep = sem::pipeline::prepare(&model, &dir().join("hs3_na_pairwise.csv"), &opt).unwrap();
+    let lw: Value = serde_json::from_str(&std::fs::read_to_string(dir().join("hs3_na_listwise.json")).unwrap()).unwrap();
+    assert_eq!(prep.ordinal.as_ref().unwrap()[0].nobs as f64, lw["nobs"].as_f64().unwrap());
+}
+
+#[test]
+fn empty_cells_are_summarised_in_one_warning() {
+    let (names, cols) = read_csv("hs5");
+    let st = ordinal_stats(&cols, &names, &vec![true; names.len()], OrdMissing::Listwise).unwrap();
+    let w: Vec<&String> = st.warnings.iter().filter(|w| w.contains("empty cells")).collect();
+    assert_eq!(w.len(), 1, "{:?}", st.warnings);
+    assert!(w[0].contains("x1 x x2") || w[0].contains(" x "), "{}", w[0]);
+    let (names, cols) = read_csv("hs3");
+    let st = ordinal_stats(&cols, &names, &vec![true; names.len()], OrdMissing::Listwise).unwrap();
+    assert!(st.warnings.iter().all(|w| !w.contains("empty cells")), "{:?}", st.warnings);
 }

@@ -113,6 +113,8 @@ pub enum Estimator {
 pub enum Missing {
     Listwise,
     Fiml,
+    /// ordinal data: each statistic from the rows where its variables are observed (lavaan's "pairwise")
+    Pairwise,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -359,6 +361,7 @@ impl FitFlags {
             ordered: self.ordinal.spec()?,
             estimator_chosen: self.estimator.is_some(),
             parameterization: self.ordinal.parameterization(),
+            pairwise: self.missing == Missing::Pairwise,
         })
     }
 }

@@ -7,14 +7,17 @@
 //! parameterization the residual variances theta_j of the ordinal variables
 //! are not parameters: they are whatever makes the total variance of y*_j
 //! equal 1 / Delta_j^2, with Delta_j the scale factor (`y ~*~ y`, fixed at 1
-//! in one group). The implied statistics, in lavaan's `wls.obs` order, are
+//! in one group). In the theta parameterization the residual variances are
+//! in the table (fixed at 1 in one group) and Delta_j = 1 / sqrt(Sigma*_jj).
+//! The implied statistics, in lavaan's `wls.obs` order, are
 //!
 //!   thresholds  (tau_jk - mu*_j) Delta_j,
 //!   correlations  Delta_i Delta_j Sigma*_ij  (i > j, column by column),
 //!
 //! and the estimates minimise F = sum_g (n_g/N) (s_g - sigma_g)' W_g (s_g - sigma_g)
 //! with W the `wls.v` weight (inverse NACOV, its diagonal, or I). The
-//! Jacobian Delta = d sigma / d x is taken by central differences; the
+//! Jacobian Delta = d sigma / d x is taken by central differences (exact
+//! for the thresholds); the
 //! Gauss-Newton Hessian 2 Delta'W Delta drives the Fisher-scoring solver of
 //! `crate::estimate`.
 
@@ -53,13 +56,19 @@ pub struct Layout {
     pub scale: Vec<Value>,
     /// observed indices of the ordinal variables
     pub ord: Vec<usize>,
+    /// observed indices of the continuous variables (their `th` entries are
+    /// minus their means, then their variances follow the thresholds)
+    pub num: Vec<usize>,
+    /// theta parameterization: the residual variances are in the table and
+    /// the scale factors follow from them (Delta_j = 1 / sd(y*_j))
+    pub theta: bool,
 }
 
 impl Layout {
-    /// Read group `g`'s thresholds and scale factors from the parameter
-    /// table; `None` when an observed variable is not ordinal (mixed data)
-    /// or an ordinal one has no threshold.
-    pub fn new(model: &Model, g: usize, ordered: &[bool]) -> Result<Layout, String> {
+    /// Read group `g`'s thresholds, the means of the continuous variables
+    /// and the scale factors from the parameter table; an error when an
+    /// ordinal variable has no threshold.
+    pub fn new(model: &Model, g: usize, ordered: &[bool], theta: bool) -> Result<Layout, String> {
         let ram = &model.ram;
         let p = ram.p();
         let value = |r: usize| match model.x_of_row[r] {
@@ -68,12 +77,18 @@ impl Layout {
         };
         let mut th = Vec::new();
         let mut scale = vec![Value::Fixed(1.0); p];
+        let find = |op: &str, v: &str| {
+            (0..model.pt.rows.len()).find(|&r| {
+                let row = &model.pt.rows[r];
+                row.group == g + 1 && row.op == op && row.lhs == v
+            })
+        };
         for j in 0..p {
             if !ordered[j] {
-                return Err(format!(
-                    "`{}` is continuous: models that mix ordinal and continuous variables are not supported yet; declare it with --ordered or leave ordinal variables out",
-                    ram.ov[j]
-                ));
+                // a continuous variable: its mean (the intercept row, or 0 without one)
+                let v = find("~1", &ram.ov[j]).map_or((usize::MAX, Value::Fixed(0.0)), |r| (r, value(r)));
+                th.push((j, v.0, v.1));
+                continue;
             }
             let rows: Vec<usize> = (0..model.pt.rows.len())
                 .filter(|&r| {
@@ -96,13 +111,27 @@ impl Layout {
             group: g,
             th,
             scale,
-            ord: (0..p).collect(),
+            ord: (0..p).filter(|&j| ordered[j]).collect(),
+            num: (0..p).filter(|&j| !ordered[j]).collect(),
+            theta,
         })
     }
 
-    /// Number of statistics: thresholds and correlations.
+    /// Number of statistics: thresholds (and means), variances of the
+    /// continuous variables, correlations (covariances).
     pub fn len(&self, p: usize) -> usize {
-        self.th.len() + p * (p - 1) / 2
+        self.first() + p * (p - 1) / 2
+    }
+
+    /// Number of statistics before the correlations: thresholds, means and
+    /// variances (what the baseline model fits freely).
+    pub fn first(&self) -> usize {
+        self.th.len() + self.num.len()
+    }
+
+    /// Whether `th` entry `k` is a continuous variable's (minus) mean.
+    pub fn is_mean(&self, k: usize) -> bool {
+        self.num.contains(&self.th[k].0)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -117,6 +146,11 @@ pub fn implied_moments(model: &Model, lay: &Layout, x: &[f64]) -> Option<(Implie
     let ram = &model.ram;
     let p = ram.p();
     let (a, mut s, m) = ram.matrices(lay.group, x);
+    if lay.theta {
+        let imp = Implied::new(&a, &s, &m, p)?;
+        let theta = lay.ord.iter().map(|&j| s[(j, j)]).collect();
+        return Some((imp, theta));
+    }
     for &j in &lay.ord {
         s[(j, j)] = 0.0;
     }
@@ -140,16 +174,33 @@ pub fn implied_moments(model: &Model, lay: &Layout, x: &[f64]) -> Option<(Implie
     Some((imp, theta.iter().copied().collect()))
 }
 
+/// The scale factors Delta_j at `x`: parameters (delta) or 1 / sd(y*_j) (theta).
+pub fn scales(lay: &Layout, imp: &Implied, x: &[f64]) -> Vec<f64> {
+    (0..lay.scale.len())
+        .map(|j| {
+            if lay.theta {
+                1.0 / imp.sigma[(j, j)].sqrt()
+            } else {
+                lay.scale[j].at(x)
+            }
+        })
+        .collect()
+}
+
 /// The implied statistics sigma(x) of one group in `wls.obs` order.
 pub fn implied(model: &Model, lay: &Layout, x: &[f64]) -> Option<DVector<f64>> {
     let p = model.ram.p();
     let (imp, _) = implied_moments(model, lay, x)?;
-    let d: Vec<f64> = (0..p).map(|j| lay.scale[j].at(x)).collect();
+    let d = scales(lay, &imp, x);
     let mut out = DVector::zeros(lay.len(p));
     for (k, &(j, _, v)) in lay.th.iter().enumerate() {
-        out[k] = (v.at(x) - imp.mu[j]) * d[j];
+        out[k] = if lay.is_mean(k) { -imp.mu[j] } else { (v.at(x) - imp.mu[j]) * d[j] };
     }
     let mut k = lay.th.len();
+    for &j in &lay.num {
+        out[k] = imp.sigma[(j, j)];
+        k += 1;
+    }
     for j in 0..p {
         for i in j + 1..p {
             out[k] = d[i] * d[j] * imp.sigma[(i, j)];
@@ -159,13 +210,37 @@ pub fn implied(model: &Model, lay: &Layout, x: &[f64]) -> Option<DVector<f64>> {
     out.iter().all(|v| v.is_finite()).then_some(out)
 }
 
-/// d sigma / d x of one group by central differences.
+/// d sigma / d x of one group: central differences for the parameters of
+/// the RAM matrices and the scale factors; exact for a parameter that is a
+/// threshold only (d sigma_k / d tau = Delta_j on its own entries) or does
+/// not enter this group at all (0).
 pub fn jacobian(model: &Model, lay: &Layout, x: &[f64]) -> Option<DMatrix<f64>> {
     let nx = x.len();
-    let n = lay.len(model.ram.p());
+    let p = model.ram.p();
+    let n = lay.len(p);
+    let mut numeric = vec![false; nx];
+    for c in &model.ram.groups[lay.group].cells {
+        if let Some(k) = c.x {
+            numeric[k] = true;
+        }
+    }
+    for v in &lay.scale {
+        if let Value::Free(k) = v {
+            numeric[*k] = true;
+        }
+    }
+    let (imp, _) = implied_moments(model, lay, x)?;
+    let d = scales(lay, &imp, x);
     let mut jac = DMatrix::zeros(n, nx);
+    for (e, &(j, _, v)) in lay.th.iter().enumerate() {
+        if let (Value::Free(k), false) = (v, lay.is_mean(e)) {
+            if !numeric[k] {
+                jac[(e, k)] += d[j];
+            }
+        }
+    }
     let mut xx = x.to_vec();
-    for k in 0..nx {
+    for k in (0..nx).filter(|&k| numeric[k]) {
         let h = 1e-6 * x[k].abs().max(1.0);
         xx[k] = x[k] + h;
         let up = implied(model, lay, &xx)?;

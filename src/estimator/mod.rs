@@ -147,6 +147,11 @@ pub trait Fitting {
     /// Fill the rows the RAM matrices do not hold (thresholds `|`, scale
     /// factors `~*~`) in the per-row estimates.
     fn finish_rows(&mut self, _x: &[f64], _vcov: Option<&DMatrix<f64>>, _level: f64, _rows: &mut [crate::inference::RowEstimate]) {}
+    /// Cases used per group when they differ from the listwise moments'
+    /// (ordinal data with pairwise deletion); `None`: those.
+    fn nobs(&self) -> Option<Vec<usize>> {
+        None
+    }
     /// `None` when modification indices and residuals (moment-based
     /// diagnostics) apply, else why not.
     fn diagnostics_unavailable(&self) -> Option<&'static str> {
@@ -167,10 +172,8 @@ pub fn select_for(opt: &FitOptions, ordinal: bool) -> Result<Box<dyn Estimator>,
     if ordinal && opt.fiml {
         return Err("--missing fiml does not apply to ordinal data; ordinal variables use listwise deletion".into());
     }
-    if ordinal && opt.parameterization == crate::model::partable::Parameterization::Theta {
-        return Err("--parameterization theta is not supported yet for fitting; use the default delta parameterization".into());
-    }
-    let family = |k| -> Box<dyn Estimator> { Box::new(wls::Wls(k)) };
+    let theta = opt.parameterization == crate::model::partable::Parameterization::Theta;
+    let family = |k| -> Box<dyn Estimator> { Box::new(wls::Wls(k, theta)) };
     Ok(match (opt.estimator, opt.fiml) {
         (K::Ml, false) if ordinal && !opt.estimator_chosen => family(wls::Kind::Wlsmv),
         (K::Wlsmv, false) => family(wls::Kind::Wlsmv),

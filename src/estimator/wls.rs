@@ -2,8 +2,9 @@
 //! `ordered=` estimators: WLSMV (DWLS weights, robust standard errors,
 //! mean-and-variance adjusted "scaled.shifted" test; lavaan's default with
 //! ordinal data), ULSMV (the same with ULS weights), and WLS, DWLS, ULS with
-//! standard errors and test. Delta parameterization, any number of groups,
-//! ordinal variables only (no continuous ones, no exogenous covariates).
+//! standard errors and test. Delta or theta parameterization, any number of groups,
+//! ordinal and continuous indicators (no exogenous covariates: lavaan would
+//! condition on them).
 //!
 //! With Delta the Jacobian of the implied statistics (`crate::estimate::wls`),
 //! W the weight, Gamma the NACOV of the sample statistics and
@@ -45,8 +46,9 @@ pub enum Kind {
     Uls,
 }
 
-/// An estimator of the WLS family for ordinal data.
-pub struct Wls(pub Kind);
+/// An estimator of the WLS family for ordinal data; `theta`: lavaan's
+/// theta parameterization (else delta).
+pub struct Wls(pub Kind, pub bool);
 
 impl Wls {
     fn weight(&self) -> WeightKind {
@@ -69,7 +71,7 @@ impl Wls {
             .enumerate()
             .map(|(g, s)| {
                 Ok(WlsGroup {
-                    lay: Layout::new(&prep.model, g, &s.ordered)?,
+                    lay: Layout::new(&prep.model, g, &s.ordered, self.1)?,
                     obs: s.wls_obs.clone(),
                     weight: s.weight(self.weight())?,
                     n: s.nobs,
@@ -249,18 +251,28 @@ impl Fitting for WlsFit<'_> {
         // starting values from the polychoric correlations, thresholds from the margins
         let gd: Vec<GroupData> = stats
             .iter()
-            .map(|s| GroupData {
-                n: s.nobs,
-                cov: s.cov.clone(),
-                mean: DVector::zeros(s.cov.nrows()),
-                logdet_s: 0.0,
+            .zip(&self.groups)
+            .map(|(s, g)| {
+                // latent responses: mean 0; continuous variables: their means
+                let mut mean = DVector::zeros(s.cov.nrows());
+                for (k, &(j, _, _)) in g.lay.th.iter().enumerate() {
+                    if g.lay.is_mean(k) {
+                        mean[j] = -s.wls_obs[k];
+                    }
+                }
+                GroupData {
+                    n: s.nobs,
+                    cov: s.cov.clone(),
+                    mean,
+                    logdet_s: 0.0,
+                }
             })
             .collect();
         let mut x0 = start::default_start(model, &gd, false);
         for (grp, s) in self.groups.iter().zip(stats) {
             for (k, &(_, _, v)) in grp.lay.th.iter().enumerate() {
                 if let Value::Free(i) = v {
-                    if x0[i].is_nan() {
+                    if x0[i].is_nan() && !grp.lay.is_mean(k) {
                         x0[i] = s.th[k];
                     }
                 }
@@ -305,7 +317,7 @@ impl Fitting for WlsFit<'_> {
             // of the thresholds on the observed ones
             let mut x = Vec::new();
             for grp in &self.groups {
-                let nth = grp.lay.th.len();
+                let nth = grp.lay.first();
                 let w11 = grp.weight.view((0, 0), (nth, nth)).into_owned();
                 let w1 = grp.weight.rows(0, nth).into_owned();
                 let t = invert(&w11).map(|i| i * w1 * &grp.obs);
@@ -342,7 +354,7 @@ impl Fitting for WlsFit<'_> {
         // U Gamma = (W - W1 W11^-1 W1') Gamma, traces summed over groups
         let mut ug0 = Vec::new();
         for (grp, st) in groups.iter().zip(stats) {
-            let (w, nth) = (&grp.weight, grp.lay.th.len());
+            let (w, nth) = (&grp.weight, grp.lay.first());
             let w11 = w.view((0, 0), (nth, nth)).into_owned();
             let w1 = w.columns(0, nth).into_owned();
             match invert(&w11) {
@@ -351,7 +363,7 @@ impl Fitting for WlsFit<'_> {
             }
         }
         let base = (ug0.len() == groups.len()).then(|| {
-            let dfn: f64 = groups.iter().map(|g| (g.obs.len() - g.lay.th.len()) as f64).sum();
+            let dfn: f64 = groups.iter().map(|g| (g.obs.len() - g.lay.first()) as f64).sum();
             let ug = bdiag(ug0);
             scaled_shifted(&ug, dfn)
         });
@@ -377,7 +389,7 @@ impl Fitting for WlsFit<'_> {
         let mut x2n = 0.0;
         let mut off = 0;
         for (g, grp) in self.groups.iter().enumerate() {
-            let nth = grp.lay.th.len();
+            let nth = grp.lay.first();
             let mut r = grp.obs.clone();
             for k in 0..nth {
                 r[k] -= bx[off + k];
@@ -424,7 +436,14 @@ impl Fitting for WlsFit<'_> {
         Some("--modindices and --residuals are not available with ordinal data yet; they were left out")
     }
 
+    fn nobs(&self) -> Option<Vec<usize>> {
+        Some(self.groups.iter().map(|g| g.n).collect())
+    }
+
     fn reported_model(&mut self, x: &[f64]) -> Option<Model> {
+        if self.groups.iter().all(|g| g.lay.theta) {
+            return None;
+        }
         let mut model = self.prep.model.clone();
         for grp in &self.groups {
             let (_, theta) = ew::implied_moments(&self.prep.model, &grp.lay, x)?;
@@ -446,18 +465,26 @@ impl Fitting for WlsFit<'_> {
             None => Some(0.0),
         };
         for grp in &self.groups {
-            for &(j, r, v) in &grp.lay.th {
+            let Some((imp, _)) = ew::implied_moments(model, &grp.lay, x) else {
+                continue;
+            };
+            let d = ew::scales(&grp.lay, &imp, x);
+            for (k, &(j, r, v)) in grp.lay.th.iter().enumerate() {
+                if grp.lay.is_mean(k) {
+                    continue;
+                }
                 let est = v.at(x);
-                let d = grp.lay.scale[j].at(x);
+                let d = d[j];
                 crate::inference::fill_row(&mut rows[r], est, se_of(r), level);
                 rows[r].std_lv = Some(est);
                 rows[r].std_all = Some(est * d);
             }
             for (r, row) in model.pt.rows.iter().enumerate() {
                 if row.op == "~*~" && row.group == grp.lay.group + 1 {
-                    let est = match model.x_of_row[r] {
-                        Some(k) => x[k],
-                        None => row.ustart.unwrap_or(1.0),
+                    let est = match (model.x_of_row[r], model.ram.index(&row.lhs)) {
+                        (_, Some(j)) if grp.lay.theta => d[j],
+                        (Some(k), _) => x[k],
+                        _ => row.ustart.unwrap_or(1.0),
                     };
                     crate::inference::fill_row(&mut rows[r], est, se_of(r), level);
                     // the scale of a standardized latent response is 1

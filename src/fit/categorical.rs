@@ -15,8 +15,11 @@
 //!   (V the normal-theory weight of the correlations, all blocks without
 //!   the thresholds), its baseline XX3_0 = -N log|R|, c3_0 = tr(Gamma) / df3_0;
 //!   null when the polychoric matrix is not positive definite;
-//! - RMR/SRMR/CRMR from the correlation residuals, the "total" versions
-//!   with the threshold residuals counted as means; srmr = srmr_bentler_nomean;
+//! - RMR/SRMR/CRMR from the correlation residuals (continuous variables'
+//!   covariances over their own standard deviations), the "total" versions
+//!   with the threshold residuals counted as means (not the means of the
+//!   continuous variables); RMR in the covariance metric (with the variance
+//!   residuals of continuous variables); srmr = srmr_bentler_nomean;
 //! - GFI = 1 - r'W r / s'W s, AGFI, PGFI with nel = length of wls.obs,
 //!   WRMR = sqrt(chisq / nel), CN and MFI with N'.
 
@@ -69,6 +72,10 @@ pub fn catml(
     let p = model.ram.p();
     let ps = p * (p - 1) / 2;
     let ntot: f64 = groups.iter().map(|g| g.n as f64).sum();
+    // lavaan's catML covers ordinal variables only
+    if groups.iter().any(|g| !g.lay.num.is_empty()) {
+        return None;
+    }
     // free parameters of threshold rows; none may be shared
     let mut th_free = std::collections::BTreeSet::new();
     for g in groups {
@@ -160,7 +167,7 @@ pub fn measures(inp: Inputs) -> Measures {
     let p = model.ram.p();
     let npar = model.npar() as f64;
     let df = model.df() as f64;
-    let dfn: f64 = inp.groups.iter().map(|g| (g.obs.len() - g.lay.th.len()) as f64).sum();
+    let dfn: f64 = inp.groups.iter().map(|g| (g.obs.len() - g.lay.first()) as f64).sum();
     let pv = |x: f64, d: f64| (d > 0.0 && x.is_finite()).then(|| 1.0 - pchisq(x, d));
     let fin = |v: f64| v.is_finite().then_some(v);
     let mut m: Measures = vec![
@@ -271,19 +278,43 @@ pub fn measures(inp: Inputs) -> Measures {
         ]);
     }
     // residual-based measures, weighted by group size
-    let (mut rmr, mut rmr_nm, mut crmr, mut crmr_nm, mut gfi) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let (mut rmr, mut rmr_nm, mut srmr, mut srmr_nm, mut crmr, mut crmr_nm, mut gfi) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
     let pf = p as f64;
     for (grp, imp) in inp.groups.iter().zip(inp.implied) {
         let wg = grp.n as f64 / ntot;
         let nth = grp.lay.th.len();
         let r = &grp.obs - imp;
-        let ss_th: f64 = r.rows(0, nth).iter().map(|v| v * v).sum();
-        let ss_cor: f64 = r.rows(nth, r.len() - nth).iter().map(|v| v * v).sum();
+        // residuals in the correlation metric: observed and implied
+        // covariances of continuous variables over their own variances
+        let var = |v: &DVector<f64>, j: usize| match grp.lay.num.iter().position(|&k| k == j) {
+            Some(k) => v[nth + k],
+            None => 1.0,
+        };
+        // threshold residuals (the means of continuous variables do not count)
+        let ths: Vec<f64> = (0..nth).filter(|&k| !grp.lay.is_mean(k)).map(|k| r[k]).collect();
+        let ss_th: f64 = ths.iter().map(|v| v * v).sum();
+        let nth_ord = ths.len() as f64;
+        let (mut ss_cor, mut ss_raw) = (0.0, 0.0);
+        for k in 0..grp.lay.num.len() {
+            ss_raw += r[nth + k] * r[nth + k];
+        }
+        let mut k = grp.lay.first();
+        for j in 0..p {
+            for i in j + 1..p {
+                let o = grp.obs[k] / (var(&grp.obs, i) * var(&grp.obs, j)).sqrt();
+                let e = imp[k] / (var(imp, i) * var(imp, j)).sqrt();
+                ss_cor += (o - e) * (o - e);
+                ss_raw += r[k] * r[k];
+                k += 1;
+            }
+        }
         let pstar = pf * (pf + 1.0) / 2.0;
         let pcor = pf * (pf - 1.0) / 2.0;
-        rmr += wg * ((ss_cor + ss_th) / (pstar + nth as f64)).sqrt();
-        rmr_nm += wg * (ss_cor / pstar).sqrt();
-        crmr += wg * ((ss_cor + ss_th) / (pcor + nth as f64)).sqrt();
+        rmr += wg * ((ss_raw + ss_th) / (pstar + nth_ord)).sqrt();
+        rmr_nm += wg * (ss_raw / pstar).sqrt();
+        srmr += wg * ((ss_cor + ss_th) / (pstar + nth_ord)).sqrt();
+        srmr_nm += wg * (ss_cor / pstar).sqrt();
+        crmr += wg * ((ss_cor + ss_th) / (pcor + nth_ord)).sqrt();
         crmr_nm += wg * (ss_cor / pcor).sqrt();
         let num = (r.transpose() * &grp.weight * &r)[(0, 0)];
         let den = (grp.obs.transpose() * &grp.weight * &grp.obs)[(0, 0)];
@@ -295,9 +326,9 @@ pub fn measures(inp: Inputs) -> Measures {
     m.extend([
         ("rmr", Some(rmr)),
         ("rmr_nomean", Some(rmr_nm)),
-        ("srmr", Some(rmr_nm)),
-        ("srmr_bentler", Some(rmr)),
-        ("srmr_bentler_nomean", Some(rmr_nm)),
+        ("srmr", Some(srmr_nm)),
+        ("srmr_bentler", Some(srmr)),
+        ("srmr_bentler_nomean", Some(srmr_nm)),
         ("crmr", Some(crmr)),
         ("crmr_nomean", Some(crmr_nm)),
         ("srmr_mplus", None),

@@ -36,8 +36,10 @@ pub struct OrdinalStats {
     /// per observed variable: its sorted distinct values (the categories,
     /// empty for a continuous variable); category k of variable j is `levels[j][k]`
     pub levels: Vec<Vec<f64>>,
-    /// `lavInspect(fit, "sampstat")$th`: per variable in order, the K-1
-    /// thresholds of an ordinal variable, or the mean of a continuous one
+    /// lavaan's internal `th` (`fit@SampleStats@th`): per variable in
+    /// order, the K-1 thresholds of an ordinal variable, or the mean of a
+    /// continuous one; `lavInspect(fit, "sampstat")$th` shows the entries
+    /// with `th_idx != 0` (the means appear under `$mean` there)
     pub th: Vec<f64>,
     /// lavaan's `th.idx`: per `th` entry the 1-based variable it belongs to
     /// when that variable is ordinal, 0 when the entry is a continuous mean
@@ -56,8 +58,13 @@ pub struct OrdinalStats {
     /// `lavInspect(fit, "gamma")`: the asymptotic covariance of `wls_obs`
     /// times N (lavaan's NACOV)
     pub nacov: DMatrix<f64>,
-    /// remarks lavaan would warn about (empty cells in a bivariate table, a
-    /// correlation of (nearly) 1)
+    /// the casewise influence F of each case (rows: the `nobs` cases used,
+    /// in data order) on `wls_obs` (columns), with `nacov` = N F'F: a sandwich or a
+    /// trace of U Gamma can use it without forming the NACOV (N x p instead
+    /// of p x p)
+    pub influence: DMatrix<f64>,
+    /// remarks: a correlation of (nearly) 1 (lavaan warns), bivariate tables
+    /// with empty cells (lavaan's `zero.cell.tables`, one summary line)
     pub warnings: Vec<String>,
 }
 
@@ -107,7 +114,10 @@ impl OrdinalStats {
             }
             WeightKind::Wls => {
                 let sym = (&self.nacov + self.nacov.transpose()) * 0.5;
-                sym.cholesky().map(|c| c.inverse()).ok_or_else(|| {
+                // a (nearly) singular NACOV may fail Cholesky by rounding;
+                // lavaan's inverse is then as large as ours: both are noise
+                let inv = sym.clone().cholesky().map(|c| c.inverse()).or_else(|| sym.try_inverse());
+                inv.filter(|m| m.iter().all(|v| v.is_finite())).ok_or_else(|| {
                     "the asymptotic covariance matrix of the sample statistics (NACOV) is not positive definite; \
                      the full WLS weight needs its inverse (use DWLS/WLSMV, or more cases)"
                         .to_string()
@@ -151,10 +161,11 @@ pub fn ordinal_stats_with_levels(
     let p = cols.len();
     let ordered: Vec<bool> = levels.iter().map(|l| !l.is_empty()).collect();
     let nrows = cols.first().map_or(0, Vec::len);
-    if missing == OrdMissing::Pairwise && cols.iter().any(|c| c.iter().any(|v| v.is_nan())) {
-        return Err("missing = \"pairwise\" with ordinal variables is not supported yet; use listwise deletion".into());
-    }
-    let keep: Vec<usize> = (0..nrows).filter(|&i| cols.iter().all(|c| !c[i].is_nan())).collect();
+    // listwise: complete rows; pairwise: rows with at least one value (lavaan drops empty rows)
+    let keep: Vec<usize> = match missing {
+        OrdMissing::Listwise => (0..nrows).filter(|&i| cols.iter().all(|c| !c[i].is_nan())).collect(),
+        OrdMissing::Pairwise => (0..nrows).filter(|&i| cols.iter().any(|c| !c[i].is_nan())).collect(),
+    };
     let n = keep.len();
     for (j, l) in levels.iter().enumerate() {
         if ordered[j] && l.len() < 2 {
@@ -175,13 +186,17 @@ pub fn ordinal_stats_with_levels(
             let lv = &levels[j];
             let mut y = Vec::with_capacity(n);
             for v in &col {
+                if v.is_nan() {
+                    y.push(univariate::MISSING);
+                    continue;
+                }
                 match lv.binary_search_by(|a| a.total_cmp(v)) {
                     Ok(k) => y.push(k),
                     Err(_) => return Err(format!("ordinal variable `{}` has value {v}, not one of its categories", names[j])),
                 }
             }
             let mut freq = vec![0usize; lv.len()];
-            for &k in &y {
+            for &k in y.iter().filter(|&&k| k != univariate::MISSING) {
                 freq[k] += 1;
             }
             if freq.contains(&0) {
@@ -259,120 +274,107 @@ fn assemble(uni: Vec<Uni>, names: &[String], ordered: Vec<bool>, levels: Vec<Vec
             }
         }
     }
+    // stage 2, pair by pair in parallel: (j, i) with i > j, in lavaan's
+    // vech order (column by column below the diagonal)
+    let pairs: Vec<(usize, usize)> = (0..p).flat_map(|j| (j + 1..p).map(move |i| (j, i))).collect();
+    let ctx = PairCtx {
+        uni: &uni,
+        names,
+        ordered: &ordered,
+        th_start: &th_start,
+        var_pos: &var_pos,
+        sd: &sd,
+        a11,
+    };
+    let outs: Vec<PairOut> = {
+        use rayon::prelude::*;
+        pairs.par_iter().map(|&(j, i)| ctx.pair(i, j)).collect()
+    };
     let mut cor = DMatrix::<f64>::identity(p, p);
     let mut a21 = DMatrix::<f64>::zeros(pstar, a11);
     let mut h21 = DMatrix::<f64>::zeros(pstar, a11);
     let mut h22 = DVector::<f64>::from_element(pstar, 1.0);
-    let mut k = 0;
-    let add_th = |a21: &mut DMatrix<f64>, k: usize, start: usize, nth: usize, sr: &[f64], s: &[[(usize, f64); 2]]| {
-        for (i, pair) in s.iter().enumerate() {
-            for &(t, v) in pair {
-                if t < nth && !(sr[i] * v).is_nan() {
-                    a21[(k, start + t)] += sr[i] * v;
-                }
-            }
+    let mut empty: Vec<String> = vec![];
+    for (k, (&(j, i), out)) in pairs.iter().zip(outs).enumerate() {
+        cor[(i, j)] = out.rho;
+        cor[(j, i)] = out.rho;
+        a21.row_mut(k).copy_from_slice(&out.a21);
+        for (m, v) in out.h21 {
+            h21[(k, m)] = v;
         }
-    };
-    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).filter(|v| !v.is_nan()).sum::<f64>();
-    for j in 0..p {
-        for i in j + 1..p {
-            let (rho, srho) = match (&uni[i], &uni[j]) {
-                (Uni::Num(xi), Uni::Num(xj)) => {
-                    let rho = bivariate::pearson(xi, xj);
-                    let s = bivariate::pearson_scores(xi, xj, rho);
-                    a21[(k, th_start[i])] = dot(&s.rho, &s.mu1);
-                    a21[(k, th_start[j])] = dot(&s.rho, &s.mu2);
-                    a21[(k, var_pos[i])] = dot(&s.rho, &s.var1);
-                    a21[(k, var_pos[j])] = dot(&s.rho, &s.var2);
-                    h21[(k, var_pos[i])] = sd[j] * rho / (2.0 * sd[i]);
-                    h21[(k, var_pos[j])] = sd[i] * rho / (2.0 * sd[j]);
-                    h22[k] = sd[i] * sd[j];
-                    (rho, s.rho)
-                }
-                (Uni::Num(x), Uni::Ord(y)) | (Uni::Ord(y), Uni::Num(x)) => {
-                    let (xn, yn) = if ordered[i] { (j, i) } else { (i, j) };
-                    let rho = bivariate::polyserial(x, y);
-                    let s = bivariate::polyserial_scores(x, y, rho);
-                    a21[(k, th_start[xn])] = dot(&s.rho, &s.mu);
-                    add_th(&mut a21, k, th_start[yn], y.nth(), &s.rho, &s.th);
-                    a21[(k, var_pos[xn])] = dot(&s.rho, &s.var);
-                    h21[(k, var_pos[xn])] = rho / (2.0 * sd[xn]);
-                    h22[k] = sd[xn];
-                    (rho, s.rho)
-                }
-                (Uni::Ord(yi), Uni::Ord(yj)) => {
-                    let (rho, empty) = bivariate::polychoric(yj, yi);
-                    if empty {
-                        warnings.push(format!("empty cell(s) in the bivariate table of {} x {}", names[j], names[i]));
-                    }
-                    let s = bivariate::polychoric_scores(yi, yj, rho);
-                    add_th(&mut a21, k, th_start[i], yi.nth(), &s.rho, &s.th1);
-                    add_th(&mut a21, k, th_start[j], yj.nth(), &s.rho, &s.th2);
-                    (rho, s.rho)
-                }
-            };
-            if rho.abs() > 0.99 {
-                warnings.push(format!("the correlation between {} and {} is (nearly) 1.0", names[i], names[j]));
-            }
-            cor[(i, j)] = rho;
-            cor[(j, i)] = rho;
-            for (r, v) in srho.into_iter().enumerate() {
-                sc[(r, a11 + k)] = v;
-            }
-            k += 1;
-        }
+        h22[k] = out.h22;
+        sc.column_mut(a11 + k).copy_from_slice(&out.scores);
+        warnings.extend(out.warnings);
+        empty.extend(out.empty_table);
     }
-    // INNER = SC'SC, skipping lavaan's NA scores
-    let inner = {
-        let clean = sc.map(|v| if v.is_nan() { 0.0 } else { v });
-        clean.transpose() * &clean
-    };
-    // A11: block diagonal per variable (its thresholds or mean, and variance)
-    let mut a11_inv = DMatrix::<f64>::zeros(a11, a11);
+    // lavInspect(fit, "zero.cell.tables"); lavaan itself is silent about them by default
+    if !empty.is_empty() {
+        let shown: Vec<&str> = empty.iter().take(5).map(String::as_str).collect();
+        warnings.push(format!(
+            "{} bivariate table(s) of ordinal variables have empty cells ({}{}); their polychoric correlations rest on sparse data",
+            empty.len(),
+            shown.join(", "),
+            if empty.len() > 5 { ", ..." } else { "" }
+        ));
+    }
+    // lavaan's NACOV is N B^-1 (SC'SC) B^-T (B: the block-triangular
+    // Hessian of the stacked stage-1 and stage-2 log-likelihoods), then H (.) H'
+    // for covariances instead of correlations. It is computed here as N F'F
+    // with F = SC B^-T H', the casewise influence of each case on the
+    // statistics: B's structure (A11 block diagonal per variable, A22
+    // diagonal, A21 with two variables per row) makes F cheap, leaving one
+    // product. lavaan's NA scores (impossible cells) count as 0.
+    sc.apply(|v| {
+        if v.is_nan() {
+            *v = 0.0
+        }
+    });
+    let mut inf = DMatrix::<f64>::zeros(n, total);
     for (j, u) in uni.iter().enumerate() {
         let mut idx: Vec<usize> = (th_start[j]..th_start[j] + if let Uni::Ord(o) = u { o.nth() } else { 1 }).collect();
         if var_pos[j] != usize::MAX {
             idx.push(var_pos[j]);
         }
-        let block = DMatrix::from_fn(idx.len(), idx.len(), |r, c| inner[(idx[r], idx[c])]);
-        let inv = block.clone().try_inverse().unwrap_or_else(|| pseudo_inverse(&block));
-        for (r, &ir) in idx.iter().enumerate() {
-            for (c, &ic) in idx.iter().enumerate() {
-                a11_inv[(ir, ic)] = inv[(r, c)];
+        let sub = DMatrix::from_fn(n, idx.len(), |r, c| sc[(r, idx[c])]);
+        let block = sub.transpose() * &sub;
+        let a11_inv = block.clone().try_inverse().unwrap_or_else(|| pseudo_inverse(&block));
+        let f = sub * a11_inv.transpose();
+        for (c, &col) in idx.iter().enumerate() {
+            inf.column_mut(col).copy_from(&f.column(c));
+        }
+    }
+    for q in 0..pstar {
+        let d: f64 = sc.column(a11 + q).norm_squared();
+        let a22_inv = if d == 0.0 { 0.0 } else { 1.0 / d };
+        let mut col = sc.column(a11 + q).into_owned();
+        for m in 0..a11 {
+            let a = a21[(q, m)];
+            if a != 0.0 {
+                col.axpy(-a, &inf.column(m), 1.0);
             }
         }
+        inf.column_mut(a11 + q).copy_from(&(col * a22_inv));
     }
-    let a22_inv = DVector::from_fn(pstar, |q, _| {
-        let d = inner[(a11 + q, a11 + q)];
-        if d == 0.0 {
-            0.0
-        } else {
-            1.0 / d
-        }
-    });
-    let mut b_inv = DMatrix::<f64>::zeros(total, total);
-    b_inv.view_mut((0, 0), (a11, a11)).copy_from(&a11_inv);
-    let a21_inv = -DMatrix::from_diagonal(&a22_inv) * &a21 * &a11_inv;
-    b_inv.view_mut((a11, 0), (pstar, a11)).copy_from(&a21_inv);
-    for q in 0..pstar {
-        b_inv[(a11 + q, a11 + q)] = a22_inv[q];
-    }
-    let mut w = &b_inv * &inner * b_inv.transpose();
     if nnum > 0 {
-        let mut h = DMatrix::<f64>::identity(total, total);
-        h.view_mut((a11, 0), (pstar, a11)).copy_from(&h21);
         for q in 0..pstar {
-            h[(a11 + q, a11 + q)] = h22[q];
+            let mut col = inf.column(a11 + q) * h22[q];
+            for m in 0..a11 {
+                let h = h21[(q, m)];
+                if h != 0.0 {
+                    col.axpy(h, &inf.column(m), 1.0);
+                }
+            }
+            inf.column_mut(a11 + q).copy_from(&col);
         }
-        w = &h * w * h.transpose();
+        // lavaan stores a continuous variable's mean as a "threshold" (minus the mean)
         for (t, &ti) in th_idx.iter().enumerate() {
             if ti == 0 {
-                w.row_mut(t).neg_mut();
-                w.column_mut(t).neg_mut();
+                inf.column_mut(t).neg_mut();
             }
         }
     }
-    let nacov = w * n as f64;
+    let mut nacov = gram(&inf);
+    nacov *= n as f64;
     let cov = DMatrix::from_fn(p, p, |r, c| cor[(r, c)] * sd[r] * sd[c]);
     let mut obs: Vec<f64> = th.iter().zip(&th_idx).map(|(&t, &i)| if i == 0 { -t } else { t }).collect();
     obs.extend(uni.iter().filter_map(|u| if let Uni::Num(v) = u { Some(v.var) } else { None }));
@@ -390,7 +392,120 @@ fn assemble(uni: Vec<Uni>, names: &[String], ordered: Vec<bool>, levels: Vec<Vec
         cov,
         wls_obs: DVector::from_vec(obs),
         nacov,
+        influence: inf,
         warnings,
+    }
+}
+
+/// F'F, in column blocks on the rayon pool when F is wide (the one
+/// product of cost N p^2 in the statistics).
+fn gram(f: &DMatrix<f64>) -> DMatrix<f64> {
+    let m = f.ncols();
+    let blocks = rayon::current_num_threads().min(m / 64).max(1);
+    // an explicit transpose lets nalgebra use its blocked (matrixmultiply) product
+    let ft = f.transpose();
+    if blocks == 1 {
+        return &ft * f;
+    }
+    use rayon::prelude::*;
+    let bounds: Vec<(usize, usize)> = (0..blocks).map(|b| (b * m / blocks, (b + 1) * m / blocks)).collect();
+    let parts: Vec<DMatrix<f64>> = bounds.par_iter().map(|&(a, b)| &ft * f.columns(a, b - a)).collect();
+    let mut w = DMatrix::zeros(m, m);
+    for (&(a, b), part) in bounds.iter().zip(parts) {
+        w.columns_mut(a, b - a).copy_from(&part);
+    }
+    w
+}
+
+/// What stage 2 needs to treat one pair.
+struct PairCtx<'a> {
+    uni: &'a [Uni],
+    names: &'a [String],
+    ordered: &'a [bool],
+    th_start: &'a [usize],
+    var_pos: &'a [usize],
+    sd: &'a [f64],
+    a11: usize,
+}
+
+/// One pair's correlation, the casewise scores of its log-likelihood, its
+/// row of A21 (cross-products with the stage-1 scores) and of H.
+struct PairOut {
+    rho: f64,
+    scores: Vec<f64>,
+    a21: Vec<f64>,
+    h21: Vec<(usize, f64)>,
+    h22: f64,
+    warnings: Vec<String>,
+    /// "x1 x x2" when the pair's table has empty cells
+    empty_table: Option<String>,
+}
+
+impl PairCtx<'_> {
+    fn pair(&self, i: usize, j: usize) -> PairOut {
+        let (th_start, var_pos, sd, names) = (self.th_start, self.var_pos, self.sd, self.names);
+        let mut a21 = vec![0.0; self.a11];
+        let mut h21 = vec![];
+        let mut h22 = 1.0;
+        let mut warnings = vec![];
+        let mut empty_table = None;
+        let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).filter(|v| !v.is_nan()).sum::<f64>();
+        let add_th = |a21: &mut [f64], start: usize, nth: usize, sr: &[f64], s: &[[(usize, f64); 2]]| {
+            for (c, pair) in s.iter().enumerate() {
+                for &(t, v) in pair {
+                    if t < nth && !(sr[c] * v).is_nan() {
+                        a21[start + t] += sr[c] * v;
+                    }
+                }
+            }
+        };
+        let (rho, scores) = match (&self.uni[i], &self.uni[j]) {
+            (Uni::Num(xi), Uni::Num(xj)) => {
+                let rho = bivariate::pearson(xi, xj);
+                let s = bivariate::pearson_scores(xi, xj, rho);
+                a21[th_start[i]] = dot(&s.rho, &s.mu1);
+                a21[th_start[j]] = dot(&s.rho, &s.mu2);
+                a21[var_pos[i]] = dot(&s.rho, &s.var1);
+                a21[var_pos[j]] = dot(&s.rho, &s.var2);
+                h21.push((var_pos[i], sd[j] * rho / (2.0 * sd[i])));
+                h21.push((var_pos[j], sd[i] * rho / (2.0 * sd[j])));
+                h22 = sd[i] * sd[j];
+                (rho, s.rho)
+            }
+            (Uni::Num(x), Uni::Ord(y)) | (Uni::Ord(y), Uni::Num(x)) => {
+                let (xn, yn) = if self.ordered[i] { (j, i) } else { (i, j) };
+                let rho = bivariate::polyserial(x, y);
+                let s = bivariate::polyserial_scores(x, y, rho);
+                a21[th_start[xn]] = dot(&s.rho, &s.mu);
+                add_th(&mut a21, th_start[yn], y.nth(), &s.rho, &s.th);
+                a21[var_pos[xn]] = dot(&s.rho, &s.var);
+                h21.push((var_pos[xn], rho / (2.0 * sd[xn])));
+                h22 = sd[xn];
+                (rho, s.rho)
+            }
+            (Uni::Ord(yi), Uni::Ord(yj)) => {
+                let (rho, empty) = bivariate::polychoric(yj, yi);
+                if empty {
+                    empty_table = Some(format!("{} x {}", names[j], names[i]));
+                }
+                let s = bivariate::polychoric_scores(yi, yj, rho);
+                add_th(&mut a21, th_start[i], yi.nth(), &s.rho, &s.th1);
+                add_th(&mut a21, th_start[j], yj.nth(), &s.rho, &s.th2);
+                (rho, s.rho)
+            }
+        };
+        if rho.abs() > 0.99 {
+            warnings.push(format!("the correlation between {} and {} is (nearly) 1.0", names[i], names[j]));
+        }
+        PairOut {
+            rho,
+            scores,
+            a21,
+            h21,
+            h22,
+            warnings,
+            empty_table,
+        }
     }
 }
 
@@ -399,4 +514,17 @@ fn pseudo_inverse(m: &DMatrix<f64>) -> DMatrix<f64> {
     m.clone()
         .pseudo_inverse(1e-12)
         .unwrap_or_else(|_| DMatrix::zeros(m.nrows(), m.ncols()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gram_in_blocks_is_the_cross_product() {
+        let f = DMatrix::from_fn(37, 211, |i, j| ((i * 31 + j * 17) % 23) as f64 - 11.0 + 0.1 * j as f64);
+        let (a, b) = (gram(&f), f.tr_mul(&f));
+        assert_eq!(a.shape(), (211, 211));
+        assert!((a - b).amax() < 1e-9);
+    }
 }

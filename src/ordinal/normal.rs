@@ -150,86 +150,133 @@ fn rules() -> &'static [Vec<(f64, f64)>; 3] {
     RULES.get_or_init(|| [gauss_legendre_half(3), gauss_legendre_half(6), gauss_legendre_half(10)])
 }
 
-/// P(X > h, Y > k) for a standard bivariate normal with correlation r
-/// (Genz's BVNU), finite h and k.
-fn bvnu(h: f64, k: f64, r: f64) -> f64 {
-    let rule = &rules()[if r.abs() < 0.3 {
-        0
-    } else if r.abs() < 0.75 {
-        1
-    } else {
-        2
-    }];
-    let mut hk = h * k;
-    let mut bvn = 0.0;
-    if r.abs() < 0.925 {
-        let hs = (h * h + k * k) / 2.0;
-        let asr = r.asin();
-        for &(x, w) in rule {
-            for s in [x, -x] {
-                let sn = (asr * (s + 1.0) / 2.0).sin();
-                bvn += w * ((sn * hk - hs) / (1.0 - sn * sn)).exp();
-            }
-        }
-        return bvn * asr / (2.0 * TWO_PI) + pnorm(-h) * pnorm(-k);
-    }
-    let mut k = k;
-    if r < 0.0 {
-        k = -k;
-        hk = -hk;
-    }
-    if r.abs() < 1.0 {
-        let as_ = (1.0 - r) * (1.0 + r);
-        let mut a = as_.sqrt();
-        let bs = (h - k) * (h - k);
-        let c = (4.0 - hk) / 8.0;
-        let d = (12.0 - hk) / 16.0;
-        bvn = a * (-(bs / as_ + hk) / 2.0).exp() * (1.0 - c * (bs - as_) * (1.0 - d * bs / 5.0) / 3.0 + c * d * as_ * as_ / 5.0);
-        if hk > -160.0 {
-            let b = bs.sqrt();
-            bvn -= (-hk / 2.0).exp() * TWO_PI.sqrt() * pnorm(-b / a) * b * (1.0 - c * bs * (1.0 - d * bs / 5.0) / 3.0);
-        }
-        a /= 2.0;
-        for &(x, w) in rule {
-            for s in [x, -x] {
-                let xs = (a * (s + 1.0)).powi(2);
-                let rs = (1.0 - xs).sqrt();
-                let asr = -(bs / xs + hk) / 2.0;
-                if asr > -100.0 {
-                    bvn += a * w * asr.exp() * ((-hk * (1.0 - rs) / (2.0 * (1.0 + rs))).exp() / rs - (1.0 + c * xs * (1.0 + d * xs)));
+/// The bivariate normal distribution function for one correlation r, with
+/// everything that depends on r alone (the quadrature nodes mapped through
+/// Genz's substitutions) computed once: a polychoric table evaluates it at
+/// every corner with the same r.
+pub struct Bvn {
+    r: f64,
+    kind: Kind,
+}
+
+enum Kind {
+    /// |r| < 0.925: (weight, sin, 1 - sin^2) per node, and asin(r)
+    Low { asr: f64, nodes: Vec<(f64, f64, f64)> },
+    /// |r| >= 0.925 (|r| < 1): 1 - r^2, its root, and (weight, xs, rs) per node
+    High { as_: f64, a: f64, nodes: Vec<(f64, f64, f64)> },
+    /// |r| = 1
+    One,
+}
+
+impl Bvn {
+    pub fn new(r: f64) -> Bvn {
+        let rule = &rules()[if r.abs() < 0.3 {
+            0
+        } else if r.abs() < 0.75 {
+            1
+        } else {
+            2
+        }];
+        let kind = if r.abs() < 0.925 {
+            let asr = r.asin();
+            let mut nodes = Vec::with_capacity(2 * rule.len());
+            for &(x, w) in rule {
+                for s in [x, -x] {
+                    let sn = (asr * (s + 1.0) / 2.0).sin();
+                    nodes.push((w, sn, 1.0 - sn * sn));
                 }
             }
-        }
-        bvn = -bvn / TWO_PI;
-    }
-    if r > 0.0 {
-        bvn + pnorm(-h.max(k))
-    } else {
-        bvn = -bvn;
-        if k > h {
-            if h < 0.0 {
-                bvn += pnorm(k) - pnorm(h);
-            } else {
-                bvn += pnorm(-h) - pnorm(-k);
+            Kind::Low { asr, nodes }
+        } else if r.abs() < 1.0 {
+            let as_ = (1.0 - r) * (1.0 + r);
+            let a = as_.sqrt();
+            let mut nodes = Vec::with_capacity(2 * rule.len());
+            for &(x, w) in rule {
+                for s in [x, -x] {
+                    let xs = (a / 2.0 * (s + 1.0)).powi(2);
+                    nodes.push((w, xs, (1.0 - xs).sqrt()));
+                }
             }
+            Kind::High { as_, a, nodes }
+        } else {
+            Kind::One
+        };
+        Bvn { r, kind }
+    }
+
+    /// P(X < h, Y < k); h and k may be infinite.
+    pub fn cdf(&self, h: f64, k: f64) -> f64 {
+        if h == f64::NEG_INFINITY || k == f64::NEG_INFINITY {
+            return 0.0;
         }
-        bvn
+        if h == f64::INFINITY {
+            return pnorm(k);
+        }
+        if k == f64::INFINITY {
+            return pnorm(h);
+        }
+        self.upper(-h, -k).clamp(0.0, 1.0)
+    }
+
+    /// P(X > h, Y > k) for finite h and k (Genz's BVNU).
+    fn upper(&self, h: f64, k: f64) -> f64 {
+        let r = self.r;
+        let mut hk = h * k;
+        let mut bvn = 0.0;
+        match &self.kind {
+            Kind::Low { asr, nodes } => {
+                let hs = (h * h + k * k) / 2.0;
+                for &(w, sn, c) in nodes {
+                    bvn += w * ((sn * hk - hs) / c).exp();
+                }
+                return bvn * asr / (2.0 * TWO_PI) + pnorm(-h) * pnorm(-k);
+            }
+            Kind::High { .. } | Kind::One => {}
+        }
+        let mut k = k;
+        if r < 0.0 {
+            k = -k;
+            hk = -hk;
+        }
+        if let Kind::High { as_, a, nodes } = &self.kind {
+            let (as_, a) = (*as_, *a);
+            let bs = (h - k) * (h - k);
+            let c = (4.0 - hk) / 8.0;
+            let d = (12.0 - hk) / 16.0;
+            bvn = a * (-(bs / as_ + hk) / 2.0).exp() * (1.0 - c * (bs - as_) * (1.0 - d * bs / 5.0) / 3.0 + c * d * as_ * as_ / 5.0);
+            if hk > -160.0 {
+                let b = bs.sqrt();
+                bvn -= (-hk / 2.0).exp() * TWO_PI.sqrt() * pnorm(-b / a) * b * (1.0 - c * bs * (1.0 - d * bs / 5.0) / 3.0);
+            }
+            let half = a / 2.0;
+            for &(w, xs, rs) in nodes {
+                let asr = -(bs / xs + hk) / 2.0;
+                if asr > -100.0 {
+                    bvn += half * w * asr.exp() * ((-hk * (1.0 - rs) / (2.0 * (1.0 + rs))).exp() / rs - (1.0 + c * xs * (1.0 + d * xs)));
+                }
+            }
+            bvn = -bvn / TWO_PI;
+        }
+        if r > 0.0 {
+            bvn + pnorm(-h.max(k))
+        } else {
+            bvn = -bvn;
+            if k > h {
+                if h < 0.0 {
+                    bvn += pnorm(k) - pnorm(h);
+                } else {
+                    bvn += pnorm(-h) - pnorm(-k);
+                }
+            }
+            bvn
+        }
     }
 }
 
 /// P(X < h, Y < k) for a standard bivariate normal with correlation r;
 /// h and k may be infinite.
 pub fn pbinorm(h: f64, k: f64, r: f64) -> f64 {
-    if h == f64::NEG_INFINITY || k == f64::NEG_INFINITY {
-        return 0.0;
-    }
-    if h == f64::INFINITY {
-        return pnorm(k);
-    }
-    if k == f64::INFINITY {
-        return pnorm(h);
-    }
-    bvnu(-h, -k, r).clamp(0.0, 1.0)
+    Bvn::new(r).cdf(h, k)
 }
 
 #[cfg(test)]

@@ -14,9 +14,12 @@ pub enum Uni {
     Num(NumVar),
 }
 
+/// The category of a missing value (pairwise deletion).
+pub const MISSING: usize = usize::MAX;
+
 #[derive(Debug, Clone)]
 pub struct OrdVar {
-    /// per case: 0-based category
+    /// per case: 0-based category, `MISSING` when missing
     pub y: Vec<usize>,
     /// the K-1 thresholds
     pub th: Vec<f64>,
@@ -24,6 +27,7 @@ pub struct OrdVar {
 
 #[derive(Debug, Clone)]
 pub struct NumVar {
+    /// per case: the value, NaN when missing
     pub x: Vec<f64>,
     pub mean: f64,
     /// N-denominator variance
@@ -31,10 +35,11 @@ pub struct NumVar {
 }
 
 impl OrdVar {
-    /// Thresholds from the category counts of `y` (K categories, each seen).
+    /// Thresholds from the category counts of the observed `y` (K
+    /// categories, each seen).
     pub fn fit(y: Vec<usize>, ncat: usize) -> OrdVar {
         let mut freq = vec![0.0_f64; ncat];
-        for &c in &y {
+        for &c in y.iter().filter(|&&c| c != MISSING) {
             freq[c] += 1.0;
         }
         let n: f64 = freq.iter().sum();
@@ -68,9 +73,13 @@ impl OrdVar {
     }
 
     /// Case i's score for each threshold as (threshold index, value): at
-    /// most two are non-zero (the thresholds around its category).
+    /// most two are non-zero (the thresholds around its category); none
+    /// for a missing value.
     pub fn scores(&self, i: usize) -> [(usize, f64); 2] {
         let c = self.y[i];
+        if c == MISSING {
+            return [(MISSING, 0.0), (MISSING, 0.0)];
+        }
         let (u, l) = (self.upper(c), self.lower(c));
         let p = if l > 1.0 { pnorm(-l) - pnorm(-u) } else { pnorm(u) - pnorm(l) };
         [(c, dnorm(u) / p), (c.wrapping_sub(1), -dnorm(l) / p)]
@@ -78,15 +87,20 @@ impl OrdVar {
 }
 
 impl NumVar {
+    /// Mean and variance of the observed values (denominator: their count).
     pub fn fit(x: Vec<f64>) -> NumVar {
-        let n = x.len() as f64;
-        let mean = x.iter().sum::<f64>() / n;
-        let var = x.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+        let obs = || x.iter().filter(|v| !v.is_nan());
+        let n = obs().count() as f64;
+        let mean = obs().sum::<f64>() / n;
+        let var = obs().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
         NumVar { x, mean, var }
     }
 
-    /// Case i's scores for (mean, variance).
+    /// Case i's scores for (mean, variance); zero for a missing value.
     pub fn scores(&self, i: usize) -> (f64, f64) {
+        if self.x[i].is_nan() {
+            return (0.0, 0.0);
+        }
         let r = self.x[i] - self.mean;
         (r / self.var, -1.0 / (2.0 * self.var) + r * r / (2.0 * self.var * self.var))
     }
