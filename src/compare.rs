@@ -3,13 +3,18 @@
 //! for ML (the difference of the two test statistics, on the difference of
 //! their degrees of freedom), and the measurement-invariance sequence
 //! (configural, metric, scalar, strict) that `semTools::measurementInvariance`
-//! users know, each step a `group.equal` of the one before.
+//! users know, each step a `group.equal` of the one before. With a robust
+//! estimator each model line carries its scaled test and robust indices too
+//! and the difference test is the Satorra-Bentler (2001) scaled one, as in
+//! `lavTestLRT()`, computed from the standard statistics and the scaling
+//! factors. The reports are rendered as text, markdown and CSV by
+//! `crate::report::comparison`; JSON is the serialized value.
 
 use crate::fit::distributions::pchisq;
+use crate::inference::modindices::ModIndex;
 use crate::pipeline::{self, FitOptions, SemError};
 use crate::report::FitReport;
 use serde::Serialize;
-use std::fmt::Write as _;
 use std::path::Path;
 
 /// One model's line in a comparison.
@@ -36,6 +41,23 @@ pub struct ModelLine {
     /// the robust test's scaling factor (MLM, MLR)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chisq_scaling_factor: Option<f64>,
+    /// with a scaled test (MLM, MLR, ...): the scaled statistic, its df and p
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chisq_scaled: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub df_scaled: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pvalue_scaled: Option<f64>,
+    /// ... and lavaan's robust indices
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cfi_robust: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tli_robust: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rmsea_robust: Option<f64>,
+    /// the estimator, for the name of the scaled test's correction
+    #[serde(skip)]
+    pub estimator: String,
     #[serde(skip)]
     pub ntotal: f64,
     #[serde(skip)]
@@ -61,6 +83,13 @@ impl ModelLine {
             aic: f("aic"),
             bic: f("bic"),
             chisq_scaling_factor: f("chisq_scaling_factor"),
+            chisq_scaled: f("chisq_scaled"),
+            df_scaled: f("df_scaled"),
+            pvalue_scaled: f("pvalue_scaled"),
+            cfi_robust: f("cfi_robust"),
+            tli_robust: f("tli_robust"),
+            rmsea_robust: f("rmsea_robust"),
+            estimator: r.estimator.clone(),
             ntotal: f("ntotal").unwrap_or(f64::NAN),
             ngroups: r.groups.as_ref().map_or(1.0, |g| g.len() as f64),
         }
@@ -190,7 +219,18 @@ pub struct InvarianceReport {
     pub groups: Vec<String>,
     pub steps: Vec<ModelLine>,
     pub tests: Vec<DiffTest>,
+    /// with --modindices: each step's modification indices, largest first
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub modindices: Option<Vec<StepModIndices>>,
     pub warnings: Vec<String>,
+}
+
+/// The modification indices of one invariance step (lavaan's `modindices()`
+/// of that step's fit).
+#[derive(Debug, Clone, Serialize)]
+pub struct StepModIndices {
+    pub step: String,
+    pub modindices: Vec<ModIndex>,
 }
 
 /// The steps and their `group.equal` lists.
@@ -210,6 +250,7 @@ pub fn invariance(model: &Path, data: &Path, opt: &FitOptions) -> Result<Invaria
     let mut steps = Vec::new();
     let mut groups = Vec::new();
     let mut warnings = Vec::new();
+    let mut mis = Vec::new();
     for (name, eq) in STEPS {
         let o = FitOptions {
             group_equal: eq.iter().map(|s| s.to_string()).collect(),
@@ -220,6 +261,24 @@ pub fn invariance(model: &Path, data: &Path, opt: &FitOptions) -> Result<Invaria
             warnings.push(format!("the {name} model did not converge"));
         }
         groups = r.groups.clone().unwrap_or_default();
+        if opt.modindices {
+            match &r.modindices {
+                Some(m) => mis.push(StepModIndices {
+                    step: name.to_string(),
+                    modindices: m.clone(),
+                }),
+                None => {
+                    let why = r
+                        .warnings
+                        .iter()
+                        .find(|w| w.contains("modification indices") || w.contains("--modindices"));
+                    warnings.push(format!(
+                        "no modification indices for the {name} model{}",
+                        why.map_or(String::new(), |w| format!(": {w}"))
+                    ));
+                }
+            }
+        }
         steps.push(ModelLine {
             model: None,
             step: Some(name.to_string()),
@@ -233,77 +292,7 @@ pub fn invariance(model: &Path, data: &Path, opt: &FitOptions) -> Result<Invaria
         groups,
         steps,
         tests,
+        modindices: opt.modindices.then_some(mis),
         warnings,
     })
-}
-
-fn f(v: Option<f64>, d: usize) -> String {
-    v.filter(|v| v.is_finite()).map_or("NA".into(), |v| format!("{v:.d$}"))
-}
-
-fn model_table(o: &mut String, lines: &[ModelLine]) {
-    let w = lines.iter().map(|l| l.name.len()).max().unwrap_or(5).max(5);
-    let _ = writeln!(
-        o,
-        "  {:<w$} {:>5} {:>10} {:>4} {:>7} {:>6} {:>6} {:>6} {:>6} {:>10} {:>10}",
-        "model", "npar", "chisq", "df", "pvalue", "cfi", "tli", "rmsea", "srmr", "aic", "bic"
-    );
-    for l in lines {
-        let _ = writeln!(
-            o,
-            "  {:<w$} {:>5} {:>10} {:>4} {:>7} {:>6} {:>6} {:>6} {:>6} {:>10} {:>10}",
-            l.name,
-            f(l.npar, 0),
-            f(l.chisq, 3),
-            f(l.df, 0),
-            f(l.pvalue, 3),
-            f(l.cfi, 3),
-            f(l.tli, 3),
-            f(l.rmsea, 3),
-            f(l.srmr, 3),
-            f(l.aic, 1),
-            f(l.bic, 1)
-        );
-    }
-}
-
-fn test_table(o: &mut String, tests: &[DiffTest]) {
-    let _ = writeln!(o, "  {:<24} {:>11} {:>8} {:>9}", "test", "chisq_diff", "df_diff", "pvalue");
-    for t in tests {
-        let _ = writeln!(
-            o,
-            "  {:<24} {:>11} {:>8} {:>9}",
-            format!("{} vs {}", t.to, t.from),
-            f(t.chisq_diff, 3),
-            f(t.df_diff, 0),
-            f(t.pvalue, 4)
-        );
-    }
-}
-
-pub fn render_compare(r: &CompareReport) -> String {
-    let mut o = format!("Chi-square difference test (likelihood ratio), data {}\n\n", r.data_file);
-    model_table(&mut o, &r.models);
-    o.push('\n');
-    test_table(&mut o, std::slice::from_ref(&r.test));
-    for w in &r.warnings {
-        let _ = writeln!(o, "\nwarning: {w}");
-    }
-    o
-}
-
-pub fn render_invariance(r: &InvarianceReport) -> String {
-    let mut o = format!(
-        "Measurement invariance across `{}` ({}), data {}\n\n",
-        r.group,
-        r.groups.join(", "),
-        r.data_file
-    );
-    model_table(&mut o, &r.steps);
-    o.push('\n');
-    test_table(&mut o, &r.tests);
-    for w in &r.warnings {
-        let _ = writeln!(o, "\nwarning: {w}");
-    }
-    o
 }

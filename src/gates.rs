@@ -77,6 +77,110 @@ pub struct GateFailure {
     pub reason: String,
 }
 
+/// Every measure a criterion may name: lavaan 0.6-14's `fitMeasures()` names
+/// (with `.` as `_`) for all its estimators, `sem`'s additions to the fit
+/// map, and the `--validity` measures of the contract. A name outside this
+/// list is a typo, refused before anything is fitted; a listed name that a
+/// particular report lacks (`cfi_robust` with plain ML) fails its criterion.
+pub const KNOWN_MEASURES: &[&str] = &[
+    "npar",
+    "fmin",
+    "chisq",
+    "df",
+    "pvalue",
+    "chisq_scaled",
+    "df_scaled",
+    "pvalue_scaled",
+    "chisq_scaling_factor",
+    "chisq_shift_parameters",
+    "baseline_chisq",
+    "baseline_df",
+    "baseline_pvalue",
+    "baseline_chisq_scaled",
+    "baseline_df_scaled",
+    "baseline_pvalue_scaled",
+    "baseline_chisq_scaling_factor",
+    "baseline_chisq_shift_parameters",
+    "cfi",
+    "tli",
+    "cfi_scaled",
+    "tli_scaled",
+    "cfi_robust",
+    "tli_robust",
+    "nnfi",
+    "rfi",
+    "nfi",
+    "pnfi",
+    "ifi",
+    "rni",
+    "nnfi_scaled",
+    "rfi_scaled",
+    "nfi_scaled",
+    "pnfi_scaled",
+    "ifi_scaled",
+    "rni_scaled",
+    "nnfi_robust",
+    "rni_robust",
+    "logl",
+    "unrestricted_logl",
+    "aic",
+    "bic",
+    "ntotal",
+    "bic2",
+    "scaling_factor_h1",
+    "scaling_factor_h0",
+    "rmsea",
+    "rmsea_ci_lower",
+    "rmsea_ci_upper",
+    "rmsea_ci_level",
+    "rmsea_pvalue",
+    "rmsea_close_h0",
+    "rmsea_notclose_pvalue",
+    "rmsea_notclose_h0",
+    "rmsea_scaled",
+    "rmsea_ci_lower_scaled",
+    "rmsea_ci_upper_scaled",
+    "rmsea_pvalue_scaled",
+    "rmsea_notclose_pvalue_scaled",
+    "rmsea_robust",
+    "rmsea_ci_lower_robust",
+    "rmsea_ci_upper_robust",
+    "rmsea_pvalue_robust",
+    "rmsea_notclose_pvalue_robust",
+    "rmr",
+    "rmr_nomean",
+    "srmr",
+    "srmr_bentler",
+    "srmr_bentler_nomean",
+    "crmr",
+    "crmr_nomean",
+    "srmr_mplus",
+    "srmr_mplus_nomean",
+    "cn_05",
+    "cn_01",
+    "gfi",
+    "agfi",
+    "pgfi",
+    "mfi",
+    "ecvi",
+    "wrmr",
+    "bollen_stine_pvalue",
+    "omega",
+    "alpha",
+    "ave",
+    "htmt",
+];
+
+/// The known measure nearest to a misspelt one, if it is near enough.
+pub fn did_you_mean(key: &str) -> Option<&'static str> {
+    KNOWN_MEASURES
+        .iter()
+        .map(|k| (crate::data::read::levenshtein(key, k), *k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
 const REQUIRE_HELP: &str =
     "write criteria as MEASURE OP NUMBER with OP one of >= <= > <, separated by commas, e.g. --require \"cfi>=0.95,rmsea<=0.06,srmr<=0.08\"";
 
@@ -99,6 +203,15 @@ fn parse_criterion(s: &str) -> Result<FitCriterion, String> {
     let key = key.trim().replace('.', "_").to_lowercase();
     if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(bad("the left side must be a fit measure such as cfi, tli, rmsea, srmr"));
+    }
+    if !KNOWN_MEASURES.contains(&key.as_str()) {
+        let hint = match did_you_mean(&key) {
+            Some(k) => format!("did you mean `{k}`? "),
+            None => String::new(),
+        };
+        return Err(format!(
+            "--require: `{key}` in `{s}` is not a fit measure; {hint}measures are lavaan's fitMeasures() names, e.g. cfi, tli, rmsea, rmsea_ci_upper, srmr, cfi_robust, rmsea_scaled, chisq, pvalue"
+        ));
     }
     let value: f64 = value
         .trim()
@@ -147,7 +260,7 @@ impl Gates {
     pub fn check_names(&self, hypotheses: &[String]) -> Result<(), String> {
         let known = || {
             if hypotheses.is_empty() {
-                "the model has no hypotheses (labelled `~` paths or `:=` definitions)".to_string()
+                "the model has no hypotheses (labelled `~` paths or `:=` definitions named like H1, H1a, or listed in a `# hypotheses:` comment)".to_string()
             } else {
                 format!("the model's hypotheses are {}", hypotheses.join(", "))
             }
@@ -252,10 +365,14 @@ mod tests {
 
     #[test]
     fn rejects_bad_syntax() {
-        for bad in ["cfi", "cfi=0.9", "cfi>=high", ">=0.9", "cfi=>0.9", "c fi>=0.9"] {
+        for bad in ["cfi", "cfi=0.9", "cfi>=high", ">=0.9", "cfi=>0.9", "c fi>=0.9", "rmsae<=0.08"] {
             let e = Gates::parse(&[bad.into()], &[]).unwrap_err();
             assert!(e.contains("--require"), "{bad}: {e}");
         }
+        let e = Gates::parse(&["rmsae<=0.08".into()], &[]).unwrap_err();
+        assert!(e.contains("did you mean `rmsea`?"), "{e}");
+        let e = Gates::parse(&["CFI.Robust>=0.9".into(), "zzzzzz>1".into()], &[]).unwrap_err();
+        assert!(e.contains("`zzzzzz`") && !e.contains("did you mean"), "{e}");
         assert!(Gates::parse(&[], &["all,H1".into()]).is_err());
     }
 

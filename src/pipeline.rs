@@ -10,7 +10,7 @@ use crate::model::{Model, ModelError, TableOptions};
 use crate::report::check::{CheckReport, Variables};
 use crate::report::{FitReport, HypothesisOut, ParamOut};
 use crate::syntax::{self, ModelSyntax};
-use crate::{fit, hypotheses as hyp, inference};
+use crate::{hypotheses as hyp, inference};
 use serde_json::{Map, Value};
 use std::path::Path;
 
@@ -39,41 +39,7 @@ impl From<DataError> for SemError {
     }
 }
 
-/// The estimators: ML and its robust variants (same estimates, sandwich
-/// standard errors and a scaled test).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum EstimatorKind {
-    #[default]
-    Ml,
-    /// Satorra-Bentler: robust.sem standard errors, scaled chi-square
-    Mlm,
-    /// Huber-White standard errors, Yuan-Bentler (Mplus) scaled chi-square
-    Mlr,
-    /// generalized least squares (weight from the sample covariance)
-    Gls,
-    /// unweighted least squares
-    Uls,
-}
-
-impl EstimatorKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            EstimatorKind::Ml => "ML",
-            EstimatorKind::Mlm => "MLM",
-            EstimatorKind::Mlr => "MLR",
-            EstimatorKind::Gls => "GLS",
-            EstimatorKind::Uls => "ULS",
-        }
-    }
-    pub fn se_name(self) -> &'static str {
-        match self {
-            EstimatorKind::Ml => "Standard",
-            EstimatorKind::Mlm => "Robust.sem",
-            EstimatorKind::Mlr => "Robust.huber.white",
-            EstimatorKind::Gls | EstimatorKind::Uls => "Standard",
-        }
-    }
-}
+pub use crate::estimator::EstimatorKind;
 
 #[derive(Debug, Clone)]
 pub struct FitOptions {
@@ -151,7 +117,8 @@ pub fn read_model_file(path: &Path) -> Result<String, SemError> {
             "model file {file} is not UTF-8 text (invalid byte at line {line}, column {col}); save it as UTF-8"
         ))
     })?;
-    Ok(text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text))
+    let text = text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text);
+    Ok(syntax::diag::lone_cr_to_lf(text))
 }
 
 /// Parse the model file into syntax, with errors rendered against the file.
@@ -193,10 +160,10 @@ fn model_from_syntax(
     ordered: &[(String, usize)],
 ) -> Result<Model, SemError> {
     let file = path.display().to_string();
+    let estimator = crate::estimator::select(opt).map_err(SemError::Input)?;
     let base = if opt.growth { TableOptions::growth() } else { TableOptions::sem() };
     let topt = TableOptions {
-        // lavaan's fixed.x default is on for the ML family only
-        fixed_x: !matches!(opt.estimator, EstimatorKind::Gls | EstimatorKind::Uls),
+        fixed_x: estimator.fixed_x(),
         std_lv: opt.std_lv,
         meanstructure: opt.meanstructure || base.meanstructure || opt.fiml,
         ngroups,
@@ -241,16 +208,15 @@ pub struct Prepared {
 }
 
 /// Whether the fit needs only the listwise sample moments of one group, so
-/// that the data can be streamed without keeping the rows: true for ML with
-/// listwise deletion without groups. Every option that needs the rows
-/// (groups here; raw-data estimators, FIML, the bootstrap) must make it false.
+/// that the data can be streamed without keeping the rows: when the
+/// estimator says so (`Estimator::moments_suffice`), without groups. Every
+/// option that needs the rows (groups here; raw-data estimators, FIML, the
+/// bootstrap) must make it false.
 pub fn moments_suffice(opt: &FitOptions) -> bool {
     opt.group.is_none()
-        && !opt.fiml
-        && !opt.se_robust
         && opt.bootstrap.is_none()
         && opt.ordered.is_none()
-        && matches!(opt.estimator, EstimatorKind::Ml | EstimatorKind::Gls | EstimatorKind::Uls)
+        && crate::estimator::select(opt).is_ok_and(|e| e.moments_suffice())
 }
 
 /// Read model and data and bind them (everything before estimation).
@@ -416,7 +382,7 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
     bind_fixed_x(&mut model, &data);
     let expect = hyp::expectations(&src, &mfile, &model.pt.rows).map_err(SemError::Input)?;
     let mut all = model.pt.warnings.clone();
-    all.extend(hyp::paper::warnings(&model.pt.rows));
+    all.extend(hyp::warnings(&model.pt.rows, &expect));
     all.extend(warnings);
     Ok(Prepared {
         model,
@@ -492,7 +458,8 @@ fn hypothesis_setup(path: &Path, model: &Model) -> Result<(hyp::Expectations, Ve
     let src = read_model_file(path)?;
     let file = path.display().to_string();
     let expect = hyp::expectations(&src, &file, &model.pt.rows).map_err(SemError::Input)?;
-    Ok((expect, hyp::paper::warnings(&model.pt.rows)))
+    let paper = hyp::warnings(&model.pt.rows, &expect);
+    Ok((expect, paper))
 }
 
 /// `sem check MODEL [DATA]`.
@@ -570,25 +537,20 @@ pub fn fit(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<FitR
     Ok(fit_prepared(&prep, opt))
 }
 
-/// Estimate a prepared model and report it.
+/// Estimate a prepared model and report it: the estimator chosen in `opt`
+/// (`crate::estimator`) estimates, gives the vcov, scales the test and
+/// computes the fit measures; the rest is the same for every estimator.
 pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
     let model = &prep.model;
     let gd = &prep.data;
     let mut warnings = prep.warnings.clone();
-    let ls_kind = match opt.estimator {
-        EstimatorKind::Gls => Some(estimate::ls::LsKind::Gls),
-        EstimatorKind::Uls => Some(estimate::ls::LsKind::Uls),
-        _ => None,
-    };
-    let ls = ls_kind.and_then(|k| estimate::ls::ls_groups(&model.ram, gd, k));
-    if ls_kind.is_some() && ls.is_none() {
-        warnings.push("the GLS weight matrix cannot be computed: the sample covariance matrix is singular".into());
-    }
-    let est = match (&ls, &prep.fiml) {
-        (Some(groups), _) => estimate::ls::minimize(&model.ram, groups, estimate::start::default_start(model, gd, false), opt.max_iter),
-        (None, Some(f)) => estimate::fiml::estimate(model, gd, f, opt.max_iter),
-        (None, None) => estimate::estimate(model, gd, opt.max_iter),
-    };
+    // `prepare` has already refused a choice that has no estimator
+    let estimator = crate::estimator::select(opt).unwrap_or_else(|e| {
+        warnings.push(format!("{e}; the default estimator was used"));
+        crate::estimator::fallback()
+    });
+    let mut fitting = estimator.bind(prep, opt, &mut warnings);
+    let est = fitting.estimate();
     if !est.converged {
         let why = est.message.clone().unwrap_or_default();
         let more_iterations = if est.iterations >= opt.max_iter {
@@ -602,12 +564,9 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         ));
     }
     let x = &est.x;
-    let mut vcov = match prep
-        .fiml
-        .as_ref()
-        .map_or_else(|| inference::vcov(model, x, gd), |f| inference::fiml::vcov(model, x, f))
-    {
-        Ok(v) => Some(v),
+    let mut vcov_warnings = Vec::new();
+    let vcov = match fitting.vcov(x, &mut vcov_warnings) {
+        Ok(v) => v,
         Err(ni) if ni.rows.is_empty() => {
             warnings.push(format!(
                 "{NOT_IDENTIFIED}, or the estimates are unusable: the information matrix cannot be computed at them, so standard errors could not be computed"
@@ -623,83 +582,8 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
             None
         }
     };
-    if let (Some(groups), true) = (&ls, vcov.is_some()) {
-        vcov = estimate::ls::vcov(&model.ram, groups, x);
-    }
-    // robust estimators: sandwich standard errors and a scaled test
-    let mut scaling = None;
-    // MLR under FIML: the rows used and the saturated first-order information (V3 robust indices)
-    let fiml_rows: Option<Vec<Vec<Vec<f64>>>> = prep.fiml.as_ref().filter(|_| opt.estimator == EstimatorKind::Mlr).map(|_| {
-        prep.group_rows
-            .iter()
-            .map(|rows| inference::fiml::used_rows(&prep.dataset, rows, &model.ram.x_ov))
-            .collect()
-    });
-    if let (Some(f), Some(rows)) = (&prep.fiml, &fiml_rows) {
-        let r = inference::fiml::mlr(&model.ram, x, f, gd, rows, &model.ram.x_ov);
-        if vcov.is_some() {
-            vcov = r.vcov;
-            if vcov.is_none() {
-                warnings.push("robust standard errors could not be computed (a singular information matrix)".into());
-            }
-        }
-        let (bram, bx) = fit::baseline::baseline(model, gd);
-        let bfit = estimate::fiml::minimize(&bram, gd, f, bx, opt.max_iter);
-        let b = inference::fiml::mlr(&bram, &bfit.x, f, gd, rows, &model.ram.x_ov);
-        let df = model.df() as f64;
-        let c = r.trace.map(|t| t / df).filter(|c| *c > 0.0 && df > 0.0);
-        let c0 = b.trace.map(|t| t / fit::baseline::df(model)).filter(|c| *c > 0.0);
-        if c.is_none() && df > 0.0 {
-            warnings.push("the scaled test statistic could not be computed".into());
-        }
-        scaling = Some((c.unwrap_or(f64::NAN), c0.unwrap_or(f64::NAN)));
-    } else if opt.se_robust && opt.estimator == EstimatorKind::Ml {
-        // --se robust with ML: lavaan's robust.sem standard errors, the standard test
-        let raw: Vec<inference::robust::GroupRaw> = prep
-            .group_rows
-            .iter()
-            .map(|rows| inference::robust::GroupRaw {
-                rows: inference::robust::complete_rows(&prep.dataset, rows),
-            })
-            .collect();
-        if let (Some(info), true) = (estimate::objective::expected_information(&model.ram, x, gd), vcov.is_some()) {
-            vcov = inference::robust::mlm(&model.ram, x, gd, &raw, &info).vcov;
-            if vcov.is_none() {
-                warnings.push("robust standard errors could not be computed (a singular information matrix)".into());
-            }
-        }
-    } else if matches!(opt.estimator, EstimatorKind::Mlm | EstimatorKind::Mlr) {
-        let raw: Vec<inference::robust::GroupRaw> = prep
-            .group_rows
-            .iter()
-            .map(|rows| inference::robust::GroupRaw {
-                rows: inference::robust::complete_rows(&prep.dataset, rows),
-            })
-            .collect();
-        let info = estimate::objective::expected_information(&model.ram, x, gd);
-        let run = |ram: &crate::model::Ram, x: &[f64], info: Option<&nalgebra::DMatrix<f64>>| match (opt.estimator, info) {
-            (EstimatorKind::Mlm, Some(i)) => inference::robust::mlm(ram, x, gd, &raw, i),
-            (EstimatorKind::Mlr, _) => inference::robust::mlr(ram, x, gd, &raw),
-            _ => inference::robust::Robust { vcov: None, trace: None },
-        };
-        let r = run(&model.ram, x, info.as_ref());
-        if vcov.is_some() {
-            vcov = r.vcov;
-            if vcov.is_none() {
-                warnings.push("robust standard errors could not be computed (a singular information matrix)".into());
-            }
-        }
-        let (bram, bx) = fit::baseline::baseline(model, gd);
-        let binfo = estimate::objective::expected_information(&bram, &bx, gd);
-        let b = run(&bram, &bx, binfo.as_ref());
-        let df = model.df() as f64;
-        let c = r.trace.map(|t| t / df).filter(|c| *c > 0.0 && df > 0.0);
-        let c0 = b.trace.map(|t| t / fit::baseline::df(model)).filter(|c| *c > 0.0);
-        if c.is_none() && df > 0.0 {
-            warnings.push("the scaled test statistic could not be computed".into());
-        }
-        scaling = Some((c.unwrap_or(f64::NAN), c0.unwrap_or(f64::NAN)));
-    }
+    warnings.extend(vcov_warnings);
+    let scaling = fitting.test_scaling(x, &mut warnings);
     warnings.extend(inference::admissibility(model, x));
     let (mut rows, w2) = inference::estimates(model, x, vcov.as_ref(), opt.ci_level);
     warnings.extend(w2);
@@ -730,34 +614,7 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
             std_all: e.std_all,
         })
         .collect();
-    let mut measures = match &ls {
-        Some(groups) => {
-            let (bram, bx) = fit::baseline::baseline(model, gd);
-            let b = estimate::ls::minimize(&bram, groups, bx, opt.max_iter);
-            fit::measures_ls(model, x, groups, (&bram, &b.x))
-        }
-        None => match &prep.fiml {
-            Some(f) => {
-                let jm = fiml_rows.as_ref().and_then(|rows| {
-                    let lay = estimate::h1::Layout::new(model.ram.p(), &model.ram.x_ov);
-                    inference::fiml::h1_firstorder(rows, gd, &lay)
-                });
-                fit::fiml::measures(model, x, gd, f, jm.as_deref())
-            }
-            None => fit::measures(model, x, gd),
-        },
-    };
-    if let Some((c, c0)) = scaling {
-        let get = |k: &str| measures.iter().find(|(n, _)| *n == k).and_then(|(_, v)| *v).unwrap_or(f64::NAN);
-        let (x2, df, x2n, dfn, n) = (get("chisq"), get("df"), get("baseline_chisq"), get("baseline_df"), get("ntotal"));
-        let mut extra = fit::indices::scaled(x2, df, c, x2n, dfn, c0, n, gd.len() as f64);
-        if prep.fiml.is_some() {
-            // under FIML the robust indices are lavaan's FIML-corrected ones (fit::fiml)
-            extra.retain(|(k, _)| !k.ends_with("_robust"));
-        }
-        // lavaan lists the scaled measures next to their unscaled ones; appended here
-        measures.extend(extra);
-    }
+    let measures = fitting.measures(x, scaling);
     let mut fitmap = Map::new();
     for (k, v) in measures {
         fitmap.insert(k.to_string(), v.filter(|v| v.is_finite()).map_or(Value::Null, Value::from));
@@ -767,10 +624,11 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         fitmap.insert("bollen_stine_pvalue".into(), p.map_or(Value::Null, Value::from));
     }
     let r2 = r_square(model, &parameters, &prep.group_names);
-    if prep.fiml.is_some() && (opt.modindices || opt.residuals) {
-        warnings.push("--modindices and --residuals are not available with --missing fiml yet; they were left out".into());
+    let diagnostics = fitting.diagnostics_unavailable();
+    if let (Some(why), true) = (diagnostics, opt.modindices || opt.residuals) {
+        warnings.push(why.into());
     }
-    let modindices = if opt.modindices && prep.fiml.is_none() {
+    let modindices = if opt.modindices && diagnostics.is_none() {
         match inference::modindices::modindices(model, x, gd) {
             Ok(m) => Some(m),
             Err(e) => {
@@ -785,7 +643,7 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
     let nobs: Vec<usize> = gd.iter().map(|d| d.n).collect();
     FitReport {
         converged: est.converged,
-        estimator: opt.estimator.name().into(),
+        estimator: estimator.name().into(),
         nobs: if nobs.len() == 1 { Value::from(nobs[0]) } else { Value::from(nobs) },
         groups: (!prep.group_names.is_empty()).then(|| prep.group_names.clone()),
         parameters,
@@ -793,7 +651,7 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         r2,
         hypotheses,
         modindices,
-        residuals: (opt.residuals && prep.fiml.is_none()).then(|| inference::residuals::residuals(model, x, gd, vcov.as_ref())),
+        residuals: (opt.residuals && diagnostics.is_none()).then(|| inference::residuals::residuals(model, x, gd, vcov.as_ref())),
         warnings,
         model_file: prep.model_file.clone(),
         data_file: prep.data_file.clone(),
@@ -811,8 +669,7 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         }),
         se_type: match (&vcov, boot.as_ref().filter(|b| b.rows.is_some())) {
             (None, _) => crate::report::SE_NOT_IDENTIFIED.into(),
-            (Some(_), None) if opt.se_robust && opt.estimator == EstimatorKind::Ml => "Robust.sem".into(),
-            (Some(_), None) => opt.estimator.se_name().into(),
+            (Some(_), None) => fitting.se_type().into(),
             (Some(_), Some(b)) if b.info.successful >= 2 => "Bootstrap".into(),
             (Some(_), Some(_)) => "none (too few successful bootstrap draws)".into(),
         },
@@ -912,9 +769,9 @@ fn r_square(model: &Model, params: &[ParamOut], groups: &[String]) -> Value {
     Value::Object(groups.iter().enumerate().map(|(g, name)| (name.clone(), one(g + 1))).collect())
 }
 
-/// Labelled regression paths and defined parameters, one per label, all
-/// expected positive (the model file's `# expect:` directives are applied by
-/// `fit`; see `crate::hypotheses`).
+/// Labelled regression paths and defined parameters named like hypotheses
+/// (H1, H1a, ...), one per label, all expected positive (the model file's
+/// directives are applied by `fit`; see `crate::hypotheses`).
 pub fn hypotheses(params: &[ParamOut], alpha: f64) -> Vec<HypothesisOut> {
     hyp::evaluate(params, &hyp::Expectations::default(), alpha)
 }

@@ -199,20 +199,29 @@ fn no_convergence_exits_1_and_says_what_to_try() {
 
 #[test]
 fn defined_parameters_and_hypotheses() {
-    let o = sem(&[
-        "fit",
+    // plain labels (a, b, c, ab, total) are no hypotheses: nothing is "not supported"
+    let (model, data) = (
         "tests/fixtures/fit/mediation_defined/model.lav",
         "tests/fixtures/fit/mediation_defined/data.csv",
-        "--format",
-        "json",
-    ]);
+    );
+    let o = sem(&["fit", model, data, "--format", "json"]);
     assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["hypotheses"].as_array().unwrap().len(), 0, "{}", v["hypotheses"]);
+    let t = stdout(&sem(&["fit", model, data]));
+    assert!(!t.contains("not supported") && !t.contains("Hypotheses"), "{t}");
+
+    // listed in `# hypotheses:`, or named like one, they are
+    let d = scratch("defined");
+    let text = std::fs::read_to_string(model).unwrap().replace("ab    := a*b", "H2 := a*b") + "# hypotheses: a, b\n";
+    let m = write(&d, "listed.lav", text);
+    let o = sem(&["fit", &m, data, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let hs = v["hypotheses"].as_array().unwrap();
     let names: Vec<&str> = hs.iter().map(|h| h["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["a", "b", "c", "ab", "total"]);
-    let ab = &hs[3];
-    assert_eq!(ab["supported"], false, "ab = 0.027, p = 0.31 in lavaan");
+    assert_eq!(names, ["a", "b", "H2"]);
+    assert_eq!(hs[2]["supported"], false, "ab = 0.027, p = 0.31 in lavaan");
     assert_eq!(hs[0]["supported"], true);
 }
 
@@ -273,4 +282,84 @@ fn se_robust_with_ml_gives_robust_sem_standard_errors() {
             g["rhs"]
         );
     }
+}
+
+#[test]
+fn crlf_and_cr_line_ends_keep_line_numbers() {
+    let d = scratch("crlf");
+    let model = write(&d, "m.lav", "f =~ x1 + x2 + x3\n");
+    // the bad cell is on line 4 whatever the line ends
+    for (name, nl) in [("lf.csv", "\n"), ("crlf.csv", "\r\n"), ("cr.csv", "\r")] {
+        let text = ["x1,x2,x3", "1,2,3", "4,5,6", "7,abc,9", "1,2,3", ""].join(nl);
+        let data = write(&d, name, text);
+        let o = sem(&["fit", &model, &data]);
+        assert_eq!(o.status.code(), Some(2), "{name}");
+        assert!(
+            stderr(&o).contains(&format!("{name}:4: column `x2` holds `abc`")),
+            "{name}: {}",
+            stderr(&o)
+        );
+    }
+    // a short row after blank CRLF lines
+    let data = write(&d, "blank.csv", "x1,x2,x3\r\n1,2,3\r\n\r\n\r\n4,5\r\n");
+    assert!(stderr(&sem(&["fit", &model, &data])).contains("blank.csv:5: this row has 2 fields"));
+    // model files: the unknown label is on line 3 with LF, CRLF and lone CR
+    for (name, nl) in [("lf.lav", "\n"), ("crlf.lav", "\r\n"), ("cr.lav", "\r")] {
+        let m = write(&d, name, ["f =~ x1 + x2 + x3", "x4 ~ a*f", "ab := a*zz", ""].join(nl));
+        let o = sem(&["check", &m]);
+        assert_eq!(o.status.code(), Some(2), "{name}");
+        assert!(stderr(&o).contains(&format!("{name}:3:9")), "{name}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn completions_and_man_page_come_from_the_clap_definitions() {
+    for (shell, marker) in [
+        ("bash", "complete -F _sem"),
+        ("zsh", "#compdef sem"),
+        ("fish", "complete -c sem"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let o = sem(&["completions", shell]);
+        assert_eq!(o.status.code(), Some(0), "{shell}");
+        let t = stdout(&o);
+        assert!(t.contains(marker), "{shell}: no `{marker}`");
+        for opt in ["estimator", "digits", "require-supported"] {
+            // fish writes `-l digits`, the others `--digits`
+            let written = if shell == "fish" { format!("-l {opt}") } else { format!("--{opt}") };
+            assert!(t.contains(&written), "{shell}: `{written}` missing");
+        }
+    }
+    assert_eq!(sem(&["completions", "tcsh"]).status.code(), Some(2));
+    let o = sem(&["man"]);
+    assert_eq!(o.status.code(), Some(0));
+    let t = stdout(&o);
+    assert!(t.contains(".TH sem 1"), "roff title");
+    for s in [
+        "SEM FIT",
+        "SEM INVARIANCE",
+        "\\-\\-digits",
+        "\\-\\-group\\-equal",
+        "\\-\\-modindices",
+    ] {
+        assert!(t.contains(s), "man page lacks `{s}`");
+    }
+    let d = scratch("man");
+    let out = d.join("sem.1");
+    assert_eq!(sem(&["man", "--output", out.to_str().unwrap()]).status.code(), Some(0));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), t);
+}
+
+#[test]
+fn check_markdown_is_markdown() {
+    let o = sem(&["check", "models/bradford.lav", "--format", "markdown"]);
+    assert_eq!(o.status.code(), Some(0));
+    let md = stdout(&o);
+    assert!(md.starts_with("## Model `models/bradford.lav`"), "{md}");
+    assert!(md.contains("| H1a | `CRQ ~ EOIS` | + |"), "{md}");
+    assert!(
+        md.contains("| id | lhs | op | rhs |") && md.contains("- degrees of freedom: 266"),
+        "{md}"
+    );
+    assert_ne!(md, stdout(&sem(&["check", "models/bradford.lav"])), "not the text report");
 }

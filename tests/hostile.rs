@@ -241,7 +241,17 @@ fn file_without_header_row() {
     let d = scratch("no-header");
     let text: String = hs_text().lines().skip(1).map(|l| format!("{l}\n")).collect();
     let data = write(&d, "d.csv", text.replace("\"Pasteur\"", "1").replace("\"Grant-White\"", "2"));
-    data_fails(&d, &data, &["d.csv", "`x1`", "first line holds numbers", "no header row"]);
+    data_fails(&d, &data, &["d.csv", "`x1`", "first row looks like data", "no header row"]);
+    // with its text column (the school) the first row still looks like data, and no
+    // "did you mean `1`?" points at a number
+    let data = write(&d, "text.csv", text);
+    data_fails(
+        &d,
+        &data,
+        &["text.csv", "`x1`", "first row looks like data", "Pasteur", "no header row"],
+    );
+    let o = sem(&["fit", "models/holzinger_swineford.lav", &data]);
+    assert!(!stderr(&o).contains("did you mean"), "{}", stderr(&o));
 }
 
 // ---------------------------------------------------------------- bad files

@@ -122,7 +122,7 @@ fn expect_directive_errors_name_file_line_and_column() {
         let o = if cmd == "fit" { sem(&[cmd, &m, DATA]) } else { sem(&[cmd, &m]) };
         assert_eq!(o.status.code(), Some(2), "{cmd}");
         let e = stderr(&o);
-        assert!(e.contains("unknown.lav:16:19") && e.contains("`H9`") && e.contains("H1a"), "{e}");
+        assert!(e.contains("unknown.lav:17:19") && e.contains("`H9`") && e.contains("H1a"), "{e}");
         assert!(stdout(&o).is_empty(), "no result on bad input");
     }
     let m = write(&d, "syntax.lav", bradford_with("# expect: H3 negative\n"));
@@ -130,7 +130,7 @@ fn expect_directive_errors_name_file_line_and_column() {
     assert_eq!(o.status.code(), Some(2));
     let e = stderr(&o);
     assert!(
-        e.contains("syntax.lav:16:11") && e.contains("H3 negative") && e.contains("NAME < 0"),
+        e.contains("syntax.lav:17:11") && e.contains("H3 negative") && e.contains("NAME < 0"),
         "{e}"
     );
 }
@@ -177,10 +177,84 @@ fn labels_that_drift_from_the_paper_are_warned_about() {
         let w = v["warnings"].to_string();
         assert!(!w.contains("paper"), "{m}: {w}");
     }
-    // fewer than three H-labels: quiet
-    let m = write(&d, "two.lav", "f =~ x1 + x2 + x3\ng =~ x4 + x5 + x6\ng ~ H1*f\nx7 ~ H2*g\n");
+    // H-labels without `# paper:` are the model's own hypotheses, not the paper's: quiet
+    let own = write(&d, "own.lav", text.replace("# paper: bradford2019\n", ""));
+    let v = json(&sem(&["check", &own, "--format", "json"]));
+    assert!(!v["warnings"].to_string().contains("paper"), "{}", v["warnings"]);
+    assert_eq!(
+        v["hypotheses"].as_array().unwrap().len(),
+        8,
+        "still hypotheses: {}",
+        v["hypotheses"]
+    );
+    let m = write(
+        &d,
+        "three.lav",
+        "f =~ x1 + x2 + x3\ng =~ x4 + x5 + x6\ng ~ H1*f\nx7 ~ H2*g + H3*f\n",
+    );
     let v = json(&sem(&["check", &m, "--format", "json"]));
     assert!(!v["warnings"].to_string().contains("paper"), "{}", v["warnings"]);
+    // an unknown paper is an error at its line and column
+    let m = write(&d, "unknown_paper.lav", "y ~ H1*x\n# paper: smith2020\n");
+    let o = sem(&["check", &m]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("unknown_paper.lav:2:10") && e.contains("smith2020") && e.contains("bradford2019"),
+        "{e}"
+    );
+}
+
+#[test]
+fn only_hypothesis_like_or_listed_labels_are_hypotheses() {
+    let d = scratch("which");
+    let base = "f =~ x1 + x2 + x3\ng =~ x4 + x5 + x6\ng ~ a*f\nx7 ~ H2*g + c*f\ntotal := c + a*H2\n";
+    let m = write(&d, "plain.lav", base);
+    let v = json(&sem(&["check", &m, "--format", "json"]));
+    let names: Vec<&str> = v["hypotheses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["H2"], "a, c and total are plain labels");
+    let m = write(&d, "listed.lav", format!("{base}# hypotheses: total\n# expect: c < 0\n"));
+    let v = json(&sem(&["check", &m, "--format", "json"]));
+    let names: Vec<&str> = v["hypotheses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["H2", "c", "total"], "listed in # hypotheses: or # expect:");
+    assert_eq!(hypothesis(&v, "c")["expected_sign"], "-");
+    // a listed name that is not a labelled path or definition: exit 2 at its column
+    let m = write(&d, "bad.lav", format!("{base}# hypotheses: total, f\n"));
+    let o = sem(&["check", &m]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("bad.lav:6:22") && stderr(&o).contains("`f`"), "{}", stderr(&o));
+    // a label that nearly follows the naming is not silently dropped: a warning says why
+    let m = write(&d, "near.lav", "f =~ x1 + x2 + x3\ng =~ x4 + x5 + x6\ng ~ h1*f\n");
+    let v = json(&sem(&["check", &m, "--format", "json"]));
+    assert_eq!(v["hypotheses"].as_array().unwrap().len(), 0);
+    assert!(
+        v["warnings"].to_string().contains("label `h1` is not a hypothesis"),
+        "{}",
+        v["warnings"]
+    );
+    let m = write(
+        &d,
+        "near_listed.lav",
+        "f =~ x1 + x2 + x3\ng =~ x4 + x5 + x6\ng ~ h1*f\n# hypotheses: h1\n",
+    );
+    let v = json(&sem(&["check", &m, "--format", "json"]));
+    assert_eq!(v["hypotheses"][0]["name"], "h1");
+    assert!(!v["warnings"].to_string().contains("not a hypothesis"), "{}", v["warnings"]);
+    // the gate names the rule when nothing is a hypothesis
+    let m = write(&d, "none.lav", "f =~ x1 + x2 + x3\ng =~ x4 + x5 + x6\ng ~ a*f\n");
+    let o = sem(&["fit", &m, "data/HolzingerSwineford1939.csv", "--require-supported", "all"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("named like H1"), "{}", stderr(&o));
 }
 
 #[test]
@@ -237,6 +311,7 @@ fn fit_gates_pass_fail_and_bad_syntax() {
     for args in [
         vec!["--require", "cfi=0.95"],
         vec!["--require", "cfi>=good"],
+        vec!["--require", "rmsae<=0.08"],
         vec!["--require-supported", "H9"],
         vec!["--require-supported", "all,H1a"],
     ] {
@@ -247,6 +322,15 @@ fn fit_gates_pass_fail_and_bad_syntax() {
         assert!(stdout(&o).is_empty(), "{args:?}");
         assert!(stderr(&o).contains("--require"), "{args:?}: {}", stderr(&o));
     }
+
+    // an unknown measure is bad usage, refused before fitting, with a did-you-mean
+    let o = sem(&["fit", MODEL, "no_such_data.csv", "--require", "rmsae<=0.08"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("`rmsae`") && e.contains("did you mean `rmsea`?") && !e.contains("no_such_data"),
+        "{e}"
+    );
 
     // not converged wins over a failed gate
     let o = sem(&["fit", MODEL, DATA, "--max-iter", "2", "--require", "cfi>=0.999"]);

@@ -28,6 +28,11 @@ macro_rules! snap {
 snap!(empty_model, "# only a comment\n\n! and another\n");
 snap!(operator_nothing_right, "f =~ x1 + x2 + x3\ng =~\n");
 snap!(operator_nothing_left, "f =~ x1 + x2\n=~ x3\n");
+snap!(
+    operator_nothing_right_before_formula,
+    "f1 =~ x1 + x2 + x3\nf2 =~\nf3 =~ x4 + x5 + x6\n"
+);
+snap!(operator_nothing_right_crlf, "f1 =~ x1 + x2 + x3\r\nf2 =~\r\nf3 =~ x4 + x5 + x6\r\n");
 snap!(plus_plus, "f =~ x1 + + x2 + x3\n");
 snap!(unknown_modifier, "f =~ x1 + foo(1)*x2 + x3\n");
 snap!(unbalanced_parentheses, "f =~ x1 + start(0.5*x2 + x3\n");

@@ -10,7 +10,7 @@ use super::gates::{report_failures, GateArgs};
 use super::{emit, FitFlags};
 use crate::pipeline::SemError;
 use crate::report::batch::BatchReport;
-use crate::report::{batch_csv, batch_markdown, batch_table};
+use crate::report::{batch_csv, batch_markdown, batch_table, Style};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
@@ -44,6 +44,10 @@ pub struct BatchArgs {
     pub jobs: Option<u16>,
     #[command(flatten)]
     pub gates: GateArgs,
+    /// decimals in table, markdown and CSV (default 2 in the matrix, 3 in the fit lines, full
+    /// precision in CSV); JSON always has full precision
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=15))]
+    pub digits: Option<u8>,
 }
 
 pub const AFTER_HELP: &str = "\
@@ -66,11 +70,16 @@ Exit codes:
 
 /// Render a batch report in a format.
 pub fn render(r: &BatchReport, f: BatchFormat) -> String {
+    render_styled(r, f, Style::default())
+}
+
+/// Render a batch report in a format with `--digits` (JSON keeps full precision).
+pub fn render_styled(r: &BatchReport, f: BatchFormat, style: Style) -> String {
     match f {
-        BatchFormat::Table => batch_table::render(r),
-        BatchFormat::Csv => batch_csv::render(r),
+        BatchFormat::Table => batch_table::render_styled(r, style),
+        BatchFormat::Csv => batch_csv::render_styled(r, style),
         BatchFormat::Json => serde_json::to_string_pretty(r).unwrap_or_default() + "\n",
-        BatchFormat::Markdown => batch_markdown::render(r),
+        BatchFormat::Markdown => batch_markdown::render_styled(r, style),
     }
 }
 
@@ -92,7 +101,10 @@ pub fn run(a: BatchArgs) -> Result<u8, SemError> {
     let result = crate::batch::run(&a.model, &data, &opt, &gates, a.jobs.map(usize::from), &on_done);
     bar.finish_and_clear();
     let r = result?;
-    emit(&render(&r, a.format), a.output.as_deref())?;
+    emit(
+        &render_styled(&r, a.format, Style::with_digits(a.digits.map(usize::from))),
+        a.output.as_deref(),
+    )?;
     for d in &r.datasets {
         if d.error.is_some() {
             eprintln!("error: {}: {}: {}", d.dataset, d.status.describe(), d.reason());

@@ -38,11 +38,14 @@ pub fn report_failures(dataset: &str, failures: &[GateFailure]) {
 /// Text for `--help`: the sign directive, the gates and the exit codes.
 pub const AFTER_HELP: &str = "\
 Hypotheses:
-  A labelled regression path (CRQ ~ H1a*EOIS) or a defined parameter (ind := a*b) is a
-  hypothesis. It is expected positive unless the model file declares otherwise in a
-  comment, which lavaan ignores:
+  A labelled regression path (CRQ ~ H1a*EOIS) or a defined parameter (H5 := a*b) is a
+  hypothesis when its name looks like one (H + number + optional letter: H1, H1a, H12)
+  or a comment, which lavaan ignores, lists it; other labels are plain labels:
+      # hypotheses: ind, total
+  It is expected positive unless the model file declares otherwise:
       # expect: H3 < 0, H8 < 0
   It is supported when its estimate has the expected sign and p < --alpha.
+  `# paper: bradford2019` checks the labels against that paper's H1a-H8.
 
 CI gates:
   --require \"cfi>=0.95,rmsea<=0.06,srmr<=0.08\"   --require-supported H1a,H2 (or all)

@@ -5,7 +5,9 @@
 
 pub mod batch;
 pub mod bootstrap;
+pub mod comparison;
 pub mod gates;
+pub mod generate;
 
 use crate::data::CsvOptions;
 use crate::pipeline::{self, FitOptions, SemError};
@@ -44,6 +46,10 @@ pub enum Command {
     Invariance(InvarianceArgs),
     /// Draw a data set from a population model written with fixed values (CSV)
     Simulate(SimulateArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
+    Completions(generate::CompletionsArgs),
+    /// Print the man page sem(1) (roff), e.g. `sem man > sem.1`
+    Man(generate::ManArgs),
 }
 
 #[derive(Args, Debug)]
@@ -56,11 +62,14 @@ pub struct CompareArgs {
     pub data: PathBuf,
     #[command(flatten)]
     pub flags: FitFlags,
-    /// text, json or markdown (markdown prints the text table)
+    /// text, json, csv (one row per model) or markdown
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
     #[arg(long)]
     pub output: Option<PathBuf>,
+    /// decimals in text, markdown and CSV (JSON has full precision)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=15))]
+    pub digits: Option<u8>,
 }
 
 #[derive(Args, Debug)]
@@ -69,10 +78,14 @@ pub struct InvarianceArgs {
     pub data: PathBuf,
     #[command(flatten)]
     pub flags: FitFlags,
+    /// text, json, csv (one row per step) or markdown
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
     #[arg(long)]
     pub output: Option<PathBuf>,
+    /// decimals in text, markdown and CSV (JSON has full precision)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=15))]
+    pub digits: Option<u8>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -152,9 +165,17 @@ pub struct FitArgs {
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub gates: gates::GateArgs,
+    /// decimals in text, markdown and CSV (default 3 in text and markdown, full precision
+    /// in CSV); JSON always has full precision
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=15))]
+    pub digits: Option<u8>,
 }
 
 impl FitArgs {
+    pub fn style(&self) -> report::Style {
+        report::Style::with_digits(self.digits.map(usize::from))
+    }
+
     pub fn options(&self) -> Result<FitOptions, SemError> {
         self.flags.options()
     }
@@ -331,11 +352,16 @@ impl FitFlags {
 
 /// Render a fit report in a format.
 pub fn render_fit(r: &FitReport, f: Format) -> String {
+    render_fit_styled(r, f, report::Style::default())
+}
+
+/// Render a fit report in a format with `--digits` (JSON keeps full precision).
+pub fn render_fit_styled(r: &FitReport, f: Format, style: report::Style) -> String {
     match f {
-        Format::Text => report::text::render(r),
+        Format::Text => report::text::render_styled(r, style),
         Format::Json => serde_json::to_string_pretty(r).unwrap_or_default() + "\n",
-        Format::Csv => report::csv_out::render(r),
-        Format::Markdown => report::markdown::render(r),
+        Format::Csv => report::csv_out::render_styled(r, style),
+        Format::Markdown => report::markdown::render_styled(r, style),
     }
 }
 
@@ -400,34 +426,13 @@ pub fn run(cli: Cli) -> Result<u8, SemError> {
                     eprintln!("warning: {w}");
                 }
             }
-            emit(&render_fit(&r, a.format), a.output.as_deref())?;
+            emit(&render_fit_styled(&r, a.format, a.style()), a.output.as_deref())?;
             let failed = gates.evaluate(&r);
             gates::report_failures(&r.data_file, &failed);
             Ok(if failed.is_empty() { 0 } else { gates::GATE_FAILED })
         }
-        Command::Compare(a) => {
-            let r = crate::compare::compare(&a.model_a, &a.model_b, &a.data, &a.flags.options()?)?;
-            let text = match a.format {
-                Format::Json => serde_json::to_string_pretty(&r).unwrap_or_default() + "\n",
-                _ => crate::compare::render_compare(&r),
-            };
-            emit(&text, a.output.as_deref())?;
-            Ok(if r.models.iter().all(|m| m.converged) { 0 } else { 1 })
-        }
-        Command::Invariance(a) => {
-            if !a.flags.group_equal.is_empty() {
-                return Err(SemError::Input(
-                    "sem invariance sets the equality constraints of each step itself; drop --group-equal".into(),
-                ));
-            }
-            let r = crate::compare::invariance(&a.model, &a.data, &a.flags.options()?)?;
-            let text = match a.format {
-                Format::Json => serde_json::to_string_pretty(&r).unwrap_or_default() + "\n",
-                _ => crate::compare::render_invariance(&r),
-            };
-            emit(&text, a.output.as_deref())?;
-            Ok(if r.steps.iter().all(|m| m.converged) { 0 } else { 1 })
-        }
+        Command::Compare(a) => comparison::run_compare(a),
+        Command::Invariance(a) => comparison::run_invariance(a),
         Command::Batch(a) => batch::run(a),
         Command::Check(a) => {
             let opt = FitOptions {
@@ -441,7 +446,8 @@ pub fn run(cli: Cli) -> Result<u8, SemError> {
             let r = pipeline::check(&a.model, a.data.as_deref(), &opt)?;
             let text = match a.format {
                 Format::Json => serde_json::to_string_pretty(&r).unwrap_or_default() + "\n",
-                Format::Text | Format::Markdown => report::check::render_text(&r),
+                Format::Text => report::check::render_text(&r),
+                Format::Markdown => report::check::render_markdown(&r),
                 Format::Csv => {
                     let mut w = csv::Writer::from_writer(Vec::new());
                     for p in &r.parameters {
@@ -454,5 +460,7 @@ pub fn run(cli: Cli) -> Result<u8, SemError> {
             Ok(if r.df < 0 { 1 } else { 0 })
         }
         Command::Simulate(a) => a.run(),
+        Command::Completions(a) => generate::run_completions(a),
+        Command::Man(a) => generate::run_man(a),
     }
 }

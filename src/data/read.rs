@@ -206,10 +206,11 @@ pub fn read_csv_bytes(file: &str, bytes: &[u8], want: &[String], group: Option<&
                 let mut msg = format!("{file}: the model uses the variable `{w}`, but the data have no column of that name");
                 if let Some(hint) = delimiter_hint(&header, opt) {
                     msg.push_str(&format!("; {hint}"));
-                } else if header.iter().all(|h| h.parse::<f64>().is_ok()) {
+                } else if looks_like_data(&header) {
                     msg.push_str(&format!(
-                        "; the first line holds numbers ({}): the file seems to have no header row, add one with the column names",
-                        header.iter().take(6).map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                        "; the first row looks like data, not column names ({}{}): the file seems to have no header row; add one with the column names",
+                        header.iter().take(6).map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+                        if header.len() > 6 { ", ..." } else { "" }
                     ));
                 } else if let Some(d) = did_you_mean(w, &header) {
                     msg.push_str(&format!("; did you mean `{d}`?"));
@@ -247,11 +248,11 @@ pub fn read_csv_bytes(file: &str, bytes: &[u8], want: &[String], group: Option<&
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e.position().map_or(0, |p| line_at(bytes, p.byte() as usize));
                 return Err(DataError(format!("{file}:{line}: {e}")));
             }
         }
-        let line = rec.position().map_or(0, |p| p.line());
+        let line = rec.position().map_or(0, |p| line_at(bytes, p.byte() as usize));
         if rec.iter().all(|c| c.trim_ascii().is_empty()) && rec.len() < header.len().max(2) {
             continue; // a blank line, perhaps with spaces
         }
@@ -309,6 +310,30 @@ pub fn read_csv_bytes(file: &str, bytes: &[u8], want: &[String], group: Option<&
         lines,
         group: groups,
     })
+}
+
+/// Whether a header row is really a row of data: most of its cells are
+/// numbers (a data row may also hold a text column, such as a group name).
+pub fn looks_like_data(header: &[String]) -> bool {
+    let numbers = header.iter().filter(|h| parse_number(h).is_ok()).count();
+    numbers > 0 && 2 * numbers > header.len()
+}
+
+/// The 1-based line of the record that starts at byte `at`. The csv crate's
+/// own line count is one short after CRLF line ends (and does not count a
+/// lone `\r`), so lines are counted here: a line ends at `\n`, `\r\n` or a
+/// lone `\r`; the line ends a record starts after are skipped first.
+pub fn line_at(bytes: &[u8], at: usize) -> u64 {
+    let mut at = at.min(bytes.len());
+    while at < bytes.len() && matches!(bytes[at], b'\r' | b'\n') {
+        at += 1;
+    }
+    let breaks = bytes[..at]
+        .iter()
+        .enumerate()
+        .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
+        .count();
+    breaks as u64 + 1
 }
 
 /// A finite number, or why not. Rust's parser would also read `inf`,

@@ -1,19 +1,29 @@
-//! The `# expect:` directive: how a model file declares that a hypothesis
-//! predicts a negative (or, explicitly, a positive) effect without leaving
-//! lavaan's syntax. lavaan drops everything after `#` (or `!`) on a line, so
+//! The comment directives a model file uses to talk about its hypotheses
+//! without leaving lavaan's syntax. lavaan drops everything after `#` (or
+//! `!`) on a line, so
 //!
 //! ```text
 //! CRQ ~ H1a*EOIS + H8*COS
 //! # expect: H3 < 0, H8 < 0
+//! # hypotheses: ind, total
+//! # paper: bradford2019
 //! ```
 //!
 //! is the same model to lavaan and to `sem`'s parser; only this module reads
-//! the comment, from the raw model text. A directive is a comment whose text
-//! starts with `expect:` (on a line of its own or after a statement), followed
-//! by comma-separated items `NAME < 0` (expected negative) or `NAME > 0`
-//! (expected positive, the default). A malformed item, a name that is not a
-//! hypothesis of the model (a labelled `~` path or a `:=` definition) and two
-//! contradicting items are errors that point at the file, line and column.
+//! the comments, from the raw model text. A directive is a comment whose
+//! text starts with its keyword (on a line of its own or after a statement):
+//!
+//! - `expect:` comma-separated items `NAME < 0` (expected negative) or
+//!   `NAME > 0` (expected positive, the default); a name listed here is a
+//!   hypothesis whatever it is called;
+//! - `hypotheses:` comma-separated names of labels or `:=` definitions that
+//!   are hypotheses although not named like one (`H` + number + letter);
+//! - `paper:` the name of a paper whose hypothesis table the model's labels
+//!   are checked against (`bradford2019`, see `paper`).
+//!
+//! A malformed item, a name that is not a labelled `~` path or `:=`
+//! definition of the model, two contradicting items and an unknown paper are
+//! errors that point at the file, line and column.
 
 use crate::syntax::diag::{Diagnostic, Span};
 
@@ -59,19 +69,29 @@ pub struct Expectation {
     pub span: Span,
 }
 
-/// Every `# expect:` item of a model file.
+/// Every directive of a model file.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Expectations {
+    /// `# expect:` items
     pub items: Vec<Expectation>,
+    /// `# hypotheses:` names, with where each was written
+    pub listed: Vec<(String, Span)>,
+    /// `# paper:` the paper to check the labels against, with its span
+    pub paper: Option<(String, Span)>,
 }
 
 const KEYWORD: &str = "expect:";
+const LIST_KEYWORD: &str = "hypotheses:";
+const PAPER_KEYWORD: &str = "paper:";
+const LIST_HELP: &str = "write `# hypotheses: NAME, NAME` with the labels of `~` paths or `:=` definitions that are hypotheses";
 const HELP: &str = "write `# expect: NAME < 0` for an expected negative effect (or `NAME > 0`), several separated by commas, e.g. `# expect: H3 < 0, H8 < 0`";
 
 impl Expectations {
     /// Read the directives of a model text. Errors are rendered against `file`.
     pub fn parse(src: &str, file: &str) -> Result<Expectations, String> {
         let mut items: Vec<Expectation> = Vec::new();
+        let mut listed: Vec<(String, Span)> = Vec::new();
+        let mut paper: Option<(String, Span)> = None;
         let mut line_start = 0;
         for line in src.split_inclusive('\n') {
             let here = line_start;
@@ -79,7 +99,28 @@ impl Expectations {
             let Some(mark) = line.find(['#', '!']) else { continue };
             let comment = &line[mark + 1..];
             let body_at = here + mark + 1 + (comment.len() - comment.trim_start().len());
-            let Some(rest) = comment.trim_start().strip_prefix(KEYWORD) else {
+            let body = comment.trim_start();
+            if let Some(rest) = body.strip_prefix(LIST_KEYWORD) {
+                read_list(rest, body_at + LIST_KEYWORD.len(), &mut listed).map_err(|d| d.render(file, src))?;
+                continue;
+            }
+            if let Some(rest) = body.strip_prefix(PAPER_KEYWORD) {
+                let lead = rest.len() - rest.trim_start().len();
+                let name = rest.trim();
+                let at = body_at + PAPER_KEYWORD.len() + lead;
+                let span = Span::new(at, at + name.len().max(1));
+                if let Some((prev, _)) = paper.as_ref().filter(|(p, _): &&(String, Span)| p != name) {
+                    return Err(Diagnostic::new(
+                        format!("a second `# paper:` directive (`{name}`, the first is `{prev}`)"),
+                        span,
+                        "one paper per model",
+                    )
+                    .render(file, src));
+                }
+                paper = Some((name.to_string(), span));
+                continue;
+            }
+            let Some(rest) = body.strip_prefix(KEYWORD) else {
                 continue;
             };
             let rest = rest.trim_end_matches(['\n', '\r']);
@@ -115,26 +156,36 @@ impl Expectations {
                 items.push(e);
             }
         }
-        Ok(Expectations { items })
+        Ok(Expectations { items, listed, paper })
     }
 
-    /// Check that every name is one of the model's hypotheses.
-    pub fn check_names(&self, hypotheses: &[String], src: &str, file: &str) -> Result<(), String> {
-        for e in &self.items {
-            if !hypotheses.contains(&e.name) {
-                let known = if hypotheses.is_empty() {
-                    "the model has no hypotheses (labelled `~` paths or `:=` definitions)".to_string()
+    /// Whether a directive names this label or definition as a hypothesis.
+    pub fn names(&self, name: &str) -> bool {
+        self.items.iter().any(|e| e.name == name) || self.listed.iter().any(|(n, _)| n == name)
+    }
+
+    /// Check that every name is a possible hypothesis of the model (the
+    /// label of a `~` path or a `:=` definition: `candidates`).
+    pub fn check_names(&self, candidates: &[String], src: &str, file: &str) -> Result<(), String> {
+        let named = self
+            .items
+            .iter()
+            .map(|e| ("# expect:", &e.name, e.span))
+            .chain(self.listed.iter().map(|(n, s)| ("# hypotheses:", n, *s)));
+        for (directive, name, span) in named {
+            if !candidates.contains(name) {
+                let known = if candidates.is_empty() {
+                    "the model has no labelled `~` paths or `:=` definitions".to_string()
                 } else {
-                    format!("the model's hypotheses are {}", hypotheses.join(", "))
+                    format!("the model's labelled paths and definitions are {}", candidates.join(", "))
                 };
                 return Err(Diagnostic::new(
-                    format!("`# expect:` names `{}`, which is not a hypothesis of the model", e.name),
-                    e.span,
+                    format!("`{directive}` names `{name}`, which is not a hypothesis of the model"),
+                    span,
                     "unknown hypothesis",
                 )
                 .help(format!(
-                    "{known}; a hypothesis is a labelled regression path (`y ~ {}*x`) or a defined parameter (`{} := a*b`)",
-                    e.name, e.name
+                    "{known}; a hypothesis is a labelled regression path (`y ~ {name}*x`) or a defined parameter (`{name} := a*b`)"
                 ))
                 .render(file, src));
             }
@@ -146,6 +197,34 @@ impl Expectations {
     pub fn sign_of(&self, name: &str) -> Sign {
         self.items.iter().find(|e| e.name == name).map_or(Sign::Positive, |e| e.sign)
     }
+}
+
+/// The names of a `# hypotheses:` directive (`rest` starts at byte `at`).
+fn read_list(rest: &str, mut at: usize, out: &mut Vec<(String, Span)>) -> Result<(), Diagnostic> {
+    let rest = rest.trim_end_matches(['\n', '\r']);
+    if rest.trim().is_empty() {
+        let span = Span::new(at - LIST_KEYWORD.len(), at);
+        return Err(Diagnostic::new("the `# hypotheses:` directive names no hypothesis", span, "nothing after this").help(LIST_HELP));
+    }
+    for raw in rest.split(',') {
+        let lead = raw.len() - raw.trim_start().len();
+        let item = raw.trim();
+        let span = Span::new(at + lead, at + lead + item.len().max(1));
+        at += raw.len() + 1;
+        let ok = !item.is_empty() && item.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.');
+        if !ok {
+            return Err(Diagnostic::new(
+                format!("cannot read `{item}` in the `# hypotheses:` directive"),
+                span,
+                "expected a label or a `:=` name",
+            )
+            .help(LIST_HELP));
+        }
+        if !out.iter().any(|(n, _)| n == item) {
+            out.push((item.to_string(), span));
+        }
+    }
+    Ok(())
 }
 
 fn parse_item(item: &str, span: Span) -> Result<Expectation, Diagnostic> {
@@ -208,5 +287,23 @@ mod tests {
         let e = Expectations::parse(src, "m.lav").unwrap();
         let err = e.check_names(&["a".into()], src, "m.lav").unwrap_err();
         assert!(err.contains("m.lav:2:11") && err.contains("`H9`") && err.contains("are a"), "{err}");
+    }
+
+    #[test]
+    fn hypotheses_and_paper_directives() {
+        let src = "y ~ a*x + b*z\nind := a*b  # hypotheses: ind, a\n# paper: bradford2019\n";
+        let e = Expectations::parse(src, "m.lav").unwrap();
+        assert!(e.names("ind") && e.names("a") && !e.names("b"));
+        assert_eq!(e.paper.as_ref().map(|p| p.0.as_str()), Some("bradford2019"));
+        let err = Expectations::parse("# hypotheses: a b\n", "m.lav").unwrap_err();
+        assert!(err.contains("m.lav:1:15") && err.contains("`a b`"), "{err}");
+        let err = Expectations::parse("# hypotheses:\n", "m.lav").unwrap_err();
+        assert!(err.contains("names no hypothesis"), "{err}");
+        let e = Expectations::parse("y ~ a*x\n# hypotheses: zz\n", "m.lav").unwrap();
+        let err = e.check_names(&["a".into()], "y ~ a*x\n# hypotheses: zz\n", "m.lav").unwrap_err();
+        assert!(
+            err.contains("m.lav:2:15") && err.contains("# hypotheses:") && err.contains("`zz`"),
+            "{err}"
+        );
     }
 }

@@ -2,11 +2,13 @@
 //! structural paths, H1a–H8 (`models/bradford.lav` labels each path with its
 //! hypothesis). A model file that names its labels after these hypotheses
 //! but leaves one out, or puts a label on another path, tests something other
-//! than the paper says; `sem check` and `sem fit` warn about it. Models that
-//! do not use the paper's naming stay quiet: the check runs only when at
-//! least `MIN_LABELS` labels look like `H<number>[letter]`.
+//! than the paper says; `sem check` and `sem fit` warn about it. The check
+//! runs only when the model asks for it with a `# paper: bradford2019`
+//! comment: other models that happen to use H-labels are not the paper's.
 
+use super::Expectations;
 use crate::model::ParRow;
+use crate::syntax::diag::Diagnostic;
 
 /// One hypothesis of the paper: `lhs ~ rhs` (the dependent variable first, as
 /// in lavaan syntax).
@@ -34,8 +36,31 @@ pub const BRADFORD_2019: &[PaperPath] = &[
     path("H8", "CRQ", "COS"),
 ];
 
-/// How many hypothesis-like labels make a model "the paper's model".
-pub const MIN_LABELS: usize = 3;
+/// The papers `# paper:` can name, and their tables.
+pub const PAPERS: &[(&str, &[PaperPath])] = &[("bradford2019", BRADFORD_2019)];
+
+/// The table a model asked for, if any.
+fn table(expect: &Expectations) -> Option<&'static [PaperPath]> {
+    let (name, _) = expect.paper.as_ref()?;
+    PAPERS.iter().find(|(n, _)| n == name).map(|(_, t)| *t)
+}
+
+/// An unknown `# paper:` name is an error at its line and column.
+pub fn check_directive(expect: &Expectations, src: &str, file: &str) -> Result<(), String> {
+    match &expect.paper {
+        Some((name, span)) if table(expect).is_none() => {
+            let known: Vec<&str> = PAPERS.iter().map(|(n, _)| *n).collect();
+            Err(Diagnostic::new(
+                format!("unknown paper `{name}` in the `# paper:` directive"),
+                *span,
+                "not a paper sem knows",
+            )
+            .help(format!("the papers whose hypotheses sem can check are: {}", known.join(", ")))
+            .render(file, src))
+        }
+        _ => Ok(()),
+    }
+}
 
 /// `H` followed by digits and at most one lower-case letter (`^H\d+[a-z]?$`).
 pub fn looks_like_hypothesis(label: &str) -> bool {
@@ -51,17 +76,15 @@ fn describe(r: &ParRow) -> String {
     format!("{} {} {}", r.lhs, r.op, r.rhs)
 }
 
-/// Warnings for a parameter table whose labels follow the paper's naming.
-pub fn warnings(rows: &[ParRow]) -> Vec<String> {
-    let labelled: Vec<&ParRow> = rows.iter().filter(|r| looks_like_hypothesis(&r.label)).collect();
-    let mut distinct: Vec<&str> = labelled.iter().map(|r| r.label.as_str()).collect();
-    distinct.sort_unstable();
-    distinct.dedup();
-    if distinct.len() < MIN_LABELS {
+/// Warnings for a parameter table whose model asked (`# paper:`) to be
+/// checked against a paper's hypotheses; none otherwise.
+pub fn warnings(rows: &[ParRow], expect: &Expectations) -> Vec<String> {
+    let Some(paper) = table(expect) else {
         return Vec::new();
-    }
+    };
+    let labelled: Vec<&ParRow> = rows.iter().filter(|r| looks_like_hypothesis(&r.label)).collect();
     let mut out = Vec::new();
-    for p in BRADFORD_2019 {
+    for p in paper {
         let on_it = |r: &&ParRow| r.op == "~" && r.lhs == p.lhs && r.rhs == p.rhs;
         let with_label: Vec<&&ParRow> = labelled.iter().filter(|r| r.label == p.label).collect();
         let paper = format!("the paper's {} is {} ~ {}", p.label, p.lhs, p.rhs);

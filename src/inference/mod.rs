@@ -8,6 +8,7 @@
 
 pub mod bootstrap;
 pub mod defined;
+pub mod eigen;
 pub mod fiml;
 pub mod modindices;
 pub mod residuals;
@@ -17,7 +18,7 @@ pub mod standardize;
 use crate::estimate::objective::{expected_information, GroupData};
 use crate::model::ram::Mat;
 use crate::model::Model;
-use nalgebra::{DMatrix, SymmetricEigen};
+use nalgebra::DMatrix;
 use statrs::distribution::{ContinuousCDF, Normal};
 
 /// One row of lavaan's `parameterEstimates()`.
@@ -56,9 +57,17 @@ pub fn row_values(model: &Model, x: &[f64]) -> Vec<f64> {
 pub fn vcov(model: &Model, x: &[f64], data: &[GroupData]) -> Result<DMatrix<f64>, NotIdentified> {
     let ntot: usize = data.iter().map(|d| d.n).sum();
     let info = expected_information(&model.ram, x, data).ok_or(NotIdentified { rows: vec![] })?;
+    invert_information(model, &info, ntot as f64)
+}
+
+/// info^-1 / n for a unit information matrix (expected or observed), or
+/// the rows of the parameters in its (near) null space. The verdict is taken
+/// on the correlation form, so it does not depend on the units the
+/// variables are measured in.
+pub fn invert_information(model: &Model, info: &DMatrix<f64>, n: f64) -> Result<DMatrix<f64>, NotIdentified> {
     let nx = info.nrows();
     if nx == 0 {
-        return Ok(info);
+        return Ok(info.clone());
     }
     // test and invert the information in correlation form, D^-1/2 I D^-1/2,
     // so that the verdict does not depend on the scale of the variables (a
@@ -82,13 +91,13 @@ pub fn vcov(model: &Model, x: &[f64], data: &[GroupData]) -> Result<DMatrix<f64>
         let (ninv, nsc) = (inner.norm(), scaled.norm());
         if ninv.is_finite() && nsc.is_finite() && 1.0 / ninv > 1e-10 * nsc {
             let inv = DMatrix::from_fn(nx, nx, |i, j| inner[(i, j)] * scale[i] * scale[j]);
-            return Ok(inv / ntot as f64);
+            return Ok(inv / n);
         }
     }
-    let eig = SymmetricEigen::new(scaled);
-    let max = eig.eigenvalues.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let eig = eigen::symmetric_eigen(&scaled);
+    let max = eig.values.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     let (kmin, min) = eig
-        .eigenvalues
+        .values
         .iter()
         .enumerate()
         .fold((0, f64::INFINITY), |acc, (k, v)| if *v < acc.1 { (k, *v) } else { acc });
@@ -97,11 +106,11 @@ pub fn vcov(model: &Model, x: &[f64], data: &[GroupData]) -> Result<DMatrix<f64>
         // every direction of the (near) null space: a model can have several
         // unidentified parts (two factors with two indicators each)
         let mut rows: Vec<usize> = Vec::new();
-        for (k, ev) in eig.eigenvalues.iter().enumerate() {
+        for (k, ev) in eig.values.iter().enumerate() {
             if !(ev.is_nan() || *ev <= tol) && k != kmin {
                 continue;
             }
-            for (xi, val) in eig.eigenvectors.column(k).iter().enumerate() {
+            for (xi, val) in eig.vectors.column(k).iter().enumerate() {
                 if val.abs() > 0.1 || val.is_nan() {
                     rows.extend(model.ram.x_rows[xi].iter().copied().take(1));
                 }
@@ -112,9 +121,9 @@ pub fn vcov(model: &Model, x: &[f64], data: &[GroupData]) -> Result<DMatrix<f64>
         return Err(NotIdentified { rows });
     }
     // I^-1 = D^-1/2 (scaled)^-1 D^-1/2, the inverse through the eigen decomposition
-    let inner = &eig.eigenvectors * DMatrix::from_diagonal(&eig.eigenvalues.map(|v| 1.0 / v)) * eig.eigenvectors.transpose();
+    let inner = eig.map(|v| 1.0 / v);
     let inv = DMatrix::from_fn(nx, nx, |i, j| inner[(i, j)] * scale[i] * scale[j]);
-    Ok(inv / ntot as f64)
+    Ok(inv / n)
 }
 
 /// lavaan's `parameterEstimates(standardized = TRUE)` for every row.
@@ -271,7 +280,7 @@ pub fn admissibility(model: &Model, x: &[f64]) -> Vec<String> {
         if cov_lv.iter().any(|v| !v.is_finite()) {
             continue;
         }
-        let eig = SymmetricEigen::new(cov_lv).eigenvalues;
+        let eig = eigen::symmetric_eigen(&cov_lv).values;
         let max = eig.iter().fold(1.0f64, |m, v| m.max(v.abs()));
         let min = eig.iter().fold(f64::INFINITY, |m, v| m.min(*v));
         // lavaan's threshold: an eigenvalue below -eps^(3/4)

@@ -8,8 +8,8 @@
 //! `error`); a model without hypotheses gives one row per data set.
 
 use super::batch::{BatchReport, DatasetOut};
-use super::csv_out::cell;
-use super::HypothesisSpec;
+use super::csv_out::cell_digits;
+use super::{HypothesisSpec, Style};
 
 pub const COLUMNS: &[&str] = &[
     "dataset",
@@ -45,7 +45,8 @@ fn nobs(d: &DatasetOut) -> String {
     }
 }
 
-fn row(d: &DatasetOut, h: Option<&HypothesisSpec>) -> Vec<String> {
+fn row(d: &DatasetOut, h: Option<&HypothesisSpec>, style: Style) -> Vec<String> {
+    let cell = |v: Option<f64>| cell_digits(v, style.digits);
     let fitted = h.and_then(|h| d.hypothesis(&h.name));
     let num = |f: fn(&super::HypothesisOut) -> Option<f64>| cell(fitted.and_then(f));
     let status = serde_json::to_value(d.status)
@@ -79,15 +80,21 @@ fn row(d: &DatasetOut, h: Option<&HypothesisSpec>) -> Vec<String> {
     ]
 }
 
+/// Full precision.
 pub fn render(r: &BatchReport) -> String {
+    render_styled(r, Style::default())
+}
+
+/// With `--digits N` every number rounded to N decimals.
+pub fn render_styled(r: &BatchReport, style: Style) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     let _ = w.write_record(COLUMNS);
     for d in &r.datasets {
         if r.hypotheses.is_empty() {
-            let _ = w.write_record(row(d, None));
+            let _ = w.write_record(row(d, None, style));
         }
         for h in &r.hypotheses {
-            let _ = w.write_record(row(d, Some(h)));
+            let _ = w.write_record(row(d, Some(h), style));
         }
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()

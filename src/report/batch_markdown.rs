@@ -3,8 +3,8 @@
 //! job summary, followed by failures, failed gates and warnings as lists.
 
 use super::batch::{BatchReport, Status};
-use super::batch_table::{cell, supported_count};
-use super::fmt_opt;
+use super::batch_table::{cell, cell_decimals, supported_count};
+use super::{fmt_opt, Style};
 use std::fmt::Write as _;
 
 /// Text that is safe inside a table cell.
@@ -12,7 +12,14 @@ fn esc(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
+/// With 2 decimals in the matrix and 3 in the fit table.
 pub fn render(r: &BatchReport) -> String {
+    render_styled(r, Style::default())
+}
+
+/// With `--digits` decimals everywhere.
+pub fn render_styled(r: &BatchReport, style: Style) -> String {
+    let (cd, fd) = (cell_decimals(style), style.d());
     let mut o = String::new();
     let n = r.datasets.len();
     let _ = writeln!(
@@ -46,7 +53,7 @@ pub fn render(r: &BatchReport) -> String {
             };
             let _ = write!(o, "| {} | `{}` | {} |", h.name, path, h.expected_sign);
             for d in &r.datasets {
-                let _ = write!(o, " {} |", cell(d, &h.name).trim_end().replace('*', "\\*"));
+                let _ = write!(o, " {} |", cell(d, &h.name, cd).trim_end().replace('*', "\\*"));
             }
             o.push('\n');
         }
@@ -68,14 +75,37 @@ pub fn render(r: &BatchReport) -> String {
             esc(&d.dataset),
             d.status.describe(),
             d.nobs.as_ref().map_or(String::new(), |v| v.to_string()),
-            f("chisq", 3),
+            f("chisq", fd),
             f("df", 0),
-            f("pvalue", 3),
-            f("cfi", 3),
-            f("tli", 3),
-            f("rmsea", 3),
-            f("srmr", 3)
+            f("pvalue", fd),
+            f("cfi", fd),
+            f("tli", fd),
+            f("rmsea", fd),
+            f("srmr", fd)
         );
+    }
+    if super::batch_table::any_scaled(r) {
+        let _ = writeln!(
+            o,
+            "\n### Scaled test and robust indices\n\nThe fit table above has the standard test.\n"
+        );
+        let _ = write!(o, "| |");
+        for (_, h) in super::batch_table::SCALED {
+            let _ = write!(o, " {h} |");
+        }
+        let _ = write!(o, "\n|---|");
+        for _ in super::batch_table::SCALED {
+            o.push_str("---:|");
+        }
+        o.push('\n');
+        for (i, d) in r.datasets.iter().enumerate().filter(|(_, d)| d.converged.is_some()) {
+            let _ = write!(o, "| [{}] |", i + 1);
+            for (k, _) in super::batch_table::SCALED {
+                let dec = if k.starts_with("df") { 0 } else { fd };
+                let _ = write!(o, " {} |", fmt_opt(d.fit_value(k), dec));
+            }
+            o.push('\n');
+        }
     }
     let failures: Vec<_> = r.datasets.iter().enumerate().filter(|(_, d)| d.status != Status::Ok).collect();
     if !failures.is_empty() {

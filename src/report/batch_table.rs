@@ -6,19 +6,25 @@
 //! of columns, as R prints a wide matrix.
 
 use super::batch::{BatchReport, DatasetOut, Status};
-use super::fmt_opt;
+use super::{fmt_opt, Style};
 use std::fmt::Write as _;
 
 /// Total width a block of columns aims to fit in.
 const WIDTH: usize = 100;
 const COL: usize = 8;
 
-/// The matrix cell of one hypothesis in one data set: `0.39*`, `0.02 `, `-`.
-pub fn cell(d: &DatasetOut, name: &str) -> String {
+/// Decimals of the matrix cells: 2, or `--digits`.
+pub fn cell_decimals(style: Style) -> usize {
+    style.d_or(2)
+}
+
+/// The matrix cell of one hypothesis in one data set: `0.39*`, `0.02 `, `-`
+/// (with `dec` decimals).
+pub fn cell(d: &DatasetOut, name: &str, dec: usize) -> String {
     match d.hypothesis(name) {
         None => "-".into(),
         Some(h) => {
-            let v = h.std_all.or(h.est).map_or("NA".to_string(), |v| format!("{v:.2}"));
+            let v = h.std_all.or(h.est).map_or("NA".to_string(), |v| format!("{v:.dec$}"));
             format!("{v}{}", if h.supported { '*' } else { ' ' })
         }
     }
@@ -33,6 +39,46 @@ pub fn supported_count(d: &DatasetOut, n: usize) -> String {
     }
 }
 
+/// Whether any data set has a scaled test (MLM, MLR, ...): then the fit
+/// lines above are the standard test's, and a second block gives the scaled
+/// test and the robust indices, labelled.
+pub fn any_scaled(r: &BatchReport) -> bool {
+    r.datasets.iter().any(|d| d.fit.contains_key("chisq_scaled"))
+}
+
+/// The keys and headers of the scaled block.
+pub const SCALED: &[(&str, &str)] = &[
+    ("chisq_scaled", "chisq.scaled"),
+    ("df_scaled", "df"),
+    ("pvalue_scaled", "p"),
+    ("chisq_scaling_factor", "scaling"),
+    ("cfi_robust", "CFI.rob"),
+    ("tli_robust", "TLI.rob"),
+    ("rmsea_robust", "RMSEA.rob"),
+];
+
+fn scaled_lines(o: &mut String, r: &BatchReport, fd: usize, kw: usize) {
+    if !any_scaled(r) {
+        return;
+    }
+    let w = 9.max(fd + 6);
+    let _ = writeln!(o, "\nScaled test and robust indices (the lines above are the standard test):");
+    let _ = write!(o, "  {:<kw$}", "");
+    for (_, h) in SCALED {
+        let _ = write!(o, " {h:>w$}", w = w.max(h.len()));
+    }
+    o.push('\n');
+    for (i, d) in r.datasets.iter().enumerate().filter(|(_, d)| d.converged.is_some()) {
+        let _ = write!(o, "  {:<kw$}", format!("[{}]", i + 1));
+        for (k, h) in SCALED {
+            let dec = if k.starts_with("df") { 0 } else { fd };
+            let v = fmt_opt(d.fit_value(k), dec);
+            let _ = write!(o, " {:>w$}", if v.is_empty() { "NA" } else { &v }, w = w.max(h.len()));
+        }
+        o.push('\n');
+    }
+}
+
 fn path_of(op: &str, lhs: &str, rhs: &str) -> String {
     if op == ":=" {
         format!("{lhs} := {rhs}")
@@ -41,7 +87,16 @@ fn path_of(op: &str, lhs: &str, rhs: &str) -> String {
     }
 }
 
+/// With 2 decimals in the matrix and 3 in the fit lines.
 pub fn render(r: &BatchReport) -> String {
+    render_styled(r, Style::default())
+}
+
+/// With `--digits` decimals everywhere.
+pub fn render_styled(r: &BatchReport, style: Style) -> String {
+    let cd = cell_decimals(style);
+    let fd = style.d();
+    let col = COL.max(cd + 6);
     let mut o = String::new();
     let n = r.datasets.len();
     let failed = n - r.n_ok();
@@ -64,24 +119,24 @@ pub fn render(r: &BatchReport) -> String {
         let nw = r.hypotheses.iter().map(|h| h.name.len()).max().unwrap_or(0).max("hypothesis".len());
         let pw = paths.iter().map(|p| p.chars().count()).max().unwrap_or(0).max(4);
         let prefix = 2 + nw + 2 + pw + 6;
-        let per_block = ((WIDTH.saturating_sub(prefix)) / COL).max(1);
+        let per_block = ((WIDTH.saturating_sub(prefix)) / col).max(1);
         let idx: Vec<usize> = (0..n).collect();
         for block in idx.chunks(per_block) {
             let _ = write!(o, "\n  {:<nw$}  {:<pw$}  sign", "hypothesis", "path");
             for &i in block {
-                let _ = write!(o, "{:>COL$}", format!("[{}] ", i + 1));
+                let _ = write!(o, "{:>col$}", format!("[{}] ", i + 1));
             }
             o.push('\n');
             for (h, path) in r.hypotheses.iter().zip(&paths) {
                 let _ = write!(o, "  {:<nw$}  {:<pw$}  {:>4}", h.name, path, h.expected_sign);
                 for &i in block {
-                    let _ = write!(o, "{:>COL$}", cell(&r.datasets[i], &h.name));
+                    let _ = write!(o, "{:>col$}", cell(&r.datasets[i], &h.name, cd));
                 }
                 o.push('\n');
             }
             let _ = write!(o, "  {:<nw$}  {:<pw$}  {:>4}", "supported", "", "");
             for &i in block {
-                let _ = write!(o, "{:>COL$}", supported_count(&r.datasets[i], r.hypotheses.len()));
+                let _ = write!(o, "{:>col$}", supported_count(&r.datasets[i], r.hypotheses.len()));
             }
             o.push('\n');
         }
@@ -90,8 +145,18 @@ pub fn render(r: &BatchReport) -> String {
     let kw = format!("[{n}]").len();
     let _ = writeln!(
         o,
-        "  {:<kw$} {:>6} {:>9} {:>5} {:>6} {:>6} {:>6} {:>6} {:>6}  data set",
-        "", "N", "chisq", "df", "p", "CFI", "TLI", "RMSEA", "SRMR"
+        "  {:<kw$} {:>6} {:>cw$} {:>5} {:>w$} {:>w$} {:>w$} {:>w$} {:>w$}  data set",
+        "",
+        "N",
+        "chisq",
+        "df",
+        "p",
+        "CFI",
+        "TLI",
+        "RMSEA",
+        "SRMR",
+        w = 6.max(fd + 3),
+        cw = 9.max(fd + 6)
     );
     for (i, d) in r.datasets.iter().enumerate() {
         let key = format!("[{}]", i + 1);
@@ -116,18 +181,21 @@ pub fn render(r: &BatchReport) -> String {
         let mark = if d.status == Status::Ok { "" } else { "  (!)" };
         let _ = writeln!(
             o,
-            "  {key:<kw$} {:>6} {:>9} {:>5} {:>6} {:>6} {:>6} {:>6} {:>6}  {}{mark}",
+            "  {key:<kw$} {:>6} {:>cw$} {:>5} {:>w$} {:>w$} {:>w$} {:>w$} {:>w$}  {}{mark}",
             nobs,
-            f("chisq", 3),
+            f("chisq", fd),
             f("df", 0),
-            f("pvalue", 3),
-            f("cfi", 3),
-            f("tli", 3),
-            f("rmsea", 3),
-            f("srmr", 3),
-            d.dataset
+            f("pvalue", fd),
+            f("cfi", fd),
+            f("tli", fd),
+            f("rmsea", fd),
+            f("srmr", fd),
+            d.dataset,
+            w = 6.max(fd + 3),
+            cw = 9.max(fd + 6)
         );
     }
+    scaled_lines(&mut o, r, fd, kw);
     let failures: Vec<(usize, &DatasetOut)> = r.datasets.iter().enumerate().filter(|(_, d)| d.status != Status::Ok).collect();
     if !failures.is_empty() {
         let _ = writeln!(o, "\nFailures:");

@@ -1,6 +1,8 @@
 //! The report of `sem check`: lavaan's parameter table (`parTable()`
 //! columns), the effective number of parameters, the variables by role and,
-//! when a data file is given, the degrees of freedom and the columns used.
+//! when a data file is given, the degrees of freedom and the columns used;
+//! rendered as text or markdown here, as JSON and CSV (the parameter table)
+//! by the command.
 
 use super::HypothesisSpec;
 use crate::model::ParRow;
@@ -28,7 +30,7 @@ pub struct CheckReport {
     pub meanstructure: bool,
     pub variables: Variables,
     pub parameters: Vec<ParRow>,
-    /// labelled `~` paths and `:=` definitions, with their expected signs
+    /// the hypotheses (H-named or listed labelled `~` paths and `:=` definitions), with their expected signs
     pub hypotheses: Vec<HypothesisSpec>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_file: Option<String>,
@@ -86,6 +88,57 @@ pub fn render_text(r: &CheckReport) -> String {
     }
     for w in &r.warnings {
         let _ = writeln!(o, "warning: {w}");
+    }
+    o
+}
+
+/// `sem check --format markdown`: the summary as a list, the hypotheses and
+/// the parameter table as markdown tables.
+pub fn render_markdown(r: &CheckReport) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "## Model `{}`\n", r.model_file);
+    let none = |v: &[String]| if v.is_empty() { "(none)".to_string() } else { v.join(", ") };
+    let _ = writeln!(o, "- latent variables: {}", none(&r.variables.latent));
+    let _ = writeln!(o, "- observed variables: {}", none(&r.variables.observed));
+    if !r.variables.fixed_x.is_empty() {
+        let _ = writeln!(o, "- fixed.x covariates: {}", r.variables.fixed_x.join(", "));
+    }
+    let _ = writeln!(o, "- free parameters: {} ({} free rows)", r.npar, r.nfree);
+    let _ = writeln!(o, "- sample moments: {}", r.ndat);
+    let _ = writeln!(o, "- degrees of freedom: {}", r.df);
+    if let (Some(f), Some(cols)) = (&r.data_file, &r.columns_used) {
+        let _ = writeln!(
+            o,
+            "- data: `{}` ({} rows), columns used: {}",
+            f,
+            r.nobs.unwrap_or(0),
+            cols.join(", ")
+        );
+    }
+    if !r.hypotheses.is_empty() {
+        let _ = writeln!(o, "\n## Hypotheses\n");
+        let _ = writeln!(o, "| hypothesis | path | sign |");
+        let _ = writeln!(o, "|---|---|---|");
+        for h in &r.hypotheses {
+            let _ = writeln!(o, "| {} | `{} {} {}` | {} |", h.name, h.lhs, h.op, h.rhs, h.expected_sign);
+        }
+    }
+    let _ = writeln!(o, "\n## Parameter table\n");
+    let _ = writeln!(o, "| id | lhs | op | rhs | user | group | free | ustart | exo | label | plabel |");
+    let _ = writeln!(o, "|---|---|---|---|---|---|---|---|---|---|---|");
+    for p in &r.parameters {
+        let ustart = p.ustart.map_or("NA".to_string(), |v| format!("{v}"));
+        let _ = writeln!(
+            o,
+            "| {} | {} | `{}` | {} | {} | {} | {} | {} | {} | {} | {} |",
+            p.id, p.lhs, p.op, p.rhs, p.user, p.group, p.free, ustart, p.exo, p.label, p.plabel
+        );
+    }
+    if !r.warnings.is_empty() {
+        let _ = writeln!(o, "\n## Warnings\n");
+        for w in &r.warnings {
+            let _ = writeln!(o, "- {w}");
+        }
     }
     o
 }

@@ -1,78 +1,132 @@
 //! Markdown: the fit summary, the hypotheses and the parameter table, ready
-//! to paste into a paper draft or a CI job summary.
+//! to paste into a paper draft or a CI job summary. With a scaled test
+//! (MLM, MLR, ...) the summary has one row per test (standard, scaled,
+//! robust) and the fit measures follow in lavaan's "Standard | Scaled"
+//! layout (`fit_table`), so the scaled numbers are never hidden behind the
+//! unscaled ones. With bootstrap standard errors the tables carry the
+//! intervals (lavaan's `ci.lower`, `ci.upper`).
 
-use super::{fmt_opt, FitReport};
+use super::{fit_table, fmt_opt, FitReport, Style};
 use std::fmt::Write as _;
 
+/// The report as markdown, with 3 decimals (1 for AIC and BIC).
 pub fn render(r: &FitReport) -> String {
+    render_styled(r, Style::default())
+}
+
+/// The report as markdown, with `style`'s decimals.
+pub fn render_styled(r: &FitReport, style: Style) -> String {
+    let d = style.d();
     let mut o = String::new();
+    let scaled = fit_table::is_scaled(r);
+    let ci = fit_table::shows_intervals(r);
     let _ = writeln!(o, "## Model fit\n");
-    let _ = writeln!(o, "| N | npar | chisq | df | p | CFI | TLI | RMSEA [90% CI] | SRMR | AIC | BIC |");
-    let _ = writeln!(o, "|---|---|---|---|---|---|---|---|---|---|---|");
-    let f = |k: &str, d: usize| fmt_opt(r.fit_value(k), d);
+    let f = |k: &str, dd: usize| fmt_opt(r.fit_value(k), dd);
+    let ic = style.d_or(1);
+    let lead = if scaled { "| test " } else { "" };
     let _ = writeln!(
         o,
-        "| {} | {} | {} | {} | {} | {} | {} | {} [{}, {}] | {} | {} | {} |",
-        r.nobs,
-        f("npar", 0),
-        f("chisq", 3),
-        f("df", 0),
-        f("pvalue", 3),
-        f("cfi", 3),
-        f("tli", 3),
-        f("rmsea", 3),
-        f("rmsea_ci_lower", 3),
-        f("rmsea_ci_upper", 3),
-        f("srmr", 3),
-        f("aic", 1),
-        f("bic", 1)
+        "{lead}| N | npar | chisq | df | p | CFI | TLI | RMSEA [90% CI] | SRMR | AIC | BIC |"
     );
+    let _ = writeln!(
+        o,
+        "{}|---|---|---|---|---|---|---|---|---|---|---|",
+        if scaled { "|---" } else { "" }
+    );
+    let row = |o: &mut String, test: &str, sfx: &str, rmsea_sfx: &str| {
+        let key = |k: &str| format!("{k}{sfx}");
+        let rm = |k: &str| format!("{k}{rmsea_sfx}");
+        let df = if r.fit.contains_key(&key("df")) { key("df") } else { "df".into() };
+        let _ = writeln!(
+            o,
+            "{}| {} | {} | {} | {} | {} | {} | {} | {} [{}, {}] | {} | {} | {} |",
+            if scaled { format!("| {test} ") } else { String::new() },
+            r.nobs,
+            f("npar", 0),
+            f(&key("chisq"), d),
+            f(&df, 0),
+            f(&key("pvalue"), d),
+            f(&key("cfi"), d),
+            f(&key("tli"), d),
+            f(&rm("rmsea"), d),
+            f(&rm("rmsea_ci_lower"), d),
+            f(&rm("rmsea_ci_upper"), d),
+            f("srmr", d),
+            f("aic", ic),
+            f("bic", ic)
+        );
+    };
+    row(&mut o, "standard", "", "");
+    if scaled {
+        row(&mut o, "scaled", "_scaled", "_scaled");
+        if r.fit.contains_key("cfi_robust") || r.fit.contains_key("rmsea_robust") {
+            // robust indices: the scaled test's chi-square, robust CFI/TLI/RMSEA
+            row(&mut o, "robust", "_robust", "_robust");
+        }
+        fit_measures(&mut o, r, d);
+    }
     if !r.hypotheses.is_empty() {
         let _ = writeln!(o, "\n## Hypotheses (alpha = {})\n", r.alpha);
-        let _ = writeln!(o, "| hypothesis | path | sign | est | se | z | p | std.all | supported |");
-        let _ = writeln!(o, "|---|---|---|---|---|---|---|---|---|");
+        let (cih, cis) = if ci { (" ci.lower | ci.upper |", "---|---|") } else { ("", "") };
+        let _ = writeln!(o, "| hypothesis | path | sign | est | se | z | p |{cih} std.all | supported |");
+        let _ = writeln!(o, "|---|---|---|---|---|---|---|{cis}---|---|");
         for h in &r.hypotheses {
+            let interval = if ci {
+                let p = r
+                    .parameters
+                    .iter()
+                    .find(|p| p.lhs == h.lhs && p.op == h.op && p.rhs == h.rhs && (p.op == ":=" || p.label == h.name));
+                format!(
+                    " {} | {} |",
+                    fmt_opt(p.and_then(|p| p.ci_lower), d),
+                    fmt_opt(p.and_then(|p| p.ci_upper), d)
+                )
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 o,
-                "| {} | `{} {} {}` | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | `{} {} {}` | {} | {} | {} | {} | {} |{interval} {} | {} |",
                 h.name,
                 h.lhs,
                 h.op,
                 h.rhs,
                 h.expected_sign,
-                fmt_opt(h.est, 3),
-                fmt_opt(h.se, 3),
-                fmt_opt(h.z, 3),
-                fmt_opt(h.pvalue, 3),
-                fmt_opt(h.std_all, 3),
+                fmt_opt(h.est, d),
+                fmt_opt(h.se, d),
+                fmt_opt(h.z, d),
+                fmt_opt(h.pvalue, d),
+                fmt_opt(h.std_all, d),
                 if h.supported { "yes" } else { "no" }
             );
         }
     }
     let _ = writeln!(o, "\n## Parameter estimates\n");
     let grouped = r.groups.is_some();
-    if grouped {
-        let _ = writeln!(o, "| group | lhs | op | rhs | label | est | se | z | p | std.lv | std.all |");
-        let _ = writeln!(o, "|---|---|---|---|---|---|---|---|---|---|---|");
-    } else {
-        let _ = writeln!(o, "| lhs | op | rhs | label | est | se | z | p | std.lv | std.all |");
-        let _ = writeln!(o, "|---|---|---|---|---|---|---|---|---|---|");
-    }
+    let (g_h, g_s) = if grouped { ("| group ", "|---") } else { ("", "") };
+    let (ci_h, ci_s) = if ci { (" ci.lower | ci.upper |", "---|---|") } else { ("", "") };
+    let _ = writeln!(o, "{g_h}| lhs | op | rhs | label | est | se | z | p |{ci_h} std.lv | std.all |");
+    let _ = writeln!(o, "{g_s}|---|---|---|---|---|---|---|---|{ci_s}---|---|");
     for p in &r.parameters {
         let g = if grouped { format!("| {} ", p.group) } else { String::new() };
+        let interval = if ci {
+            format!(" {} | {} |", fmt_opt(p.ci_lower, d), fmt_opt(p.ci_upper, d))
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             o,
-            "{g}| {} | `{}` | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "{g}| {} | `{}` | {} | {} | {} | {} | {} | {} |{interval} {} | {} |",
             p.lhs,
             p.op,
             p.rhs,
             p.label,
-            fmt_opt(p.est, 3),
-            fmt_opt(p.se, 3),
-            fmt_opt(p.z, 3),
-            fmt_opt(p.pvalue, 3),
-            fmt_opt(p.std_lv, 3),
-            fmt_opt(p.std_all, 3)
+            fmt_opt(p.est, d),
+            fmt_opt(p.se, d),
+            fmt_opt(p.z, d),
+            fmt_opt(p.pvalue, d),
+            fmt_opt(p.std_lv, d),
+            fmt_opt(p.std_all, d)
         );
     }
     if !r.warnings.is_empty() {
@@ -82,4 +136,24 @@ pub fn render(r: &FitReport) -> String {
         }
     }
     o
+}
+
+/// lavaan's fit-measure sections as one table with its two columns.
+fn fit_measures(o: &mut String, r: &FitReport, d: usize) {
+    let table = fit_table::fit_table(r);
+    let _ = writeln!(o, "\n### Fit measures\n");
+    let _ = writeln!(o, "| measure | Standard | Scaled |");
+    let _ = writeln!(o, "|---|---|---|");
+    for sec in &table.sections {
+        let _ = writeln!(o, "| **{}** | | |", sec.title);
+        for row in sec.rows.iter().filter(|r| !r.is_spacer()) {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} |",
+                row.label.trim(),
+                fit_table::show(row.standard, d),
+                fit_table::show(row.scaled, d)
+            );
+        }
+    }
 }

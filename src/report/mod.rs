@@ -9,7 +9,9 @@ pub mod batch_csv;
 pub mod batch_markdown;
 pub mod batch_table;
 pub mod check;
+pub mod comparison;
 pub mod csv_out;
+pub mod fit_table;
 pub mod markdown;
 pub mod text;
 
@@ -36,9 +38,11 @@ pub struct ParamOut {
     pub std_all: Option<f64>,
 }
 
-/// A labelled regression path or a defined parameter, tested one-sided in
-/// the expected direction: supported when the estimate has the expected
-/// sign and the (two-sided, as lavaan prints it) p-value is below alpha.
+/// A hypothesis (a labelled regression path or a defined parameter named
+/// like one, H1, H1a, ..., or listed in a `# hypotheses:`/`# expect:`
+/// comment; see `crate::hypotheses`), tested in the expected direction:
+/// supported when the estimate has the expected sign and the (two-sided, as
+/// lavaan prints it) p-value is below alpha.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct HypothesisOut {
@@ -132,6 +136,28 @@ impl FitReport {
 /// `se_type` of a fit whose standard errors could not be computed because the
 /// information matrix is singular.
 pub const SE_NOT_IDENTIFIED: &str = "none (not identified)";
+
+/// How the human-readable renderers print numbers: `--digits N` decimals
+/// (3, lavaan's, when not given) in text and markdown; CSV keeps full
+/// precision unless `--digits` is given; JSON always has full precision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Style {
+    pub digits: Option<usize>,
+}
+
+impl Style {
+    pub fn with_digits(digits: Option<usize>) -> Style {
+        Style { digits }
+    }
+    /// decimals of estimates, tests and fit measures (3 unless `--digits`)
+    pub fn d(&self) -> usize {
+        self.digits.unwrap_or(3)
+    }
+    /// decimals where the default is `default` (e.g. 1 for AIC in markdown)
+    pub fn d_or(&self, default: usize) -> usize {
+        self.digits.unwrap_or(default)
+    }
+}
 
 /// Numbers for people: fixed decimals, blank for a missing value.
 pub fn fmt_opt(v: Option<f64>, decimals: usize) -> String {

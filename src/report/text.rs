@@ -3,25 +3,47 @@
 //! so that a lavaan user finds every number where they expect it, followed by
 //! the hypothesis table and any warnings.
 
-use super::{fmt_opt, FitReport, ParamOut};
+use super::{fit_table, fmt_opt, FitReport, HypothesisOut, ParamOut, Style};
 use std::fmt::Write as _;
 
 fn line(out: &mut String, label: &str, value: String) {
     let _ = writeln!(out, "  {label:<42}{value:>15}");
 }
 
-fn num(r: &FitReport, key: &str, d: usize) -> String {
-    match r.fit.get(key).and_then(|v| v.as_f64()) {
-        Some(v) => format!("{v:.d$}"),
-        None => "NA".into(),
-    }
-}
-
 fn int(r: &FitReport, key: &str) -> String {
     r.fit_value(key).map_or("NA".into(), |v| format!("{}", v.round() as i64))
 }
 
+/// The fit-measure sections, one column or lavaan's "Standard  Scaled" two.
+fn fit_sections(o: &mut String, r: &FitReport, d: usize) {
+    let table = fit_table::fit_table(r);
+    for (i, sec) in table.sections.iter().enumerate() {
+        let _ = writeln!(o, "\n{}:", sec.title);
+        if table.scaled && i == 0 {
+            let _ = writeln!(o, "  {:<42}{:>15}{:>12}", "", "Standard", "Scaled");
+        } else {
+            o.push('\n');
+        }
+        for row in &sec.rows {
+            let std = fit_table::show(row.standard, d);
+            if table.scaled {
+                let sc = fit_table::show(row.scaled, d);
+                let _ = writeln!(o, "{}", format!("  {:<42}{std:>15}{sc:>12}", row.label).trim_end());
+            } else {
+                let _ = writeln!(o, "{}", format!("  {:<42}{std:>15}", row.label).trim_end());
+            }
+        }
+    }
+}
+
+/// The report as text, with lavaan's 3 decimals.
 pub fn render(r: &FitReport) -> String {
+    render_styled(r, Style::default())
+}
+
+/// The report as text, with `style`'s decimals.
+pub fn render_styled(r: &FitReport, style: Style) -> String {
+    let d = style.d();
     let mut o = String::new();
     let status = if r.converged { "ended normally" } else { "did NOT converge" };
     let _ = writeln!(o, "sem {} {} after {} iterations\n", r.sem_version, status, r.iterations);
@@ -48,102 +70,38 @@ pub fn render(r: &FitReport) -> String {
         None if r.rows_dropped > 0 => line(&mut o, "Number of rows dropped (listwise)", r.rows_dropped.to_string()),
         None => {}
     }
-    if r.fit.contains_key("chisq") {
-        let _ = writeln!(o, "\nModel Test User Model:\n");
-        line(&mut o, "Test statistic", num(r, "chisq", 3));
-        line(&mut o, "Degrees of freedom", int(r, "df"));
-        line(&mut o, "P-value (Chi-square)", num(r, "pvalue", 3));
-        if r.fit.contains_key("bollen_stine_pvalue") {
-            line(&mut o, "P-value (Bollen-Stine bootstrap)", num(r, "bollen_stine_pvalue", 3));
-        }
-        let _ = writeln!(o, "\nModel Test Baseline Model:\n");
-        line(&mut o, "Test statistic", num(r, "baseline_chisq", 3));
-        line(&mut o, "Degrees of freedom", int(r, "baseline_df"));
-        line(&mut o, "P-value", num(r, "baseline_pvalue", 3));
-        let _ = writeln!(o, "\nUser Model versus Baseline Model:\n");
-        line(&mut o, "Comparative Fit Index (CFI)", num(r, "cfi", 3));
-        line(&mut o, "Tucker-Lewis Index (TLI)", num(r, "tli", 3));
-        let _ = writeln!(o, "\nLoglikelihood and Information Criteria:\n");
-        line(&mut o, "Loglikelihood user model (H0)", num(r, "logl", 3));
-        line(&mut o, "Loglikelihood unrestricted model (H1)", num(r, "unrestricted_logl", 3));
-        o.push('\n');
-        line(&mut o, "Akaike (AIC)", num(r, "aic", 3));
-        line(&mut o, "Bayesian (BIC)", num(r, "bic", 3));
-        line(&mut o, "Sample-size adjusted Bayesian (SABIC)", num(r, "bic2", 3));
-        let _ = writeln!(o, "\nRoot Mean Square Error of Approximation:\n");
-        line(&mut o, "RMSEA", num(r, "rmsea", 3));
-        line(&mut o, "90 Percent confidence interval - lower", num(r, "rmsea_ci_lower", 3));
-        line(&mut o, "90 Percent confidence interval - upper", num(r, "rmsea_ci_upper", 3));
-        line(&mut o, "P-value H_0: RMSEA <= 0.050", num(r, "rmsea_pvalue", 3));
-        line(&mut o, "P-value H_0: RMSEA >= 0.080", num(r, "rmsea_notclose_pvalue", 3));
-        let _ = writeln!(o, "\nStandardized Root Mean Square Residual:\n");
-        line(&mut o, "SRMR", num(r, "srmr", 3));
-    }
+    fit_sections(&mut o, r, d);
     let _ = writeln!(o, "\nParameter Estimates:\n");
-    line(&mut o, "Standard errors", r.se_type.clone());
-    if let Some(b) = &r.bootstrap {
-        line(&mut o, "Number of requested bootstrap draws", b.draws.to_string());
-        line(&mut o, "Number of successful bootstrap draws", b.successful.to_string());
-        line(&mut o, "Bootstrap seed", b.seed.to_string());
-        if let Some(ci) = &b.ci_type {
-            line(&mut o, "Bootstrap confidence intervals", ci.clone());
-        }
+    for (k, v) in fit_table::estimates_header(r) {
+        line(&mut o, &k, v);
     }
-    if r.missing_patterns.is_some() {
-        line(&mut o, "Information", "Observed".into());
-        line(&mut o, "Observed information based on", "Hessian".into());
-    } else {
-        line(&mut o, "Information", "Expected".into());
-        line(&mut o, "Information saturated (h1) model", "Structured".into());
-    }
+    let ci = fit_table::shows_intervals(r);
     let groups: Vec<usize> = {
         let mut g: Vec<usize> = r.parameters.iter().map(|p| p.group).filter(|g| *g > 0).collect();
         g.dedup();
         g
     };
+    let cx = Cx { d, ci, all: &r.parameters };
     for &g in &groups {
         if let Some(names) = &r.groups {
             let _ = writeln!(o, "\n\nGroup {} [{}]:", g, names.get(g - 1).map_or("", |s| s.as_str()));
         }
         let rows: Vec<&ParamOut> = r.parameters.iter().filter(|p| p.group == g).collect();
-        section(&mut o, "Latent Variables", &rows, "=~", true, &r.parameters);
-        section(&mut o, "Regressions", &rows, "~", true, &r.parameters);
+        section(&mut o, &cx, "Latent Variables", &rows, "=~", true);
+        section(&mut o, &cx, "Regressions", &rows, "~", true);
         let covs: Vec<&ParamOut> = rows.iter().copied().filter(|p| p.op == "~~" && p.lhs != p.rhs).collect();
-        section(&mut o, "Covariances", &covs, "~~", true, &r.parameters);
-        section(&mut o, "Intercepts", &rows, "~1", false, &r.parameters);
+        section(&mut o, &cx, "Covariances", &covs, "~~", true);
+        section(&mut o, &cx, "Intercepts", &rows, "~1", false);
+        // ordinal indicators: thresholds (`x1|t1`) and scale factors, as lavaan prints them
+        section(&mut o, &cx, "Thresholds", &rows, "|", false);
         let vars: Vec<&ParamOut> = rows.iter().copied().filter(|p| p.op == "~~" && p.lhs == p.rhs).collect();
-        section(&mut o, "Variances", &vars, "~~", false, &r.parameters);
+        section(&mut o, &cx, "Variances", &vars, "~~", false);
+        section(&mut o, &cx, "Scales y*", &rows, "~*~", false);
     }
     let defs: Vec<&ParamOut> = r.parameters.iter().filter(|p| p.op == ":=").collect();
-    section(&mut o, "Defined Parameters", &defs, ":=", false, &r.parameters);
-    r2_section(&mut o, r);
-    if !r.hypotheses.is_empty() {
-        let _ = writeln!(o, "\nHypotheses (alpha = {}):", r.alpha);
-        let _ = writeln!(
-            o,
-            "  {:<8} {:<24} {:>4} {:>9} {:>8} {:>8} {:>8}  result",
-            "", "path", "sign", "Estimate", "Std.all", "z-value", "P(>|z|)"
-        );
-        for h in &r.hypotheses {
-            let path = if h.op == ":=" {
-                format!("{} := {}", h.lhs, h.rhs)
-            } else {
-                format!("{} {} {}", h.lhs, h.op, h.rhs)
-            };
-            let _ = writeln!(
-                o,
-                "  {:<8} {:<24} {:>4} {:>9} {:>8} {:>8} {:>8}  {}",
-                h.name,
-                path,
-                h.expected_sign,
-                fmt_opt(h.est, 3),
-                fmt_opt(h.std_all, 3),
-                fmt_opt(h.z, 3),
-                fmt_opt(h.pvalue, 3),
-                if h.supported { "supported" } else { "not supported" }
-            );
-        }
-    }
+    section(&mut o, &cx, "Defined Parameters", &defs, ":=", false);
+    r2_section(&mut o, r, d);
+    hypotheses_section(&mut o, r, &cx);
     if let Some(res) = &r.residuals {
         for gr in res {
             let title = match &r.groups {
@@ -151,9 +109,9 @@ pub fn render(r: &FitReport) -> String {
                 None => String::new(),
             };
             let _ = writeln!(o, "\nCorrelation residuals{title}:\n");
-            lower_triangle(&mut o, &gr.names, |i, j| Some(gr.cor[i][j]));
+            lower_triangle(&mut o, &gr.names, d, |i, j| Some(gr.cor[i][j]));
             let _ = writeln!(o, "\nStandardized residuals{title}:\n");
-            lower_triangle(&mut o, &gr.names, |i, j| gr.standardized[i][j]);
+            lower_triangle(&mut o, &gr.names, d, |i, j| gr.standardized[i][j]);
         }
     }
     if let Some(mis) = &r.modindices {
@@ -175,14 +133,14 @@ pub fn render(r: &FitReport) -> String {
             let g = if multi { format!("{:>5} ", m.group) } else { String::new() };
             let _ = writeln!(
                 o,
-                "  {:>10} {:>3} {:<10} {g}{:>9.3} {:>8.3} {:>8} {:>8}",
+                "  {:>10} {:>3} {:<10} {g}{:>9} {:>8} {:>8} {:>8}",
                 m.lhs,
                 m.op,
                 m.rhs,
-                m.mi,
-                m.epc,
-                fmt_opt(m.sepc_lv, 3),
-                fmt_opt(m.sepc_all, 3)
+                format!("{:.d$}", m.mi),
+                format!("{:.d$}", m.epc),
+                fmt_opt(m.sepc_lv, d),
+                fmt_opt(m.sepc_all, d)
             );
         }
     }
@@ -195,7 +153,7 @@ pub fn render(r: &FitReport) -> String {
     o
 }
 
-fn lower_triangle(o: &mut String, names: &[String], v: impl Fn(usize, usize) -> Option<f64>) {
+fn lower_triangle(o: &mut String, names: &[String], d: usize, v: impl Fn(usize, usize) -> Option<f64>) {
     let _ = write!(o, "  {:>8}", "");
     for n in names {
         let _ = write!(o, " {:>7}", n.chars().take(7).collect::<String>());
@@ -204,7 +162,7 @@ fn lower_triangle(o: &mut String, names: &[String], v: impl Fn(usize, usize) -> 
     for (i, n) in names.iter().enumerate() {
         let _ = write!(o, "  {:>8}", n.chars().take(8).collect::<String>());
         for j in 0..=i {
-            let _ = write!(o, " {:>7}", v(i, j).map_or("NA".to_string(), |x| format!("{x:.3}")));
+            let _ = write!(o, " {:>7}", v(i, j).map_or("NA".to_string(), |x| format!("{x:.d$}")));
         }
         o.push('\n');
     }
@@ -214,21 +172,47 @@ fn is_endogenous(all: &[ParamOut], v: &str) -> bool {
     all.iter().any(|p| (p.op == "=~" && p.rhs == v) || (p.op == "~" && p.lhs == v))
 }
 
-fn section(o: &mut String, title: &str, rows: &[&ParamOut], op: &str, grouped: bool, rows_all: &[ParamOut]) {
+/// What every parameter section needs: decimals, whether the interval
+/// columns show, and all rows (to tell endogenous variables).
+struct Cx<'a> {
+    d: usize,
+    ci: bool,
+    all: &'a [ParamOut],
+}
+
+impl Cx<'_> {
+    /// width of a number column
+    fn w(&self) -> usize {
+        9.max(self.d + 6)
+    }
+}
+
+fn section(o: &mut String, cx: &Cx, title: &str, rows: &[&ParamOut], op: &str, grouped: bool) {
     let rows: Vec<&&ParamOut> = rows.iter().filter(|p| p.op == op).collect();
     if rows.is_empty() {
         return;
     }
+    let (d, w) = (cx.d, cx.w());
     let _ = writeln!(o, "\n{title}:");
-    let _ = writeln!(
-        o,
-        "{:<20}{:>10}{:>9}{:>9}{:>9}{:>9}{:>9}",
-        "", "Estimate", "Std.Err", "z-value", "P(>|z|)", "Std.lv", "Std.all"
+    let mut head = format!(
+        "{:<20}{:>e$}{:>w$}{:>w$}{:>w$}",
+        "",
+        "Estimate",
+        "Std.Err",
+        "z-value",
+        "P(>|z|)",
+        e = w + 1
     );
+    if cx.ci {
+        let _ = write!(head, "{:>w$}{:>w$}", "ci.lower", "ci.upper");
+    }
+    let _ = write!(head, "{:>w$}{:>w$}", "Std.lv", "Std.all");
+    let _ = writeln!(o, "{head}");
     let mut current = "";
     for p in rows {
         let mut name = match op {
-            "~1" => p.lhs.clone(),
+            "~1" | "~*~" => p.lhs.clone(),
+            "|" => format!("{}|{}", p.lhs, p.rhs),
             ":=" => p.lhs.clone(),
             "~~" if p.lhs == p.rhs => p.lhs.clone(),
             _ => p.rhs.clone(),
@@ -241,30 +225,87 @@ fn section(o: &mut String, title: &str, rows: &[&ParamOut], op: &str, grouped: b
             name = format!("{name} ({})", p.label);
         }
         // lavaan marks residual (co)variances and intercepts of endogenous variables with a dot
-        if !grouped && op != ":=" && is_endogenous(rows_all, &p.lhs) {
+        if !grouped && !matches!(op, ":=" | "|" | "~*~") && is_endogenous(cx.all, &p.lhs) {
             name = format!(".{name}");
         }
         let indent = if grouped { "    " } else { "   " };
         let free = p.free || op == ":=";
-        let _ = writeln!(
-            o,
-            "{indent}{:<w$}{:>10}{:>9}{:>9}{:>9}{:>9}{:>9}",
+        let test = |v: Option<f64>| if free { fmt_opt(v, d) } else { String::new() };
+        let mut row = format!(
+            "{indent}{:<n$}{:>e$}{:>w$}{:>w$}{:>w$}",
             name,
-            fmt_opt(p.est, 3),
-            if free { fmt_opt(p.se, 3) } else { String::new() },
-            if free { fmt_opt(p.z, 3) } else { String::new() },
-            if free { fmt_opt(p.pvalue, 3) } else { String::new() },
-            fmt_opt(p.std_lv, 3),
-            fmt_opt(p.std_all, 3),
-            w = 20 - indent.len()
+            fmt_opt(p.est, d),
+            test(p.se),
+            test(p.z),
+            test(p.pvalue),
+            n = 20 - indent.len(),
+            e = w + 1
         );
+        if cx.ci {
+            let _ = write!(row, "{:>w$}{:>w$}", fmt_opt(p.ci_lower, d), fmt_opt(p.ci_upper, d));
+        }
+        let _ = write!(row, "{:>w$}{:>w$}", fmt_opt(p.std_lv, d), fmt_opt(p.std_all, d));
+        let _ = writeln!(o, "{row}");
     }
 }
 
-fn r2_section(o: &mut String, r: &FitReport) {
+/// The parameter row a hypothesis was read from (for its interval).
+fn hypothesis_row<'a>(all: &'a [ParamOut], h: &HypothesisOut) -> Option<&'a ParamOut> {
+    all.iter()
+        .find(|p| p.lhs == h.lhs && p.op == h.op && p.rhs == h.rhs && (p.op == ":=" || p.label == h.name))
+}
+
+fn hypotheses_section(o: &mut String, r: &FitReport, cx: &Cx) {
+    if r.hypotheses.is_empty() {
+        return;
+    }
+    let (d, w) = (cx.d, cx.w().max(8));
+    let path = |h: &HypothesisOut| {
+        if h.op == ":=" {
+            format!("{} := {}", h.lhs, h.rhs)
+        } else {
+            format!("{} {} {}", h.lhs, h.op, h.rhs)
+        }
+    };
+    let pw = r.hypotheses.iter().map(|h| path(h).chars().count()).max().unwrap_or(0).max(24);
+    let _ = writeln!(o, "\nHypotheses (alpha = {}):", r.alpha);
+    let mut head = format!(
+        "  {:<8} {:<pw$} {:>4} {:>w$} {:>w$} {:>w$} {:>w$}",
+        "", "path", "sign", "Estimate", "Std.all", "z-value", "P(>|z|)"
+    );
+    if cx.ci {
+        let _ = write!(head, " {:>w$} {:>w$}", "ci.lower", "ci.upper");
+    }
+    let _ = writeln!(o, "{head}  result");
+    for h in &r.hypotheses {
+        let mut row = format!(
+            "  {:<8} {:<pw$} {:>4} {:>w$} {:>w$} {:>w$} {:>w$}",
+            h.name,
+            path(h),
+            h.expected_sign,
+            fmt_opt(h.est, d),
+            fmt_opt(h.std_all, d),
+            fmt_opt(h.z, d),
+            fmt_opt(h.pvalue, d),
+        );
+        if cx.ci {
+            let p = hypothesis_row(cx.all, h);
+            let _ = write!(
+                row,
+                " {:>w$} {:>w$}",
+                fmt_opt(p.and_then(|p| p.ci_lower), d),
+                fmt_opt(p.and_then(|p| p.ci_upper), d)
+            );
+        }
+        let verdict = if h.supported { "supported" } else { "not supported" };
+        let _ = writeln!(o, "{row}  {verdict}");
+    }
+}
+
+fn r2_section(o: &mut String, r: &FitReport, d: usize) {
     let print = |o: &mut String, m: &serde_json::Map<String, serde_json::Value>| {
         for (k, v) in m {
-            let v = v.as_f64().map_or("NA".to_string(), |v| format!("{v:.3}"));
+            let v = v.as_f64().map_or("NA".to_string(), |v| format!("{v:.d$}"));
             let _ = writeln!(o, "    {k:<16}{v:>10}");
         }
     };

@@ -103,6 +103,24 @@ fn window(text: &str, col: usize, width: usize) -> (String, usize, usize) {
     (shown, caret_at, width.min(to.saturating_sub(col)).max(1))
 }
 
+/// Old Mac line ends: a `\r` not followed by `\n` ends a line, as R's
+/// `readLines()` (and so lavaan) reads it. Each becomes `\n` (one byte for
+/// one, so every byte offset stays where it was); CRLF is left alone (the
+/// `\r` is whitespace before the line break).
+pub fn lone_cr_to_lf(text: String) -> String {
+    if !text.contains('\r') {
+        return text;
+    }
+    let b = text.as_bytes();
+    let mut out = b.to_vec();
+    for i in 0..b.len() {
+        if b[i] == b'\r' && b.get(i + 1) != Some(&b'\n') {
+            out[i] = b'\n';
+        }
+    }
+    String::from_utf8(out).unwrap_or(text)
+}
+
 /// 1-based line and character column of a byte offset.
 pub fn line_col(src: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(src.len());

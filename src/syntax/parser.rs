@@ -51,8 +51,19 @@ pub fn split_statements(tokens: &[Token]) -> Vec<&[Token]> {
             Tok::Newline => {
                 let prev = tokens[start..i].iter().rev().find(|t| t.tok != Tok::Newline);
                 let next = tokens[i..].iter().find(|t| t.tok != Tok::Newline);
+                // `f2 =~` at the end of a line followed by a formula of its own
+                // (`f3 =~ x4 + ...`): the operator has nothing on its right, and
+                // that is the error to report, on its line, not a "second
+                // operator" on the next
+                let next_line_is_formula = || {
+                    let rest = &tokens[i + 1..];
+                    let line_end = rest.iter().position(|t| t.tok == Tok::Newline).unwrap_or(rest.len());
+                    let line = &rest[..line_end];
+                    line.first().is_some_and(|t| !joins_before(&t.tok)) && line.iter().any(|t| matches!(t.tok, Tok::Op(_)))
+                };
+                let dangling_op = prev.is_some_and(|p| matches!(p.tok, Tok::Op(_))) && next_line_is_formula();
                 let cont = depth > 0
-                    || prev.is_some_and(|p| joins_after(&p.tok))
+                    || (prev.is_some_and(|p| joins_after(&p.tok)) && !dangling_op)
                     || (prev.is_some() && next.is_some_and(|n| joins_before(&n.tok)));
                 if !cont {
                     out.push(&tokens[start..i]);
