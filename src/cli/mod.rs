@@ -6,6 +6,7 @@
 pub mod batch;
 pub mod bootstrap;
 pub mod gates;
+pub mod output;
 
 use crate::data::CsvOptions;
 use crate::pipeline::{self, FitOptions, SemError};
@@ -300,8 +301,8 @@ pub fn render_fit(r: &FitReport, f: Format) -> String {
     }
 }
 
-/// Write to stdout (a closed pipe is not an error) or atomically to a file:
-/// the text goes to a temporary file next to the target, then is renamed.
+/// Write to stdout (a closed pipe is not an error) or to `--output` without
+/// destroying what it names (`output`: atomic for regular files).
 pub fn emit(text: &str, output: Option<&Path>) -> Result<(), SemError> {
     match output {
         None => {
@@ -311,32 +312,7 @@ pub fn emit(text: &str, output: Option<&Path>) -> Result<(), SemError> {
                 _ => Ok(()),
             }
         }
-        Some(path) => {
-            let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or_else(|| "output".into());
-            let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-            let file = path.display();
-            if !dir.is_dir() {
-                return Err(SemError::Input(format!(
-                    "cannot write output file {file}: the directory {} does not exist; create it first",
-                    dir.display()
-                )));
-            }
-            if path.is_dir() {
-                return Err(SemError::Input(format!(
-                    "cannot write output file {file}: it is a directory; give a file name"
-                )));
-            }
-            let res = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, path));
-            if let Err(e) = res {
-                let _ = std::fs::remove_file(&tmp);
-                return Err(SemError::Input(format!("cannot write output file {file}: {e}")));
-            }
-            Ok(())
-        }
+        Some(path) => output::write_output(path, text.as_bytes()),
     }
 }
 
