@@ -45,7 +45,11 @@ pub fn render(r: &FitReport) -> String {
                 fmt_opt(h.z, 3),
                 fmt_opt(h.pvalue, 3),
                 fmt_opt(h.std_all, 3),
-                if h.supported { "yes" } else { "no" }
+                match crate::hypotheses::decision(h.supported, h.est, h.pvalue) {
+                    "supported" => "yes",
+                    "not supported" => "no",
+                    other => other,
+                }
             );
         }
     }

@@ -33,7 +33,7 @@ pub fn render(r: &FitReport) -> String {
         (Some(gs), Some(ns)) => {
             line(&mut o, "Number of observations per group:", String::new());
             for (g, n) in gs.iter().zip(ns) {
-                let _ = writeln!(o, "    {g:<40}{:>15}", n.to_string());
+                let _ = writeln!(o, "    {}{:>15}", pad_right(g, 40), n.to_string());
             }
         }
         _ => line(&mut o, "Number of observations", r.nobs.to_string()),
@@ -132,15 +132,15 @@ pub fn render(r: &FitReport) -> String {
             };
             let _ = writeln!(
                 o,
-                "  {:<8} {:<24} {:>4} {:>9} {:>8} {:>8} {:>8}  {}",
-                h.name,
-                path,
+                "  {} {} {:>4} {:>9} {:>8} {:>8} {:>8}  {}",
+                pad_right(&h.name, 8),
+                pad_right(&path, 24),
                 h.expected_sign,
                 fmt_opt(h.est, 3),
                 fmt_opt(h.std_all, 3),
                 fmt_opt(h.z, 3),
                 fmt_opt(h.pvalue, 3),
-                if h.supported { "supported" } else { "not supported" }
+                crate::hypotheses::decision(h.supported, h.est, h.pvalue)
             );
         }
     }
@@ -175,10 +175,10 @@ pub fn render(r: &FitReport) -> String {
             let g = if multi { format!("{:>5} ", m.group) } else { String::new() };
             let _ = writeln!(
                 o,
-                "  {:>10} {:>3} {:<10} {g}{:>9.3} {:>8.3} {:>8} {:>8}",
-                m.lhs,
+                "  {} {:>3} {} {g}{:>9.3} {:>8.3} {:>8} {:>8}",
+                pad_left(&m.lhs, 10),
                 m.op,
-                m.rhs,
+                pad_right(&m.rhs, 10),
                 m.mi,
                 m.epc,
                 fmt_opt(m.sepc_lv, 3),
@@ -198,11 +198,11 @@ pub fn render(r: &FitReport) -> String {
 fn lower_triangle(o: &mut String, names: &[String], v: impl Fn(usize, usize) -> Option<f64>) {
     let _ = write!(o, "  {:>8}", "");
     for n in names {
-        let _ = write!(o, " {:>7}", n.chars().take(7).collect::<String>());
+        let _ = write!(o, " {}", pad_left(&take_width(n, 7), 7));
     }
     o.push('\n');
     for (i, n) in names.iter().enumerate() {
-        let _ = write!(o, "  {:>8}", n.chars().take(8).collect::<String>());
+        let _ = write!(o, "  {}", pad_left(&take_width(n, 8), 8));
         for j in 0..=i {
             let _ = write!(o, " {:>7}", v(i, j).map_or("NA".to_string(), |x| format!("{x:.3}")));
         }
@@ -248,24 +248,59 @@ fn section(o: &mut String, title: &str, rows: &[&ParamOut], op: &str, grouped: b
         let free = p.free || op == ":=";
         let _ = writeln!(
             o,
-            "{indent}{:<w$}{:>10}{:>9}{:>9}{:>9}{:>9}{:>9}",
-            name,
-            fmt_opt(p.est, 3),
-            if free { fmt_opt(p.se, 3) } else { String::new() },
-            if free { fmt_opt(p.z, 3) } else { String::new() },
-            if free { fmt_opt(p.pvalue, 3) } else { String::new() },
-            fmt_opt(p.std_lv, 3),
-            fmt_opt(p.std_all, 3),
-            w = 20 - indent.len()
+            "{indent}{}{}{}{}{}{}{}",
+            pad_right(&name, 20 - indent.len()),
+            cell(fmt_opt(p.est, 3), 10),
+            cell(if free { fmt_opt(p.se, 3) } else { String::new() }, 9),
+            cell(if free { fmt_opt(p.z, 3) } else { String::new() }, 9),
+            cell(if free { fmt_opt(p.pvalue, 3) } else { String::new() }, 9),
+            cell(fmt_opt(p.std_lv, 3), 9),
+            cell(fmt_opt(p.std_all, 3), 9),
         );
     }
+}
+
+/// A number right-aligned in `w` columns, with at least one space before
+/// it when it is as wide as the column (a wide value never runs into the
+/// one before it).
+fn cell(s: String, w: usize) -> String {
+    if s.len() >= w {
+        format!(" {s}")
+    } else {
+        format!("{s:>w$}")
+    }
+}
+
+/// `s` padded with spaces to `w` terminal columns: East Asian wide
+/// characters take two columns, combining marks none (`{:<w$}` counts
+/// characters, which misaligns a table of CJK names).
+fn pad_right(s: &str, w: usize) -> String {
+    let used = unicode_width::UnicodeWidthStr::width(s);
+    format!("{s}{}", " ".repeat(w.saturating_sub(used)))
+}
+
+/// The longest start of `s` that fits in `w` terminal columns.
+fn take_width(s: &str, w: usize) -> String {
+    let mut used = 0;
+    s.chars()
+        .take_while(|c| {
+            used += unicode_width::UnicodeWidthChar::width(*c).unwrap_or(0);
+            used <= w
+        })
+        .collect()
+}
+
+/// `s` right-aligned in `w` terminal columns (see `pad_right`).
+fn pad_left(s: &str, w: usize) -> String {
+    let used = unicode_width::UnicodeWidthStr::width(s);
+    format!("{}{s}", " ".repeat(w.saturating_sub(used)))
 }
 
 fn r2_section(o: &mut String, r: &FitReport) {
     let print = |o: &mut String, m: &serde_json::Map<String, serde_json::Value>| {
         for (k, v) in m {
             let v = v.as_f64().map_or("NA".to_string(), |v| format!("{v:.3}"));
-            let _ = writeln!(o, "    {k:<16}{v:>10}");
+            let _ = writeln!(o, "    {}{v:>10}", pad_right(k, 16));
         }
     };
     match &r.r2 {
@@ -281,5 +316,22 @@ fn r2_section(o: &mut String, r: &FitReport) {
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod width_tests {
+    use super::*;
+
+    #[test]
+    fn padding_counts_terminal_columns() {
+        // two columns per CJK character, none for a combining accent
+        assert_eq!(pad_right("因子", 6), "因子  ");
+        assert_eq!(pad_left("因子", 6), "  因子");
+        assert_eq!(pad_right("e\u{301}", 3), "e\u{301}  ");
+        assert_eq!(take_width("満足度指標", 7), "満足度");
+        assert_eq!(cell("5.03e199".into(), 9), " 5.03e199");
+        assert_eq!(cell("-5.033e199".into(), 9), " -5.033e199");
+        assert_eq!(cell("1.5".into(), 9), "      1.5");
     }
 }
