@@ -92,3 +92,58 @@ fn cjk_names_are_aligned_by_display_width() {
     rows(".視覚2", ".x5");
     rows("仮説 ", "d        d := ");
 }
+
+#[test]
+fn defined_names_must_be_new() {
+    let d = scratch("defined-names");
+    let base = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\ntextual ~ a*visual\n";
+    for (extra, line, words) in [
+        ("d := 2*a\nd := 3*a\n", 5, "`d` is defined twice"),
+        ("a := 2*a\n", 4, "`a` is already the label of a parameter"),
+        ("x4 := 2*a\n", 4, "`x4` is a variable of the model"),
+        ("visual := 2*a\n", 4, "`visual` is a variable of the model"),
+    ] {
+        let m = write(&d, "m.lav", format!("{base}{extra}"));
+        for cmd in ["check", "fit"] {
+            let o = if cmd == "check" {
+                sem(&[cmd, &m])
+            } else {
+                sem(&[cmd, &m, HS_DATA])
+            };
+            let e = stderr(&o);
+            assert_eq!(o.status.code(), Some(2), "{extra}: {e}");
+            assert!(e.contains(words) && e.contains(&format!("m.lav:{line}:1")), "{extra}: {e}");
+            assert!(stdout(&o).is_empty());
+        }
+    }
+}
+
+/// The parameter table of a wide model (its defaults found through the
+/// hash index): every factor pair has one covariance, every indicator one
+/// residual variance, none twice, and user rows are not repeated.
+#[test]
+fn wide_models_get_every_default_row_once() {
+    let d = scratch("wide");
+    let f = 60;
+    let mut m = String::new();
+    for a in 0..f {
+        m.push_str(&format!("F{a} =~ x{a}_1 + x{a}_2 + x{a}_3\n"));
+    }
+    // user rows, one in reversed order: not duplicated by the defaults
+    m.push_str("F1 ~~ F0\nx0_1 ~~ x0_1\n");
+    let m = write(&d, "wide.lav", m);
+    let o = sem(&["check", &m, "--format", "json"]);
+    let r = json(&o);
+    let rows = r["parameters"].as_array().unwrap();
+    let mut seen = std::collections::HashSet::new();
+    for p in rows {
+        let (l, op, rh) = (p["lhs"].as_str().unwrap(), p["op"].as_str().unwrap(), p["rhs"].as_str().unwrap());
+        let key = if op == "~~" && l > rh { (rh, op, l) } else { (l, op, rh) };
+        assert!(seen.insert(key), "{l} {op} {rh} twice");
+    }
+    let count = |op: &str, same: bool| rows.iter().filter(|p| p["op"] == op && (p["lhs"] == p["rhs"]) == same).count();
+    assert_eq!(count("=~", false), 3 * f);
+    assert_eq!(count("~~", true), 3 * f + f, "residual and factor variances");
+    assert_eq!(count("~~", false), f * (f - 1) / 2, "factor covariances");
+    assert_eq!(r["npar"], 3 * f * 2 - f + f + f * (f - 1) / 2);
+}

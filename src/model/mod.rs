@@ -12,6 +12,7 @@ pub use partable::{ParRow, ParTable, TableOptions};
 pub use ram::Ram;
 
 use crate::syntax::{Diagnostic, ModelSyntax};
+use std::collections::{HashMap, HashSet};
 
 #[derive(Debug, Clone)]
 pub struct Model {
@@ -159,21 +160,27 @@ fn free_parameters(pt: &ParTable) -> (Vec<Option<usize>>, usize, Vec<String>, us
 
 /// Every latent variable needs a scale: a fixed loading or a fixed variance.
 fn check_scale(pt: &ParTable) -> Result<(), String> {
+    // one pass over the rows: per (group, factor) the first loading, whether
+    // a loading is fixed at a nonzero value, whether the variance is fixed
+    let mut first: HashMap<(usize, &str), &str> = HashMap::new();
+    let mut scaled: HashSet<(usize, &str)> = HashSet::new();
+    for r in &pt.rows {
+        let key = (r.group, r.lhs.as_str());
+        if r.op == "=~" {
+            first.entry(key).or_insert(r.rhs.as_str());
+            if r.free == 0 && r.ustart.is_some_and(|v| v != 0.0) {
+                scaled.insert(key);
+            }
+        } else if r.op == "~~" && r.lhs == r.rhs && r.free == 0 {
+            scaled.insert(key);
+        }
+    }
     for g in 1..=pt.ngroups {
         for f in &pt.names.lv {
-            let loads: Vec<&ParRow> = pt.rows.iter().filter(|r| r.group == g && r.op == "=~" && r.lhs == *f).collect();
-            if loads.is_empty() {
-                continue;
-            }
-            let fixed_load = loads.iter().any(|r| r.free == 0 && r.ustart.is_some_and(|v| v != 0.0));
-            let fixed_var = pt
-                .rows
-                .iter()
-                .any(|r| r.group == g && r.op == "~~" && r.lhs == *f && r.rhs == *f && r.free == 0);
-            if !fixed_load && !fixed_var {
+            let Some(ind) = first.get(&(g, f.as_str())) else { continue };
+            if !scaled.contains(&(g, f.as_str())) {
                 return Err(format!(
-                    "the latent variable `{f}` has no scale: all its loadings and its variance are free, so the model is not identified. Fix one loading (`{f} =~ 1*{}`) or its variance (`{f} ~~ 1*{f}`), or use --std-lv",
-                    loads[0].rhs
+                    "the latent variable `{f}` has no scale: all its loadings and its variance are free, so the model is not identified. Fix one loading (`{f} =~ 1*{ind}`) or its variance (`{f} ~~ 1*{f}`), or use --std-lv"
                 ));
             }
         }

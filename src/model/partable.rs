@@ -10,7 +10,7 @@
 use super::vnames::VarNames;
 use crate::syntax::{Diagnostic, Expr, Lhs, ModKind, ModelSyntax, Op, Rhs, Span};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Options that change the defaults (lavaan's `sem()` arguments).
 #[derive(Debug, Clone, Default)]
@@ -336,15 +336,21 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
             r.label = label;
             r.span = Some(f.span);
         }
-        // default rows, only where the user wrote nothing
-        let exists = |rows: &[ParRow], lhs: &str, op: &str, rhs: &str| {
-            rows[start_len..]
-                .iter()
-                .any(|r| r.op == op && ((r.lhs == lhs && r.rhs == rhs) || (op == "~~" && r.lhs == rhs && r.rhs == lhs)))
-        };
+        // default rows, only where the user wrote nothing: the user rows of
+        // this group in a hash set (`a ~~ b` under both orders), so that the
+        // loops over pairs of variables below stay linear in their pairs
+        let mut written: HashSet<(String, String, String)> = HashSet::new();
+        for r in &rows[start_len..] {
+            if r.op == "~~" {
+                written.insert((r.rhs.clone(), r.op.clone(), r.lhs.clone()));
+            }
+            written.insert((r.lhs.clone(), r.op.clone(), r.rhs.clone()));
+        }
+        let exists = |_: &[ParRow], lhs: &str, op: &str, rhs: &str| written.contains(&(lhs.to_string(), op.to_string(), rhs.to_string()));
+        let exo: HashSet<&str> = names.exo.iter().map(String::as_str).collect();
         // residual variances of observed variables (not the fixed.x ones)
         for v in &names.ov {
-            if names.exo.contains(v) || exists(&rows, v, "~~", v) {
+            if exo.contains(v.as_str()) || exists(&rows, v, "~~", v) {
                 continue;
             }
             let single = names.single_indicator_of(v);
@@ -416,10 +422,46 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
             }
         }
     }
-    // definitions and constraints, in the order written
+    // definitions and constraints, in the order written; a defined name must
+    // be new: not a label, not a variable, not defined before (lavaan refuses
+    // each, and the first of two definitions would silently win)
+    let labels: HashSet<String> = rows.iter().filter(|r| !r.label.is_empty()).map(|r| r.label.clone()).collect();
+    let mut defined: HashSet<String> = HashSet::new();
     let mut exprs = Vec::new();
     for (_, st) in &exprs_src {
         let st = *st;
+        if let (Op::Define, Lhs::Names(n)) = (st.op, &st.lhs) {
+            let name = &n[0];
+            let refuse = |msg: String, label: &str, help: &str| Err(Diagnostic::new(msg, name.span, label).help(help));
+            if defined.contains(&name.name) {
+                return refuse(
+                    format!("`{}` is defined twice", name.name),
+                    "defined again here",
+                    "give each defined parameter (`:=`) its own name",
+                );
+            }
+            if labels.contains(&name.name) {
+                return refuse(
+                    format!(
+                        "`{}` is already the label of a parameter; a defined parameter needs a name of its own",
+                        name.name
+                    ),
+                    "a label of the model",
+                    "rename the defined parameter, e.g. `a_def := ...`",
+                );
+            }
+            if names.is_lv(&name.name) || names.ov.iter().any(|v| *v == name.name) {
+                return refuse(
+                    format!(
+                        "`{}` is a variable of the model; a defined parameter needs a name of its own",
+                        name.name
+                    ),
+                    "a variable name",
+                    "rename the defined parameter; a variable cannot be defined with `:=`",
+                );
+            }
+            defined.insert(name.name.clone());
+        }
         let (lhs, lhs_expr) = match &st.lhs {
             Lhs::Names(n) => (n[0].name.clone(), None),
             Lhs::Expr(e) => (st.lhs_text.clone(), Some(e.clone())),
@@ -457,13 +499,17 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
     apply_group_equal(&mut rows, &names, &opt.group_equal);
     // shared labels: `==` rows between the first holder and every other one
     let mut by_label: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut label_at: HashMap<String, usize> = HashMap::new();
     for (i, r) in rows.iter().enumerate() {
         if r.label.is_empty() || !matches!(r.op.as_str(), "=~" | "~" | "~~" | "~1") {
             continue;
         }
-        match by_label.iter_mut().find(|(l, _)| *l == r.label) {
-            Some((_, v)) => v.push(i),
-            None => by_label.push((r.label.clone(), vec![i])),
+        match label_at.get(&r.label) {
+            Some(&k) => by_label[k].1.push(i),
+            None => {
+                label_at.insert(r.label.clone(), by_label.len());
+                by_label.push((r.label.clone(), vec![i]));
+            }
         }
     }
     for (label, idx) in &by_label {
@@ -547,6 +593,13 @@ fn apply_group_equal(rows: &mut [ParRow], names: &VarNames, keys: &[String]) {
             _ => "",
         }
     };
+    // group-1 rows by (op, lhs, rhs): the first one, as a linear search finds it
+    let mut first: HashMap<(String, String, String), usize> = HashMap::new();
+    for (j, r) in rows.iter().enumerate().rev() {
+        if r.group == 1 {
+            first.insert((r.op.clone(), r.lhs.clone(), r.rhs.clone()), j);
+        }
+    }
     for i in 0..rows.len() {
         if rows[i].group < 2 || rows[i].free == 0 || !rows[i].label.is_empty() || rows[i].exo == 1 {
             continue;
@@ -555,10 +608,7 @@ fn apply_group_equal(rows: &mut [ParRow], names: &VarNames, keys: &[String]) {
         if !keys.iter().any(|x| x == k) {
             continue;
         }
-        let Some(j) = rows
-            .iter()
-            .position(|r| r.group == 1 && r.op == rows[i].op && r.lhs == rows[i].lhs && r.rhs == rows[i].rhs)
-        else {
+        let Some(&j) = first.get(&(rows[i].op.clone(), rows[i].lhs.clone(), rows[i].rhs.clone())) else {
             continue;
         };
         if rows[j].free == 0 {
@@ -588,7 +638,7 @@ fn check_names(flat: &[Flat], names: &VarNames) -> Result<(), Diagnostic> {
 
 /// Names in `:=`, `==`, `<`, `>` must be labels (or earlier definitions).
 fn check_expr_names(rows: &[ParRow], exprs: &[ExprRow], _names: &VarNames) -> Result<(), Diagnostic> {
-    let mut known: Vec<&str> = rows
+    let mut known: HashSet<&str> = rows
         .iter()
         .filter(|r| matches!(r.op.as_str(), "=~" | "~" | "~~" | "~1"))
         .flat_map(|r| [r.label.as_str(), r.plabel.as_str()])
@@ -609,7 +659,7 @@ fn check_expr_names(rows: &[ParRow], exprs: &[ExprRow], _names: &VarNames) -> Re
             }
         }
         if rows[e.row].op == ":=" {
-            known.push(rows[e.row].lhs.as_str());
+            known.insert(rows[e.row].lhs.as_str());
         }
     }
     Ok(())

@@ -12,6 +12,7 @@ pub mod check;
 pub mod csv_out;
 pub mod markdown;
 pub mod text;
+pub mod width;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
