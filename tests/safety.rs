@@ -147,3 +147,56 @@ fn wide_models_get_every_default_row_once() {
     assert_eq!(count("~~", false), f * (f - 1) / 2, "factor covariances");
     assert_eq!(r["npar"], 3 * f * 2 - f + f + f * (f - 1) / 2);
 }
+
+/// A column in tiny units or far from zero is not "constant": the check is
+/// relative to the column's own scale, and the standardized solution is the
+/// one of the unscaled data. A truly constant column is still refused.
+#[test]
+fn constant_is_relative_to_the_columns_scale() {
+    let d = scratch("scaled");
+    let hs = std::fs::read_to_string(HS_DATA).unwrap();
+    let mut lines = hs.lines();
+    let head = lines.next().unwrap();
+    let cols: Vec<&str> = head.split(',').collect();
+    let (i1, i2) = (
+        cols.iter().position(|c| *c == "\"x1\"").unwrap(),
+        cols.iter().position(|c| *c == "\"x2\"").unwrap(),
+    );
+    let mut scaled = format!("{head}\n");
+    let mut constant = format!("{head}\n");
+    for l in lines {
+        let mut f: Vec<String> = l.split(',').map(str::to_string).collect();
+        let (a, b): (f64, f64) = (f[i1].parse().unwrap(), f[i2].parse().unwrap());
+        f[i1] = format!("{:e}", a * 1e-7);
+        f[i2] = format!("{}", b + 1e7);
+        scaled.push_str(&f.join(","));
+        scaled.push('\n');
+        f[i1] = "1e7".into();
+        constant.push_str(&f.join(","));
+        constant.push('\n');
+    }
+    let scaled = write(&d, "scaled.csv", scaled);
+    let m = write(&d, "m.lav", "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\n");
+    let a = json(&sem(&["fit", &m, &scaled, "--format", "json"]));
+    let b = json(&sem(&["fit", &m, HS_DATA, "--format", "json"]));
+    for rhs in ["x1", "x2", "x3"] {
+        let pa = a["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["op"] == "=~" && p["rhs"] == rhs)
+            .unwrap();
+        let pb = b["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["op"] == "=~" && p["rhs"] == rhs)
+            .unwrap();
+        let (x, y) = (pa["std_all"].as_f64().unwrap(), pb["std_all"].as_f64().unwrap());
+        assert!((x - y).abs() < 1e-4, "{rhs}: std_all {x} vs {y}");
+    }
+    let constant = write(&d, "constant.csv", constant);
+    let o = sem(&["fit", &m, &constant]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("column `x1` is constant"), "{}", stderr(&o));
+}
