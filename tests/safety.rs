@@ -200,3 +200,31 @@ fn constant_is_relative_to_the_columns_scale() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("column `x1` is constant"), "{}", stderr(&o));
 }
+
+/// Huge bootstrap counts are refused up front with the cap named (no
+/// abort, no capacity-overflow panic, no memory growing with the draws).
+#[test]
+fn huge_bootstrap_counts_are_refused() {
+    let m = "tests/fixtures/fit/hs_cfa/model.lav";
+    let data = "tests/fixtures/fit/hs_cfa/data.csv";
+    for n in [
+        "100001",
+        "10000000",
+        "1000000000000",
+        "18446744073709551615",
+        "18446744073709551616",
+    ] {
+        for test in [&["--se", "bootstrap"][..], &["--test", "bollen-stine"][..]] {
+            let mut a = vec!["fit", m, data, "--bootstrap", n];
+            a.extend_from_slice(test);
+            let o = sem(&a);
+            let e = stderr(&o);
+            assert_eq!(o.status.code(), Some(2), "{n}: {e}");
+            assert!(!e.contains("panicked") && stdout(&o).is_empty(), "{n}: {e}");
+            assert!(e.contains("--bootstrap") || e.contains("bootstrap"), "{n}: {e}");
+            if n != "18446744073709551616" {
+                assert!(e.contains("at most 100000"), "{n}: {e}");
+            }
+        }
+    }
+}

@@ -66,6 +66,11 @@ use statrs::distribution::{ContinuousCDF, Normal};
 
 /// lavaan's default number of draws.
 pub const DEFAULT_DRAWS: usize = 1000;
+/// The most draws `--bootstrap` takes. Percentile intervals need every
+/// draw's estimates, so memory grows with the draws: this cap keeps it
+/// bounded (100,000 draws of 100 parameters are 80 MB), far beyond the
+/// 1,000 to 10,000 draws that intervals need.
+pub const MAX_DRAWS: usize = 100_000;
 /// The seed when `--seed` is not given, so that a run is reproducible.
 pub const DEFAULT_SEED: u64 = 1;
 /// A draw's fit has converged when no parameter moves by more than this
