@@ -396,17 +396,18 @@ fn fiml_warnings(fp: &estimate::fiml::Prepared, dfile: &str, nrows: usize) -> Ve
 
 /// The model's `# expect:` directives (checked against its hypotheses) and
 /// the warnings about labels that drift from the paper's hypotheses.
-fn hypothesis_setup(path: &Path, model: &Model) -> Result<(hyp::Expectations, Vec<String>), SemError> {
-    let src = read_model_file(path)?;
+fn hypothesis_setup(path: &Path, src: &str, model: &Model) -> Result<(hyp::Expectations, Vec<String>), SemError> {
     let file = path.display().to_string();
-    let expect = hyp::expectations(&src, &file, &model.pt.rows).map_err(SemError::Input)?;
+    let expect = hyp::expectations(src, &file, &model.pt.rows).map_err(SemError::Input)?;
     Ok((expect, hyp::paper::warnings(&model.pt.rows)))
 }
 
 /// `sem check MODEL [DATA]`.
 pub fn check(model_path: &Path, data_path: Option<&Path>, opt: &FitOptions) -> Result<CheckReport, SemError> {
-    let model = build_model(model_path, opt)?;
-    let (expect, paper_warnings) = hypothesis_setup(model_path, &model)?;
+    // the model file is read once (it may be a FIFO or `<(...)`)
+    let (src, syn) = parse_model(model_path)?;
+    let model = model_from_syntax(model_path, &src, &syn, opt, 1)?;
+    let (expect, paper_warnings) = hypothesis_setup(model_path, &src, &model)?;
     let mut warnings = model.pt.warnings.clone();
     warnings.extend(paper_warnings);
     let (mut data_file, mut columns, mut nobs) = (None, None, None);

@@ -228,3 +228,124 @@ fn huge_bootstrap_counts_are_refused() {
         }
     }
 }
+
+const HS_MODEL: &str = "tests/fixtures/fit/hs_cfa/model.lav";
+const HS_CSV: &str = "tests/fixtures/fit/hs_cfa/data.csv";
+
+/// Feed `bytes` into a new FIFO from a thread; the thread ends when the
+/// reader has read it all or has gone (a broken pipe).
+fn fifo_with(dir: &std::path::Path, name: &str, bytes: Vec<u8>, repeat: bool) -> (String, std::thread::JoinHandle<()>) {
+    let p = dir.join(name);
+    assert!(std::process::Command::new("mkfifo").arg(&p).status().unwrap().success());
+    let q = p.clone();
+    let h = std::thread::spawn(move || {
+        use std::io::Write;
+        let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(&q) else {
+            return;
+        };
+        loop {
+            if f.write_all(&bytes).is_err() || !repeat {
+                return;
+            }
+        }
+    });
+    (p.display().to_string(), h)
+}
+
+/// Wait for a FIFO's writer; if `sem` never opened the FIFO, open it here
+/// (without blocking) so that the writer is not left waiting forever.
+fn finish(h: std::thread::JoinHandle<()>, fifo: &str) {
+    use std::os::unix::fs::OpenOptionsExt;
+    if !h.is_finished() {
+        // O_NONBLOCK: opening the read end never waits
+        let r = std::fs::OpenOptions::new().read(true).custom_flags(0o4000).open(fifo);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        drop(r);
+    }
+    h.join().unwrap();
+}
+
+/// Data and models from a FIFO or a process substitution are read once, as
+/// a stream: no hang, no "empty" on a second open; `compare` (which fits
+/// twice) sees the same data both times.
+#[test]
+fn fifos_and_process_substitution_are_read_once() {
+    let d = scratch("fifo-data");
+    let want = json(&sem(&["fit", HS_MODEL, HS_DATA, "--format", "json"]));
+    let data = std::fs::read(HS_DATA).unwrap();
+    for (i, extra) in [&[][..], &["--group", "school"][..], &["--estimator", "mlr"][..]]
+        .iter()
+        .enumerate()
+    {
+        let (fifo, h) = fifo_with(&d, &format!("data{i}.csv"), data.clone(), false);
+        let mut a = vec!["fit", HS_MODEL, fifo.as_str(), "--format", "json"];
+        a.extend_from_slice(extra);
+        let o = sem(&a);
+        finish(h, &fifo);
+        let r = json(&o);
+        if extra.is_empty() {
+            assert_eq!(r["fit"]["chisq"], want["fit"]["chisq"]);
+        }
+    }
+    // the model from a FIFO too, with `check` (which reads the model's comments as well)
+    let (fifo, h) = fifo_with(&d, "model.lav", std::fs::read(HS_MODEL).unwrap(), false);
+    let o = sem(&["check", &fifo]);
+    finish(h, &fifo);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // process substitution through bash: /dev/fd/N, a pipe
+    let bin = env!("CARGO_BIN_EXE_sem");
+    for cmd in [
+        format!("{bin} fit {HS_MODEL} <(cat {HS_CSV}) --format json"),
+        format!("{bin} fit <(cat {HS_MODEL}) <(cat {HS_CSV}) --format json"),
+        format!("{bin} compare {HS_MODEL} {HS_MODEL} <(cat {HS_CSV}) --format json"),
+    ] {
+        let o = std::process::Command::new("bash").arg("-c").arg(&cmd).output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{cmd}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("empty"), "{}", stderr(&o));
+    }
+}
+
+/// `/dev/zero` and `/dev/urandom` (private nodes made with mknod) as data
+/// or model, and an endless line, are refused early with bounded memory.
+#[test]
+fn binary_devices_and_endless_lines_are_refused_early() {
+    let d = scratch("devices");
+    let mut nodes = vec![];
+    for (name, minor) in [("zero", 5), ("urandom", 9)] {
+        let p = d.join(name);
+        let ok = std::process::Command::new("mknod")
+            .arg(&p)
+            .args(["c", "1", &minor.to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            nodes.push(p.display().to_string());
+        } else {
+            eprintln!("skipped the device nodes: mknod needs root");
+        }
+    }
+    for node in &nodes {
+        for (args, what) in [
+            (vec!["fit", HS_MODEL, node.as_str()], "data file"),
+            (vec!["fit", HS_MODEL, node.as_str(), "--group", "school"], "data file"),
+            (vec!["fit", node.as_str(), HS_CSV], "model file"),
+            (vec!["check", node.as_str()], "model file"),
+        ] {
+            let o = sem(&args);
+            let e = stderr(&o);
+            assert_eq!(o.status.code(), Some(2), "{args:?}: {e}");
+            assert!(e.contains(what) && e.contains("binary"), "{args:?}: {e}");
+        }
+    }
+    // an endless line without a zero byte, fed through a FIFO until the reader gives up
+    let (fifo, h) = fifo_with(&d, "endless.csv", vec![b'a'; 1 << 16], true);
+    let o = sem(&["fit", HS_MODEL, &fifo]);
+    finish(h, &fifo);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("line 1 is longer than 64 MB"), "{}", stderr(&o));
+    let (fifo, h) = fifo_with(&d, "endless.lav", vec![b'a'; 1 << 16], true);
+    let o = sem(&["check", &fifo]);
+    finish(h, &fifo);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("line 1 is longer than 1 MB"), "{}", stderr(&o));
+}
