@@ -349,3 +349,32 @@ fn binary_devices_and_endless_lines_are_refused_early() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("line 1 is longer than 1 MB"), "{}", stderr(&o));
 }
+
+/// A long fit shows a spinner on stderr when it is a terminal (here a
+/// pseudo-terminal from `script`, with the delay set to 0), and nothing at
+/// all when stderr is a pipe.
+#[test]
+fn long_fits_show_progress_on_a_terminal_only() {
+    let d = scratch("progress");
+    let out = d.join("report.txt");
+    let bin = env!("CARGO_BIN_EXE_sem");
+    let cmd = format!("{bin} fit {HS_MODEL} {HS_CSV} --output {}", out.display());
+    match std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("SEM_PROGRESS_AFTER_MS", "0")
+        .output()
+    {
+        Ok(o) if o.status.success() => {
+            let tty = String::from_utf8_lossy(&o.stdout);
+            assert!(tty.contains("fitting") && tty.contains("model.lav"), "{tty:?}");
+        }
+        _ => eprintln!("skipped the terminal half: no `script` here"),
+    }
+    let o = std::process::Command::new(bin)
+        .args(["fit", HS_MODEL, HS_CSV])
+        .env("SEM_PROGRESS_AFTER_MS", "0")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert!(o.stderr.is_empty(), "{}", stderr(&o));
+}

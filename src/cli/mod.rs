@@ -7,6 +7,7 @@ pub mod batch;
 pub mod bootstrap;
 pub mod gates;
 pub mod output;
+pub mod progress;
 
 use crate::data::CsvOptions;
 use crate::pipeline::{self, FitOptions, SemError};
@@ -325,7 +326,14 @@ pub fn run(cli: Cli) -> Result<u8, SemError> {
                 b.progress = true;
             }
             let gates = a.gates.gates()?;
-            let r = pipeline::fit(&a.model, &a.data, &opt)?;
+            // the bootstrap has its own progress bar
+            let spinner = opt
+                .bootstrap
+                .is_none()
+                .then(|| progress::Progress::start(format!("fitting {} to {}", a.model.display(), a.data.display())));
+            let r = pipeline::fit(&a.model, &a.data, &opt);
+            drop(spinner);
+            let r = r?;
             let names: Vec<String> = r.hypotheses.iter().map(|h| h.name.clone()).collect();
             gates.check_names(&names).map_err(SemError::Input)?;
             if let Some(e) = pipeline::unusable(&r) {
@@ -343,7 +351,11 @@ pub fn run(cli: Cli) -> Result<u8, SemError> {
             Ok(if failed.is_empty() { 0 } else { gates::GATE_FAILED })
         }
         Command::Compare(a) => {
-            let r = crate::compare::compare(&a.model_a, &a.model_b, &a.data, &a.flags.options()?)?;
+            let opt = a.flags.options()?;
+            let spinner = progress::Progress::start(format!("fitting {} and {}", a.model_a.display(), a.model_b.display()));
+            let r = crate::compare::compare(&a.model_a, &a.model_b, &a.data, &opt);
+            drop(spinner);
+            let r = r?;
             let text = match a.format {
                 Format::Json => serde_json::to_string_pretty(&r).unwrap_or_default() + "\n",
                 _ => crate::compare::render_compare(&r),
@@ -357,7 +369,11 @@ pub fn run(cli: Cli) -> Result<u8, SemError> {
                     "sem invariance sets the equality constraints of each step itself; drop --group-equal".into(),
                 ));
             }
-            let r = crate::compare::invariance(&a.model, &a.data, &a.flags.options()?)?;
+            let opt = a.flags.options()?;
+            let spinner = progress::Progress::start(format!("fitting the invariance models of {}", a.model.display()));
+            let r = crate::compare::invariance(&a.model, &a.data, &opt);
+            drop(spinner);
+            let r = r?;
             let text = match a.format {
                 Format::Json => serde_json::to_string_pretty(&r).unwrap_or_default() + "\n",
                 _ => crate::compare::render_invariance(&r),

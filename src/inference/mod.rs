@@ -136,7 +136,7 @@ pub fn estimates(model: &Model, x: &[f64], vcov: Option<&DMatrix<f64>>, level: f
                 r.ci_lower = Some(est - zq * se);
                 r.ci_upper = Some(est + zq * se);
             }
-            Some(se) if se == 0.0 => {
+            Some(0.0) => {
                 r.ci_lower = Some(est);
                 r.ci_upper = Some(est);
             }

@@ -450,7 +450,7 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
                     "rename the defined parameter, e.g. `a_def := ...`",
                 );
             }
-            if names.is_lv(&name.name) || names.ov.iter().any(|v| *v == name.name) {
+            if names.is_lv(&name.name) || names.ov.contains(&name.name) {
                 return refuse(
                     format!(
                         "`{}` is a variable of the model; a defined parameter needs a name of its own",
