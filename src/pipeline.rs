@@ -308,8 +308,9 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
     let mut dropped = 0;
     let mut fiml = None;
     if opt.fiml {
+        // a group is named by its value in the group column, never by a position
         let what = |g: usize| match group_names.get(g) {
-            Some(n) => format!("{dfile} (group {n})"),
+            Some(n) => format!("{dfile} (rows with {} = {n})", opt.group.as_deref().unwrap_or("group")),
             None => dfile.clone(),
         };
         let x_idx: Vec<usize> = model.pt.names.ov_x.iter().filter_map(|v| model.ram.index(v)).collect();
@@ -325,7 +326,7 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
             None => SampleStats::listwise(&ds, Some(rows))?,
         };
         let what = match group_names.get(g) {
-            Some(n) => format!("{dfile} (group {n})"),
+            Some(n) => format!("{dfile} (rows with {} = {n})", opt.group.as_deref().unwrap_or("group")),
             None => dfile.clone(),
         };
         stats.check(&ds.names, &what)?;
@@ -385,7 +386,7 @@ fn fiml_warnings(fp: &estimate::fiml::Prepared, dfile: &str, nrows: usize) -> Ve
     for (g, h) in fp.fiml.h1.iter().enumerate() {
         if !h.converged {
             w.push(format!(
-                "the EM estimate of the saturated model did not converge in {} iterations (group {}); chi-square and SRMR may be inaccurate",
+                "the EM estimate of the saturated model did not converge in {} iterations (group number {} in order of appearance); chi-square and SRMR may be inaccurate",
                 h.iterations,
                 g + 1
             ));

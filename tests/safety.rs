@@ -378,3 +378,50 @@ fn long_fits_show_progress_on_a_terminal_only() {
     assert_eq!(o.status.code(), Some(0));
     assert!(o.stderr.is_empty(), "{}", stderr(&o));
 }
+
+/// Names with an accent typed as a combining character (NFD) are the same
+/// names as the composed ones (NFC), in the model and in the data's header.
+#[test]
+fn identifiers_are_normalized_to_nfc() {
+    let d = scratch("nfc");
+    let hs = std::fs::read_to_string(HS_DATA).unwrap();
+    let (head, rest) = hs.split_once('\n').unwrap();
+    // the header spells x1 as "ré1" decomposed, the model composed; and the other way round for x2
+    let head = head.replace("\"x1\"", "\"re\u{301}1\"").replace("\"x2\"", "\"r\u{e9}2\"");
+    let data = write(&d, "nfd.csv", format!("{head}\n{rest}"));
+    let m = write(
+        &d,
+        "nfd.lav",
+        "caf\u{e9} =~ r\u{e9}1 + re\u{301}2 + x3\ncafe\u{301} ~~ a*cafe\u{301}\n",
+    );
+    for extra in [&[][..], &["--estimator", "mlr"][..]] {
+        let mut a = vec!["fit", m.as_str(), data.as_str(), "--format", "json"];
+        a.extend_from_slice(extra);
+        let r = json(&sem(&a));
+        let lv: Vec<&str> = r["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["op"] == "=~")
+            .map(|p| p["lhs"].as_str().unwrap())
+            .collect();
+        assert_eq!(lv, vec!["caf\u{e9}"; 3], "one factor, named in NFC");
+    }
+}
+
+#[test]
+fn messages_say_what_they_mean() {
+    // a letter as the delimiter is named as such, not "other"
+    let o = sem(&["fit", HS_MODEL, HS_DATA, "--delimiter", "n"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("not `n`-separated") && !e.contains("other"), "{e}");
+    // a group is named by its value in the group column, never a bare number
+    let d = scratch("groupmsg");
+    let data = write(&d, "g.csv", "x1,x2,x3,g\n1,2,3,16\n2,3,4,16\n1,2,5,7\n3,3,3,7\n4,2,1,7\n2,5,1,7\n");
+    let m = write(&d, "g.lav", "f =~ x1 + x2 + x3\n");
+    let o = sem(&["fit", &m, &data, "--group", "g"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("(rows with g = 16)"), "{e}");
+}

@@ -201,13 +201,14 @@ pub fn read_csv(path: &Path, want: &[String], group: Option<&str>, opt: &CsvOpti
 }
 
 /// What a delimiter is called in a message and on the command line.
-fn delimiter_words(d: u8) -> (&'static str, String) {
+fn delimiter_words(d: u8) -> (String, String) {
     match d {
-        b',' => ("comma", ",".into()),
-        b';' => ("semicolon", ";".into()),
-        b'\t' => ("tab", "\\t".into()),
-        b'|' => ("pipe", "|".into()),
-        _ => ("other", (d as char).to_string()),
+        b',' => ("comma".into(), ",".into()),
+        b';' => ("semicolon".into(), ";".into()),
+        b'\t' => ("tab".into(), "\\t".into()),
+        b'|' => ("pipe".into(), "|".into()),
+        b' ' => ("space".into(), " ".into()),
+        _ => (format!("`{}`", d as char), (d as char).to_string()),
     }
 }
 
@@ -266,7 +267,11 @@ pub fn read_csv_bytes(file: &str, bytes: &[u8], want: &[String], group: Option<&
         .clone();
     // names are matched as text; a non-UTF-8 name only matters if the model uses it
     let header_utf8 = std::str::from_utf8(raw_header.as_slice()).is_ok();
-    let header: Vec<String> = raw_header.iter().map(|h| clean(&String::from_utf8_lossy(h)).to_string()).collect();
+    // names in NFC, as the model's names are (an accent typed either way matches)
+    let header: Vec<String> = raw_header
+        .iter()
+        .map(|h| crate::syntax::lexer::nfc(clean(&String::from_utf8_lossy(h))))
+        .collect();
     // duplicate names make "which column?" ambiguous
     for (i, h) in header.iter().enumerate() {
         if header[..i].contains(h) && (want.contains(h) || group == Some(h.as_str())) {

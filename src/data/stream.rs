@@ -201,7 +201,7 @@ fn parse_header(line: &[u8], opt: &CsvOptions) -> Option<Vec<String>> {
         .flexible(false)
         .from_reader(line);
     let h = rdr.headers().ok()?;
-    Some(h.iter().map(|s| s.trim().to_string()).collect())
+    Some(h.iter().map(|s| crate::syntax::lexer::nfc(s.trim())).collect())
 }
 
 /// A cell as `read_csv` reads it: `Some(NaN)` when missing, `None` when it
@@ -557,7 +557,7 @@ fn stream_csv(file: impl Read, want: &[String], opt: &CsvOptions) -> Option<Mome
         .has_headers(true)
         .flexible(false)
         .from_reader(reader);
-    let header: Vec<String> = rdr.headers().ok()?.iter().map(|h| h.trim().to_string()).collect();
+    let header: Vec<String> = rdr.headers().ok()?.iter().map(|h| crate::syntax::lexer::nfc(h.trim())).collect();
     let idx = want_indices(&header, want)?;
     let target = targets(header.len(), &idx);
     let mut b = Block::new(opt, &target, want.len());
