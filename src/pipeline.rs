@@ -498,7 +498,16 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
             None
         }
         Err(ni) => {
-            let names: Vec<String> = ni.rows.iter().map(|&r| format!("`{}`", inference::describe(model, r))).collect();
+            // in a multiple-group model, each named with its group's value
+            let group = |r: usize| match (prep.group_names.get(model.pt.rows[r].group.wrapping_sub(1)), &opt.group) {
+                (Some(v), Some(col)) => format!(" (group {col} = {v})"),
+                _ => String::new(),
+            };
+            let names: Vec<String> = ni
+                .rows
+                .iter()
+                .map(|&r| format!("`{}`{}", inference::describe(model, r), group(r)))
+                .collect();
             warnings.push(format!(
                 "{NOT_IDENTIFIED}: the information matrix is singular, so these parameters cannot be told apart by the data: {}; standard errors could not be computed. Fix one of them (a loading or a variance), constrain them equal, or give a factor more indicators",
                 names.join(", ")

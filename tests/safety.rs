@@ -425,3 +425,16 @@ fn messages_say_what_they_mean() {
     let e = stderr(&o);
     assert!(e.contains("(rows with g = 16)"), "{e}");
 }
+
+/// Parameters that are not identified in one group are named with that
+/// group's value in the group column.
+#[test]
+fn not_identified_parameters_name_their_group_by_value() {
+    let d = scratch("ni-group");
+    let m = write(&d, "ni.lav", "f1 =~ x1 + x2\nf2 =~ x4 + x5\nf1 ~~ c(NA, 0)*f2\n");
+    let o = sem(&["fit", &m, HS_DATA, "--group", "school"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("`f1 =~ x2` (group school = Grant-White)"), "{e}");
+    assert!(!e.contains("Pasteur"), "only the group where it happens: {e}");
+}
