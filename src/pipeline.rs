@@ -407,7 +407,7 @@ fn hypothesis_setup(path: &Path, src: &str, model: &Model) -> Result<(hyp::Expec
 pub fn check(model_path: &Path, data_path: Option<&Path>, opt: &FitOptions) -> Result<CheckReport, SemError> {
     // the model file is read once (it may be a FIFO or `<(...)`)
     let (src, syn) = parse_model(model_path)?;
-    let model = model_from_syntax(model_path, &src, &syn, opt, 1)?;
+    let mut model = model_from_syntax(model_path, &src, &syn, opt, 1)?;
     let (expect, paper_warnings) = hypothesis_setup(model_path, &src, &model)?;
     let mut warnings = model.pt.warnings.clone();
     warnings.extend(paper_warnings);
@@ -438,8 +438,9 @@ pub fn check(model_path: &Path, data_path: Option<&Path>, opt: &FitOptions) -> R
             observed: model.pt.names.ov.clone(),
             fixed_x: model.pt.names.ov_x.clone(),
         },
-        parameters: model.pt.rows.clone(),
         hypotheses: hyp::declared(&model.pt.rows, &expect),
+        // the model is not used after this: its rows move into the report
+        parameters: std::mem::take(&mut model.pt.rows),
         data_file,
         columns_used: columns,
         nobs,

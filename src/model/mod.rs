@@ -89,20 +89,32 @@ fn free_parameters(pt: &ParTable) -> (Vec<Option<usize>>, usize, Vec<String>, us
         p[i] = r;
         r
     }
-    let lookup = |name: &str| -> Vec<usize> {
-        pt.rows
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.free > 0 && (r.label == name || r.plabel == name))
-            .map(|(i, _)| i)
-            .collect()
-    };
+    // free rows by label and plabel, in table order (a linear search per
+    // labelled row would be quadratic: with group.equal every row has a label)
+    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, r) in pt.rows.iter().enumerate().filter(|(_, r)| r.free > 0) {
+        for name in [r.label.as_str(), r.plabel.as_str()] {
+            if !name.is_empty() {
+                let v = by_name.entry(name).or_default();
+                if v.last() != Some(&i) {
+                    v.push(i);
+                }
+            }
+        }
+    }
+    let lookup = |name: &str| -> Vec<usize> { by_name.get(name).cloned().unwrap_or_default() };
     // shared labels
+    let mut joined: HashSet<&str> = HashSet::new();
     for i in 0..n {
         if pt.rows[i].free == 0 || pt.rows[i].label.is_empty() {
             continue;
         }
-        for j in lookup(&pt.rows[i].label) {
+        // every free row named by this label joins row i (each label once:
+        // a second holder would join the same rows again)
+        if !joined.insert(pt.rows[i].label.as_str()) {
+            continue;
+        }
+        for &j in by_name.get(pt.rows[i].label.as_str()).into_iter().flatten() {
             let (a, b) = (find(&mut parent, i), find(&mut parent, j));
             parent[b] = a;
         }

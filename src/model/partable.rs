@@ -274,6 +274,19 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
             names.exo_freed.join(", ")
         ));
     }
+    // rows as integer keys (variable ids, operator), for the hash set below
+    let ids: HashMap<&str, u32> = names
+        .lv
+        .iter()
+        .chain(&names.ov)
+        .enumerate()
+        .map(|(k, v)| (v.as_str(), k as u32))
+        .collect();
+    let key = |lhs: &str, op: &str, rhs: &str| -> Option<(u32, u8, u32)> {
+        let op = ["~~", "~1", "=~", "~"].iter().position(|o| *o == op)? as u8;
+        let r = if rhs.is_empty() { u32::MAX } else { *ids.get(rhs)? };
+        Some((*ids.get(lhs)?, op, r))
+    };
     for g in 0..ngroups {
         let group = g + 1;
         let start_len = rows.len();
@@ -339,14 +352,16 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
         // default rows, only where the user wrote nothing: the user rows of
         // this group in a hash set (`a ~~ b` under both orders), so that the
         // loops over pairs of variables below stay linear in their pairs
-        let mut written: HashSet<(String, String, String)> = HashSet::new();
+        let mut written: HashSet<(u32, u8, u32)> = HashSet::new();
         for r in &rows[start_len..] {
-            if r.op == "~~" {
-                written.insert((r.rhs.clone(), r.op.clone(), r.lhs.clone()));
+            if let Some(k) = key(&r.lhs, &r.op, &r.rhs) {
+                written.insert(k);
+                if r.op == "~~" {
+                    written.insert((k.2, k.1, k.0));
+                }
             }
-            written.insert((r.lhs.clone(), r.op.clone(), r.rhs.clone()));
         }
-        let exists = |_: &[ParRow], lhs: &str, op: &str, rhs: &str| written.contains(&(lhs.to_string(), op.to_string(), rhs.to_string()));
+        let exists = |_: &[ParRow], lhs: &str, op: &str, rhs: &str| key(lhs, op, rhs).is_some_and(|k| written.contains(&k));
         let exo: HashSet<&str> = names.exo.iter().map(String::as_str).collect();
         // residual variances of observed variables (not the fixed.x ones)
         for v in &names.ov {
