@@ -89,20 +89,28 @@ fn free_parameters(pt: &ParTable) -> (Vec<Option<usize>>, usize, Vec<String>, us
         p[i] = r;
         r
     }
-    // free rows by label and plabel, in table order (a linear search per
-    // labelled row would be quadratic: with group.equal every row has a label)
-    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (i, r) in pt.rows.iter().enumerate().filter(|(_, r)| r.free > 0) {
-        for name in [r.label.as_str(), r.plabel.as_str()] {
-            if !name.is_empty() {
-                let v = by_name.entry(name).or_default();
-                if v.last() != Some(&i) {
-                    v.push(i);
-                }
+    // free rows by label, in table order (a linear search per labelled row
+    // would be quadratic: with group.equal every row has a label); a plabel
+    // `.pN.` is row N - 1 itself
+    let mut by_label: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, r) in pt.rows.iter().enumerate().filter(|(_, r)| r.free > 0 && !r.label.is_empty()) {
+        by_label.entry(r.label.as_str()).or_default().push(i);
+    }
+    let lookup = |name: &str| -> Vec<usize> {
+        let mut v = by_label.get(name).cloned().unwrap_or_default();
+        let by_plabel = name
+            .strip_prefix(".p")
+            .and_then(|s| s.strip_suffix('.'))
+            .and_then(|s| s.parse::<usize>().ok())
+            .and_then(|id| id.checked_sub(1))
+            .filter(|&i| i < n && pt.rows[i].free > 0 && pt.rows[i].plabel == name);
+        if let Some(i) = by_plabel {
+            if let Err(at) = v.binary_search(&i) {
+                v.insert(at, i);
             }
         }
-    }
-    let lookup = |name: &str| -> Vec<usize> { by_name.get(name).cloned().unwrap_or_default() };
+        v
+    };
     // shared labels
     let mut joined: HashSet<&str> = HashSet::new();
     for i in 0..n {
@@ -114,7 +122,7 @@ fn free_parameters(pt: &ParTable) -> (Vec<Option<usize>>, usize, Vec<String>, us
         if !joined.insert(pt.rows[i].label.as_str()) {
             continue;
         }
-        for &j in by_name.get(pt.rows[i].label.as_str()).into_iter().flatten() {
+        for j in lookup(pt.rows[i].label.as_str()) {
             let (a, b) = (find(&mut parent, i), find(&mut parent, j));
             parent[b] = a;
         }

@@ -383,26 +383,34 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
             }
         }
         // covariances among exogenous latent variables
-        for (i, a) in names.lv_x.iter().enumerate() {
-            for b in &names.lv_x[i + 1..] {
-                if !exists(&rows, a, "~~", b) {
+        // (the pairs below look their names up once, not once per pair)
+        let id_of = |vs: &[&String]| -> Vec<Option<u32>> { vs.iter().map(|v| ids.get(v.as_str()).copied()).collect() };
+        let cov_written = |a: Option<u32>, b: Option<u32>| matches!((a, b), (Some(a), Some(b)) if written.contains(&(a, 0, b)));
+        let lx: Vec<&String> = names.lv_x.iter().collect();
+        let lx_id = id_of(&lx);
+        for (i, a) in lx.iter().enumerate() {
+            for (j, b) in lx.iter().enumerate().skip(i + 1) {
+                if !cov_written(lx_id[i], lx_id[j]) {
                     push(&mut rows, a, "~~", b, 0, true, None, 0);
                 }
             }
         }
         // covariances among pure dependent variables (latent first, then observed)
         let ys: Vec<&String> = names.lv_y.iter().chain(names.ov_y.iter()).collect();
+        let ys_id = id_of(&ys);
         for (i, a) in ys.iter().enumerate() {
-            for b in &ys[i + 1..] {
-                if !exists(&rows, a, "~~", b) {
+            for (j, b) in ys.iter().enumerate().skip(i + 1) {
+                if !cov_written(ys_id[i], ys_id[j]) {
                     push(&mut rows, a, "~~", b, 0, true, None, 0);
                 }
             }
         }
         // fixed.x: variances and covariances of exogenous covariates, fixed at sample values
-        for (i, a) in names.exo.iter().enumerate() {
-            for b in &names.exo[i..] {
-                if !exists(&rows, a, "~~", b) {
+        let exo_v: Vec<&String> = names.exo.iter().collect();
+        let exo_id = id_of(&exo_v);
+        for (i, a) in exo_v.iter().enumerate() {
+            for (j, b) in exo_v.iter().enumerate().skip(i) {
+                if !cov_written(exo_id[i], exo_id[j]) {
                     // without fixed.x they are ordinary free parameters
                     push(&mut rows, a, "~~", b, 0, !opt.fixed_x, None, u8::from(opt.fixed_x));
                 }
