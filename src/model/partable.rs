@@ -661,12 +661,20 @@ fn check_names(flat: &[Flat], names: &VarNames) -> Result<(), Diagnostic> {
 
 /// Names in `:=`, `==`, `<`, `>` must be labels (or earlier definitions).
 fn check_expr_names(rows: &[ParRow], exprs: &[ExprRow], _names: &VarNames) -> Result<(), Diagnostic> {
+    let is_param = |r: &ParRow| matches!(r.op.as_str(), "=~" | "~" | "~~" | "~1");
     let mut known: HashSet<&str> = rows
         .iter()
-        .filter(|r| matches!(r.op.as_str(), "=~" | "~" | "~~" | "~1"))
-        .flat_map(|r| [r.label.as_str(), r.plabel.as_str()])
-        .filter(|s| !s.is_empty())
+        .filter(|r| is_param(r) && !r.label.is_empty())
+        .map(|r| r.label.as_str())
         .collect();
+    // a plabel `.pN.` names row N - 1 (no set of every row's plabel needed)
+    let plabel = |name: &str| {
+        name.strip_prefix(".p")
+            .and_then(|s| s.strip_suffix('.'))
+            .and_then(|s| s.parse::<usize>().ok())
+            .and_then(|id| rows.get(id.checked_sub(1)?))
+            .is_some_and(|r| is_param(r) && r.plabel == name)
+    };
     for e in exprs {
         let mut used = Vec::new();
         if let Some(l) = &e.lhs {
@@ -674,7 +682,7 @@ fn check_expr_names(rows: &[ParRow], exprs: &[ExprRow], _names: &VarNames) -> Re
         }
         e.rhs.names(&mut used);
         for n in used {
-            if !known.contains(&n.name.as_str()) {
+            if !known.contains(&n.name.as_str()) && !plabel(&n.name) {
                 return Err(
                     Diagnostic::new(format!("`{}` is not the label of any parameter", n.name), n.span, "unknown label")
                         .help("label a parameter by writing the label and `*` before the variable, e.g. `y ~ a*x`"),
