@@ -7,6 +7,7 @@
 //! | `cfa_5x20` | 5 factors x 20 indicators, N = 1000 | 100 | 205 |
 //! | `cfa_10x20` | 10 factors x 20 indicators, N = 1000 | 200 | 455 |
 //! | `csv` | moments of a 100,000 x 25 CSV file | 25 | |
+//! | `partable` | 500 and 1000 factors x 3 indicators, no data (`sem check`) | 3000 | 501,000 |
 //!
 //! In each model group: `fit` (estimate, vcov, fit measures, standardized
 //! solution: everything after reading the data), `gradient` and
@@ -14,7 +15,10 @@
 //! Bradford group also times `bootstrap_draw` (the inner loop of a
 //! bootstrap, see `common::Bootstrap`) and `batch_100` (`sem batch` over 100
 //! resampled data sets). `csv` times the streaming moments against the
-//! row-storing reader. The workloads come from `common` (seeded).
+//! row-storing reader. `partable` times `sem check` (parameter table,
+//! model matrices, hypotheses) of wide models, whose factor covariances
+//! grow as the square of the factors: linear in those rows, 1000 factors
+//! should take well under a second. The workloads come from `common` (seeded).
 
 mod common;
 
@@ -116,5 +120,22 @@ fn csv(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-criterion_group!(benches, bradford, cfa, csv);
+fn partable(c: &mut Criterion) {
+    let dir = common::scratch("partable");
+    let mut g = c.benchmark_group("partable");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(5));
+    for factors in [500, 1000] {
+        let model = common::write(&dir, &format!("f{factors}.lav"), &common::cfa_model(factors, 3));
+        let opt = FitOptions::default();
+        g.bench_with_input(BenchmarkId::new("check", factors), &model, |b, m| {
+            b.iter(|| black_box(sem::pipeline::check(m, None, &opt).expect("a valid model")))
+        });
+    }
+    g.finish();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+criterion_group!(benches, bradford, cfa, csv, partable);
 criterion_main!(benches);

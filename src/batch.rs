@@ -13,37 +13,106 @@ use crate::report::batch::{BatchReport, DatasetOut, Status};
 use crate::report::FitReport;
 use rayon::prelude::*;
 use serde_json::Map;
+use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 
 /// Expand paths and glob patterns (`data/bradford_*.csv`) into a sorted,
 /// deduplicated list of data files. A pattern that matches no file is an
 /// error that names it; a plain path is kept as given, so that a missing
-/// file is reported as that data set's failure.
-pub fn expand(patterns: &[String]) -> Result<Vec<PathBuf>, SemError> {
+/// file is reported as that data set's failure. Paths are OS strings
+/// throughout: a file name that is not UTF-8 (`b\xe9.csv`) is matched and
+/// kept like any other (see `glob_os`), never skipped.
+pub fn expand(patterns: &[OsString]) -> Result<Vec<PathBuf>, SemError> {
     let mut out = Vec::new();
     for p in patterns {
-        let is_pattern = p.contains(['*', '?', '[']) && !Path::new(p).exists();
+        let shown = p.to_string_lossy();
+        let is_pattern = shown.contains(['*', '?', '[']) && !Path::new(p).exists();
         if !is_pattern {
             out.push(normalize(Path::new(p)));
             continue;
         }
-        let entries = glob::glob(p).map_err(|e| SemError::Input(format!("cannot read the glob pattern `{p}`: {e}")))?;
         let before = out.len();
-        for entry in entries {
-            let path = entry.map_err(|e| SemError::Input(format!("while expanding `{p}`: {e}")))?;
+        for path in glob_os(Path::new(p)).map_err(|e| SemError::Input(format!("cannot read the glob pattern `{shown}`: {e}")))? {
             if !path.is_dir() {
                 out.push(normalize(&path));
             }
         }
         if out.len() == before {
             return Err(SemError::Input(format!(
-                "no data file matches `{p}`; check the pattern (quote it so that sem, not the shell, expands it)"
+                "no data file matches `{shown}`; check the pattern (quote it so that sem, not the shell, expands it)"
             )));
         }
     }
     out.sort();
     out.dedup();
     Ok(out)
+}
+
+/// The existing paths a glob pattern matches, one path component at a
+/// time: a component with `*`, `?` or `[...]` is matched (with the `glob`
+/// crate's rules) against the entries of each directory reached so far,
+/// `**` stands for any number of directories, any other component is taken
+/// literally. Entry names are matched as text with invalid bytes replaced,
+/// but kept as the OS gave them, so the `glob` crate's silent skipping of
+/// names that are not UTF-8 cannot happen here.
+fn glob_os(pattern: &Path) -> Result<Vec<PathBuf>, String> {
+    let opts = glob::MatchOptions::new();
+    // (path so far, whether it is written as given: "." is left out of results)
+    let mut current: Vec<PathBuf> = vec![PathBuf::new()];
+    let dir_of = |p: &Path| {
+        if p.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            p.to_path_buf()
+        }
+    };
+    let entries = |p: &Path| -> Vec<(PathBuf, std::ffi::OsString)> {
+        let mut v: Vec<(PathBuf, std::ffi::OsString)> = match std::fs::read_dir(dir_of(p)) {
+            Ok(rd) => rd.filter_map(|e| e.ok()).map(|e| (p.join(e.file_name()), e.file_name())).collect(),
+            Err(_) => vec![],
+        };
+        v.sort();
+        v
+    };
+    for comp in pattern.components() {
+        let text = comp.as_os_str().to_string_lossy();
+        let wild = matches!(comp, Component::Normal(_)) && text.contains(['*', '?', '[']);
+        let mut next = Vec::new();
+        if !wild {
+            for c in &current {
+                let p = c.join(comp.as_os_str());
+                if std::fs::symlink_metadata(&p).is_ok() {
+                    next.push(p);
+                }
+            }
+        } else if text == "**" {
+            // zero or more directories below each current one
+            let mut stack: Vec<PathBuf> = current.clone();
+            while let Some(d) = stack.pop() {
+                next.push(d.clone());
+                for (p, _) in entries(&d).into_iter().rev() {
+                    if p.is_dir() {
+                        stack.push(p);
+                    }
+                }
+            }
+        } else {
+            let pat = glob::Pattern::new(&text).map_err(|e| e.to_string())?;
+            for c in &current {
+                for (p, name) in entries(c) {
+                    if pat.matches_with(&name.to_string_lossy(), opts) {
+                        next.push(p);
+                    }
+                }
+            }
+        }
+        current = next;
+        if current.is_empty() {
+            break;
+        }
+    }
+    current.retain(|p| !p.as_os_str().is_empty());
+    Ok(current)
 }
 
 /// `./data/a.csv` and `data//a.csv` are `data/a.csv`.
@@ -165,5 +234,32 @@ mod tests {
         assert_eq!(normalize(Path::new("./data/a.csv")), PathBuf::from("data/a.csv"));
         assert_eq!(normalize(Path::new("data/./a.csv")), PathBuf::from("data/a.csv"));
         assert_eq!(normalize(Path::new(".")), PathBuf::from("."));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn globs_keep_names_that_are_not_utf8() {
+        use std::os::unix::ffi::OsStrExt;
+        let d = std::env::temp_dir().join(format!("sem-glob-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(d.join("sub/deeper")).unwrap();
+        let latin1 = d.join(std::ffi::OsStr::from_bytes(b"b\xe9.csv"));
+        for p in [d.join("a.csv"), latin1.clone(), d.join("c.txt"), d.join("sub/deeper/z.csv")] {
+            std::fs::write(p, "x\n1\n").unwrap();
+        }
+        let pat = |s: &str| vec![d.join(s).into_os_string()];
+        assert_eq!(expand(&pat("*.csv")).unwrap(), vec![d.join("a.csv"), latin1.clone()]);
+        assert_eq!(expand(&pat("b?.csv")).unwrap(), vec![latin1.clone()]);
+        assert_eq!(expand(&pat("**/*.csv")).unwrap().len(), 3);
+        assert_eq!(expand(&pat("s*/*/z.csv")).unwrap(), vec![d.join("sub/deeper/z.csv")]);
+        // a plain argument that is not UTF-8 is kept as it is
+        assert_eq!(expand(&[latin1.clone().into_os_string()]).unwrap(), vec![latin1]);
+        let e = expand(&pat("*.nothing")).unwrap_err().to_string();
+        assert!(e.contains("no data file matches") && e.contains("*.nothing"), "{e}");
+        // relative patterns give relative paths
+        let cwd = std::env::current_dir().unwrap();
+        let rel = expand(&[OsString::from("src/cli/o*.rs")]).unwrap();
+        assert_eq!(rel, vec![PathBuf::from("src/cli/output.rs")], "from {}", cwd.display());
+        let _ = std::fs::remove_dir_all(&d);
     }
 }

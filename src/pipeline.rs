@@ -333,8 +333,9 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
     let mut dropped = 0;
     let mut fiml = None;
     if opt.fiml {
+        // a group is named by its value in the group column, never by a position
         let what = |g: usize| match group_names.get(g) {
-            Some(n) => format!("{dfile} (group {n})"),
+            Some(n) => format!("{dfile} (rows with {} = {n})", opt.group.as_deref().unwrap_or("group")),
             None => dfile.clone(),
         };
         let x_idx: Vec<usize> = model.pt.names.ov_x.iter().filter_map(|v| model.ram.index(v)).collect();
@@ -350,7 +351,7 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
             None => SampleStats::listwise(&ds, Some(rows))?,
         };
         let what = match group_names.get(g) {
-            Some(n) => format!("{dfile} (group {n})"),
+            Some(n) => format!("{dfile} (rows with {} = {n})", opt.group.as_deref().unwrap_or("group")),
             None => dfile.clone(),
         };
         stats.check(&ds.names, &what)?;
@@ -452,7 +453,7 @@ fn fiml_warnings(fp: &estimate::fiml::Prepared, dfile: &str, nrows: usize) -> Ve
     for (g, h) in fp.fiml.h1.iter().enumerate() {
         if !h.converged {
             w.push(format!(
-                "the EM estimate of the saturated model did not converge in {} iterations (group {}); chi-square and SRMR may be inaccurate",
+                "the EM estimate of the saturated model did not converge in {} iterations (group number {} in order of appearance); chi-square and SRMR may be inaccurate",
                 h.iterations,
                 g + 1
             ));
@@ -463,17 +464,18 @@ fn fiml_warnings(fp: &estimate::fiml::Prepared, dfile: &str, nrows: usize) -> Ve
 
 /// The model's `# expect:` directives (checked against its hypotheses) and
 /// the warnings about labels that drift from the paper's hypotheses.
-fn hypothesis_setup(path: &Path, model: &Model) -> Result<(hyp::Expectations, Vec<String>), SemError> {
-    let src = read_model_file(path)?;
+fn hypothesis_setup(path: &Path, src: &str, model: &Model) -> Result<(hyp::Expectations, Vec<String>), SemError> {
     let file = path.display().to_string();
-    let expect = hyp::expectations(&src, &file, &model.pt.rows).map_err(SemError::Input)?;
+    let expect = hyp::expectations(src, &file, &model.pt.rows).map_err(SemError::Input)?;
     let paper = hyp::warnings(&model.pt.rows, &expect);
     Ok((expect, paper))
 }
 
 /// `sem check MODEL [DATA]`.
 pub fn check(model_path: &Path, data_path: Option<&Path>, opt: &FitOptions) -> Result<CheckReport, SemError> {
-    let mut model = build_model(model_path, opt)?;
+    // the model file is read once (it may be a FIFO or `<(...)`)
+    let (src, syn) = parse_model(model_path)?;
+    let mut model = model_from_syntax(model_path, &src, &syn, opt, 1, &[])?;
     let ordinal = opt.ordered.is_some() || !model.pt.names.ov_ord.is_empty();
     let mut warnings = vec![];
     let (mut data_file, mut columns, mut nobs) = (None, None, None);
@@ -492,7 +494,6 @@ pub fn check(model_path: &Path, data_path: Option<&Path>, opt: &FitOptions) -> R
                     .map_err(SemError::Input)?;
             let levels = crate::ordinal::columns::detect_levels(&ds, &ord).map_err(SemError::Input)?;
             let nth: Vec<(String, usize)> = levels.iter().map(|(n, l)| (n.clone(), l.len() - 1)).collect();
-            let (src, syn) = parse_model(model_path)?;
             model = model_from_syntax(model_path, &src, &syn, opt, 1, &nth)?;
         }
     } else if opt.ordered.is_some() {
@@ -500,7 +501,7 @@ pub fn check(model_path: &Path, data_path: Option<&Path>, opt: &FitOptions) -> R
             "--ordered needs the DATA argument: the categories of each ordinal variable come from the data".into(),
         ));
     }
-    let (expect, paper_warnings) = hypothesis_setup(model_path, &model)?;
+    let (expect, paper_warnings) = hypothesis_setup(model_path, &src, &model)?;
     warnings.splice(0..0, model.pt.warnings.iter().cloned().chain(paper_warnings));
     if model.df() < 0 {
         warnings.push(format!(
@@ -522,8 +523,9 @@ pub fn check(model_path: &Path, data_path: Option<&Path>, opt: &FitOptions) -> R
             observed: model.pt.names.ov.clone(),
             fixed_x: model.pt.names.ov_x.clone(),
         },
-        parameters: model.pt.rows.clone(),
         hypotheses: hyp::declared(&model.pt.rows, &expect),
+        // the model is not used after this: its rows move into the report
+        parameters: std::mem::take(&mut model.pt.rows),
         data_file,
         columns_used: columns,
         nobs,
@@ -574,7 +576,16 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
             None
         }
         Err(ni) => {
-            let names: Vec<String> = ni.rows.iter().map(|&r| format!("`{}`", inference::describe(model, r))).collect();
+            // in a multiple-group model, each named with its group's value
+            let group = |r: usize| match (prep.group_names.get(model.pt.rows[r].group.wrapping_sub(1)), &opt.group) {
+                (Some(v), Some(col)) => format!(" (group {col} = {v})"),
+                _ => String::new(),
+            };
+            let names: Vec<String> = ni
+                .rows
+                .iter()
+                .map(|&r| format!("`{}`{}", inference::describe(model, r), group(r)))
+                .collect();
             warnings.push(format!(
                 "{NOT_IDENTIFIED}: the information matrix is singular, so these parameters cannot be told apart by the data: {}; standard errors could not be computed. Fix one of them (a loading or a variance), constrain them equal, or give a factor more indicators",
                 names.join(", ")

@@ -31,7 +31,7 @@ pub struct BatchArgs {
     pub model: PathBuf,
     /// CSV data files or glob patterns (quote a pattern: "data/bradford_*.csv")
     #[arg(required = true, num_args = 1..)]
-    pub data: Vec<String>,
+    pub data: Vec<std::ffi::OsString>,
     #[command(flatten)]
     pub flags: FitFlags,
     #[arg(long, value_enum, default_value = "table")]

@@ -3,7 +3,7 @@
 //! `--test standard|bollen-stine`, checked against `--se` and turned into
 //! the `BootSettings` the pipeline runs (`crate::inference::bootstrap`).
 
-use crate::inference::bootstrap::{BootSettings, CiType, DEFAULT_DRAWS, DEFAULT_SEED};
+use crate::inference::bootstrap::{BootSettings, CiType, DEFAULT_DRAWS, DEFAULT_SEED, MAX_DRAWS};
 use crate::pipeline::SemError;
 use clap::{Args, ValueEnum};
 
@@ -27,7 +27,7 @@ pub enum TestKind {
 
 #[derive(Args, Debug, Clone)]
 pub struct BootArgs {
-    /// bootstrap draws for --se bootstrap and --test bollen-stine [default: 1000, as lavaan]
+    /// bootstrap draws for --se bootstrap and --test bollen-stine (at most 100000) [default: 1000, as lavaan]
     #[arg(long, value_name = "N")]
     pub bootstrap: Option<usize>,
     /// seed of the bootstrap draws [default: 1]; the same seed gives the same output, whatever the thread count
@@ -62,6 +62,11 @@ impl BootArgs {
         let draws = self.bootstrap.unwrap_or(DEFAULT_DRAWS);
         if draws < 2 {
             return Err(SemError::Input(format!("--bootstrap must be at least 2, not {draws}")));
+        }
+        if draws > MAX_DRAWS {
+            return Err(SemError::Input(format!(
+                "--bootstrap takes at most {MAX_DRAWS} draws, not {draws}: every draw's estimates are kept for the intervals; 1000 to 10000 draws are plenty"
+            )));
         }
         Ok(Some(BootSettings {
             draws,

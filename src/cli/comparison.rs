@@ -24,7 +24,11 @@ pub fn run_compare(a: CompareArgs) -> Result<u8, SemError> {
             "sem compare does not compute modification indices; run `sem fit MODEL DATA --modindices` on each model".into(),
         ));
     }
-    let r = crate::compare::compare(&a.model_a, &a.model_b, &a.data, &a.flags.options()?)?;
+    let opt = a.flags.options()?;
+    let spinner = super::progress::Progress::start(format!("fitting {} and {}", a.model_a.display(), a.model_b.display()));
+    let r = crate::compare::compare(&a.model_a, &a.model_b, &a.data, &opt);
+    drop(spinner);
+    let r = r?;
     let json = || serde_json::to_string_pretty(&r).unwrap_or_default() + "\n";
     emit(&render(&View::of_compare(&r), json, a.format, a.digits), a.output.as_deref())?;
     Ok(if r.models.iter().all(|m| m.converged) { 0 } else { 1 })
@@ -41,7 +45,11 @@ pub fn run_invariance(a: InvarianceArgs) -> Result<u8, SemError> {
             "invariance --modindices: the CSV has one row per step and no room for modification indices; use --format text, markdown or json".into(),
         ));
     }
-    let r = crate::compare::invariance(&a.model, &a.data, &a.flags.options()?)?;
+    let opt = a.flags.options()?;
+    let spinner = super::progress::Progress::start(format!("fitting the invariance models of {}", a.model.display()));
+    let r = crate::compare::invariance(&a.model, &a.data, &opt);
+    drop(spinner);
+    let r = r?;
     let json = || serde_json::to_string_pretty(&r).unwrap_or_default() + "\n";
     emit(&render(&View::of_invariance(&r), json, a.format, a.digits), a.output.as_deref())?;
     Ok(if r.steps.iter().all(|m| m.converged) { 0 } else { 1 })

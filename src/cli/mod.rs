@@ -8,6 +8,8 @@ pub mod bootstrap;
 pub mod comparison;
 pub mod gates;
 pub mod generate;
+pub mod output;
+pub mod progress;
 
 use crate::data::CsvOptions;
 use crate::pipeline::{self, FitOptions, SemError};
@@ -381,8 +383,8 @@ pub fn render_fit_styled(r: &FitReport, f: Format, style: report::Style) -> Stri
     }
 }
 
-/// Write to stdout (a closed pipe is not an error) or atomically to a file:
-/// the text goes to a temporary file next to the target, then is renamed.
+/// Write to stdout (a closed pipe is not an error) or to `--output` without
+/// destroying what it names (`output`: atomic for regular files).
 pub fn emit(text: &str, output: Option<&Path>) -> Result<(), SemError> {
     match output {
         None => {
@@ -392,32 +394,7 @@ pub fn emit(text: &str, output: Option<&Path>) -> Result<(), SemError> {
                 _ => Ok(()),
             }
         }
-        Some(path) => {
-            let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or_else(|| "output".into());
-            let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-            let file = path.display();
-            if !dir.is_dir() {
-                return Err(SemError::Input(format!(
-                    "cannot write output file {file}: the directory {} does not exist; create it first",
-                    dir.display()
-                )));
-            }
-            if path.is_dir() {
-                return Err(SemError::Input(format!(
-                    "cannot write output file {file}: it is a directory; give a file name"
-                )));
-            }
-            let res = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, path));
-            if let Err(e) = res {
-                let _ = std::fs::remove_file(&tmp);
-                return Err(SemError::Input(format!("cannot write output file {file}: {e}")));
-            }
-            Ok(())
-        }
+        Some(path) => output::write_output(path, text.as_bytes()),
     }
 }
 
@@ -430,7 +407,14 @@ pub fn run(cli: Cli) -> Result<u8, SemError> {
                 b.progress = true;
             }
             let gates = a.gates.gates()?;
-            let r = pipeline::fit(&a.model, &a.data, &opt)?;
+            // the bootstrap has its own progress bar
+            let spinner = opt
+                .bootstrap
+                .is_none()
+                .then(|| progress::Progress::start(format!("fitting {} to {}", a.model.display(), a.data.display())));
+            let r = pipeline::fit(&a.model, &a.data, &opt);
+            drop(spinner);
+            let r = r?;
             let names: Vec<String> = r.hypotheses.iter().map(|h| h.name.clone()).collect();
             gates.check_names(&names).map_err(SemError::Input)?;
             if let Some(e) = pipeline::unusable(&r) {

@@ -94,7 +94,11 @@ impl SampleStats {
                     "{file}: column `{name}` holds numbers too large to compute its variance; rescale it (divide by a power of ten)"
                 )));
             }
-            if self.cov[(k, k)] <= 1e-12 * (1.0 + self.mean[k].abs()).powi(2) {
+            // constant relative to the column's own scale: its values agree
+            // to 12 significant digits (a column in units of 1e-7, or around
+            // 1e7 with unit spread, varies; the moments are computed with a
+            // shift, so a truly constant column has variance exactly 0)
+            if self.cov[(k, k)].sqrt() <= 1e-12 * self.mean[k].abs() || self.cov[(k, k)] <= 0.0 {
                 return Err(DataError(format!(
                     "{file}: column `{name}` is constant (every complete row holds {}); a variable without variance cannot be modelled: drop it from the model",
                     fmt_num(self.mean[k])

@@ -104,14 +104,93 @@ pub fn describe_io_error(what: &str, file: &str, e: &std::io::Error) -> String {
     }
 }
 
+/// The longest line a model file may have (a model of 3000 indicators on
+/// one line is some 30 KB).
+pub const MAX_MODEL_LINE: usize = 1 << 20;
+/// The longest line a data file may have (100,000 columns of 20
+/// characters are 2 MB).
+pub const MAX_DATA_LINE: usize = 64 << 20;
+
 /// Read a whole file, refusing a directory with a clear message on every
 /// platform (reading one fails with an OS-specific error, or not at all).
+/// The file is opened once and read as a stream, so a FIFO or a process
+/// substitution (`<(cat data.csv)`) works; binary content (a zero byte) and
+/// a line longer than `MAX_*_LINE` stop the reading at once, so that
+/// `/dev/zero` or `/dev/urandom` is an error, not gigabytes of memory.
+/// What is not a regular file can be read only once: its bytes are kept for
+/// the rest of the run, so that commands that read their data more than
+/// once (`compare`, `invariance`) see the same bytes every time.
 pub fn read_file(what: &str, path: &Path) -> Result<Vec<u8>, String> {
     let file = path.display().to_string();
     if path.is_dir() {
         return Err(format!("{what} {file} is a directory, not a file"));
     }
-    std::fs::read(path).map_err(|e| describe_io_error(what, &file, &e))
+    let regular = std::fs::metadata(path).is_ok_and(|m| m.is_file());
+    if !regular {
+        if let Some(b) = once_read().lock().ok().and_then(|m| m.get(path).cloned()) {
+            return Ok(b.to_vec());
+        }
+    }
+    let mut f = std::fs::File::open(path).map_err(|e| describe_io_error(what, &file, &e))?;
+    let bytes = read_stream(what, &file, &mut f)?;
+    if !regular {
+        if let Ok(mut m) = once_read().lock() {
+            m.insert(path.to_path_buf(), std::sync::Arc::new(bytes.clone()));
+        }
+    }
+    Ok(bytes)
+}
+
+/// The bytes of the FIFOs, process substitutions and devices read so far.
+type OnceRead = std::sync::Mutex<std::collections::HashMap<std::path::PathBuf, std::sync::Arc<Vec<u8>>>>;
+fn once_read() -> &'static OnceRead {
+    static READ: std::sync::OnceLock<OnceRead> = std::sync::OnceLock::new();
+    READ.get_or_init(Default::default)
+}
+
+/// `read_file` on an open reader: everything up to its end, checked chunk
+/// by chunk (see `read_file`). A UTF-16 byte-order mark ends the reading
+/// too: the caller refuses such a file by its first bytes.
+pub fn read_stream(what: &str, file: &str, r: &mut impl std::io::Read) -> Result<Vec<u8>, String> {
+    let model = what.starts_with("model");
+    let max_line = if model { MAX_MODEL_LINE } else { MAX_DATA_LINE };
+    let mut buf: Vec<u8> = Vec::new();
+    let mut chunk = vec![0u8; 1 << 16];
+    // 1-based number of the line that starts at `line_start`
+    let (mut line, mut line_start) = (1usize, 0usize);
+    loop {
+        let n = match r.read(&mut chunk) {
+            Ok(0) => return Ok(buf),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(describe_io_error(what, file, &e)),
+        };
+        let start = buf.len();
+        buf.extend_from_slice(&chunk[..n]);
+        if buf.starts_with(b"\xFF\xFE") || buf.starts_with(b"\xFE\xFF") {
+            return Ok(buf);
+        }
+        let new = &buf[start..];
+        if let Some(at) = memchr::memchr(0, new) {
+            let line = line + memchr::memchr_iter(b'\n', &new[..at]).count();
+            let not = if model { "lavaan model syntax" } else { "CSV text" };
+            return Err(format!(
+                "{what} {file} is a binary file, not {not} (a zero byte on line {line}){}",
+                if model { "" } else { "; export the data as CSV" }
+            ));
+        }
+        if let Some(last) = memchr::memrchr(b'\n', new) {
+            line += memchr::memchr_iter(b'\n', new).count();
+            line_start = start + last + 1;
+        }
+        if buf.len() - line_start > max_line {
+            return Err(format!(
+                "{what} {file}: line {line} is longer than {} MB without a line end; it is not {}",
+                max_line >> 20,
+                if model { "a model file" } else { "a CSV file" }
+            ));
+        }
+    }
 }
 
 /// Read the columns `want` (and the group column) from a CSV file.
@@ -122,13 +201,14 @@ pub fn read_csv(path: &Path, want: &[String], group: Option<&str>, opt: &CsvOpti
 }
 
 /// What a delimiter is called in a message and on the command line.
-fn delimiter_words(d: u8) -> (&'static str, String) {
+fn delimiter_words(d: u8) -> (String, String) {
     match d {
-        b',' => ("comma", ",".into()),
-        b';' => ("semicolon", ";".into()),
-        b'\t' => ("tab", "\\t".into()),
-        b'|' => ("pipe", "|".into()),
-        _ => ("other", (d as char).to_string()),
+        b',' => ("comma".into(), ",".into()),
+        b';' => ("semicolon".into(), ";".into()),
+        b'\t' => ("tab".into(), "\\t".into()),
+        b'|' => ("pipe".into(), "|".into()),
+        b' ' => ("space".into(), " ".into()),
+        _ => (format!("`{}`", d as char), (d as char).to_string()),
     }
 }
 
@@ -187,7 +267,11 @@ pub fn read_csv_bytes(file: &str, bytes: &[u8], want: &[String], group: Option<&
         .clone();
     // names are matched as text; a non-UTF-8 name only matters if the model uses it
     let header_utf8 = std::str::from_utf8(raw_header.as_slice()).is_ok();
-    let header: Vec<String> = raw_header.iter().map(|h| clean(&String::from_utf8_lossy(h)).to_string()).collect();
+    // names in NFC, as the model's names are (an accent typed either way matches)
+    let header: Vec<String> = raw_header
+        .iter()
+        .map(|h| crate::syntax::lexer::nfc(clean(&String::from_utf8_lossy(h))))
+        .collect();
     // duplicate names make "which column?" ambiguous
     for (i, h) in header.iter().enumerate() {
         if header[..i].contains(h) && (want.contains(h) || group == Some(h.as_str())) {

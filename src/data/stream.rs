@@ -20,7 +20,9 @@
 //! `read::read_csv` reads them (trimmed; empty, `NA`, `.` and `--na` tokens
 //! missing). Anything that `read_csv` would reject, and a file with no
 //! complete row, is handed to `read_csv` and `SampleStats::listwise`, so that
-//! every error message is theirs, word for word.
+//! every error message is theirs, word for word. A FIFO, a process
+//! substitution or a device is not opened again for that: it is read once,
+//! whole and bounded (`read::read_file`), and the same steps run on its bytes.
 
 use super::{read::read_csv, CsvOptions, DataError, SampleStats};
 use nalgebra::{DMatrix, DVector};
@@ -130,6 +132,25 @@ impl Moments {
 /// Listwise moments of the columns `want` of a CSV file and the number of
 /// rows read, without keeping the rows; the errors are `read_csv`'s.
 pub fn moments_csv(path: &Path, want: &[String], opt: &CsvOptions) -> Result<(SampleStats, usize), DataError> {
+    // a FIFO, a process substitution (`<(cat data.csv)`) or a device can be
+    // read only once: read it whole (bounded, see `read_file`) and work on the bytes
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        let file = path.display().to_string();
+        let bytes = super::read::read_file("data file", path).map_err(DataError)?;
+        let m = match stream_split(&bytes[..], want, opt, BLOCK) {
+            Ok(m) => Some(m),
+            Err(Stop::Csv) => stream_csv(&bytes[..], want, opt),
+            Err(Stop::Invalid) => None,
+        };
+        return match m {
+            Some(m) if m.n > 0 => Ok((m.stats(), m.rows)),
+            _ => {
+                let ds = super::read::read_csv_bytes(&file, &bytes, want, None, opt)?;
+                let stats = SampleStats::listwise(&ds, None)?;
+                Ok((stats, ds.nrows()))
+            }
+        };
+    }
     match stream(path, want, opt) {
         Some(m) if m.n > 0 => Ok((m.stats(), m.rows)),
         _ => {
@@ -150,9 +171,9 @@ enum Stop {
 
 /// The moments, or `None` when `read_csv` should read the file.
 fn stream(path: &Path, want: &[String], opt: &CsvOptions) -> Option<Moments> {
-    match stream_split(path, want, opt, BLOCK) {
+    match stream_split(File::open(path).ok()?, want, opt, BLOCK) {
         Ok(m) => Some(m),
-        Err(Stop::Csv) => stream_csv(path, want, opt),
+        Err(Stop::Csv) => stream_csv(File::open(path).ok()?, want, opt),
         Err(Stop::Invalid) => None,
     }
 }
@@ -180,7 +201,7 @@ fn parse_header(line: &[u8], opt: &CsvOptions) -> Option<Vec<String>> {
         .flexible(false)
         .from_reader(line);
     let h = rdr.headers().ok()?;
-    Some(h.iter().map(|s| s.trim().to_string()).collect())
+    Some(h.iter().map(|s| crate::syntax::lexer::nfc(s.trim())).collect())
 }
 
 /// A cell as `read_csv` reads it: `Some(NaN)` when missing, `None` when it
@@ -447,8 +468,7 @@ fn parse_block(bytes: &[u8], delim: u8, opt: &CsvOptions, target: &[usize], p: u
 }
 
 /// Read the file in blocks of whole lines, split them by hand, in parallel.
-fn stream_split(path: &Path, want: &[String], opt: &CsvOptions, block: usize) -> Result<Moments, Stop> {
-    let mut file = File::open(path).map_err(|_| Stop::Invalid)?;
+fn stream_split(mut file: impl Read, want: &[String], opt: &CsvOptions, block: usize) -> Result<Moments, Stop> {
     // grown by read_to_end as needed: a small file costs a small buffer
     let mut pending: Vec<u8> = Vec::new();
     // the header: the first line (a quote in it means a quoted header,
@@ -522,8 +542,7 @@ fn stream_split(path: &Path, want: &[String], opt: &CsvOptions, block: usize) ->
 }
 
 /// Stream the records through the csv crate (quoted fields and the like).
-fn stream_csv(path: &Path, want: &[String], opt: &CsvOptions) -> Option<Moments> {
-    let file = File::open(path).ok()?;
+fn stream_csv(file: impl Read, want: &[String], opt: &CsvOptions) -> Option<Moments> {
     let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
     // skip a byte-order mark, as read_csv does
     {
@@ -538,7 +557,7 @@ fn stream_csv(path: &Path, want: &[String], opt: &CsvOptions) -> Option<Moments>
         .has_headers(true)
         .flexible(false)
         .from_reader(reader);
-    let header: Vec<String> = rdr.headers().ok()?.iter().map(|h| h.trim().to_string()).collect();
+    let header: Vec<String> = rdr.headers().ok()?.iter().map(|h| crate::syntax::lexer::nfc(h.trim())).collect();
     let idx = want_indices(&header, want)?;
     let target = targets(header.len(), &idx);
     let mut b = Block::new(opt, &target, want.len());
@@ -619,9 +638,9 @@ mod tests {
         let p = write("blocks.csv", &big);
         let want = names(&["c", "a", "b"]);
         let opt = CsvOptions::default();
-        let one = stream_split(&p, &want, &opt, BLOCK).ok().unwrap();
+        let one = stream_split(File::open(&p).unwrap(), &want, &opt, BLOCK).ok().unwrap();
         for block in [64, 1000, 4096] {
-            let many = stream_split(&p, &want, &opt, block).ok().unwrap();
+            let many = stream_split(File::open(&p).unwrap(), &want, &opt, block).ok().unwrap();
             assert_eq!((many.n, many.rows, many.incomplete), (one.n, one.rows, one.incomplete));
             let (a, b) = (many.stats(), one.stats());
             assert!(

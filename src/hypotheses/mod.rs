@@ -105,6 +105,18 @@ pub fn expectations(src: &str, file: &str, rows: &[ParRow]) -> Result<Expectatio
     Ok(e)
 }
 
+/// A hypothesis whose estimate or p-value cannot be computed is
+/// undetermined, not rejected.
+pub fn decision(supported: bool, est: Option<f64>, pvalue: Option<f64>) -> &'static str {
+    if supported {
+        "supported"
+    } else if est.is_none() || pvalue.is_none() {
+        "undetermined"
+    } else {
+        "not supported"
+    }
+}
+
 /// Test every hypothesis of a fitted model.
 pub fn evaluate(params: &[ParamOut], expect: &Expectations, alpha: f64) -> Vec<HypothesisOut> {
     let mut out: Vec<HypothesisOut> = Vec::new();
@@ -127,6 +139,7 @@ pub fn evaluate(params: &[ParamOut], expect: &Expectations, alpha: f64) -> Vec<H
             pvalue: p.pvalue,
             std_all: p.std_all,
             supported,
+            decision: decision(supported, p.est, p.pvalue).into(),
         });
     }
     out

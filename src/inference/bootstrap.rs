@@ -66,6 +66,11 @@ use statrs::distribution::{ContinuousCDF, Normal};
 
 /// lavaan's default number of draws.
 pub const DEFAULT_DRAWS: usize = 1000;
+/// The most draws `--bootstrap` takes. Percentile intervals need every
+/// draw's estimates, so memory grows with the draws: this cap keeps it
+/// bounded (100,000 draws of 100 parameters are 80 MB), far beyond the
+/// 1,000 to 10,000 draws that intervals need.
+pub const MAX_DRAWS: usize = 100_000;
 /// The seed when `--seed` is not given, so that a run is reproducible.
 pub const DEFAULT_SEED: u64 = 1;
 /// A draw's fit has converged when no parameter moves by more than this
@@ -390,10 +395,18 @@ fn summarize_one(est: f64, draws: &[f64], ddof: f64, level: f64, ci: CiType, fre
         return BootRow { se: None, ci: None };
     }
     // a draw that is not finite makes lavaan's cov() NA
-    let se = (t.len() == draws.len()).then(|| {
-        let mean = t.iter().sum::<f64>() / b;
-        (t.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (b - ddof)).sqrt()
-    });
+    let se = (t.len() == draws.len())
+        .then(|| {
+            // deviations divided by the largest one: draws near 1e200 (`d := 1e200*a`)
+            // do not overflow their squares, draws near 1e-170 do not underflow them
+            let mean = t.iter().sum::<f64>() / b;
+            let s = t.iter().fold(0.0f64, |m, v| m.max((v - mean).abs()));
+            if s == 0.0 {
+                return 0.0;
+            }
+            s * (t.iter().map(|v| ((v - mean) / s).powi(2)).sum::<f64>() / (b - ddof)).sqrt()
+        })
+        .filter(|se| se.is_finite());
     t.sort_by(f64::total_cmp);
     let normal = Normal::new(0.0, 1.0).unwrap();
     let alpha = [(1.0 - level) / 2.0, (1.0 + level) / 2.0];

@@ -130,3 +130,51 @@ pub fn evaluate_definitions(model: &Model, values: &[f64]) -> Result<Vec<(usize,
     }
     Ok(out)
 }
+
+/// The delta-method standard error sqrt(J V J'), computed scale-safely:
+/// J is divided by its largest element s before the product and s is put
+/// back after the square root, so `1e200*a` does not overflow to infinity
+/// and `1e-170*a` does not underflow to zero. `Err(var)` when the variance
+/// is negative or not a number (with the scaled-back variance, for the
+/// message), `Ok(None)` when the SE is not representable (beyond f64).
+pub fn delta_se(j: &[f64], v: &nalgebra::DMatrix<f64>) -> Result<Option<f64>, f64> {
+    let s = j.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    if s.is_nan() || j.iter().any(|x| x.is_nan()) {
+        return Err(f64::NAN);
+    }
+    if s == 0.0 {
+        return Ok(Some(0.0));
+    }
+    if !s.is_finite() {
+        return Ok(None);
+    }
+    let u = nalgebra::DVector::from_iterator(j.len(), j.iter().map(|x| x / s));
+    let q = (u.transpose() * v * &u)[(0, 0)];
+    if q.is_nan() || q < 0.0 {
+        return Err(q * s * s);
+    }
+    let se = q.sqrt() * s;
+    Ok(se.is_finite().then_some(se))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::delta_se;
+    use nalgebra::DMatrix;
+
+    #[test]
+    fn delta_se_is_scale_safe() {
+        let v = DMatrix::from_row_slice(2, 2, &[0.04, 0.01, 0.01, 0.09]);
+        let base = delta_se(&[1.0, 2.0], &v).unwrap().unwrap();
+        let want = (0.04f64 + 4.0 * 0.01 + 4.0 * 0.09).sqrt();
+        assert!((base - want).abs() < 1e-15);
+        for k in [1e200, 1e-170, 1e300, 1e-300] {
+            let se = delta_se(&[k, 2.0 * k], &v).unwrap().unwrap();
+            assert!((se / (k * want) - 1.0).abs() < 1e-12, "{k}: {se:e}");
+        }
+        assert_eq!(delta_se(&[0.0, 0.0], &v), Ok(Some(0.0)));
+        // the SE itself beyond f64: not representable, not infinite
+        assert_eq!(delta_se(&[1e308, 1e308], &DMatrix::from_element(2, 2, 1e10)), Ok(None));
+        assert!(delta_se(&[1.0, -1.0], &DMatrix::from_row_slice(2, 2, &[1.0, 2.0, 2.0, 1.0])).is_err());
+    }
+}

@@ -161,18 +161,19 @@ pub fn estimates(model: &Model, x: &[f64], vcov: Option<&DMatrix<f64>>, level: f
         r.est = Some(est);
         r.se = se;
         match se {
-            Some(se) if se > 0.0 => {
+            Some(se) if se > 0.0 && se.is_finite() => {
                 let z = est / se;
                 r.z = Some(z);
                 r.pvalue = Some(2.0 * (1.0 - normal.cdf(z.abs())));
                 r.ci_lower = Some(est - zq * se);
                 r.ci_upper = Some(est + zq * se);
             }
-            Some(_) => {
+            Some(0.0) => {
                 r.ci_lower = Some(est);
                 r.ci_upper = Some(est);
             }
-            None => {}
+            // an SE that cannot be computed: no z, p or interval either
+            _ => r.se = None,
         }
     };
     for (i, row) in model.pt.rows.iter().enumerate() {
@@ -206,18 +207,25 @@ pub fn estimates(model: &Model, x: &[f64], vcov: Option<&DMatrix<f64>>, level: f
             let slv = std_eval(&std_lv);
             let sall = std_eval(&std_all);
             for (k, (row, d)) in defs.iter().enumerate() {
-                let mut bad_var = None;
-                let se = vcov.and_then(|v| {
-                    let j = nalgebra::DVector::from_column_slice(&d.d);
-                    let var = (j.transpose() * v * &j)[(0, 0)];
-                    if (var < 0.0 || var.is_nan()) && d.v.is_finite() {
-                        bad_var = Some(var);
+                // scale-safe: `1e200*a` neither overflows nor `1e-170*a` underflows
+                let se = vcov.and_then(|v| match defined::delta_se(&d.d, v) {
+                    Ok(Some(se)) => Some(se),
+                    Ok(None) => {
+                        if d.v.is_finite() {
+                            warnings.push(format!(
+                                "the standard error of `{}` could not be computed: it is beyond the range of floating-point numbers",
+                                describe(model, *row)
+                            ));
+                        }
+                        None
                     }
-                    (var >= 0.0).then(|| var.sqrt())
+                    Err(var) => {
+                        if d.v.is_finite() {
+                            warnings.push(no_se(&describe(model, *row), var));
+                        }
+                        None
+                    }
                 });
-                if let Some(var) = bad_var {
-                    warnings.push(no_se(&describe(model, *row), var));
-                }
                 if d.v.is_finite() {
                     test(d.v, se, &mut out[*row]);
                 } else {

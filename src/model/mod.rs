@@ -12,6 +12,7 @@ pub use partable::{ParRow, ParTable, TableOptions};
 pub use ram::Ram;
 
 use crate::syntax::{Diagnostic, ModelSyntax};
+use std::collections::{HashMap, HashSet};
 
 #[derive(Debug, Clone)]
 pub struct Model {
@@ -103,20 +104,40 @@ fn free_parameters(pt: &ParTable) -> (Vec<Option<usize>>, usize, Vec<String>, us
         p[i] = r;
         r
     }
+    // free rows by label, in table order (a linear search per labelled row
+    // would be quadratic: with group.equal every row has a label); a plabel
+    // `.pN.` is row N - 1 itself
+    let mut by_label: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, r) in pt.rows.iter().enumerate().filter(|(_, r)| r.free > 0 && !r.label.is_empty()) {
+        by_label.entry(r.label.as_str()).or_default().push(i);
+    }
     let lookup = |name: &str| -> Vec<usize> {
-        pt.rows
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.free > 0 && (r.label == name || r.plabel == name))
-            .map(|(i, _)| i)
-            .collect()
+        let mut v = by_label.get(name).cloned().unwrap_or_default();
+        let by_plabel = name
+            .strip_prefix(".p")
+            .and_then(|s| s.strip_suffix('.'))
+            .and_then(|s| s.parse::<usize>().ok())
+            .and_then(|id| id.checked_sub(1))
+            .filter(|&i| i < n && pt.rows[i].free > 0 && pt.rows[i].plabel == name);
+        if let Some(i) = by_plabel {
+            if let Err(at) = v.binary_search(&i) {
+                v.insert(at, i);
+            }
+        }
+        v
     };
     // shared labels
+    let mut joined: HashSet<&str> = HashSet::new();
     for i in 0..n {
         if pt.rows[i].free == 0 || pt.rows[i].label.is_empty() {
             continue;
         }
-        for j in lookup(&pt.rows[i].label) {
+        // every free row named by this label joins row i (each label once:
+        // a second holder would join the same rows again)
+        if !joined.insert(pt.rows[i].label.as_str()) {
+            continue;
+        }
+        for j in lookup(pt.rows[i].label.as_str()) {
             let (a, b) = (find(&mut parent, i), find(&mut parent, j));
             parent[b] = a;
         }
@@ -177,34 +198,40 @@ fn free_parameters(pt: &ParTable) -> (Vec<Option<usize>>, usize, Vec<String>, us
 /// where the factor has its scale (lavaan's std.lv with equal loadings frees
 /// the variances of groups 2..G).
 fn check_scale(pt: &ParTable) -> Result<(), String> {
+    // one pass over the rows: per (group, factor) its loadings and whether
+    // it has a scale of its own (a loading fixed at a nonzero value, or a
+    // fixed variance); a linear search per factor and group would be quadratic
+    let mut loads: HashMap<(usize, &str), Vec<&ParRow>> = HashMap::new();
+    let mut own: HashSet<(usize, &str)> = HashSet::new();
+    for r in &pt.rows {
+        let key = (r.group, r.lhs.as_str());
+        if r.op == "=~" {
+            loads.entry(key).or_default().push(r);
+            if r.free == 0 && r.ustart.is_some_and(|v| v != 0.0) {
+                own.insert(key);
+            }
+        } else if r.op == "~~" && r.lhs == r.rhs && r.free == 0 {
+            own.insert(key);
+        }
+    }
     for f in &pt.names.lv {
-        let loads = |g: usize| -> Vec<&ParRow> { pt.rows.iter().filter(|r| r.group == g && r.op == "=~" && r.lhs == *f).collect() };
-        let own_scale = |g: usize| {
-            loads(g).iter().any(|r| r.free == 0 && r.ustart.is_some_and(|v| v != 0.0))
-                || pt
-                    .rows
-                    .iter()
-                    .any(|r| r.group == g && r.op == "~~" && r.lhs == *f && r.rhs == *f && r.free == 0)
-        };
-        let scaled: Vec<usize> = (1..=pt.ngroups).filter(|&g| own_scale(g)).collect();
-        let scaled_labels: Vec<&str> = scaled
-            .iter()
-            .flat_map(|&g| loads(g))
+        let f = f.as_str();
+        let scaled_labels: HashSet<&str> = (1..=pt.ngroups)
+            .filter(|&g| own.contains(&(g, f)))
+            .flat_map(|g| loads.get(&(g, f)).into_iter().flatten())
             .filter(|r| !r.label.is_empty())
             .map(|r| r.label.as_str())
             .collect();
         for g in 1..=pt.ngroups {
-            let loads = loads(g);
-            if loads.is_empty() || scaled.contains(&g) {
+            let Some(ls) = loads.get(&(g, f)) else { continue };
+            if own.contains(&(g, f)) {
                 continue;
             }
-            let borrowed = loads
-                .iter()
-                .any(|r| !r.label.is_empty() && scaled_labels.contains(&r.label.as_str()));
+            let borrowed = ls.iter().any(|r| !r.label.is_empty() && scaled_labels.contains(r.label.as_str()));
             if !borrowed {
                 return Err(format!(
                     "the latent variable `{f}` has no scale: all its loadings and its variance are free, so the model is not identified. Fix one loading (`{f} =~ 1*{}`) or its variance (`{f} ~~ 1*{f}`), or use --std-lv",
-                    loads[0].rhs
+                    ls[0].rhs
                 ));
             }
         }

@@ -10,7 +10,7 @@
 use super::vnames::VarNames;
 use crate::syntax::{Diagnostic, Expr, Lhs, ModKind, ModelSyntax, Op, Rhs, Span};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Options that change the defaults (lavaan's `sem()` arguments).
 #[derive(Debug, Clone, Default)]
@@ -322,6 +322,19 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
             names.exo_freed.join(", ")
         ));
     }
+    // rows as integer keys (variable ids, operator), for the hash set below
+    let ids: HashMap<&str, u32> = names
+        .lv
+        .iter()
+        .chain(&names.ov)
+        .enumerate()
+        .map(|(k, v)| (v.as_str(), k as u32))
+        .collect();
+    let key = |lhs: &str, op: &str, rhs: &str| -> Option<(u32, u8, u32)> {
+        let op = ["~~", "~1", "=~", "~"].iter().position(|o| *o == op)? as u8;
+        let r = if rhs.is_empty() { u32::MAX } else { *ids.get(rhs)? };
+        Some((*ids.get(lhs)?, op, r))
+    };
     for g in 0..ngroups {
         let group = g + 1;
         let start_len = rows.len();
@@ -384,12 +397,26 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
             r.label = label;
             r.span = Some(f.span);
         }
-        // default rows, only where the user wrote nothing
-        let exists = |rows: &[ParRow], lhs: &str, op: &str, rhs: &str| {
-            rows[start_len..]
+        // default rows, only where the user wrote nothing: the user rows of
+        // this group in a hash set (`a ~~ b` under both orders), so that the
+        // loops over pairs of variables below stay linear in their pairs;
+        // other rows (thresholds) are looked up in the rows themselves
+        let mut written: HashSet<(u32, u8, u32)> = HashSet::new();
+        for r in &rows[start_len..] {
+            if let Some(k) = key(&r.lhs, &r.op, &r.rhs) {
+                written.insert(k);
+                if r.op == "~~" {
+                    written.insert((k.2, k.1, k.0));
+                }
+            }
+        }
+        let exists = |rows: &[ParRow], lhs: &str, op: &str, rhs: &str| match key(lhs, op, rhs) {
+            Some(k) => written.contains(&k),
+            None => rows[start_len..]
                 .iter()
-                .any(|r| r.op == op && ((r.lhs == lhs && r.rhs == rhs) || (op == "~~" && r.lhs == rhs && r.rhs == lhs)))
+                .any(|r| r.op == op && ((r.lhs == lhs && r.rhs == rhs) || (op == "~~" && r.lhs == rhs && r.rhs == lhs))),
         };
+        let exo: HashSet<&str> = names.exo.iter().map(String::as_str).collect();
         // thresholds of ordinal variables (free, lavaan's auto.th)
         for v in &names.ov_ord {
             for k in 1..=nth_of(v).unwrap_or(0) {
@@ -407,7 +434,7 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
         // residual variances of observed variables (not the fixed.x ones);
         // those of ordinal variables fixed at 1
         for v in &names.ov {
-            if names.exo.contains(v) || exists(&rows, v, "~~", v) {
+            if exo.contains(v.as_str()) || exists(&rows, v, "~~", v) {
                 continue;
             }
             if ord(v) {
@@ -443,26 +470,34 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
             }
         }
         // covariances among exogenous latent variables
-        for (i, a) in names.lv_x.iter().enumerate() {
-            for b in &names.lv_x[i + 1..] {
-                if !exists(&rows, a, "~~", b) {
+        // (the pairs below look their names up once, not once per pair)
+        let id_of = |vs: &[&String]| -> Vec<Option<u32>> { vs.iter().map(|v| ids.get(v.as_str()).copied()).collect() };
+        let cov_written = |a: Option<u32>, b: Option<u32>| matches!((a, b), (Some(a), Some(b)) if written.contains(&(a, 0, b)));
+        let lx: Vec<&String> = names.lv_x.iter().collect();
+        let lx_id = id_of(&lx);
+        for (i, a) in lx.iter().enumerate() {
+            for (j, b) in lx.iter().enumerate().skip(i + 1) {
+                if !cov_written(lx_id[i], lx_id[j]) {
                     push(&mut rows, a, "~~", b, 0, true, None, 0);
                 }
             }
         }
         // covariances among pure dependent variables (latent first, then observed)
         let ys: Vec<&String> = names.lv_y.iter().chain(names.ov_y.iter()).collect();
+        let ys_id = id_of(&ys);
         for (i, a) in ys.iter().enumerate() {
-            for b in &ys[i + 1..] {
-                if !exists(&rows, a, "~~", b) {
+            for (j, b) in ys.iter().enumerate().skip(i + 1) {
+                if !cov_written(ys_id[i], ys_id[j]) {
                     push(&mut rows, a, "~~", b, 0, true, None, 0);
                 }
             }
         }
         // fixed.x: variances and covariances of exogenous covariates, fixed at sample values
-        for (i, a) in names.exo.iter().enumerate() {
-            for b in &names.exo[i..] {
-                if !exists(&rows, a, "~~", b) {
+        let exo_v: Vec<&String> = names.exo.iter().collect();
+        let exo_id = id_of(&exo_v);
+        for (i, a) in exo_v.iter().enumerate() {
+            for (j, b) in exo_v.iter().enumerate().skip(i) {
+                if !cov_written(exo_id[i], exo_id[j]) {
                     // without fixed.x they are ordinary free parameters
                     push(&mut rows, a, "~~", b, 0, !opt.fixed_x, None, u8::from(opt.fixed_x));
                 }
@@ -518,10 +553,46 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
             }
         }
     }
-    // definitions and constraints, in the order written
+    // definitions and constraints, in the order written; a defined name must
+    // be new: not a label, not a variable, not defined before (lavaan refuses
+    // each, and the first of two definitions would silently win)
+    let labels: HashSet<String> = rows.iter().filter(|r| !r.label.is_empty()).map(|r| r.label.clone()).collect();
+    let mut defined: HashSet<String> = HashSet::new();
     let mut exprs = Vec::new();
     for (_, st) in &exprs_src {
         let st = *st;
+        if let (Op::Define, Lhs::Names(n)) = (st.op, &st.lhs) {
+            let name = &n[0];
+            let refuse = |msg: String, label: &str, help: &str| Err(Diagnostic::new(msg, name.span, label).help(help));
+            if defined.contains(&name.name) {
+                return refuse(
+                    format!("`{}` is defined twice", name.name),
+                    "defined again here",
+                    "give each defined parameter (`:=`) its own name",
+                );
+            }
+            if labels.contains(&name.name) {
+                return refuse(
+                    format!(
+                        "`{}` is already the label of a parameter; a defined parameter needs a name of its own",
+                        name.name
+                    ),
+                    "a label of the model",
+                    "rename the defined parameter, e.g. `a_def := ...`",
+                );
+            }
+            if names.is_lv(&name.name) || names.ov.contains(&name.name) {
+                return refuse(
+                    format!(
+                        "`{}` is a variable of the model; a defined parameter needs a name of its own",
+                        name.name
+                    ),
+                    "a variable name",
+                    "rename the defined parameter; a variable cannot be defined with `:=`",
+                );
+            }
+            defined.insert(name.name.clone());
+        }
         let (lhs, lhs_expr) = match &st.lhs {
             Lhs::Names(n) => (n[0].name.clone(), None),
             Lhs::Expr(e) => (st.lhs_text.clone(), Some(e.clone())),
@@ -559,13 +630,17 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
     apply_group_equal(&mut rows, &names, &opt.group_equal);
     // shared labels: `==` rows between the first holder and every other one
     let mut by_label: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut label_at: HashMap<String, usize> = HashMap::new();
     for (i, r) in rows.iter().enumerate() {
         if r.label.is_empty() || !matches!(r.op.as_str(), "=~" | "~" | "~~" | "~1" | "|" | "~*~") {
             continue;
         }
-        match by_label.iter_mut().find(|(l, _)| *l == r.label) {
-            Some((_, v)) => v.push(i),
-            None => by_label.push((r.label.clone(), vec![i])),
+        match label_at.get(&r.label) {
+            Some(&k) => by_label[k].1.push(i),
+            None => {
+                label_at.insert(r.label.clone(), by_label.len());
+                by_label.push((r.label.clone(), vec![i]));
+            }
         }
     }
     for (label, idx) in &by_label {
@@ -650,6 +725,13 @@ fn apply_group_equal(rows: &mut [ParRow], names: &VarNames, keys: &[String]) {
             _ => "",
         }
     };
+    // group-1 rows by (op, lhs, rhs): the first one, as a linear search finds it
+    let mut first: HashMap<(String, String, String), usize> = HashMap::new();
+    for (j, r) in rows.iter().enumerate().rev() {
+        if r.group == 1 {
+            first.insert((r.op.clone(), r.lhs.clone(), r.rhs.clone()), j);
+        }
+    }
     for i in 0..rows.len() {
         if rows[i].group < 2 || rows[i].free == 0 || !rows[i].label.is_empty() || rows[i].exo == 1 {
             continue;
@@ -665,10 +747,7 @@ fn apply_group_equal(rows: &mut [ParRow], names: &VarNames, keys: &[String]) {
         if matches!(k, "intercepts" | "residuals" | "residual.covariances") && exo(&rows[i].lhs) {
             continue;
         }
-        let Some(j) = rows
-            .iter()
-            .position(|r| r.group == 1 && r.op == rows[i].op && r.lhs == rows[i].lhs && r.rhs == rows[i].rhs)
-        else {
+        let Some(&j) = first.get(&(rows[i].op.clone(), rows[i].lhs.clone(), rows[i].rhs.clone())) else {
             continue;
         };
         if rows[j].free == 0 {
@@ -737,12 +816,20 @@ fn check_names(flat: &[Flat], names: &VarNames) -> Result<(), Diagnostic> {
 
 /// Names in `:=`, `==`, `<`, `>` must be labels (or earlier definitions).
 fn check_expr_names(rows: &[ParRow], exprs: &[ExprRow], _names: &VarNames) -> Result<(), Diagnostic> {
-    let mut known: Vec<&str> = rows
+    let is_param = |r: &ParRow| matches!(r.op.as_str(), "=~" | "~" | "~~" | "~1" | "|" | "~*~");
+    let mut known: HashSet<&str> = rows
         .iter()
-        .filter(|r| matches!(r.op.as_str(), "=~" | "~" | "~~" | "~1" | "|" | "~*~"))
-        .flat_map(|r| [r.label.as_str(), r.plabel.as_str()])
-        .filter(|s| !s.is_empty())
+        .filter(|r| is_param(r) && !r.label.is_empty())
+        .map(|r| r.label.as_str())
         .collect();
+    // a plabel `.pN.` names row N - 1 (no set of every row's plabel needed)
+    let plabel = |name: &str| {
+        name.strip_prefix(".p")
+            .and_then(|s| s.strip_suffix('.'))
+            .and_then(|s| s.parse::<usize>().ok())
+            .and_then(|id| rows.get(id.checked_sub(1)?))
+            .is_some_and(|r| is_param(r) && r.plabel == name)
+    };
     for e in exprs {
         let mut used = Vec::new();
         if let Some(l) = &e.lhs {
@@ -750,7 +837,7 @@ fn check_expr_names(rows: &[ParRow], exprs: &[ExprRow], _names: &VarNames) -> Re
         }
         e.rhs.names(&mut used);
         for n in used {
-            if !known.contains(&n.name.as_str()) {
+            if !known.contains(&n.name.as_str()) && !plabel(&n.name) {
                 return Err(
                     Diagnostic::new(format!("`{}` is not the label of any parameter", n.name), n.span, "unknown label")
                         .help("label a parameter by writing the label and `*` before the variable, e.g. `y ~ a*x`"),
@@ -758,7 +845,7 @@ fn check_expr_names(rows: &[ParRow], exprs: &[ExprRow], _names: &VarNames) -> Re
             }
         }
         if rows[e.row].op == ":=" {
-            known.push(rows[e.row].lhs.as_str());
+            known.insert(rows[e.row].lhs.as_str());
         }
     }
     Ok(())

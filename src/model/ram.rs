@@ -96,6 +96,13 @@ impl Ram {
                 ram.x_rows[*x].push(r);
             }
         }
+        // names to indices once (a linear `index` per row would make this
+        // quadratic: a model with 1000 factors has 500,000 covariance rows)
+        let mut at: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for (k, v) in ram.ov.iter().chain(&ram.lv).enumerate() {
+            at.entry(v.as_str()).or_insert(k);
+        }
+        let index = |name: &str| at.get(name).copied();
         for g in 1..=pt.ngroups {
             let mut cells = Vec::new();
             for (r, row) in pt.rows.iter().enumerate() {
@@ -103,10 +110,10 @@ impl Ram {
                     continue;
                 }
                 let (mat, i, j) = match row.op.as_str() {
-                    "=~" => (Mat::A, ram.index(&row.rhs).unwrap(), ram.index(&row.lhs).unwrap()),
-                    "~" => (Mat::A, ram.index(&row.lhs).unwrap(), ram.index(&row.rhs).unwrap()),
-                    "~~" => (Mat::S, ram.index(&row.lhs).unwrap(), ram.index(&row.rhs).unwrap()),
-                    "~1" => (Mat::M, ram.index(&row.lhs).unwrap(), 0),
+                    "=~" => (Mat::A, index(&row.rhs).unwrap(), index(&row.lhs).unwrap()),
+                    "~" => (Mat::A, index(&row.lhs).unwrap(), index(&row.rhs).unwrap()),
+                    "~~" => (Mat::S, index(&row.lhs).unwrap(), index(&row.rhs).unwrap()),
+                    "~1" => (Mat::M, index(&row.lhs).unwrap(), 0),
                     _ => continue,
                 };
                 cells.push(Cell {

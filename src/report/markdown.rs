@@ -97,7 +97,11 @@ pub fn render_styled(r: &FitReport, style: Style) -> String {
                 fmt_opt(h.z, d),
                 fmt_opt(h.pvalue, d),
                 fmt_opt(h.std_all, d),
-                if h.supported { "yes" } else { "no" }
+                match crate::hypotheses::decision(h.supported, h.est, h.pvalue) {
+                    "supported" => "yes",
+                    "not supported" => "no",
+                    other => other,
+                }
             );
         }
     }

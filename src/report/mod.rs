@@ -14,6 +14,7 @@ pub mod csv_out;
 pub mod fit_table;
 pub mod markdown;
 pub mod text;
+pub mod width;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -58,6 +59,10 @@ pub struct HypothesisOut {
     pub pvalue: Option<f64>,
     pub std_all: Option<f64>,
     pub supported: bool,
+    /// "supported", "not supported", or "undetermined" when the p-value
+    /// cannot be computed (no standard error): never "not supported" then
+    #[serde(default)]
+    pub decision: String,
 }
 
 /// A hypothesis as the model states it, before any data: the columns of
@@ -162,6 +167,8 @@ impl Style {
 /// Numbers for people: fixed decimals, blank for a missing value.
 pub fn fmt_opt(v: Option<f64>, decimals: usize) -> String {
     match v {
+        // beyond a column's width (5.5e199 would be 200 digits): scientific
+        Some(v) if v.is_finite() && v.abs() >= 1e9 => format!("{v:.decimals$e}"),
         Some(v) if v.is_finite() => format!("{v:.decimals$}"),
         _ => String::new(),
     }

@@ -3,6 +3,7 @@
 //! so that a lavaan user finds every number where they expect it, followed by
 //! the hypothesis table and any warnings.
 
+use super::width::{cell, pad_left, pad_right, take_width};
 use super::{fit_table, fmt_opt, FitReport, HypothesisOut, ParamOut, Style};
 use std::fmt::Write as _;
 
@@ -55,7 +56,7 @@ pub fn render_styled(r: &FitReport, style: Style) -> String {
         (Some(gs), Some(ns)) => {
             line(&mut o, "Number of observations per group:", String::new());
             for (g, n) in gs.iter().zip(ns) {
-                let _ = writeln!(o, "    {g:<40}{:>15}", n.to_string());
+                let _ = writeln!(o, "    {}{:>15}", pad_right(g, 40), n.to_string());
             }
         }
         _ => line(&mut o, "Number of observations", r.nobs.to_string()),
@@ -133,10 +134,10 @@ pub fn render_styled(r: &FitReport, style: Style) -> String {
             let g = if multi { format!("{:>5} ", m.group) } else { String::new() };
             let _ = writeln!(
                 o,
-                "  {:>10} {:>3} {:<10} {g}{:>9} {:>8} {:>8} {:>8}",
-                m.lhs,
+                "  {} {:>3} {} {g}{:>9} {:>8} {:>8} {:>8}",
+                pad_left(&m.lhs, 10),
                 m.op,
-                m.rhs,
+                pad_right(&m.rhs, 10),
                 format!("{:.d$}", m.mi),
                 format!("{:.d$}", m.epc),
                 fmt_opt(m.sepc_lv, d),
@@ -156,11 +157,11 @@ pub fn render_styled(r: &FitReport, style: Style) -> String {
 fn lower_triangle(o: &mut String, names: &[String], d: usize, v: impl Fn(usize, usize) -> Option<f64>) {
     let _ = write!(o, "  {:>8}", "");
     for n in names {
-        let _ = write!(o, " {:>7}", n.chars().take(7).collect::<String>());
+        let _ = write!(o, " {}", pad_left(&take_width(n, 7), 7));
     }
     o.push('\n');
     for (i, n) in names.iter().enumerate() {
-        let _ = write!(o, "  {:>8}", n.chars().take(8).collect::<String>());
+        let _ = write!(o, "  {}", pad_left(&take_width(n, 8), 8));
         for j in 0..=i {
             let _ = write!(o, " {:>7}", v(i, j).map_or("NA".to_string(), |x| format!("{x:.d$}")));
         }
@@ -232,19 +233,17 @@ fn section(o: &mut String, cx: &Cx, title: &str, rows: &[&ParamOut], op: &str, g
         let free = p.free || op == ":=";
         let test = |v: Option<f64>| if free { fmt_opt(v, d) } else { String::new() };
         let mut row = format!(
-            "{indent}{:<n$}{:>e$}{:>w$}{:>w$}{:>w$}",
-            name,
-            fmt_opt(p.est, d),
-            test(p.se),
-            test(p.z),
-            test(p.pvalue),
-            n = 20 - indent.len(),
-            e = w + 1
+            "{indent}{}{}{}{}{}",
+            pad_right(&name, 20 - indent.len()),
+            cell(fmt_opt(p.est, d), w + 1),
+            cell(test(p.se), w),
+            cell(test(p.z), w),
+            cell(test(p.pvalue), w),
         );
         if cx.ci {
             let _ = write!(row, "{:>w$}{:>w$}", fmt_opt(p.ci_lower, d), fmt_opt(p.ci_upper, d));
         }
-        let _ = write!(row, "{:>w$}{:>w$}", fmt_opt(p.std_lv, d), fmt_opt(p.std_all, d));
+        let _ = write!(row, "{}{}", cell(fmt_opt(p.std_lv, d), w), cell(fmt_opt(p.std_all, d), w));
         let _ = writeln!(o, "{row}");
     }
 }
@@ -267,7 +266,13 @@ fn hypotheses_section(o: &mut String, r: &FitReport, cx: &Cx) {
             format!("{} {} {}", h.lhs, h.op, h.rhs)
         }
     };
-    let pw = r.hypotheses.iter().map(|h| path(h).chars().count()).max().unwrap_or(0).max(24);
+    let pw = r
+        .hypotheses
+        .iter()
+        .map(|h| unicode_width::UnicodeWidthStr::width(path(h).as_str()))
+        .max()
+        .unwrap_or(0)
+        .max(24);
     let _ = writeln!(o, "\nHypotheses (alpha = {}):", r.alpha);
     let mut head = format!(
         "  {:<8} {:<pw$} {:>4} {:>w$} {:>w$} {:>w$} {:>w$}",
@@ -279,9 +284,9 @@ fn hypotheses_section(o: &mut String, r: &FitReport, cx: &Cx) {
     let _ = writeln!(o, "{head}  result");
     for h in &r.hypotheses {
         let mut row = format!(
-            "  {:<8} {:<pw$} {:>4} {:>w$} {:>w$} {:>w$} {:>w$}",
-            h.name,
-            path(h),
+            "  {} {} {:>4} {:>w$} {:>w$} {:>w$} {:>w$}",
+            pad_right(&h.name, 8),
+            pad_right(&path(h), pw),
             h.expected_sign,
             fmt_opt(h.est, d),
             fmt_opt(h.std_all, d),
@@ -297,7 +302,7 @@ fn hypotheses_section(o: &mut String, r: &FitReport, cx: &Cx) {
                 fmt_opt(p.and_then(|p| p.ci_upper), d)
             );
         }
-        let verdict = if h.supported { "supported" } else { "not supported" };
+        let verdict = crate::hypotheses::decision(h.supported, h.est, h.pvalue);
         let _ = writeln!(o, "{row}  {verdict}");
     }
 }
@@ -306,7 +311,7 @@ fn r2_section(o: &mut String, r: &FitReport, d: usize) {
     let print = |o: &mut String, m: &serde_json::Map<String, serde_json::Value>| {
         for (k, v) in m {
             let v = v.as_f64().map_or("NA".to_string(), |v| format!("{v:.d$}"));
-            let _ = writeln!(o, "    {k:<16}{v:>10}");
+            let _ = writeln!(o, "    {}{v:>10}", pad_right(k, 16));
         }
     };
     match &r.r2 {

@@ -57,8 +57,21 @@ fn is_ident_start(c: char) -> bool {
     c.is_alphabetic() || c == '.'
 }
 
+/// Letters, digits, `_`, `.`, and combining marks (an accent typed as a
+/// letter followed by U+0301): names are then normalized to NFC, so `é`
+/// typed either way is one name, as it is in the data's header.
 fn is_ident_continue(c: char) -> bool {
-    c.is_alphanumeric() || c == '_' || c == '.'
+    c.is_alphanumeric() || c == '_' || c == '.' || unicode_normalization::char::is_combining_mark(c)
+}
+
+/// A name in Unicode's composed form (NFC).
+pub fn nfc(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    if unicode_normalization::is_nfc(s) {
+        s.to_string()
+    } else {
+        s.nfc().collect()
+    }
 }
 
 const OP_CHARS: &[char] = &['~', '=', '<', '>', ':', '|', '%'];
@@ -105,7 +118,7 @@ pub fn lex(src: &str) -> Result<Vec<Token>, Diagnostic> {
                 }
                 match end {
                     Some(e) => out.push(Token {
-                        tok: Tok::Str(s),
+                        tok: Tok::Str(nfc(&s)),
                         span: Span::new(i, e),
                     }),
                     None => {
@@ -172,7 +185,7 @@ pub fn lex(src: &str) -> Result<Vec<Token>, Diagnostic> {
                     it.next();
                 }
                 out.push(Token {
-                    tok: Tok::Ident(src[i..end].to_string()),
+                    tok: Tok::Ident(nfc(&src[i..end])),
                     span: Span::new(i, end),
                 });
             }
