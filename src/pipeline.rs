@@ -99,6 +99,8 @@ pub struct FitOptions {
     pub fiml: bool,
     /// --se bootstrap and/or --test bollen-stine
     pub bootstrap: Option<inference::bootstrap::BootSettings>,
+    /// --validity: reliability, AVE, Fornell–Larcker and HTMT (`inference::validity`)
+    pub validity: bool,
 }
 
 impl Default for FitOptions {
@@ -119,6 +121,7 @@ impl Default for FitOptions {
             csv: CsvOptions::default(),
             fiml: false,
             bootstrap: None,
+            validity: false,
         }
     }
 }
@@ -665,6 +668,11 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         None
     };
     let hypotheses = hyp::evaluate(&parameters, &prep.expect, opt.alpha);
+    let validity = opt.validity.then(|| {
+        let (v, w) = inference::validity::validity(model, x, gd, &prep.group_names);
+        warnings.extend(w);
+        v
+    });
     let nobs: Vec<usize> = gd.iter().map(|d| d.n).collect();
     FitReport {
         converged: est.converged,
@@ -677,6 +685,7 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         hypotheses,
         modindices,
         residuals: (opt.residuals && prep.fiml.is_none()).then(|| inference::residuals::residuals(model, x, gd, vcov.as_ref())),
+        validity,
         warnings,
         model_file: prep.model_file.clone(),
         data_file: prep.data_file.clone(),

@@ -216,6 +216,10 @@ pub struct FitFlags {
     /// add residuals: correlation residuals and standardized residuals (lavaan's residuals())
     #[arg(long)]
     pub residuals: bool,
+    /// add measurement quality per factor: alpha, omega (composite reliability), AVE,
+    /// Fornell–Larcker, and HTMT per pair of factors (semTools' compRelSEM, AVE, htmt)
+    #[arg(long)]
+    pub validity: bool,
     /// optimizer iteration cap
     #[arg(long, default_value_t = 10_000)]
     pub max_iter: u64,
@@ -307,6 +311,7 @@ impl FitFlags {
             csv: self.data_args.csv_options()?,
             fiml: self.missing == Missing::Fiml,
             bootstrap,
+            validity: self.validity,
         })
     }
 }
@@ -375,6 +380,7 @@ pub fn run(cli: Cli) -> Result<u8, SemError> {
                 b.progress = true;
             }
             let gates = a.gates.gates()?;
+            opt.validity |= gates.needs_validity();
             let r = pipeline::fit(&a.model, &a.data, &opt)?;
             let names: Vec<String> = r.hypotheses.iter().map(|h| h.name.clone()).collect();
             gates.check_names(&names).map_err(SemError::Input)?;

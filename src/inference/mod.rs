@@ -13,6 +13,7 @@ pub mod modindices;
 pub mod residuals;
 pub mod robust;
 pub mod standardize;
+pub mod validity;
 
 use crate::estimate::objective::{expected_information, GroupData};
 use crate::model::ram::Mat;

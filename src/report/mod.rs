@@ -13,6 +13,7 @@ pub mod comparison;
 pub mod csv_out;
 pub mod fit_table;
 pub mod markdown;
+pub mod quality;
 pub mod text;
 
 use serde::{Deserialize, Serialize};
@@ -95,6 +96,9 @@ pub struct FitReport {
     /// with --residuals: raw, correlation and standardized residuals per group
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub residuals: Option<Vec<crate::inference::residuals::GroupResiduals>>,
+    /// with --validity: alpha, omega, AVE, Fornell–Larcker per factor and HTMT per pair
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validity: Option<crate::inference::validity::Validity>,
     pub warnings: Vec<String>,
     /// what was fitted, for the record
     pub model_file: String,
