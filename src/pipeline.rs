@@ -101,6 +101,8 @@ pub struct FitOptions {
     pub bootstrap: Option<inference::bootstrap::BootSettings>,
     /// --validity: reliability, AVE, Fornell–Larcker and HTMT (`inference::validity`)
     pub validity: bool,
+    /// --effects: direct, indirect and total effects (`inference::effects`); `All` adds specific paths
+    pub effects: Option<inference::effects::Detail>,
 }
 
 impl Default for FitOptions {
@@ -122,6 +124,7 @@ impl Default for FitOptions {
             fiml: false,
             bootstrap: None,
             validity: false,
+            effects: None,
         }
     }
 }
@@ -668,6 +671,16 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         None
     };
     let hypotheses = hyp::evaluate(&parameters, &prep.expect, opt.alpha);
+    let effects = opt.effects.map(|detail| {
+        use inference::effects::Uncertainty;
+        let unc = match (boot.as_ref().and_then(|b| b.draws.as_ref()), &opt.bootstrap) {
+            (Some(d), Some(s)) if d.x.len() >= 2 => Uncertainty::Bootstrap(d, s.ci),
+            _ => Uncertainty::Delta(vcov.as_ref()),
+        };
+        let (e, w) = inference::effects::effects(model, x, &unc, opt.ci_level, detail);
+        warnings.extend(w);
+        e
+    });
     let validity = opt.validity.then(|| {
         let (v, w) = inference::validity::validity(model, x, gd, &prep.group_names);
         warnings.extend(w);
@@ -686,6 +699,7 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         modindices,
         residuals: (opt.residuals && prep.fiml.is_none()).then(|| inference::residuals::residuals(model, x, gd, vcov.as_ref())),
         validity,
+        effects,
         warnings,
         model_file: prep.model_file.clone(),
         data_file: prep.data_file.clone(),

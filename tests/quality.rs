@@ -178,3 +178,122 @@ fn validity_gates_name_the_failing_factor_and_pair() {
     let ok = sem::gates::Gates::parse(&["omega>=0.6,htmt<0.85".into()], &[]).unwrap();
     assert!(ok.evaluate(&r).is_empty());
 }
+
+fn check_effects(name: &str) {
+    let fx = fixture(name);
+    let opt = FitOptions {
+        effects: Some(sem::inference::effects::Detail::All),
+        ..FitOptions::default()
+    };
+    let r = run(&fx, opt);
+    let effects = r.effects.as_ref().expect("effects");
+    let want = fx["effects"].as_array().unwrap();
+    assert_eq!(
+        effects.len(),
+        want.len(),
+        "{name}: pairs {:?}",
+        effects.iter().map(|e| (&e.from, &e.to)).collect::<Vec<_>>()
+    );
+    for w in want {
+        let (from, to) = (w["from"].as_str().unwrap(), w["to"].as_str().unwrap());
+        let e = effects
+            .iter()
+            .find(|e| e.from == from && e.to == to)
+            .unwrap_or_else(|| panic!("{name}: no effect {from} -> {to}"));
+        let what = |k: &str| format!("{name}: {from} -> {to} {k}");
+        close(e.direct, &w["direct"], &what("direct"));
+        close(e.direct_std_all, &w["direct_std_all"], &what("direct_std_all"));
+        let (i, t) = (&w["indirect"], &w["total"]);
+        close(e.indirect, &i["est"], &what("indirect"));
+        close(e.indirect_se, &i["se"], &what("indirect_se"));
+        close(e.indirect_z, &i["z"], &what("indirect_z"));
+        close(e.indirect_pvalue, &i["pvalue"], &what("indirect_pvalue"));
+        close(e.indirect_ci_lower, &i["ci_lower"], &what("indirect_ci_lower"));
+        close(e.indirect_ci_upper, &i["ci_upper"], &what("indirect_ci_upper"));
+        close(e.indirect_std_all, &i["std_all"], &what("indirect_std_all"));
+        close(e.total, &t["est"], &what("total"));
+        close(e.total_se, &t["se"], &what("total_se"));
+        close(e.total_z, &t["z"], &what("total_z"));
+        close(e.total_pvalue, &t["pvalue"], &what("total_pvalue"));
+        close(e.total_ci_lower, &t["ci_lower"], &what("total_ci_lower"));
+        close(e.total_ci_upper, &t["ci_upper"], &what("total_ci_upper"));
+        close(e.total_std_all, &t["std_all"], &what("total_std_all"));
+        let specific = e.specific.as_ref().unwrap();
+        assert_eq!(specific.len() as u64, w["paths"].as_u64().unwrap(), "{}", what("paths"));
+        // the specific paths add up to the total indirect effect
+        let s: f64 = specific.iter().map(|s| s.est.unwrap()).sum();
+        assert!((s - e.indirect.unwrap()).abs() < 1e-10, "{}", what("specific sum"));
+    }
+}
+
+#[test]
+fn effects_bradford_eleven_pairs() {
+    check_effects("effects_bradford.json");
+}
+
+#[test]
+fn effects_political_democracy() {
+    check_effects("effects_poldem.json");
+}
+
+#[test]
+fn effects_bootstrap_agree_with_a_defined_parameter_from_the_same_draws() {
+    // the same indirect effect written by hand as `:=` gets its bootstrap SE
+    // and interval from the same draws as --effects
+    let dir = std::env::temp_dir().join(format!("sem_quality_boot_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = dir.join("pd.lav");
+    let text = std::fs::read_to_string("models/political_democracy.lav").unwrap();
+    let text = text
+        .replace("dem60 ~ ind60", "dem60 ~ a1*ind60")
+        .replace("dem65 ~ ind60 + dem60", "dem65 ~ ind60 + b1*dem60");
+    std::fs::write(&model, format!("{text}\nab := a1*b1\n")).unwrap();
+    let opt = FitOptions {
+        effects: Some(sem::inference::effects::Detail::Totals),
+        bootstrap: Some(sem::inference::bootstrap::BootSettings {
+            draws: 40,
+            seed: 11,
+            ci: sem::inference::bootstrap::CiType::Perc,
+            se: true,
+            bollen_stine: false,
+            progress: false,
+        }),
+        ..FitOptions::default()
+    };
+    let r = fit(&model, Path::new("data/PoliticalDemocracy.csv"), &opt).unwrap();
+    assert_eq!(r.se_type, "Bootstrap");
+    let ab = r.parameters.iter().find(|p| p.op == ":=" && p.lhs == "ab").unwrap();
+    let e = &r.effects.as_ref().unwrap()[0];
+    assert_eq!((e.from.as_str(), e.to.as_str()), ("ind60", "dem65"));
+    let same = |a: Option<f64>, b: Option<f64>| assert!((a.unwrap() - b.unwrap()).abs() < 1e-12, "{a:?} {b:?}");
+    same(e.indirect, ab.est);
+    same(e.indirect_se, ab.se);
+    same(e.indirect_ci_lower, ab.ci_lower);
+    same(e.indirect_ci_upper, ab.ci_upper);
+    // and they are not the delta-method ones
+    let delta = fixture("effects_poldem.json")["effects"][0]["indirect"]["se"].as_f64().unwrap();
+    assert!((e.indirect_se.unwrap() - delta).abs() > 1e-6);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn effects_without_indirect_paths_say_so() {
+    let opt = FitOptions {
+        effects: Some(sem::inference::effects::Detail::Totals),
+        ..FitOptions::default()
+    };
+    let r = fit(
+        Path::new("models/holzinger_swineford.lav"),
+        Path::new("data/HolzingerSwineford1939.csv"),
+        &opt,
+    )
+    .unwrap();
+    assert_eq!(r.effects.as_ref().map(Vec::len), Some(0));
+    assert!(
+        r.warnings.iter().any(|w| w.contains("--effects: the model has no regressions")),
+        "{:?}",
+        r.warnings
+    );
+    let md = sem::report::markdown::render(&r);
+    assert!(md.contains("No pair of variables is joined"), "{md}");
+}

@@ -179,6 +179,13 @@ impl FitArgs {
     }
 }
 
+/// `--effects` (totals) or `--effects all` (also each specific indirect path).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EffectsArg {
+    Totals,
+    All,
+}
+
 /// The estimation options shared by fit, batch, compare and invariance.
 #[derive(Args, Debug, Clone)]
 pub struct FitFlags {
@@ -220,6 +227,11 @@ pub struct FitFlags {
     /// Fornell–Larcker, and HTMT per pair of factors (semTools' compRelSEM, AVE, htmt)
     #[arg(long)]
     pub validity: bool,
+    /// add direct, indirect and total effects for every pair of structural variables joined
+    /// by a path of two or more steps (delta-method or bootstrap SEs); `--effects all` adds
+    /// each specific indirect path
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "totals", value_name = "all")]
+    pub effects: Option<EffectsArg>,
     /// optimizer iteration cap
     #[arg(long, default_value_t = 10_000)]
     pub max_iter: u64,
@@ -312,6 +324,10 @@ impl FitFlags {
             fiml: self.missing == Missing::Fiml,
             bootstrap,
             validity: self.validity,
+            effects: self.effects.map(|e| match e {
+                EffectsArg::Totals => crate::inference::effects::Detail::Totals,
+                EffectsArg::All => crate::inference::effects::Detail::All,
+            }),
         })
     }
 }

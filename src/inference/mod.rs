@@ -8,6 +8,7 @@
 
 pub mod bootstrap;
 pub mod defined;
+pub mod effects;
 pub mod fiml;
 pub mod modindices;
 pub mod residuals;

@@ -99,6 +99,9 @@ pub struct FitReport {
     /// with --validity: alpha, omega, AVE, Fornell–Larcker per factor and HTMT per pair
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validity: Option<crate::inference::validity::Validity>,
+    /// with --effects: direct, indirect and total effects per ordered pair
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effects: Option<Vec<crate::inference::effects::Effect>>,
     pub warnings: Vec<String>,
     /// what was fitted, for the record
     pub model_file: String,

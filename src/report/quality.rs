@@ -184,3 +184,153 @@ pub fn validity_markdown(o: &mut String, r: &FitReport, d: usize) {
     }
     let _ = writeln!(o, "{NOTE}. {HTMT_NOTE}.");
 }
+
+fn effects_groups(r: &FitReport) -> Vec<usize> {
+    let mut g: Vec<usize> = r.effects.iter().flatten().map(|e| e.group).collect();
+    g.dedup();
+    g
+}
+
+fn se_source(r: &FitReport) -> &'static str {
+    if r.se_type == "Bootstrap" {
+        "bootstrap standard errors and intervals"
+    } else {
+        "delta-method standard errors (as lavaan's `:=`)"
+    }
+}
+
+/// The text section: one row per ordered pair, specific paths beneath it.
+pub fn effects_text(o: &mut String, r: &FitReport, d: usize) {
+    let Some(effects) = &r.effects else { return };
+    if effects.is_empty() {
+        return;
+    }
+    let level = format!("{}%", (r.ci_level * 100.0).round());
+    for g in effects_groups(r) {
+        let title = group_title(r, g).map_or(String::new(), |n| format!(" [{n}]"));
+        let _ = writeln!(o, "\nEffects{title}:\n");
+        let _ = writeln!(
+            o,
+            "  {:<24} {:>8} {:>8} {:>7} {:>7} {:>16} {:>8} {:>7} {:>7} {:>8} {:>8}",
+            "from -> to",
+            "direct",
+            "indirect",
+            "se",
+            "P(>|z|)",
+            format!("{level} CI"),
+            "total",
+            "se",
+            "P(>|z|)",
+            "std.ind",
+            "std.tot"
+        );
+        for e in effects.iter().filter(|e| e.group == g) {
+            let ci = format!("[{}, {}]", fmt_opt(e.indirect_ci_lower, d), fmt_opt(e.indirect_ci_upper, d));
+            let _ = writeln!(
+                o,
+                "  {:<24} {:>8} {:>8} {:>7} {:>7} {:>16} {:>8} {:>7} {:>7} {:>8} {:>8}",
+                truncate(&format!("{} -> {}", e.from, e.to), 24),
+                cell(e.direct, d),
+                cell(e.indirect, d),
+                cell(e.indirect_se, d),
+                cell(e.indirect_pvalue, d),
+                ci,
+                cell(e.total, d),
+                cell(e.total_se, d),
+                cell(e.total_pvalue, d),
+                cell(e.indirect_std_all, d),
+                cell(e.total_std_all, d)
+            );
+            for s in e.specific.iter().flatten() {
+                let ci = format!("[{}, {}]", fmt_opt(s.ci_lower, d), fmt_opt(s.ci_upper, d));
+                let mut label = format!("via {}", s.path.join(" -> "));
+                if label.chars().count() > 31 {
+                    let _ = writeln!(o, "    {label}");
+                    label = String::new();
+                }
+                let _ = writeln!(
+                    o,
+                    "    {:<31} {:>8} {:>7} {:>7} {:>16} {:>8} {:>7} {:>7} {:>8}",
+                    label,
+                    cell(s.est, d),
+                    cell(s.se, d),
+                    cell(s.pvalue, d),
+                    ci,
+                    "",
+                    "",
+                    "",
+                    cell(s.std_all, d)
+                );
+            }
+        }
+    }
+    let _ = writeln!(
+        o,
+        "\n  indirect: the sum over every path of two or more steps; total = direct + indirect;\n  {}; std = std.all.",
+        se_source(r)
+    );
+}
+
+/// The markdown section: the paper's effects table.
+pub fn effects_markdown(o: &mut String, r: &FitReport, d: usize) {
+    let Some(effects) = &r.effects else { return };
+    let _ = writeln!(o, "\n## Direct, indirect and total effects\n");
+    if effects.is_empty() {
+        let _ = writeln!(
+            o,
+            "No pair of variables is joined by a path of two or more steps (see the warnings)."
+        );
+        return;
+    }
+    let level = format!("{}%", (r.ci_level * 100.0).round());
+    for g in effects_groups(r) {
+        if let Some(n) = group_title(r, g) {
+            let _ = writeln!(o, "### Group {n}\n");
+        }
+        let _ = writeln!(
+            o,
+            "| effect | direct | indirect | se | p | {level} CI | total | se | p | {level} CI | std. indirect | std. total |"
+        );
+        let _ = writeln!(o, "|---|---|---|---|---|---|---|---|---|---|---|---|");
+        for e in effects.iter().filter(|e| e.group == g) {
+            let _ = writeln!(
+                o,
+                "| {} → {} | {} | {} | {} | {} | [{}, {}] | {} | {} | {} | [{}, {}] | {} | {} |",
+                e.from,
+                e.to,
+                fmt_opt(e.direct, d),
+                fmt_opt(e.indirect, d),
+                fmt_opt(e.indirect_se, d),
+                fmt_opt(e.indirect_pvalue, d),
+                fmt_opt(e.indirect_ci_lower, d),
+                fmt_opt(e.indirect_ci_upper, d),
+                fmt_opt(e.total, d),
+                fmt_opt(e.total_se, d),
+                fmt_opt(e.total_pvalue, d),
+                fmt_opt(e.total_ci_lower, d),
+                fmt_opt(e.total_ci_upper, d),
+                fmt_opt(e.indirect_std_all, d),
+                fmt_opt(e.total_std_all, d)
+            );
+            for s in e.specific.iter().flatten() {
+                let _ = writeln!(
+                    o,
+                    "| &nbsp;&nbsp;via {} | | {} | {} | {} | [{}, {}] | | | | | {} | |",
+                    s.path.join(" → "),
+                    fmt_opt(s.est, d),
+                    fmt_opt(s.se, d),
+                    fmt_opt(s.pvalue, d),
+                    fmt_opt(s.ci_lower, d),
+                    fmt_opt(s.ci_upper, d),
+                    fmt_opt(s.std_all, d)
+                );
+            }
+        }
+        let _ = writeln!(o);
+    }
+    let _ = writeln!(
+        o,
+        "Indirect: the sum over every path of two or more steps; total = direct + indirect; {}; std. = std.all.",
+        se_source(r)
+    );
+}
