@@ -596,13 +596,21 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
     if let Some(b) = boot.as_ref().and_then(|b| b.rows.as_ref()) {
         inference::bootstrap::apply(&mut rows, b);
     }
+    // standard errors of the standardized solution: delta method with the
+    // (standard or robust) vcov; not computed from bootstrap draws
+    let std_se = match (&vcov, boot.as_ref().is_some_and(|b| b.rows.is_some())) {
+        (Some(v), false) => inference::std_se::std_all_se(model, x, v),
+        _ => vec![None; model.pt.rows.len()],
+    };
     let parameters: Vec<ParamOut> = model
         .pt
         .rows
         .iter()
         .zip(&rows)
-        .filter(|(r, _)| matches!(r.op.as_str(), "=~" | "~" | "~~" | "~1" | ":="))
-        .map(|(r, e)| ParamOut {
+        .zip(&std_se)
+        .map(|((r, e), s)| (r, e, *s))
+        .filter(|(r, _, _)| matches!(r.op.as_str(), "=~" | "~" | "~~" | "~1" | ":="))
+        .map(|(r, e, std_all_se)| ParamOut {
             lhs: r.lhs.clone(),
             op: r.op.clone(),
             rhs: r.rhs.clone(),
@@ -617,6 +625,7 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
             ci_upper: e.ci_upper,
             std_lv: e.std_lv,
             std_all: e.std_all,
+            std_all_se,
         })
         .collect();
     let mut measures = match &ls {

@@ -14,6 +14,7 @@ pub mod modindices;
 pub mod residuals;
 pub mod robust;
 pub mod standardize;
+pub mod std_se;
 pub mod validity;
 
 use crate::estimate::objective::{expected_information, GroupData};

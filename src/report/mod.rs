@@ -37,6 +37,9 @@ pub struct ParamOut {
     pub ci_upper: Option<f64>,
     pub std_lv: Option<f64>,
     pub std_all: Option<f64>,
+    /// standard error of std_all (lavaan's `standardizedSolution()` `se`, delta method)
+    #[serde(default)]
+    pub std_all_se: Option<f64>,
 }
 
 /// A hypothesis (a labelled regression path or a defined parameter named
