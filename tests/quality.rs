@@ -358,3 +358,34 @@ fn std_all_se_matches_standardized_solution() {
     assert!(bad.is_empty(), "{} of {compared} rows differ:\n{}", bad.len(), bad.join("\n"));
     assert!(cases >= 40 && compared > 1000, "{cases} cases, {compared} rows");
 }
+
+/// ΔCFI, ΔRMSEA and ΔSRMR between invariance steps: restricted minus general,
+/// from lavaan's own fit measures of the four steps (tests/fixtures/fit/hs_group_*).
+#[test]
+fn invariance_steps_carry_fit_changes() {
+    let dir = Path::new("tests/fixtures/fit/hs_group_configural");
+    let opt = FitOptions {
+        group: Some("school".into()),
+        ..FitOptions::default()
+    };
+    let r = sem::compare::invariance(&dir.join("model.lav"), &dir.join("data.csv"), &opt).unwrap();
+    let lavaan = |step: &str, k: &str| fixture_fit(step)[k].as_f64().unwrap();
+    let names = ["configural", "metric", "scalar", "strict"];
+    assert_eq!(r.tests.len(), 3);
+    for (k, t) in r.tests.iter().enumerate() {
+        let (g, s) = (names[k], names[k + 1]);
+        assert_eq!((t.from.as_str(), t.to.as_str()), (g, s));
+        for (ours, key) in [(t.cfi_diff, "cfi"), (t.rmsea_diff, "rmsea"), (t.srmr_diff, "srmr")] {
+            let want = lavaan(s, key) - lavaan(g, key);
+            let ours = ours.unwrap_or_else(|| panic!("{s} vs {g}: no {key}_diff"));
+            assert!((ours - want).abs() < 1e-4, "{s} vs {g} {key}_diff: ours {ours}, lavaan {want}");
+        }
+    }
+    let json = serde_json::to_value(&r).unwrap();
+    assert!(json["tests"][0]["cfi_diff"].is_number() && json["tests"][0]["srmr_diff"].is_number());
+}
+
+fn fixture_fit(step: &str) -> Value {
+    let text = std::fs::read_to_string(format!("tests/fixtures/fit/hs_group_{step}/expected.json")).unwrap();
+    serde_json::from_str::<Value>(&text).unwrap()["fit"].clone()
+}
