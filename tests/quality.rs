@@ -389,3 +389,30 @@ fn fixture_fit(step: &str) -> Value {
     let text = std::fs::read_to_string(format!("tests/fixtures/fit/hs_group_{step}/expected.json")).unwrap();
     serde_json::from_str::<Value>(&text).unwrap()["fit"].clone()
 }
+
+#[test]
+fn batch_carries_validity_and_effects_and_gates_them() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sem"))
+        .args([
+            "batch",
+            "models/bradford.lav",
+            "data/bradford_demo.csv",
+            "data/bradford_likert7.csv",
+            "--effects",
+            "--require",
+            "ave>=0.55",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("ave>=0.55: factor ALLO: ave = 0.5459"), "{stderr}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for d in v["datasets"].as_array().unwrap() {
+        // a validity gate computes the table without --validity
+        assert_eq!(d["validity"]["factors"].as_array().unwrap().len(), 7);
+        assert_eq!(d["effects"].as_array().unwrap().len(), 11);
+    }
+}
