@@ -222,6 +222,14 @@ pub fn validity(model: &Model, x: &[f64], data: &[GroupData], group_names: &[Str
                         }
                     }
                 }
+                if factors[a].1.iter().any(|(i, _)| factors[b].1.iter().any(|(j, _)| i == j)) {
+                    warnings.push(format!(
+                        "--validity: `{}` and `{}`{} share an indicator; their HTMT leaves out its correlation with itself (semTools' htmt() stops on such models)",
+                        factors[a].0,
+                        factors[b].0,
+                        gname(g)
+                    ));
+                }
                 let h = match (geo(between), w[a], w[b]) {
                     (Some(ab), Some(wa), Some(wb)) if wa > 0.0 && wb > 0.0 => finite(ab / (wa * wb).sqrt()),
                     _ => None,
