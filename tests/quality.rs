@@ -433,3 +433,69 @@ fn batch_carries_validity_and_effects_and_gates_them() {
         assert_eq!(d["effects"].as_array().unwrap().len(), 11);
     }
 }
+
+/// Per group: without equality constraints a multiple-group fit is the
+/// separate fits side by side, so each group's effects (and their
+/// delta-method SEs) equal those of a fit to that group's rows alone.
+#[test]
+fn effects_per_group_equal_separate_fits() {
+    let dir = std::env::temp_dir().join(format!("sem_quality_groups_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = dir.join("path.lav");
+    std::fs::write(
+        &model,
+        "textual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9\ntextual ~ x1\nspeed ~ textual + x1\n",
+    )
+    .unwrap();
+    let text = std::fs::read_to_string("data/HolzingerSwineford1939.csv").unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let col = header.split(',').position(|c| c.trim_matches('"') == "school").unwrap();
+    let effects = |opt: &FitOptions, data: &Path| fit(&model, data, opt).unwrap().effects.unwrap();
+    let grouped = effects(
+        &FitOptions {
+            group: Some("school".into()),
+            effects: Some(sem::inference::effects::Detail::Totals),
+            ..FitOptions::default()
+        },
+        Path::new("data/HolzingerSwineford1939.csv"),
+    );
+    assert_eq!(grouped.len(), 2, "{grouped:?}");
+    let mut schools: Vec<String> = vec![];
+    for l in text.lines().skip(1) {
+        let s = l.split(',').nth(col).unwrap().to_string();
+        if !schools.contains(&s) {
+            schools.push(s);
+        }
+    }
+    for (g, school) in schools.iter().enumerate() {
+        let rows: Vec<&str> = text
+            .lines()
+            .skip(1)
+            .filter(|l| l.split(',').nth(col) == Some(school.as_str()))
+            .collect();
+        let path = dir.join(format!("g{g}.csv"));
+        std::fs::write(&path, format!("{header}\n{}\n", rows.join("\n"))).unwrap();
+        let alone = effects(
+            &FitOptions {
+                effects: Some(sem::inference::effects::Detail::Totals),
+                ..FitOptions::default()
+            },
+            &path,
+        );
+        let e = grouped.iter().find(|e| e.group == g + 1).unwrap();
+        let a = &alone[0];
+        assert_eq!((e.from.as_str(), e.to.as_str()), ("x1", "speed"));
+        for (x, y, k) in [
+            (e.indirect, a.indirect, "indirect"),
+            (e.indirect_se, a.indirect_se, "indirect_se"),
+            (e.total_se, a.total_se, "total_se"),
+            (e.total_std_all, a.total_std_all, "total_std_all"),
+        ] {
+            let (x, y) = (x.unwrap(), y.unwrap());
+            assert!((x - y).abs() <= 1e-4 * y.abs().max(1.0), "group {school} {k}: {x} vs {y}");
+        }
+    }
+    assert!((grouped[0].indirect.unwrap() - grouped[1].indirect.unwrap()).abs() > 1e-3);
+    let _ = std::fs::remove_dir_all(&dir);
+}
