@@ -66,7 +66,12 @@ pub fn run(
     jobs: Option<usize>,
     on_done: &(dyn Fn(&Path) + Sync),
 ) -> Result<BatchReport, SemError> {
-    let checked = pipeline::check(model, None, opt)?;
+    // the model alone (ordinal categories come from each data set)
+    let model_only = FitOptions {
+        ordered: None,
+        ..opt.clone()
+    };
+    let checked = pipeline::check(model, None, &model_only)?;
     let names: Vec<String> = checked.hypotheses.iter().map(|h| h.name.clone()).collect();
     gates.check_names(&names).map_err(SemError::Input)?;
     let model_warnings = checked.warnings;

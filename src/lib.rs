@@ -4,7 +4,9 @@
 //! statements; `model` turns them into lavaan's parameter table (with `sem()`
 //! defaults) and RAM matrices; `data` reads the CSV and computes sample
 //! moments; `estimate` finds the ML estimates (Fisher scoring driven by
-//! argmin); `inference` computes the information matrix, standard errors and
+//! argmin); `estimator` is the seam between the pipeline and the estimators
+//! (ML and its robust variants, GLS/ULS, FIML: one module each behind one
+//! trait, chosen by a registry); `inference` computes the information matrix, standard errors and
 //! defined parameters; `fit` the test statistic, baseline model and fit
 //! indices; `report` gathers everything in one serializable type that is
 //! rendered as text, JSON, CSV or markdown; `cli` wires it to the terminal.
@@ -18,11 +20,13 @@ pub mod cli;
 pub mod compare;
 pub mod data;
 pub mod estimate;
+pub mod estimator;
 pub mod fit;
 pub mod gates;
 pub mod hypotheses;
 pub mod inference;
 pub mod model;
+pub mod ordinal;
 pub mod pipeline;
 pub mod report;
 pub mod simulate;

@@ -10,7 +10,7 @@ use crate::model::{Model, ModelError, TableOptions};
 use crate::report::check::{CheckReport, Variables};
 use crate::report::{FitReport, HypothesisOut, ParamOut};
 use crate::syntax::{self, ModelSyntax};
-use crate::{fit, hypotheses as hyp, inference};
+use crate::{hypotheses as hyp, inference};
 use serde_json::{Map, Value};
 use std::path::Path;
 
@@ -39,41 +39,7 @@ impl From<DataError> for SemError {
     }
 }
 
-/// The estimators: ML and its robust variants (same estimates, sandwich
-/// standard errors and a scaled test).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum EstimatorKind {
-    #[default]
-    Ml,
-    /// Satorra-Bentler: robust.sem standard errors, scaled chi-square
-    Mlm,
-    /// Huber-White standard errors, Yuan-Bentler (Mplus) scaled chi-square
-    Mlr,
-    /// generalized least squares (weight from the sample covariance)
-    Gls,
-    /// unweighted least squares
-    Uls,
-}
-
-impl EstimatorKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            EstimatorKind::Ml => "ML",
-            EstimatorKind::Mlm => "MLM",
-            EstimatorKind::Mlr => "MLR",
-            EstimatorKind::Gls => "GLS",
-            EstimatorKind::Uls => "ULS",
-        }
-    }
-    pub fn se_name(self) -> &'static str {
-        match self {
-            EstimatorKind::Ml => "Standard",
-            EstimatorKind::Mlm => "Robust.sem",
-            EstimatorKind::Mlr => "Robust.huber.white",
-            EstimatorKind::Gls | EstimatorKind::Uls => "Standard",
-        }
-    }
-}
+pub use crate::estimator::EstimatorKind;
 
 #[derive(Debug, Clone)]
 pub struct FitOptions {
@@ -99,6 +65,14 @@ pub struct FitOptions {
     pub fiml: bool,
     /// --se bootstrap and/or --test bollen-stine
     pub bootstrap: Option<inference::bootstrap::BootSettings>,
+    /// --ordered: ordinal observed variables
+    pub ordered: Option<crate::ordinal::columns::OrderedSpec>,
+    /// whether --estimator was given (without it, ordinal data get WLSMV)
+    pub estimator_chosen: bool,
+    /// --parameterization of the ordinal variables' latent responses
+    pub parameterization: crate::model::partable::Parameterization,
+    /// --missing pairwise (ordinal data): lavaan's missing = "pairwise"
+    pub pairwise: bool,
     /// --validity: reliability, AVE, Fornell–Larcker and HTMT (`inference::validity`)
     pub validity: bool,
     /// --effects: direct, indirect and total effects (`inference::effects`); `All` adds specific paths
@@ -123,6 +97,10 @@ impl Default for FitOptions {
             csv: CsvOptions::default(),
             fiml: false,
             bootstrap: None,
+            ordered: None,
+            estimator_chosen: false,
+            parameterization: Default::default(),
+            pairwise: false,
             validity: false,
             effects: None,
         }
@@ -178,19 +156,30 @@ fn looks_like_csv(src: &str) -> bool {
 /// `ngroups` groups.
 pub fn build_model(path: &Path, opt: &FitOptions) -> Result<Model, SemError> {
     let (src, syn) = parse_model(path)?;
-    model_from_syntax(path, &src, &syn, opt, 1)
+    model_from_syntax(path, &src, &syn, opt, 1, &[])
 }
 
-fn model_from_syntax(path: &Path, src: &str, syn: &ModelSyntax, opt: &FitOptions, ngroups: usize) -> Result<Model, SemError> {
+/// `ordered`: the ordinal variables with their number of thresholds.
+fn model_from_syntax(
+    path: &Path,
+    src: &str,
+    syn: &ModelSyntax,
+    opt: &FitOptions,
+    ngroups: usize,
+    ordered: &[(String, usize)],
+) -> Result<Model, SemError> {
     let file = path.display().to_string();
+    // an estimator the data rule out is refused once the data are read (`prepare`)
+    let fixed_x = crate::estimator::select(opt).map_or(true, |e| e.fixed_x());
     let base = if opt.growth { TableOptions::growth() } else { TableOptions::sem() };
     let topt = TableOptions {
-        // lavaan's fixed.x default is on for the ML family only
-        fixed_x: !matches!(opt.estimator, EstimatorKind::Gls | EstimatorKind::Uls),
+        fixed_x,
         std_lv: opt.std_lv,
         meanstructure: opt.meanstructure || base.meanstructure || opt.fiml,
         ngroups,
         group_equal: opt.group_equal.clone(),
+        ordered: ordered.to_vec(),
+        parameterization: opt.parameterization,
         ..base
     };
     Model::new(syn, &topt).map_err(|e| match e {
@@ -222,18 +211,22 @@ pub struct Prepared {
     pub expect: hyp::Expectations,
     /// with --missing fiml: the missing-data patterns and EM moments (`data` then holds the EM moments)
     pub fiml: Option<estimate::fiml::FimlData>,
+    /// with ordinal variables (--ordered or `|` rows): lavaan's three-stage
+    /// sample statistics of each group, variables in `model.pt.names.ov`
+    /// order (listwise deletion); `data` still holds the raw moments
+    pub ordinal: Option<Vec<crate::ordinal::OrdinalStats>>,
 }
 
 /// Whether the fit needs only the listwise sample moments of one group, so
-/// that the data can be streamed without keeping the rows: true for ML with
-/// listwise deletion without groups. Every option that needs the rows
-/// (groups here; raw-data estimators, FIML, the bootstrap) must make it false.
+/// that the data can be streamed without keeping the rows: when the
+/// estimator says so (`Estimator::moments_suffice`), without groups. Every
+/// option that needs the rows (groups here; raw-data estimators, FIML, the
+/// bootstrap) must make it false.
 pub fn moments_suffice(opt: &FitOptions) -> bool {
     opt.group.is_none()
-        && !opt.fiml
-        && !opt.se_robust
         && opt.bootstrap.is_none()
-        && matches!(opt.estimator, EstimatorKind::Ml | EstimatorKind::Gls | EstimatorKind::Uls)
+        && opt.ordered.is_none()
+        && crate::estimator::select(opt).is_ok_and(|e| e.moments_suffice())
 }
 
 /// Read model and data and bind them (everything before estimation).
@@ -243,11 +236,24 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
     let dfile = data_path.display().to_string();
     // variable names first (a model written with c(a, b) needs two groups to build)
     let probe_groups = if opt.group.is_some() { syn.max_vector_len() } else { 1 };
-    let probe = model_from_syntax(model_path, &src, &syn, opt, probe_groups)?;
+    let probe = model_from_syntax(model_path, &src, &syn, opt, probe_groups, &[])?;
     if let Some(u) = probe.unsupported.first() {
         return Err(SemError::Input(format!("{mfile}: {u}")));
     }
-    let (ds, streamed) = if moments_suffice(opt) {
+    // ordinal variables need the rows (their statistics are not moments)
+    let ordinal = opt.ordered.is_some() || !probe.pt.names.ov_ord.is_empty();
+    if opt.pairwise && !ordinal {
+        return Err(SemError::Input(
+            "--missing pairwise applies to ordinal variables (--ordered) for now; use --missing listwise or fiml".into(),
+        ));
+    }
+    if ordinal && opt.fiml {
+        return Err(SemError::Input(
+            "--missing fiml does not apply to ordinal variables (lavaan's WLSMV uses listwise or pairwise deletion); drop --missing fiml"
+                .into(),
+        ));
+    }
+    let (ds, streamed) = if moments_suffice(opt) && !ordinal {
         let (stats, rows) = moments_csv(data_path, &probe.ram.ov, &opt.csv)?;
         let ds = crate::data::Dataset {
             file: dfile.clone(),
@@ -258,7 +264,8 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
         };
         (ds, Some((stats, rows)))
     } else {
-        (read_csv(data_path, &probe.ram.ov, opt.group.as_deref(), &opt.csv)?, None)
+        let ds = read_csv(data_path, &probe.ram.ov, opt.group.as_deref(), &opt.csv).map_err(|e| ordinal_read_error(e, opt, &probe))?;
+        (ds, None)
     };
     let rows_read = streamed.as_ref().map_or(ds.nrows(), |s| s.1);
     let mut warnings = Vec::new();
@@ -298,10 +305,27 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
         }
     };
     let ngroups = group_rows.len();
-    let mut model = if ngroups == probe_groups {
+    let mut levels = vec![];
+    if ordinal {
+        let names = &probe.pt.names;
+        let is_column = |c: &str| read_csv(data_path, &[c.to_string()], None, &opt.csv).is_ok();
+        let ord = crate::ordinal::columns::ordinal_names(
+            opt.ordered.as_ref(),
+            &names.ov,
+            &names.ov_ord,
+            &names.exo,
+            &dfile,
+            &is_column,
+            &mut warnings,
+        )
+        .map_err(SemError::Input)?;
+        levels = crate::ordinal::columns::detect_levels(&ds, &ord).map_err(SemError::Input)?;
+    }
+    let nthresholds: Vec<(String, usize)> = levels.iter().map(|(n, l)| (n.clone(), l.len() - 1)).collect();
+    let mut model = if ngroups == probe_groups && !ordinal {
         probe
     } else {
-        model_from_syntax(model_path, &src, &syn, opt, ngroups)?
+        model_from_syntax(model_path, &src, &syn, opt, ngroups, &nthresholds)?
     };
     if model.df() < 0 {
         return Err(SemError::Model(format!(
@@ -340,12 +364,31 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
         dropped += stats.dropped;
         data.push(GroupData::new(&stats));
     }
-    if dropped > 0 && !opt.fiml {
+    if dropped > 0 && !opt.fiml && !opt.pairwise {
         let used: usize = data.iter().map(|d| d.n).sum();
         warnings.push(format!(
             "{dropped} of {rows_read} rows of {dfile} have missing values on the model's variables and were dropped (listwise deletion); {used} rows used (--missing fiml would use every row)"
         ));
     }
+    let ordinal = if ordinal {
+        let missing = if opt.pairwise {
+            crate::ordinal::OrdMissing::Pairwise
+        } else {
+            crate::ordinal::OrdMissing::Listwise
+        };
+        let st = crate::ordinal::columns::group_stats(&ds, &group_rows, &group_names, &model.pt.names.ov, &levels, missing)
+            .map_err(SemError::Input)?;
+        warnings.extend(st.iter().flat_map(|s| s.warnings.iter().cloned()));
+        let used: usize = st.iter().map(|s| s.nobs).sum();
+        if opt.pairwise && dropped > 0 {
+            warnings.push(format!(
+                "{dropped} of {rows_read} rows of {dfile} have missing values; with --missing pairwise each threshold and correlation uses the rows where its variables are observed ({used} rows with at least one value)"
+            ));
+        }
+        Some(st)
+    } else {
+        None
+    };
     bind_fixed_x(&mut model, &data);
     let expect = hyp::expectations(&src, &mfile, &model.pt.rows).map_err(SemError::Input)?;
     let mut all = model.pt.warnings.clone();
@@ -360,11 +403,34 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
         group_rows,
         dropped,
         warnings: all,
-        model_file: mfile,
+        model_file: mfile.clone(),
         data_file: dfile,
         expect,
         fiml,
+        ordinal,
     })
+    .and_then(|p: Prepared| {
+        let est = crate::estimator::select_for(opt, p.ordinal.is_some()).map_err(SemError::Input)?;
+        est.check(&p).map_err(|e| SemError::Input(format!("{mfile}: {e}")))?;
+        Ok(p)
+    })
+}
+
+/// A read error in an ordinal column: say that its categories must be numeric codes.
+fn ordinal_read_error(e: DataError, opt: &FitOptions, probe: &Model) -> SemError {
+    let ord = |c: &str| match &opt.ordered {
+        Some(crate::ordinal::columns::OrderedSpec::All) => true,
+        Some(crate::ordinal::columns::OrderedSpec::Cols(cs)) => cs.iter().any(|x| x == c),
+        None => false,
+    } || probe.pt.names.ov_ord.iter().any(|x| x == c);
+    let col = e.0.split('`').nth(1).unwrap_or("");
+    if e.0.contains("which is not a number") && ord(col) {
+        return SemError::Input(format!(
+            "{}; `{col}` is ordinal: its categories must be numeric codes (such as 1 to 5) in the CSV, so recode the text labels to numbers in their order",
+            e.0
+        ));
+    }
+    SemError::from(e)
 }
 
 /// What FIML dropped, and how many missing-data patterns it found.
@@ -413,17 +479,35 @@ fn hypothesis_setup(path: &Path, model: &Model) -> Result<(hyp::Expectations, Ve
 
 /// `sem check MODEL [DATA]`.
 pub fn check(model_path: &Path, data_path: Option<&Path>, opt: &FitOptions) -> Result<CheckReport, SemError> {
-    let model = build_model(model_path, opt)?;
-    let (expect, paper_warnings) = hypothesis_setup(model_path, &model)?;
-    let mut warnings = model.pt.warnings.clone();
-    warnings.extend(paper_warnings);
+    let mut model = build_model(model_path, opt)?;
+    let ordinal = opt.ordered.is_some() || !model.pt.names.ov_ord.is_empty();
+    let mut warnings = vec![];
     let (mut data_file, mut columns, mut nobs) = (None, None, None);
     if let Some(dp) = data_path {
-        let ds = read_csv(dp, &model.ram.ov, None, &opt.csv)?;
+        let ds = read_csv(dp, &model.ram.ov, None, &opt.csv).map_err(|e| ordinal_read_error(e, opt, &model))?;
         data_file = Some(dp.display().to_string());
         columns = Some(model.ram.ov.clone());
         nobs = Some(ds.nrows());
+        if ordinal {
+            // the thresholds of each ordinal variable: one fewer than its categories
+            let n = &model.pt.names;
+            let is_column = |c: &str| read_csv(dp, &[c.to_string()], None, &opt.csv).is_ok();
+            let dfile = dp.display().to_string();
+            let ord =
+                crate::ordinal::columns::ordinal_names(opt.ordered.as_ref(), &n.ov, &n.ov_ord, &n.exo, &dfile, &is_column, &mut warnings)
+                    .map_err(SemError::Input)?;
+            let levels = crate::ordinal::columns::detect_levels(&ds, &ord).map_err(SemError::Input)?;
+            let nth: Vec<(String, usize)> = levels.iter().map(|(n, l)| (n.clone(), l.len() - 1)).collect();
+            let (src, syn) = parse_model(model_path)?;
+            model = model_from_syntax(model_path, &src, &syn, opt, 1, &nth)?;
+        }
+    } else if opt.ordered.is_some() {
+        return Err(SemError::Input(
+            "--ordered needs the DATA argument: the categories of each ordinal variable come from the data".into(),
+        ));
     }
+    let (expect, paper_warnings) = hypothesis_setup(model_path, &model)?;
+    warnings.splice(0..0, model.pt.warnings.iter().cloned().chain(paper_warnings));
     if model.df() < 0 {
         warnings.push(format!(
             "the model has more free parameters ({}) than sample moments ({}): df = {}; it is not identified",
@@ -459,25 +543,20 @@ pub fn fit(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<FitR
     Ok(fit_prepared(&prep, opt))
 }
 
-/// Estimate a prepared model and report it.
+/// Estimate a prepared model and report it: the estimator chosen in `opt`
+/// (`crate::estimator`) estimates, gives the vcov, scales the test and
+/// computes the fit measures; the rest is the same for every estimator.
 pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
     let model = &prep.model;
     let gd = &prep.data;
     let mut warnings = prep.warnings.clone();
-    let ls_kind = match opt.estimator {
-        EstimatorKind::Gls => Some(estimate::ls::LsKind::Gls),
-        EstimatorKind::Uls => Some(estimate::ls::LsKind::Uls),
-        _ => None,
-    };
-    let ls = ls_kind.and_then(|k| estimate::ls::ls_groups(&model.ram, gd, k));
-    if ls_kind.is_some() && ls.is_none() {
-        warnings.push("the GLS weight matrix cannot be computed: the sample covariance matrix is singular".into());
-    }
-    let est = match (&ls, &prep.fiml) {
-        (Some(groups), _) => estimate::ls::minimize(&model.ram, groups, estimate::start::default_start(model, gd, false), opt.max_iter),
-        (None, Some(f)) => estimate::fiml::estimate(model, gd, f, opt.max_iter),
-        (None, None) => estimate::estimate(model, gd, opt.max_iter),
-    };
+    // `prepare` has already refused a choice that has no estimator
+    let estimator = crate::estimator::select_for(opt, prep.ordinal.is_some()).unwrap_or_else(|e| {
+        warnings.push(format!("{e}; the default estimator was used"));
+        crate::estimator::fallback()
+    });
+    let mut fitting = estimator.bind(prep, opt, &mut warnings);
+    let est = fitting.estimate();
     if !est.converged {
         let why = est.message.clone().unwrap_or_default();
         let more_iterations = if est.iterations >= opt.max_iter {
@@ -491,12 +570,9 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         ));
     }
     let x = &est.x;
-    let mut vcov = match prep
-        .fiml
-        .as_ref()
-        .map_or_else(|| inference::vcov(model, x, gd), |f| inference::fiml::vcov(model, x, f))
-    {
-        Ok(v) => Some(v),
+    let mut vcov_warnings = Vec::new();
+    let vcov = match fitting.vcov(x, &mut vcov_warnings) {
+        Ok(v) => v,
         Err(ni) if ni.rows.is_empty() => {
             warnings.push(format!(
                 "{NOT_IDENTIFIED}, or the estimates are unusable: the information matrix cannot be computed at them, so standard errors could not be computed"
@@ -512,86 +588,15 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
             None
         }
     };
-    if let (Some(groups), true) = (&ls, vcov.is_some()) {
-        vcov = estimate::ls::vcov(&model.ram, groups, x);
-    }
-    // robust estimators: sandwich standard errors and a scaled test
-    let mut scaling = None;
-    // MLR under FIML: the rows used and the saturated first-order information (V3 robust indices)
-    let fiml_rows: Option<Vec<Vec<Vec<f64>>>> = prep.fiml.as_ref().filter(|_| opt.estimator == EstimatorKind::Mlr).map(|_| {
-        prep.group_rows
-            .iter()
-            .map(|rows| inference::fiml::used_rows(&prep.dataset, rows, &model.ram.x_ov))
-            .collect()
-    });
-    if let (Some(f), Some(rows)) = (&prep.fiml, &fiml_rows) {
-        let r = inference::fiml::mlr(&model.ram, x, f, gd, rows, &model.ram.x_ov);
-        if vcov.is_some() {
-            vcov = r.vcov;
-            if vcov.is_none() {
-                warnings.push("robust standard errors could not be computed (a singular information matrix)".into());
-            }
-        }
-        let (bram, bx) = fit::baseline::baseline(model, gd);
-        let bfit = estimate::fiml::minimize(&bram, gd, f, bx, opt.max_iter);
-        let b = inference::fiml::mlr(&bram, &bfit.x, f, gd, rows, &model.ram.x_ov);
-        let df = model.df() as f64;
-        let c = r.trace.map(|t| t / df).filter(|c| *c > 0.0 && df > 0.0);
-        let c0 = b.trace.map(|t| t / fit::baseline::df(model)).filter(|c| *c > 0.0);
-        if c.is_none() && df > 0.0 {
-            warnings.push("the scaled test statistic could not be computed".into());
-        }
-        scaling = Some((c.unwrap_or(f64::NAN), c0.unwrap_or(f64::NAN)));
-    } else if opt.se_robust && opt.estimator == EstimatorKind::Ml {
-        // --se robust with ML: lavaan's robust.sem standard errors, the standard test
-        let raw: Vec<inference::robust::GroupRaw> = prep
-            .group_rows
-            .iter()
-            .map(|rows| inference::robust::GroupRaw {
-                rows: inference::robust::complete_rows(&prep.dataset, rows),
-            })
-            .collect();
-        if let (Some(info), true) = (estimate::objective::expected_information(&model.ram, x, gd), vcov.is_some()) {
-            vcov = inference::robust::mlm(&model.ram, x, gd, &raw, &info).vcov;
-            if vcov.is_none() {
-                warnings.push("robust standard errors could not be computed (a singular information matrix)".into());
-            }
-        }
-    } else if matches!(opt.estimator, EstimatorKind::Mlm | EstimatorKind::Mlr) {
-        let raw: Vec<inference::robust::GroupRaw> = prep
-            .group_rows
-            .iter()
-            .map(|rows| inference::robust::GroupRaw {
-                rows: inference::robust::complete_rows(&prep.dataset, rows),
-            })
-            .collect();
-        let info = estimate::objective::expected_information(&model.ram, x, gd);
-        let run = |ram: &crate::model::Ram, x: &[f64], info: Option<&nalgebra::DMatrix<f64>>| match (opt.estimator, info) {
-            (EstimatorKind::Mlm, Some(i)) => inference::robust::mlm(ram, x, gd, &raw, i),
-            (EstimatorKind::Mlr, _) => inference::robust::mlr(ram, x, gd, &raw),
-            _ => inference::robust::Robust { vcov: None, trace: None },
-        };
-        let r = run(&model.ram, x, info.as_ref());
-        if vcov.is_some() {
-            vcov = r.vcov;
-            if vcov.is_none() {
-                warnings.push("robust standard errors could not be computed (a singular information matrix)".into());
-            }
-        }
-        let (bram, bx) = fit::baseline::baseline(model, gd);
-        let binfo = estimate::objective::expected_information(&bram, &bx, gd);
-        let b = run(&bram, &bx, binfo.as_ref());
-        let df = model.df() as f64;
-        let c = r.trace.map(|t| t / df).filter(|c| *c > 0.0 && df > 0.0);
-        let c0 = b.trace.map(|t| t / fit::baseline::df(model)).filter(|c| *c > 0.0);
-        if c.is_none() && df > 0.0 {
-            warnings.push("the scaled test statistic could not be computed".into());
-        }
-        scaling = Some((c.unwrap_or(f64::NAN), c0.unwrap_or(f64::NAN)));
-    }
+    warnings.extend(vcov_warnings);
+    warnings.extend(vcov.as_ref().and_then(inference::vcov_warning));
+    let scaling = fitting.test_scaling(x, &mut warnings);
+    let reported = fitting.reported_model(x);
+    let model = reported.as_ref().unwrap_or(model);
     warnings.extend(inference::admissibility(model, x));
     let (mut rows, w2) = inference::estimates(model, x, vcov.as_ref(), opt.ci_level);
     warnings.extend(w2);
+    fitting.finish_rows(x, vcov.as_ref(), opt.ci_level, &mut rows);
     let boot = run_bootstrap(prep, opt, &est, vcov.is_some(), &mut warnings);
     if let Some(b) = boot.as_ref().and_then(|b| b.rows.as_ref()) {
         inference::bootstrap::apply(&mut rows, b);
@@ -609,7 +614,7 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         .zip(&rows)
         .zip(&std_se)
         .map(|((r, e), s)| (r, e, *s))
-        .filter(|(r, _, _)| matches!(r.op.as_str(), "=~" | "~" | "~~" | "~1" | ":="))
+        .filter(|(r, _, _)| matches!(r.op.as_str(), "=~" | "~" | "~~" | "~1" | ":=" | "|" | "~*~"))
         .map(|(r, e, std_all_se)| ParamOut {
             lhs: r.lhs.clone(),
             op: r.op.clone(),
@@ -628,34 +633,7 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
             std_all_se,
         })
         .collect();
-    let mut measures = match &ls {
-        Some(groups) => {
-            let (bram, bx) = fit::baseline::baseline(model, gd);
-            let b = estimate::ls::minimize(&bram, groups, bx, opt.max_iter);
-            fit::measures_ls(model, x, groups, (&bram, &b.x))
-        }
-        None => match &prep.fiml {
-            Some(f) => {
-                let jm = fiml_rows.as_ref().and_then(|rows| {
-                    let lay = estimate::h1::Layout::new(model.ram.p(), &model.ram.x_ov);
-                    inference::fiml::h1_firstorder(rows, gd, &lay)
-                });
-                fit::fiml::measures(model, x, gd, f, jm.as_deref())
-            }
-            None => fit::measures(model, x, gd),
-        },
-    };
-    if let Some((c, c0)) = scaling {
-        let get = |k: &str| measures.iter().find(|(n, _)| *n == k).and_then(|(_, v)| *v).unwrap_or(f64::NAN);
-        let (x2, df, x2n, dfn, n) = (get("chisq"), get("df"), get("baseline_chisq"), get("baseline_df"), get("ntotal"));
-        let mut extra = fit::indices::scaled(x2, df, c, x2n, dfn, c0, n, gd.len() as f64);
-        if prep.fiml.is_some() {
-            // under FIML the robust indices are lavaan's FIML-corrected ones (fit::fiml)
-            extra.retain(|(k, _)| !k.ends_with("_robust"));
-        }
-        // lavaan lists the scaled measures next to their unscaled ones; appended here
-        measures.extend(extra);
-    }
+    let measures = fitting.measures(x, scaling);
     let mut fitmap = Map::new();
     for (k, v) in measures {
         fitmap.insert(k.to_string(), v.filter(|v| v.is_finite()).map_or(Value::Null, Value::from));
@@ -665,10 +643,11 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         fitmap.insert("bollen_stine_pvalue".into(), p.map_or(Value::Null, Value::from));
     }
     let r2 = r_square(model, &parameters, &prep.group_names);
-    if prep.fiml.is_some() && (opt.modindices || opt.residuals) {
-        warnings.push("--modindices and --residuals are not available with --missing fiml yet; they were left out".into());
+    let diagnostics = fitting.diagnostics_unavailable();
+    if let (Some(why), true) = (diagnostics, opt.modindices || opt.residuals) {
+        warnings.push(why.into());
     }
-    let modindices = if opt.modindices && prep.fiml.is_none() {
+    let modindices = if opt.modindices && diagnostics.is_none() {
         match inference::modindices::modindices(model, x, gd) {
             Ok(m) => Some(m),
             Err(e) => {
@@ -695,10 +674,10 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         warnings.extend(w);
         v
     });
-    let nobs: Vec<usize> = gd.iter().map(|d| d.n).collect();
+    let nobs: Vec<usize> = fitting.nobs().unwrap_or_else(|| gd.iter().map(|d| d.n).collect());
     FitReport {
         converged: est.converged,
-        estimator: opt.estimator.name().into(),
+        estimator: estimator.name().into(),
         nobs: if nobs.len() == 1 { Value::from(nobs[0]) } else { Value::from(nobs) },
         groups: (!prep.group_names.is_empty()).then(|| prep.group_names.clone()),
         parameters,
@@ -706,7 +685,7 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         r2,
         hypotheses,
         modindices,
-        residuals: (opt.residuals && prep.fiml.is_none()).then(|| inference::residuals::residuals(model, x, gd, vcov.as_ref())),
+        residuals: (opt.residuals && diagnostics.is_none()).then(|| inference::residuals::residuals(model, x, gd, vcov.as_ref())),
         validity,
         effects,
         warnings,
@@ -726,8 +705,7 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         }),
         se_type: match (&vcov, boot.as_ref().filter(|b| b.rows.is_some())) {
             (None, _) => crate::report::SE_NOT_IDENTIFIED.into(),
-            (Some(_), None) if opt.se_robust && opt.estimator == EstimatorKind::Ml => "Robust.sem".into(),
-            (Some(_), None) => opt.estimator.se_name().into(),
+            (Some(_), None) => fitting.se_type().into(),
             (Some(_), Some(b)) if b.info.successful >= 2 => "Bootstrap".into(),
             (Some(_), Some(_)) => "none (too few successful bootstrap draws)".into(),
         },

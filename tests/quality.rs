@@ -499,3 +499,22 @@ fn effects_per_group_equal_separate_fits() {
     assert!((grouped[0].indirect.unwrap() - grouped[1].indirect.unwrap()).abs() > 1e-3);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn validity_with_ordinal_indicators_is_null_with_a_reason() {
+    let opt = FitOptions {
+        validity: true,
+        ordered: Some(sem::ordinal::columns::OrderedSpec::All),
+        ..FitOptions::default()
+    };
+    let r = fit(Path::new("models/bradford.lav"), Path::new("data/bradford_likert7.csv"), &opt).unwrap();
+    let v = r.validity.as_ref().unwrap();
+    assert_eq!(v.factors.len(), 7);
+    assert!(v.factors.iter().all(|f| f.omega.is_none() && f.alpha.is_none() && f.ave.is_none()));
+    assert!(v.htmt.iter().all(|h| h.htmt.is_none()));
+    assert!(
+        r.warnings.iter().any(|w| w.contains("`ALLO` has ordinal indicators")),
+        "{:?}",
+        r.warnings
+    );
+}

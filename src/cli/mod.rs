@@ -103,12 +103,18 @@ pub enum Estimator {
     Mlm,
     Gls,
     Uls,
+    Wlsmv,
+    Ulsmv,
+    Wls,
+    Dwls,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Missing {
     Listwise,
     Fiml,
+    /// ordinal data: each statistic from the rows where its variables are observed (lavaan's "pairwise")
+    Pairwise,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -189,8 +195,9 @@ pub enum EffectsArg {
 /// The estimation options shared by fit, batch, compare and invariance.
 #[derive(Args, Debug, Clone)]
 pub struct FitFlags {
-    #[arg(long, value_enum, default_value = "ml")]
-    pub estimator: Estimator,
+    /// the estimator: ml (default), or wlsmv (the default with --ordered)
+    #[arg(long, value_enum)]
+    pub estimator: Option<Estimator>,
     #[arg(long, value_enum, default_value = "listwise")]
     pub missing: Missing,
     /// multiple-group analysis by this column (groups in order of first appearance)
@@ -236,9 +243,41 @@ pub struct FitFlags {
     #[arg(long, default_value_t = 10_000)]
     pub max_iter: u64,
     #[command(flatten)]
+    pub ordinal: OrdinalArgs,
+    #[command(flatten)]
     pub data_args: DataArgs,
     #[command(flatten)]
     pub boot: bootstrap::BootArgs,
+}
+
+/// Ordinal observed variables (shared by fit, batch, compare, invariance, check).
+#[derive(Args, Debug, Clone)]
+pub struct OrdinalArgs {
+    /// ordinal variables: `all` (every observed variable of the model) or
+    /// columns, comma separated; their sorted distinct values are the categories
+    #[arg(long, value_delimiter = ',')]
+    pub ordered: Vec<String>,
+    /// scaling of the ordinal variables' latent responses (lavaan's parameterization)
+    #[arg(long, value_enum, default_value = "delta")]
+    pub parameterization: ParameterizationArg,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParameterizationArg {
+    Delta,
+    Theta,
+}
+
+impl OrdinalArgs {
+    pub fn spec(&self) -> Result<Option<crate::ordinal::columns::OrderedSpec>, SemError> {
+        crate::ordinal::columns::OrderedSpec::parse(&self.ordered).map_err(SemError::Input)
+    }
+    pub fn parameterization(&self) -> crate::model::partable::Parameterization {
+        match self.parameterization {
+            ParameterizationArg::Delta => crate::model::partable::Parameterization::Delta,
+            ParameterizationArg::Theta => crate::model::partable::Parameterization::Theta,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -253,6 +292,8 @@ pub struct CheckArgs {
     pub meanstructure: bool,
     #[command(flatten)]
     pub data_args: DataArgs,
+    #[command(flatten)]
+    pub ordinal: OrdinalArgs,
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
     #[arg(long)]
@@ -274,7 +315,17 @@ fn check_level(name: &str, v: f64) -> Result<(), SemError> {
 impl FitFlags {
     /// The fit options, or a clear refusal of what is not built yet.
     pub fn options(&self) -> Result<FitOptions, SemError> {
-        let estimator = match self.estimator {
+        let default = if self.ordinal.ordered.is_empty() {
+            Estimator::Ml
+        } else {
+            Estimator::Wlsmv
+        };
+        let chosen = self.estimator.unwrap_or(default);
+        let estimator = match chosen {
+            Estimator::Wlsmv => crate::pipeline::EstimatorKind::Wlsmv,
+            Estimator::Ulsmv => crate::pipeline::EstimatorKind::Ulsmv,
+            Estimator::Wls => crate::pipeline::EstimatorKind::Wls,
+            Estimator::Dwls => crate::pipeline::EstimatorKind::Dwls,
             Estimator::Ml => crate::pipeline::EstimatorKind::Ml,
             Estimator::Mlm => crate::pipeline::EstimatorKind::Mlm,
             Estimator::Mlr => crate::pipeline::EstimatorKind::Mlr,
@@ -284,7 +335,7 @@ impl FitFlags {
         if self.missing == Missing::Fiml && !matches!(estimator, crate::pipeline::EstimatorKind::Ml | crate::pipeline::EstimatorKind::Mlr) {
             return Err(SemError::Input(format!(
                 "--missing fiml works with --estimator ml or mlr only for now, not with --estimator {}; drop one of the two",
-                format!("{:?}", self.estimator).to_lowercase()
+                format!("{chosen:?}").to_lowercase()
             )));
         }
         for k in &self.group_equal {
@@ -299,7 +350,7 @@ impl FitFlags {
             return Err(SemError::Input("--group-equal needs --group COL".into()));
         }
         // lavaan's se = "robust": robust.sem with ML; MLM and MLR are robust already
-        if self.se == SeKind::Robust && (self.missing == Missing::Fiml || matches!(self.estimator, Estimator::Gls | Estimator::Uls)) {
+        if self.se == SeKind::Robust && (self.missing == Missing::Fiml || matches!(chosen, Estimator::Gls | Estimator::Uls)) {
             return Err(not_yet(
                 "--se robust with --missing fiml or a least-squares estimator (use --estimator mlr)",
             ));
@@ -323,6 +374,10 @@ impl FitFlags {
             csv: self.data_args.csv_options()?,
             fiml: self.missing == Missing::Fiml,
             bootstrap,
+            ordered: self.ordinal.spec()?,
+            estimator_chosen: self.estimator.is_some(),
+            parameterization: self.ordinal.parameterization(),
+            pairwise: self.missing == Missing::Pairwise,
             validity: self.validity,
             effects: self.effects.map(|e| match e {
                 EffectsArg::Totals => crate::inference::effects::Detail::Totals,
@@ -422,6 +477,8 @@ pub fn run(cli: Cli) -> Result<u8, SemError> {
                 std_lv: a.std_lv,
                 meanstructure: a.meanstructure,
                 csv: a.data_args.csv_options()?,
+                ordered: a.ordinal.spec()?,
+                parameterization: a.ordinal.parameterization(),
                 ..FitOptions::default()
             };
             let r = pipeline::check(&a.model, a.data.as_deref(), &opt)?;

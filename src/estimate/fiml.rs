@@ -237,7 +237,11 @@ fn chain(ram: &Ram, g: usize, implied: &Implied, w: &DMatrix<f64>, kd: &DVector<
 ///
 /// with K = Sigma_oo^-1, r = K (ybar_p - mu_o), A = K (2 T - Sigma_oo) K and
 /// T = S_p + (ybar_p - mu_o)(ybar_p - mu_o)'.
-fn pattern_information(ram: &Ram, g: usize, implied: &Implied, pats: &Patterns) -> Option<DMatrix<f64>> {
+///
+/// `expected`: the expectation of the same under the model (T = Sigma_oo,
+/// so A = K, and r = 0): lavaan's structured expected information with
+/// missing = "ml", 1/2 tr(dSigma_k K dSigma_l K) + dmu_k'K dmu_l per row.
+fn pattern_information(ram: &Ram, g: usize, implied: &Implied, pats: &Patterns, expected: bool) -> Option<DMatrix<f64>> {
     let jac = jacobian(ram, g, implied);
     let q = jac.cols.len();
     let mut block = DMatrix::<f64>::zeros(q, q);
@@ -252,10 +256,13 @@ fn pattern_information(ram: &Ram, g: usize, implied: &Implied, pats: &Patterns) 
         let gab = pa.transpose() * &kpb;
         let gmm = pm.transpose() * &kpm;
         let np = pat.freq as f64;
-        let dev = &pat.mean - DVector::from_iterator(o.len(), o.iter().map(|&i| implied.mu[i]));
-        let r = &k * &dev;
-        let t = (&pat.cov + &dev * dev.transpose()) * 2.0 - sub(&implied.sigma, o);
-        let a = &k * t * &k;
+        let (r, a) = if expected {
+            (DVector::zeros(o.len()), k.clone())
+        } else {
+            let dev = &pat.mean - DVector::from_iterator(o.len(), o.iter().map(|&i| implied.mu[i]));
+            let t = (&pat.cov + &dev * dev.transpose()) * 2.0 - sub(&implied.sigma, o);
+            (&k * &dev, &k * t * &k)
+        };
         let (apa, apb) = (&a * &pa, &a * &pb);
         let (aaa, abb, aab) = (pa.transpose() * &apa, pb.transpose() * &apb, pa.transpose() * &apb);
         let (gbm, gam) = (pb.transpose() * &kpm, pa.transpose() * &kpm);
@@ -288,7 +295,7 @@ pub fn observed_information(ram: &Ram, x: &[f64], f: &FimlData) -> Option<DMatri
     let mut pieces = Vec::with_capacity(f.patterns.len());
     for (g, pats) in f.patterns.iter().enumerate() {
         let e = eval_group(ram, g, x, pats, true)?;
-        h += pattern_information(ram, g, &e.implied, pats)? * (2.0 / ntot);
+        h += pattern_information(ram, g, &e.implied, pats, false)? * (2.0 / ntot);
         pieces.push(e.grad?);
     }
     for j in 0..nx {
@@ -310,6 +317,22 @@ pub fn observed_information(ram: &Ram, x: &[f64], f: &FimlData) -> Option<DMatri
         }
     }
     Some((&h + h.transpose()) * 0.25)
+}
+
+/// Unit expected information under FIML (lavaan's information = "expected"
+/// with missing = "ml", h1.information = "structured"): sum over the
+/// patterns of n_p Delta_o' E_p Delta_o / N, E_p the expected information of
+/// the pattern's observed variables at the implied moments. Used to check
+/// the observed-information standard errors (`inference::fiml`).
+pub fn expected_information(ram: &Ram, x: &[f64], f: &FimlData) -> Option<DMatrix<f64>> {
+    let ntot = f.ntotal() as f64;
+    let mut h = DMatrix::zeros(x.len(), x.len());
+    for (g, pats) in f.patterns.iter().enumerate() {
+        let (a, s, m) = ram.matrices(g, x);
+        let implied = Implied::new(&a, &s, &m, ram.p())?;
+        h += pattern_information(ram, g, &implied, pats, true)? / ntot;
+    }
+    Some((&h + h.transpose()) * 0.5)
 }
 
 /// The observed information by a five-point central difference of the

@@ -156,6 +156,13 @@ pub fn minimize(ram: &Ram, groups: &[LsGroup], x0: Vec<f64>, max_iter: u64) -> s
     })
 }
 
+/// Estimate from the default start, falling back to the simple one (as ML).
+pub fn estimate(model: &crate::model::Model, groups: &[LsGroup], data: &[GroupData], max_iter: u64) -> super::Estimate {
+    let x0 = super::start::default_start(model, data, false);
+    let x1 = super::start::default_start(model, data, true);
+    super::with_fallback(|x, n| minimize(&model.ram, groups, x, n), x0, x1, max_iter)
+}
+
 /// vcov for se = "standard": (sum_g f_g Delta'V Delta)^-1 / (N - G).
 pub fn vcov(ram: &Ram, groups: &[LsGroup], x: &[f64]) -> Option<DMatrix<f64>> {
     let p = LsProblem {

@@ -3,8 +3,10 @@
 //! (cost, gradient, Hessian = twice the expected information) and solved by
 //! Fisher scoring with step halving, written as an argmin `Solver`: near the
 //! optimum it converges in a handful of steps, and the step halving keeps
-//! Sigma positive definite all the way. If the first attempt fails, a second
-//! one starts from lavaan's "simple" values.
+//! Sigma positive definite all the way. A run whose steps stop shrinking is
+//! stopped as stagnant, and a default start not converged after
+//! `PROBE_ITER` iterations gives way to lavaan's "simple" values
+//! (`with_fallback`), so a stuck run never burns the whole iteration cap.
 //!
 //! The solver asks its problem for one evaluation per point (`Scoring`):
 //! the point a line search accepts is not evaluated again for the gradient
@@ -16,6 +18,7 @@ pub mod h1;
 pub mod ls;
 pub mod objective;
 pub mod start;
+pub mod wls;
 
 use argmin::core::{
     CostFunction, Error, Executor, Gradient, Hessian, IterState, Problem, Solver, State, TerminationReason, TerminationStatus, KV,
@@ -92,7 +95,20 @@ pub struct FisherScoring<E> {
     stalled: bool,
     /// the evaluation at the current point
     current: Option<E>,
+    /// stagnation watch: the smallest full scoring step so far (largest
+    /// absolute change it asks for) and the iterations since it last
+    /// shrank by `STAGNATION_SHRINK`
+    best_step: f64,
+    since_best: u64,
 }
+
+/// A run whose full scoring step has not shrunk by this factor for
+/// `STAGNATION_WINDOW` iterations is stagnant: drifting along a ridge or
+/// towards an infinite estimate. Converging runs shrink it every few
+/// iterations (quadratically near the optimum); a linear rate slow enough
+/// to miss this needs far more iterations than the default cap of 10,000.
+const STAGNATION_SHRINK: f64 = 0.9;
+const STAGNATION_WINDOW: u64 = 500;
 
 impl<E> FisherScoring<E> {
     pub fn new(xtol: f64) -> FisherScoring<E> {
@@ -101,6 +117,8 @@ impl<E> FisherScoring<E> {
             last_step: f64::INFINITY,
             stalled: false,
             current: None,
+            best_step: f64::INFINITY,
+            since_best: 0,
         }
     }
 }
@@ -147,6 +165,13 @@ impl<O: Scoring> Solver<O, St> for FisherScoring<O::Eval> {
             .ok_or_else(|| Error::msg("the implied covariance matrix is not positive definite"))?;
         let (g, h) = problem.problem("gradient_count", |p| p.gradient_hessian(&e))?;
         let s = newton_step(&h, &g).ok_or_else(|| Error::msg("the information matrix is singular"))?;
+        let full = s.iter().fold(0.0, |m: f64, v| m.max(v.abs()));
+        if full < STAGNATION_SHRINK * self.best_step {
+            self.best_step = full;
+            self.since_best = 0;
+        } else {
+            self.since_best += 1;
+        }
         let slope: f64 = s.iter().zip(&g).map(|(a, b)| a * b).sum();
         let mut alpha = 1.0;
         let mut accepted = None;
@@ -196,6 +221,11 @@ impl<O: Scoring> Solver<O, St> for FisherScoring<O::Eval> {
         }
         if self.last_step < self.xtol {
             return TerminationStatus::Terminated(TerminationReason::SolverConverged);
+        }
+        if self.since_best >= STAGNATION_WINDOW {
+            return TerminationStatus::Terminated(TerminationReason::SolverExit(format!(
+                "the optimizer stagnated: its steps stopped shrinking over {STAGNATION_WINDOW} iterations (a flat ridge, or an estimate drifting towards infinity)"
+            )));
         }
         TerminationStatus::NotTerminated
     }
@@ -263,15 +293,152 @@ pub fn solve<P: Scoring>(problem: P, x0: Vec<f64>, max_iter: u64, xtol: f64, fmi
 /// Estimate the model: default starts, then the simple ones if that fails.
 pub fn estimate(model: &Model, data: &[GroupData], max_iter: u64) -> Estimate {
     let x0 = start::default_start(model, data, false);
-    let first = minimize(&model.ram, data, x0, max_iter);
+    let x1 = start::default_start(model, data, true);
+    with_fallback(|x, n| minimize(&model.ram, data, x, n), x0, x1, max_iter)
+}
+
+/// Iterations the default start gets before the fallback start is tried.
+/// Fisher scoring from lavaan's starts converges in tens of iterations when
+/// it converges at all; a run still going after this many is on a ridge or
+/// drifting to the boundary, and the fallback start often converges at once.
+pub const PROBE_ITER: u64 = 300;
+
+/// The start strategy shared by the estimators: `x0` for up to
+/// `PROBE_ITER` iterations; if that has not converged, `x1` with the full
+/// budget; if that fails too, `x0`'s run resumes where it stopped for the
+/// rest of its budget. So a stuck default start costs `PROBE_ITER`
+/// iterations before the fallback, not the whole cap, and a model that
+/// needs many iterations still gets them. The result reports the
+/// iterations of the run it comes from; of two failures, the one with the
+/// lower discrepancy.
+pub fn with_fallback(minimize: impl Fn(Vec<f64>, u64) -> Estimate, x0: Vec<f64>, x1: Vec<f64>, max_iter: u64) -> Estimate {
+    let probe = max_iter.min(PROBE_ITER);
+    let first = minimize(x0, probe);
     if first.converged {
         return first;
     }
-    let x1 = start::default_start(model, data, true);
-    let second = minimize(&model.ram, data, x1, max_iter);
+    let second = minimize(x1, max_iter);
     if second.converged {
-        second
+        return second;
+    }
+    let first = if max_iter > probe && first.fmin.is_finite() {
+        let mut rest = minimize(first.x.clone(), max_iter - probe);
+        rest.iterations += first.iterations;
+        rest
     } else {
         first
+    };
+    // the second only when its discrepancy is (finite and) lower
+    let second_better = second.fmin.partial_cmp(&first.fmin) == Some(std::cmp::Ordering::Less);
+    if first.converged || !second_better {
+        first
+    } else {
+        second
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    fn run(x: &[f64], n: u64, converges_after: Option<u64>) -> Estimate {
+        let done = converges_after.is_some_and(|k| n >= k);
+        Estimate {
+            x: x.to_vec(),
+            fmin: x[0],
+            iterations: converges_after.filter(|_| done).unwrap_or(n),
+            converged: done,
+            message: None,
+        }
+    }
+
+    /// A default start that would need the whole cap is given PROBE_ITER
+    /// iterations before the fallback start, which converges at once.
+    #[test]
+    fn stuck_default_start_costs_only_the_probe() {
+        let calls = RefCell::new(vec![]);
+        let est = with_fallback(
+            |x, n| {
+                calls.borrow_mut().push((x[0], n));
+                run(&x, n, if x[0] == 1.0 { None } else { Some(18) })
+            },
+            vec![1.0],
+            vec![2.0],
+            10_000,
+        );
+        assert!(est.converged && est.x == vec![2.0] && est.iterations == 18);
+        assert_eq!(calls.into_inner(), vec![(1.0, PROBE_ITER), (2.0, 10_000)]);
+    }
+
+    /// A default start that needs many iterations still gets the full budget.
+    #[test]
+    fn slow_default_start_resumes() {
+        let est = with_fallback(
+            |x, n| {
+                if x[0] == 2.0 {
+                    run(&x, n, None)
+                } else {
+                    run(&[0.5], n, Some(1000))
+                }
+            },
+            vec![1.0],
+            vec![2.0],
+            10_000,
+        );
+        assert!(est.converged, "{est:?}");
+        assert_eq!(est.iterations, PROBE_ITER + 1000);
+    }
+
+    /// F(x) = exp(-x): every Newton step is +1 and F keeps falling, towards
+    /// an optimum at infinity. The run stops as stagnant after
+    /// STAGNATION_WINDOW iterations instead of using the whole cap.
+    struct Drift;
+    impl Scoring for Drift {
+        type Eval = f64;
+        fn evaluate(&self, x: &[f64]) -> Result<(f64, Option<f64>), Error> {
+            Ok(((-x[0]).exp(), Some(x[0])))
+        }
+        fn gradient_hessian(&self, x: &f64) -> Result<(Vec<f64>, DMatrix<f64>), Error> {
+            Ok((vec![-(-x).exp()], DMatrix::from_element(1, 1, (-x).exp())))
+        }
+    }
+
+    /// F(x) = (x - 3)^2 / 2 + x^4 / 100: converges in a few steps.
+    struct Bowl;
+    impl Scoring for Bowl {
+        type Eval = f64;
+        fn evaluate(&self, x: &[f64]) -> Result<(f64, Option<f64>), Error> {
+            let v = x[0];
+            Ok(((v - 3.0).powi(2) / 2.0 + v.powi(4) / 100.0, Some(v)))
+        }
+        fn gradient_hessian(&self, v: &f64) -> Result<(Vec<f64>, DMatrix<f64>), Error> {
+            Ok((
+                vec![v - 3.0 + v.powi(3) / 25.0],
+                DMatrix::from_element(1, 1, 1.0 + 3.0 * v * v / 25.0),
+            ))
+        }
+    }
+
+    #[test]
+    fn drift_to_infinity_stagnates_early() {
+        let est = solve(Drift, vec![0.0], 10_000, 1e-9, |x| (-x[0]).exp());
+        assert!(!est.converged);
+        assert!(est.iterations <= STAGNATION_WINDOW + 2, "{}", est.iterations);
+        assert!(est.message.unwrap_or_default().contains("stagnated"));
+    }
+
+    #[test]
+    fn converging_runs_are_not_stagnant() {
+        let est = solve(Bowl, vec![-20.0], 10_000, 1e-9, |_| 0.0);
+        assert!(est.converged && est.iterations < 50, "{est:?}");
+    }
+
+    /// Two failures: the lower discrepancy is reported.
+    #[test]
+    fn two_failures_keep_the_better() {
+        let est = with_fallback(|x, n| run(&x, n, None), vec![3.0], vec![2.0], 10_000);
+        assert!(!est.converged);
+        assert_eq!(est.x, vec![2.0]);
     }
 }

@@ -82,11 +82,8 @@ pub fn measures(model: &Model, x: &[f64], data: &[GroupData], f: &FimlData, jm: 
         set(&mut m, "pgfi", (nel > 0.0).then(|| df / nel * gfi));
     }
     if let Some((with_means, nomean)) = srmr_mplus(model, x, data) {
-        insert_after(
-            &mut m,
-            "crmr_nomean",
-            &[("srmr_mplus", Some(with_means)), ("srmr_mplus_nomean", Some(nomean))],
-        );
+        set(&mut m, "srmr_mplus", Some(with_means));
+        set(&mut m, "srmr_mplus_nomean", Some(nomean));
     }
     let rb = corrected(model, x, data, f, jm);
     let base_df = m

@@ -137,12 +137,18 @@ pub fn rmsea_pvalue(x2: f64, df: f64, n: f64, g: f64, c: f64, h0: f64, notclose:
 /// lavaan's scaled and robust measures, from the unscaled statistics of the
 /// model and the baseline and their scaling factors.
 #[allow(clippy::too_many_arguments)]
+///
+/// A saturated model (df = 0) has no scaling factor (`c` is NaN): as in
+/// lavaan its "scaled" statistic is the unscaled one, the scaled indices
+/// follow from it (CFI and TLI 1), the robust CFI/TLI/RNI and the scaled
+/// RMSEA do not exist, and the robust RMSEA is 0.
 pub fn scaled(x2: f64, df: f64, c: f64, x2n: f64, dfn: f64, c0: f64, n: f64, g: f64) -> Vec<(&'static str, Option<f64>)> {
-    let xs = x2 / c;
+    let xs = if df == 0.0 { x2 } else { x2 / c };
     let xns = x2n / c0;
     // lavaan's scaled RMSEA family: the unscaled statistic on df2 = c df
     let df2 = c * df;
-    let (lo_s, hi_s) = rmsea_ci(x2, df2, n, g, 1.0);
+    let scaled_rmsea = !df2.is_nan();
+    let (lo_s, hi_s) = if scaled_rmsea { rmsea_ci(x2, df2, n, g, 1.0) } else { (None, None) };
     let (lo_r, hi_r) = rmsea_ci(xs, df, n, g, c);
     let fin = |v: f64| v.is_finite().then_some(v);
     vec![
@@ -168,8 +174,8 @@ pub fn scaled(x2: f64, df: f64, c: f64, x2n: f64, dfn: f64, c0: f64, n: f64, g: 
         ("ifi_scaled", ifi(xs, df, xns)),
         ("rni_scaled", rni(xs, df, xns, dfn, 1.0, 1.0)),
         ("nnfi_robust", tli(x2, df, x2n, dfn, c, c0)),
-        ("rni_robust", rni(x2, df, x2n, dfn, c, c0)),
-        ("rmsea_scaled", rmsea(x2, df2, n, g, 1.0)),
+        ("rni_robust", rni(x2, df, x2n, dfn, c, c0).filter(|_| !c.is_nan())),
+        ("rmsea_scaled", rmsea(x2, df2, n, g, 1.0).filter(|_| scaled_rmsea)),
         ("rmsea_ci_lower_scaled", lo_s),
         ("rmsea_ci_upper_scaled", hi_s),
         ("rmsea_pvalue_scaled", rmsea_pvalue(x2, df2, n, g, 1.0, 0.05, false)),

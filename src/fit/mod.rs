@@ -11,6 +11,7 @@
 //!   CRMR, GFI/AGFI/PGFI, CN, MFI, ECVI.
 
 pub mod baseline;
+pub mod categorical;
 pub mod distributions;
 pub mod fiml;
 pub mod indices;
@@ -31,6 +32,66 @@ fn logdet(m: &DMatrix<f64>) -> f64 {
 
 fn sub(m: &DMatrix<f64>, idx: &[usize]) -> DMatrix<f64> {
     DMatrix::from_fn(idx.len(), idx.len(), |a, b| m[(idx[a], idx[b])])
+}
+
+/// One group's (n_g, S, m, Sigma, mu), S and m the estimator's own sample moments.
+pub type GroupMoments<'a> = (
+    f64,
+    &'a DMatrix<f64>,
+    &'a nalgebra::DVector<f64>,
+    &'a DMatrix<f64>,
+    &'a nalgebra::DVector<f64>,
+);
+
+/// SRMR as Mplus defines it (lavaan's `srmr_mplus`, `srmr_mplus_nomean`):
+/// per group the correlation residuals below the diagonal, the relative
+/// variance residuals (s_ii - sigma_ii) / s_ii and, with a mean structure,
+/// the standardized mean residuals m_i / sqrt(s_ii) - mu_i / sqrt(sigma_ii),
+/// root-mean-squared over p(p+1)/2 (+ p) elements and averaged with weights
+/// n_g / N. Without a mean structure both values are the no-mean one.
+pub fn srmr_mplus(groups: &[GroupMoments], meanstructure: bool) -> (f64, f64) {
+    let ntot: f64 = groups.iter().map(|g| g.0).sum();
+    let (mut with_means, mut nomean) = (0.0, 0.0);
+    for &(n, s, m, sig, mu) in groups {
+        let p = s.nrows();
+        let pf = p as f64;
+        let mut cor = 0.0;
+        for i in 0..p {
+            for j in 0..i {
+                let r = s[(i, j)] / (s[(i, i)] * s[(j, j)]).sqrt() - sig[(i, j)] / (sig[(i, i)] * sig[(j, j)]).sqrt();
+                cor += r * r;
+            }
+        }
+        let var: f64 = (0..p).map(|i| ((s[(i, i)] - sig[(i, i)]) / s[(i, i)]).powi(2)).sum();
+        let nm = ((cor + var) / (pf * (pf + 1.0) / 2.0)).sqrt();
+        let wm = if meanstructure {
+            let mean: f64 = (0..p).map(|i| (m[i] / s[(i, i)].sqrt() - mu[i] / sig[(i, i)].sqrt()).powi(2)).sum();
+            ((cor + mean + var) / (pf * (pf + 1.0) / 2.0 + pf)).sqrt()
+        } else {
+            nm
+        };
+        with_means += n / ntot * wm;
+        nomean += n / ntot * nm;
+    }
+    (with_means, nomean)
+}
+
+/// Hoelter's critical N (lavaan's `lav_fit_cn`): qchisq(1 - alpha, df) /
+/// (X2 / N) + 1. For df = 0 that is 1 (qchisq(., 0) = 0) whenever X2 is
+/// not exactly zero; lavaan's X2 of a saturated model is round-off (about
+/// 1e-13) and its CN 1, while ours is computed as exactly 0 (negative
+/// round-off is clamped), so a saturated model gets 1 here too. With
+/// df > 0 and X2 = 0 the value does not exist.
+pub fn hoelter(x2: f64, df: f64, n: f64, alpha: f64) -> Option<f64> {
+    if !x2.is_finite() {
+        None
+    } else if df == 0.0 {
+        Some(1.0)
+    } else if x2 <= 0.0 {
+        None
+    } else {
+        Some(qchisq(1.0 - alpha, df) / (x2 / n) + 1.0)
+    }
 }
 
 /// Compute every measure at the estimate `x` with minimum `fmin` (= F).
@@ -71,6 +132,7 @@ pub fn measures_with(model: &Model, x: &[f64], data: &[GroupData], lik: Option<&
     let mut gfi = 0.0;
     let mut fmin = 0.0;
     let mut ok = true;
+    let mut implied = Vec::with_capacity(data.len());
     for (g, d) in data.iter().enumerate() {
         let n = d.n as f64;
         let wg = n / ntot;
@@ -152,6 +214,7 @@ pub fn measures_with(model: &Model, x: &[f64], data: &[GroupData], lik: Option<&
             den += (m.transpose() * k * &m)[(0, 0)];
         }
         gfi += wg * (1.0 - num / den);
+        implied.push(e.implied);
     }
     if !ok {
         return vec![("npar", Some(npar)), ("df", Some(df))];
@@ -185,15 +248,15 @@ pub fn measures_with(model: &Model, x: &[f64], data: &[GroupData], lik: Option<&
     };
     let agfi = if df > 0.0 { 1.0 - nel / df * (1.0 - gfi) } else { 1.0 };
     let pgfi = (nel > 0.0).then(|| df / nel * gfi);
-    let cn = |a: f64| {
-        if df == 0.0 && x2 < 2.2e-16 {
-            None
-        } else {
-            Some(qchisq(a, df.max(1e-300)) / (x2 / ntot) + 1.0)
-        }
-    };
+    let cn = |a: f64| hoelter(x2, df, ntot, 1.0 - a);
     let mfi = (-0.5 * (x2 - df) / ntot).exp();
     let ecvi = x2 / ntot + 2.0 * npar / ntot;
+    let mplus: Vec<_> = data
+        .iter()
+        .zip(&implied)
+        .map(|(d, e)| (d.n as f64, &d.cov, &d.mean, &e.sigma, &e.mu))
+        .collect();
+    let (srmr_mp, srmr_mp_nomean) = srmr_mplus(&mplus, ms);
     vec![
         ("npar", Some(npar)),
         ("fmin", Some(fmin)),
@@ -232,6 +295,8 @@ pub fn measures_with(model: &Model, x: &[f64], data: &[GroupData], lik: Option<&
         ("srmr_bentler_nomean", Some(srmr_nomean)),
         ("crmr", Some(crmr)),
         ("crmr_nomean", Some(crmr_nomean)),
+        ("srmr_mplus", Some(srmr_mp)),
+        ("srmr_mplus_nomean", Some(srmr_mp_nomean)),
         ("cn_05", cn(0.95)),
         ("cn_01", cn(0.99)),
         ("gfi", Some(gfi)),
@@ -273,6 +338,7 @@ pub fn measures_ls(model: &Model, x: &[f64], groups: &[crate::estimate::ls::LsGr
     let ms = ram.meanstructure;
     let uls = groups.iter().all(|g| g.uls);
     let (mut srmr, mut srmr_nm, mut rmr, mut rmr_nm, mut crmr, mut crmr_nm, mut gfi) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+    let mut implied = Vec::with_capacity(groups.len());
     for (g, grp) in groups.iter().enumerate() {
         let wg = grp.data.n as f64 / ntot;
         let (a, s, m) = ram.matrices(g, x);
@@ -316,18 +382,25 @@ pub fn measures_ls(model: &Model, x: &[f64], groups: &[crate::estimate::ls::LsGr
         let num = (r.transpose() * &grp.weight * &r)[(0, 0)];
         let den = (grp.obs.transpose() * &grp.weight * &grp.obs)[(0, 0)];
         gfi += wg * (1.0 - num / den);
+        implied.push((grp.data.n as f64, imp));
     }
+    let mplus: Vec<_> = groups
+        .iter()
+        .zip(&implied)
+        .map(|(grp, (n, e))| (*n, &grp.data.cov, &grp.data.mean, &e.sigma, &e.mu))
+        .collect();
+    // a group whose implied moments cannot be computed leaves the value undefined
+    let (srmr_mp, srmr_mp_nomean) = if implied.len() == groups.len() {
+        let (a, b) = srmr_mplus(&mplus, ms);
+        (Some(a), Some(b))
+    } else {
+        (None, None)
+    };
     let nel = ng * (p * (p + 1.0) / 2.0 + if ms { p } else { 0.0 });
     // lavaan's N for the fit measures of non-likelihood estimators: N - G
     let ntot = ntot - ng;
     let (lo, hi) = indices::rmsea_ci(x2, df, ntot, ng, 1.0);
-    let cn = |a: f64| {
-        if df == 0.0 && x2 < 2.2e-16 {
-            None
-        } else {
-            Some(qchisq(a, df.max(1e-300)) / (x2 / ntot) + 1.0)
-        }
-    };
+    let cn = |a: f64| hoelter(x2, df, ntot, 1.0 - a);
     vec![
         ("npar", Some(npar)),
         ("fmin", Some(fmin)),
@@ -361,6 +434,8 @@ pub fn measures_ls(model: &Model, x: &[f64], groups: &[crate::estimate::ls::LsGr
         ("srmr_bentler_nomean", Some(srmr_nm)),
         ("crmr", Some(crmr)),
         ("crmr_nomean", Some(crmr_nm)),
+        ("srmr_mplus", srmr_mp),
+        ("srmr_mplus_nomean", srmr_mp_nomean),
         ("cn_05", cn(0.95)),
         ("cn_01", cn(0.99)),
         ("gfi", Some(gfi)),

@@ -57,7 +57,7 @@ use crate::data::{Dataset, SampleStats};
 use crate::estimate::objective::{eval_group, gradient, GroupData};
 use crate::estimate::{minimize_tol, start::bind_fixed_x};
 use crate::model::Model;
-use nalgebra::{DMatrix, SymmetricEigen};
+use nalgebra::DMatrix;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 use rayon::prelude::*;
@@ -178,12 +178,12 @@ pub fn complete_rows(ds: &Dataset, group_rows: &[Vec<usize>]) -> Vec<GroupRows> 
 
 /// Symmetric square root (power 1/2) or inverse square root (power -1/2).
 fn sym_pow(m: &DMatrix<f64>, inverse: bool) -> Option<DMatrix<f64>> {
-    let e = SymmetricEigen::new(m.clone());
-    if e.eigenvalues.iter().any(|v| v.is_nan() || *v <= 0.0) {
+    // not nalgebra's SymmetricEigen, which can mismatch eigenvalues and vectors (see `eigen`)
+    let e = super::eigen::symmetric_eigen(m);
+    if e.values.iter().any(|v| v.is_nan() || *v <= 0.0) {
         return None;
     }
-    let d = e.eigenvalues.map(|v| if inverse { 1.0 / v.sqrt() } else { v.sqrt() });
-    Some(&e.eigenvectors * DMatrix::from_diagonal(&d) * e.eigenvectors.transpose())
+    Some(e.map(|v| if inverse { 1.0 / v.sqrt() } else { v.sqrt() }))
 }
 
 /// Bollen-Stine: rows whose moments are the model-implied ones at `x`.

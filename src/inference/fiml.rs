@@ -3,48 +3,56 @@
 //! "hessian"`): vcov = I_obs^-1 / N, with I_obs half the Hessian of the FIML
 //! discrepancy (`estimate::fiml::observed_information`). A (near) singular
 //! information matrix means the model is not identified; its smallest
-//! eigenvector names the parameters involved, as for complete data.
+//! eigenvector names the parameters involved, as for complete data (the same
+//! scale-free check, `inference::invert_information`).
 
 use super::robust::{inverse, inverse_nonzero, Robust};
 use super::NotIdentified;
-use crate::estimate::fiml::{observed_information, FimlData};
+use crate::estimate::fiml::{expected_information, observed_information, FimlData};
 use crate::estimate::h1::{casewise_scores, delta, h1_observed_missing, Layout};
 use crate::estimate::objective::GroupData;
 use crate::model::ram::{Implied, Ram};
 use crate::model::Model;
-use nalgebra::{DMatrix, SymmetricEigen};
+use nalgebra::DMatrix;
 
 /// vcov of the free parameters from the observed information.
 pub fn vcov(model: &Model, x: &[f64], f: &FimlData) -> Result<DMatrix<f64>, NotIdentified> {
     let info = observed_information(&model.ram, x, f).ok_or(NotIdentified { rows: vec![] })?;
-    invert(model, info, f.ntotal() as f64)
+    super::invert_information(model, &info, f.ntotal() as f64)
 }
 
-/// info^-1 / n, or the rows of the parameters in its null space.
-pub fn invert(model: &Model, info: DMatrix<f64>, n: f64) -> Result<DMatrix<f64>, NotIdentified> {
-    if info.nrows() == 0 {
-        return Ok(info);
+/// The observed- and expected-information standard errors of a parameter
+/// may differ (they estimate the same thing only under a correct model and
+/// large N), but a ratio beyond this, either way, is worth a warning: it
+/// points to misspecification, an estimate on the boundary, or an
+/// information matrix that could not be computed accurately.
+pub const SE_RATIO_WARN: f64 = 1.5;
+
+/// A warning naming the parameter whose observed-information SE (from
+/// `vcov`) and expected-information SE (`estimate::fiml::expected_information`)
+/// differ most, when they differ by more than `SE_RATIO_WARN`; None when
+/// they agree or the expected information cannot be inverted.
+pub fn check_against_expected(model: &Model, x: &[f64], f: &FimlData, vcov: &DMatrix<f64>) -> Option<String> {
+    let info = expected_information(&model.ram, x, f)?;
+    let exp = super::invert_information(model, &info, f.ntotal() as f64).ok()?;
+    let mut worst: Option<(usize, f64, f64, f64)> = None;
+    for k in 0..vcov.nrows() {
+        let (so, se) = (vcov[(k, k)].sqrt(), exp[(k, k)].sqrt());
+        if !(so > 0.0 && se > 0.0) {
+            continue;
+        }
+        let ratio = (so / se).max(se / so);
+        if worst.is_none_or(|w| ratio > w.3) {
+            worst = Some((k, so, se, ratio));
+        }
     }
-    let eig = SymmetricEigen::new(info);
-    let max = eig.eigenvalues.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    let (kmin, min) = eig
-        .eigenvalues
-        .iter()
-        .enumerate()
-        .fold((0, f64::INFINITY), |acc, (k, v)| if *v < acc.1 { (k, *v) } else { acc });
-    if min.is_nan() || min <= 1e-10 * max.max(1e-300) {
-        let rows = eig
-            .eigenvectors
-            .column(kmin)
-            .iter()
-            .enumerate()
-            .filter(|(_, v)| v.abs() > 0.1)
-            .filter_map(|(xi, _)| model.ram.x_rows[xi].first().copied())
-            .collect();
-        return Err(NotIdentified { rows });
-    }
-    let inv = &eig.eigenvectors * DMatrix::from_diagonal(&eig.eigenvalues.map(|v| 1.0 / v)) * eig.eigenvectors.transpose();
-    Ok(inv / n)
+    let (k, so, se, ratio) = worst.filter(|w| w.3 > SE_RATIO_WARN)?;
+    let what = model.ram.x_rows[k]
+        .first()
+        .map_or_else(|| format!("parameter {}", k + 1), |&r| super::describe(model, r));
+    Some(format!(
+        "the standard errors from the observed information (reported) and from the expected information differ by a factor of {ratio:.2} (more than {SE_RATIO_WARN}) for `{what}`: {so:.4} vs {se:.4}; the model may be misspecified or the solution near a boundary"
+    ))
 }
 
 /// The rows FIML uses in a group (as `data::patterns::Patterns` keeps them:
@@ -74,7 +82,11 @@ pub fn h1_firstorder(rows: &[Vec<Vec<f64>>], data: &[GroupData], lay: &Layout) -
 /// sum_g tr(A1_g^-1 B1_g) - tr(H^-1 B0), A1 and B1 the observed and
 /// first-order information of the saturated model at the EM moments.
 pub fn mlr(ram: &Ram, x: &[f64], f: &FimlData, data: &[GroupData], rows: &[Vec<Vec<f64>>], xi: &[usize]) -> Robust {
-    let none = Robust { vcov: None, trace: None };
+    let none = Robust {
+        vcov: None,
+        trace: None,
+        factors_h1_h0: None,
+    };
     let ntot = f.ntotal() as f64;
     let Some(h_inv) = observed_information(ram, x, f).and_then(|h| inverse(&h)) else {
         return none;
@@ -82,7 +94,7 @@ pub fn mlr(ram: &Ram, x: &[f64], f: &FimlData, data: &[GroupData], rows: &[Vec<V
     let lay = Layout::new(ram.p(), xi);
     let Some(b1) = h1_firstorder(rows, data, &lay) else { return none };
     let mut b0 = DMatrix::zeros(ram.nx, ram.nx);
-    let mut trace = 0.0;
+    let (mut trace, mut ndat) = (0.0, 0usize);
     for (g, d) in data.iter().enumerate() {
         let (a, s, m) = ram.matrices(g, x);
         let Some(implied) = Implied::new(&a, &s, &m, ram.p()) else {
@@ -96,14 +108,16 @@ pub fn mlr(ram: &Ram, x: &[f64], f: &FimlData, data: &[GroupData], rows: &[Vec<V
         let Some(a1) = h1_observed_missing(&f.patterns[g], &d.mean, &d.cov, &lay) else {
             return none;
         };
-        let Some((a1_inv, _)) = inverse_nonzero(&lay.reduce(&a1)) else {
+        let Some((a1_inv, kept)) = inverse_nonzero(&lay.reduce(&a1)) else {
             return none;
         };
         trace += (&b1[g] * a1_inv).trace();
+        ndat += kept;
     }
-    trace -= (&b0 * &h_inv).trace();
+    let trace_h0 = (&b0 * &h_inv).trace();
     Robust {
         vcov: Some(&h_inv * b0 * &h_inv / ntot),
-        trace: Some(trace),
+        trace: Some(trace - trace_h0),
+        factors_h1_h0: Some((trace / ndat as f64, trace_h0)),
     }
 }

@@ -9,6 +9,7 @@
 pub mod bootstrap;
 pub mod defined;
 pub mod effects;
+pub mod eigen;
 pub mod fiml;
 pub mod modindices;
 pub mod residuals;
@@ -20,7 +21,7 @@ pub mod validity;
 use crate::estimate::objective::{expected_information, GroupData};
 use crate::model::ram::Mat;
 use crate::model::Model;
-use nalgebra::{DMatrix, SymmetricEigen};
+use nalgebra::DMatrix;
 use statrs::distribution::{ContinuousCDF, Normal};
 
 /// One row of lavaan's `parameterEstimates()`.
@@ -34,6 +35,29 @@ pub struct RowEstimate {
     pub ci_upper: Option<f64>,
     pub std_lv: Option<f64>,
     pub std_all: Option<f64>,
+}
+
+/// Fill one row's estimate, standard error, z, p-value and interval at
+/// confidence `level` (for rows an estimator adds itself, as thresholds).
+pub fn fill_row(r: &mut RowEstimate, est: f64, se: Option<f64>, level: f64) {
+    let normal = Normal::new(0.0, 1.0).expect("the standard normal");
+    let zq = normal.inverse_cdf(0.5 + level / 2.0);
+    r.est = Some(est);
+    r.se = se.map(|s| if s < f64::EPSILON.sqrt() { 0.0 } else { s });
+    match r.se {
+        Some(se) if se > 0.0 => {
+            let z = est / se;
+            r.z = Some(z);
+            r.pvalue = Some(2.0 * (1.0 - normal.cdf(z.abs())));
+            r.ci_lower = Some(est - zq * se);
+            r.ci_upper = Some(est + zq * se);
+        }
+        Some(_) => {
+            r.ci_lower = Some(est);
+            r.ci_upper = Some(est);
+        }
+        None => {}
+    }
 }
 
 /// Why standard errors could not be computed.
@@ -59,9 +83,17 @@ pub fn row_values(model: &Model, x: &[f64]) -> Vec<f64> {
 pub fn vcov(model: &Model, x: &[f64], data: &[GroupData]) -> Result<DMatrix<f64>, NotIdentified> {
     let ntot: usize = data.iter().map(|d| d.n).sum();
     let info = expected_information(&model.ram, x, data).ok_or(NotIdentified { rows: vec![] })?;
+    invert_information(model, &info, ntot as f64)
+}
+
+/// info^-1 / n for a unit information matrix (expected or observed), or
+/// the rows of the parameters in its (near) null space. The verdict is taken
+/// on the correlation form, so it does not depend on the units the
+/// variables are measured in.
+pub fn invert_information(model: &Model, info: &DMatrix<f64>, n: f64) -> Result<DMatrix<f64>, NotIdentified> {
     let nx = info.nrows();
     if nx == 0 {
-        return Ok(info);
+        return Ok(info.clone());
     }
     // test and invert the information in correlation form, D^-1/2 I D^-1/2,
     // so that the verdict does not depend on the scale of the variables (a
@@ -85,13 +117,13 @@ pub fn vcov(model: &Model, x: &[f64], data: &[GroupData]) -> Result<DMatrix<f64>
         let (ninv, nsc) = (inner.norm(), scaled.norm());
         if ninv.is_finite() && nsc.is_finite() && 1.0 / ninv > 1e-10 * nsc {
             let inv = DMatrix::from_fn(nx, nx, |i, j| inner[(i, j)] * scale[i] * scale[j]);
-            return Ok(inv / ntot as f64);
+            return Ok(inv / n);
         }
     }
-    let eig = SymmetricEigen::new(scaled);
-    let max = eig.eigenvalues.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let eig = eigen::symmetric_eigen(&scaled);
+    let max = eig.values.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     let (kmin, min) = eig
-        .eigenvalues
+        .values
         .iter()
         .enumerate()
         .fold((0, f64::INFINITY), |acc, (k, v)| if *v < acc.1 { (k, *v) } else { acc });
@@ -100,11 +132,11 @@ pub fn vcov(model: &Model, x: &[f64], data: &[GroupData]) -> Result<DMatrix<f64>
         // every direction of the (near) null space: a model can have several
         // unidentified parts (two factors with two indicators each)
         let mut rows: Vec<usize> = Vec::new();
-        for (k, ev) in eig.eigenvalues.iter().enumerate() {
+        for (k, ev) in eig.values.iter().enumerate() {
             if !(ev.is_nan() || *ev <= tol) && k != kmin {
                 continue;
             }
-            for (xi, val) in eig.eigenvectors.column(k).iter().enumerate() {
+            for (xi, val) in eig.vectors.column(k).iter().enumerate() {
                 if val.abs() > 0.1 || val.is_nan() {
                     rows.extend(model.ram.x_rows[xi].iter().copied().take(1));
                 }
@@ -115,9 +147,9 @@ pub fn vcov(model: &Model, x: &[f64], data: &[GroupData]) -> Result<DMatrix<f64>
         return Err(NotIdentified { rows });
     }
     // I^-1 = D^-1/2 (scaled)^-1 D^-1/2, the inverse through the eigen decomposition
-    let inner = &eig.eigenvectors * DMatrix::from_diagonal(&eig.eigenvalues.map(|v| 1.0 / v)) * eig.eigenvectors.transpose();
+    let inner = eig.map(|v| 1.0 / v);
     let inv = DMatrix::from_fn(nx, nx, |i, j| inner[(i, j)] * scale[i] * scale[j]);
-    Ok(inv / ntot as f64)
+    Ok(inv / n)
 }
 
 /// lavaan's `parameterEstimates(standardized = TRUE)` for every row.
@@ -224,15 +256,43 @@ fn no_se(what: &str, var: f64) -> String {
     )
 }
 
-/// Warnings for an inadmissible solution at `x`, in lavaan's spirit
-/// (`lav_object_post_check`): negative variances (Heywood cases),
-/// correlations beyond +-1 among latent variables or residuals, and a
+/// Warnings for an inadmissible solution at `x`, as lavaan's
+/// `lav_object_post_check`: negative variances (Heywood cases), per group a
 /// model-implied covariance matrix of the latent variables that is not
-/// positive definite.
+/// positive definite (checked when no latent variance is negative) and a
+/// residual covariance matrix of the observed variables, Theta, that is not
+/// positive definite (checked when no observed variance is negative); and,
+/// beyond lavaan, correlations beyond +-1 among latent variables or
+/// residuals, which name the culprit.
 pub fn admissibility(model: &Model, x: &[f64]) -> Vec<String> {
     let mut out = Vec::new();
     let values = row_values(model, x);
-    for r in negative_variances(model, x) {
+    let negative = negative_variances(model, x);
+    let p = model.ram.p();
+    let var_of = |r: usize| model.ram.index(&model.pt.rows[r].lhs);
+    let ov_negative = negative.iter().any(|&r| var_of(r).is_some_and(|i| i < p));
+    let lv_negative = negative.iter().any(|&r| var_of(r).is_some_and(|i| i >= p));
+    // lavaan's tolerance for a negative eigenvalue
+    let tol = f64::EPSILON.powf(0.75);
+    for (g, gm) in model.ram.groups.iter().enumerate().filter(|_| !ov_negative) {
+        let (_, s, _) = model.ram.matrices(g, x);
+        let theta = s.view((0, 0), (p, p)).into_owned();
+        if p == 0 || theta.iter().any(|v| !v.is_finite()) {
+            continue;
+        }
+        let min = eigen::symmetric_eigen(&theta).values.iter().fold(f64::INFINITY, |m, v| m.min(*v));
+        if min < -tol {
+            let in_group = if model.ram.groups.len() > 1 {
+                format!(" in group {}", gm.group)
+            } else {
+                String::new()
+            };
+            out.push(format!(
+                "the covariance matrix of the residuals of the observed variables (theta){in_group} is not positive definite (smallest eigenvalue {min:.4}): an inadmissible solution; look for a residual covariance with a variable whose residual variance is small, zero or fixed"
+            ));
+        }
+    }
+    for r in negative {
         out.push(format!(
             "the variance of `{}` is negative ({:.4}): an inadmissible solution (Heywood case)",
             model.pt.rows[r].lhs, values[r]
@@ -264,7 +324,7 @@ pub fn admissibility(model: &Model, x: &[f64]) -> Vec<String> {
             }
         }
         let nlv = ram.lv.len();
-        if nlv == 0 {
+        if nlv == 0 || lv_negative {
             continue;
         }
         let Some(imp) = crate::model::ram::Implied::new(&a, &s, &m, p) else {
@@ -274,11 +334,11 @@ pub fn admissibility(model: &Model, x: &[f64]) -> Vec<String> {
         if cov_lv.iter().any(|v| !v.is_finite()) {
             continue;
         }
-        let eig = SymmetricEigen::new(cov_lv).eigenvalues;
+        let eig = eigen::symmetric_eigen(&cov_lv).values;
         let max = eig.iter().fold(1.0f64, |m, v| m.max(v.abs()));
         let min = eig.iter().fold(f64::INFINITY, |m, v| m.min(*v));
         // lavaan's threshold: an eigenvalue below -eps^(3/4)
-        if min < -f64::EPSILON.powf(0.75) * max {
+        if min < -tol * max {
             out.push(format!(
                 "the model-implied covariance matrix of the latent variables{in_group} is not positive definite (smallest eigenvalue {min:.4}): an inadmissible solution; look for a negative variance or a correlation beyond ±1 among {}",
                 ram.lv.join(", ")
@@ -286,6 +346,22 @@ pub fn admissibility(model: &Model, x: &[f64]) -> Vec<String> {
         }
     }
     out
+}
+
+/// lavaan's warning when the covariance matrix of the estimates is not
+/// positive definite: its smallest eigenvalue is below eps^(3/4) (a symptom
+/// of a model that is not or barely identified).
+pub fn vcov_warning(vcov: &DMatrix<f64>) -> Option<String> {
+    if vcov.nrows() == 0 || vcov.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let min = eigen::symmetric_eigen(vcov).values.iter().fold(f64::INFINITY, |m, v| m.min(*v));
+    (min < f64::EPSILON.powf(0.75)).then(|| {
+        format!(
+            "the covariance matrix of the estimates (vcov) does not appear to be positive definite: its smallest eigenvalue ({min:.3e}) is {} zero; the model may not be identified",
+            if min > 0.0 { "close to" } else { "smaller than" }
+        )
+    })
 }
 
 /// Free parameter values of the variance rows that are negative (Heywood cases).

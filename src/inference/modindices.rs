@@ -16,7 +16,7 @@
 use crate::estimate::objective::{expected_information, gradient, GroupData};
 use crate::model::ram::{Cell, Implied, Mat};
 use crate::model::Model;
-use nalgebra::{DMatrix, SymmetricEigen};
+use nalgebra::DMatrix;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
@@ -139,12 +139,13 @@ fn candidates(model: &Model) -> Vec<Candidate> {
 }
 
 fn sym_inverse(m: &DMatrix<f64>) -> Option<DMatrix<f64>> {
-    let eig = SymmetricEigen::new(m.clone());
-    let max = eig.eigenvalues.iter().fold(0.0f64, |a, v| a.max(v.abs()));
-    if eig.eigenvalues.iter().any(|v| *v <= 1e-12 * max) {
+    // not nalgebra's SymmetricEigen, which can mismatch eigenvalues and vectors (see `eigen`)
+    let eig = super::eigen::symmetric_eigen(m);
+    let max = eig.values.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+    if eig.values.iter().any(|v| *v <= 1e-12 * max) {
         return None;
     }
-    Some(&eig.eigenvectors * DMatrix::from_diagonal(&eig.eigenvalues.map(|v| 1.0 / v)) * eig.eigenvectors.transpose())
+    Some(eig.map(|v| 1.0 / v))
 }
 
 /// All modification indices, largest first.

@@ -38,9 +38,14 @@ pub fn moment_elems(p: usize, meanstructure: bool) -> Vec<(usize, usize, bool)> 
 }
 
 /// Jacobian of the group's moments with respect to the free parameters.
-pub fn delta(ram: &Ram, g: usize, x: &[f64], d: &GroupData, elems: &[(usize, usize, bool)]) -> Option<DMatrix<f64>> {
-    let e = eval_group(ram, g, x, d)?;
-    let jac = jacobian(ram, g, &e.implied);
+///
+/// It needs only the implied moments, never Sigma^-1: least squares asks
+/// for it at points where Sigma is not positive definite. `None` only when
+/// I - A is singular.
+pub fn delta(ram: &Ram, g: usize, x: &[f64], _d: &GroupData, elems: &[(usize, usize, bool)]) -> Option<DMatrix<f64>> {
+    let (a, s, m) = ram.matrices(g, x);
+    let implied = crate::model::ram::Implied::new(&a, &s, &m, ram.p())?;
+    let jac = jacobian(ram, g, &implied);
     let mut out = DMatrix::zeros(elems.len(), ram.nx);
     for (c, &(_, xi)) in jac.cols.iter().enumerate() {
         for (r, &(i, j, mean)) in elems.iter().enumerate() {
@@ -234,6 +239,22 @@ pub struct Robust {
     pub vcov: Option<DMatrix<f64>>,
     /// trace(U Gamma) (MLM) or the Yuan-Bentler trace (MLR); scaling factor = trace / df
     pub trace: Option<f64>,
+    /// MLR: the two parts of the Yuan-Bentler trace, lavaan's
+    /// `scaling.factor.h1` (tr(A1^-1 B1) per sample moment) and the trace
+    /// f_g tr(H^-1 B0), which lavaan divides by its number of free
+    /// parameters (counted before equality constraints) for `scaling.factor.h0`
+    pub factors_h1_h0: Option<(f64, f64)>,
+}
+
+impl Robust {
+    /// Nothing computed.
+    pub fn none() -> Robust {
+        Robust {
+            vcov: None,
+            trace: None,
+            factors_h1_h0: None,
+        }
+    }
 }
 
 /// MLM: sandwich with the expected information and the ADF Gamma; the
@@ -241,7 +262,11 @@ pub struct Robust {
 pub fn mlm(ram: &Ram, x: &[f64], data: &[GroupData], raw: &[GroupRaw], info: &DMatrix<f64>) -> Robust {
     let ntot: f64 = data.iter().map(|d| d.n as f64).sum();
     let Some(e_inv) = inverse(info) else {
-        return Robust { vcov: None, trace: None };
+        return Robust {
+            vcov: None,
+            trace: None,
+            factors_h1_h0: None,
+        };
     };
     let elems = moment_elems(ram.p(), ram.meanstructure);
     let mut middle = DMatrix::zeros(ram.nx, ram.nx);
@@ -249,10 +274,18 @@ pub fn mlm(ram: &Ram, x: &[f64], data: &[GroupData], raw: &[GroupRaw], info: &DM
     for (g, d) in data.iter().enumerate() {
         let fg = d.n as f64 / ntot;
         let (Some(dl), Some(e)) = (delta(ram, g, x, d, &elems), eval_group(ram, g, x, d)) else {
-            return Robust { vcov: None, trace: None };
+            return Robust {
+                vcov: None,
+                trace: None,
+                factors_h1_h0: None,
+            };
         };
         let Some(w) = h1_weight(&e.implied.sigma, &elems, &ram.x_ov) else {
-            return Robust { vcov: None, trace: None };
+            return Robust {
+                vcov: None,
+                trace: None,
+                factors_h1_h0: None,
+            };
         };
         let gamma = gamma_adf(&raw[g].rows, &elems, &ram.x_ov);
         let wd = &w * &dl;
@@ -264,13 +297,18 @@ pub fn mlm(ram: &Ram, x: &[f64], data: &[GroupData], raw: &[GroupRaw], info: &DM
     Robust {
         vcov: Some(&e_inv * middle * &e_inv / ntot),
         trace: Some(trace),
+        factors_h1_h0: None,
     }
 }
 
 /// MLR: Huber-White sandwich with the observed information and the casewise
 /// scores; the Yuan-Bentler (Mplus) trace.
 pub fn mlr(ram: &Ram, x: &[f64], data: &[GroupData], raw: &[GroupRaw]) -> Robust {
-    let none = Robust { vcov: None, trace: None };
+    let none = Robust {
+        vcov: None,
+        trace: None,
+        factors_h1_h0: None,
+    };
     let ntot: f64 = data.iter().map(|d| d.n as f64).sum();
     let Some(hobs) = observed_information(ram, x, data) else {
         return none;
@@ -278,7 +316,7 @@ pub fn mlr(ram: &Ram, x: &[f64], data: &[GroupData], raw: &[GroupRaw]) -> Robust
     let Some(h_inv) = inverse(&hobs) else { return none };
     let elems = moment_elems(ram.p(), ram.meanstructure);
     let mut b0_total = DMatrix::zeros(ram.nx, ram.nx);
-    let mut trace = 0.0;
+    let (mut trace_h1, mut trace_h0, mut ndat) = (0.0, 0.0, 0usize);
     for (g, d) in data.iter().enumerate() {
         let fg = d.n as f64 / ntot;
         let n = raw[g].rows.len() as f64;
@@ -296,14 +334,17 @@ pub fn mlr(ram: &Ram, x: &[f64], data: &[GroupData], raw: &[GroupRaw]) -> Robust
         let Some(a1) = h1_weight(&d.cov, &elems, &ram.x_ov) else {
             return none;
         };
-        let Some((a1_inv, _)) = inverse_nonzero(&a1) else { return none };
+        let Some((a1_inv, kept)) = inverse_nonzero(&a1) else { return none };
         let gamma = gamma_adf(&raw[g].rows, &elems, &ram.x_ov);
         let b1 = &a1 * gamma * &a1;
-        trace += (&b1 * &a1_inv).trace() - fg * (&b0 * &h_inv).trace();
+        trace_h1 += (&b1 * &a1_inv).trace();
+        trace_h0 += fg * (&b0 * &h_inv).trace();
+        ndat += kept;
         b0_total += b0 * fg;
     }
     Robust {
         vcov: Some(&h_inv * b0_total * &h_inv / ntot),
-        trace: Some(trace),
+        trace: Some(trace_h1 - trace_h0),
+        factors_h1_h0: Some((trace_h1 / ndat as f64, trace_h0)),
     }
 }

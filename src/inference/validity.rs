@@ -118,6 +118,9 @@ pub fn validity(model: &Model, x: &[f64], data: &[GroupData], group_names: &[Str
                 .count()
                 > 1
         };
+        // ordinal indicators: semTools uses its categorical omega (omegaCat) and
+        // alpha of the observed codes there, which sem does not compute yet
+        let ordinal = |l: &[(usize, f64)]| l.iter().any(|(i, _)| model.pt.names.ov_ord.contains(&ram.ov[*i]));
         for (f, loads) in &factors {
             let k = loads.len();
             let mut row = FactorValidity {
@@ -148,6 +151,14 @@ pub fn validity(model: &Model, x: &[f64], data: &[GroupData], group_names: &[Str
                         row.max_squared_correlation_with = Some(o.clone());
                     }
                 }
+            }
+            if ordinal(loads) {
+                warnings.push(format!(
+                    "--validity: factor `{f}`{} has ordinal indicators; semTools' measures for them (the categorical omega of compRelSEM, alpha of the observed codes, AVE on the latent-response scale) are not available in sem yet, so they are null",
+                    gname(g)
+                ));
+                out.factors.push(row);
+                continue;
             }
             if k < 2 {
                 warnings.push(format!(
@@ -230,11 +241,20 @@ pub fn validity(model: &Model, x: &[f64], data: &[GroupData], group_names: &[Str
                         gname(g)
                     ));
                 }
+                let either_ordinal = ordinal(&factors[a].1) || ordinal(&factors[b].1);
                 let h = match (geo(between), w[a], w[b]) {
+                    _ if either_ordinal => None,
                     (Some(ab), Some(wa), Some(wb)) if wa > 0.0 && wb > 0.0 => finite(ab / (wa * wb).sqrt()),
                     _ => None,
                 };
-                if h.is_none() {
+                if either_ordinal {
+                    warnings.push(format!(
+                        "--validity: HTMT of `{}` and `{}`{} is null: ordinal indicators (semTools' htmt(ordered =) uses polychoric correlations, not computed here yet)",
+                        factors[a].0,
+                        factors[b].0,
+                        gname(g)
+                    ));
+                } else if h.is_none() {
                     let one = [a, b]
                         .iter()
                         .filter(|&&k| factors[k].1.len() < 2)

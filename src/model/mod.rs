@@ -59,6 +59,9 @@ impl Model {
     /// variances, covariances (and means) of the observed variables, less those
     /// of fixed.x covariates, which are taken from the sample as they are.
     pub fn ndat(&self) -> usize {
+        if !self.pt.names.ov_ord.is_empty() {
+            return self.ndat_categorical();
+        }
         let p = self.pt.names.ov.len();
         let nx = self.pt.names.ov_x.len();
         let mut per = p * (p + 1) / 2 - nx * (nx + 1) / 2;
@@ -66,6 +69,18 @@ impl Model {
             per += p - nx;
         }
         per * self.pt.ngroups
+    }
+
+    /// lavaan's ndat with ordinal variables: the length of `wls.obs` summed
+    /// over groups (thresholds, means and variances of the continuous
+    /// variables, correlations), one threshold per `|` row.
+    fn ndat_categorical(&self) -> usize {
+        let names = &self.pt.names;
+        let p = names.ov_nox().len();
+        let ncont = names.ov_nox().iter().filter(|v| !names.ov_ord.contains(v)).count();
+        (1..=self.pt.ngroups)
+            .map(|g| self.pt.rows.iter().filter(|r| r.group == g && r.op == "|").count() + 2 * ncont + p * (p - 1) / 2)
+            .sum()
     }
 
     pub fn df(&self) -> i64 {
@@ -157,20 +172,36 @@ fn free_parameters(pt: &ParTable) -> (Vec<Option<usize>>, usize, Vec<String>, us
     (x_of_row, nx, unsupported, extra_eq)
 }
 
-/// Every latent variable needs a scale: a fixed loading or a fixed variance.
+/// Every latent variable needs a scale: a fixed loading or a fixed variance,
+/// or, in a multiple-group model, a loading held equal to one of a group
+/// where the factor has its scale (lavaan's std.lv with equal loadings frees
+/// the variances of groups 2..G).
 fn check_scale(pt: &ParTable) -> Result<(), String> {
-    for g in 1..=pt.ngroups {
-        for f in &pt.names.lv {
-            let loads: Vec<&ParRow> = pt.rows.iter().filter(|r| r.group == g && r.op == "=~" && r.lhs == *f).collect();
-            if loads.is_empty() {
+    for f in &pt.names.lv {
+        let loads = |g: usize| -> Vec<&ParRow> { pt.rows.iter().filter(|r| r.group == g && r.op == "=~" && r.lhs == *f).collect() };
+        let own_scale = |g: usize| {
+            loads(g).iter().any(|r| r.free == 0 && r.ustart.is_some_and(|v| v != 0.0))
+                || pt
+                    .rows
+                    .iter()
+                    .any(|r| r.group == g && r.op == "~~" && r.lhs == *f && r.rhs == *f && r.free == 0)
+        };
+        let scaled: Vec<usize> = (1..=pt.ngroups).filter(|&g| own_scale(g)).collect();
+        let scaled_labels: Vec<&str> = scaled
+            .iter()
+            .flat_map(|&g| loads(g))
+            .filter(|r| !r.label.is_empty())
+            .map(|r| r.label.as_str())
+            .collect();
+        for g in 1..=pt.ngroups {
+            let loads = loads(g);
+            if loads.is_empty() || scaled.contains(&g) {
                 continue;
             }
-            let fixed_load = loads.iter().any(|r| r.free == 0 && r.ustart.is_some_and(|v| v != 0.0));
-            let fixed_var = pt
-                .rows
+            let borrowed = loads
                 .iter()
-                .any(|r| r.group == g && r.op == "~~" && r.lhs == *f && r.rhs == *f && r.free == 0);
-            if !fixed_load && !fixed_var {
+                .any(|r| !r.label.is_empty() && scaled_labels.contains(&r.label.as_str()));
+            if !borrowed {
                 return Err(format!(
                     "the latent variable `{f}` has no scale: all its loadings and its variance are free, so the model is not identified. Fix one loading (`{f} =~ 1*{}`) or its variance (`{f} ~~ 1*{f}`), or use --std-lv",
                     loads[0].rhs

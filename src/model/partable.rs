@@ -28,11 +28,41 @@ pub struct TableOptions {
     pub int_ov_free: bool,
     /// latent intercepts free (lavaan's int.lv.free; true for growth())
     pub int_lv_free: bool,
+    /// ordinal observed variables with their number of thresholds
+    /// (categories - 1), from `--ordered` and the data; a variable with `|`
+    /// rows in the model is ordinal too (lavaan's ov.ord), but only the ones
+    /// listed here get lavaan's categorical defaults (the full set of
+    /// thresholds, fixed residual variances and scales, zero intercepts)
+    pub ordered: Vec<(String, usize)>,
+    /// lavaan's `parameterization` for ordinal variables
+    pub parameterization: Parameterization,
+}
+
+/// How the latent responses of ordinal variables are scaled (lavaan's
+/// `parameterization`): their total variances fixed through the scale
+/// factors `~*~` (delta), or their residual variances fixed (theta). The
+/// table differs only in later groups when thresholds are equal across
+/// groups: delta frees the scale factors there, theta the residual variances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Parameterization {
+    #[default]
+    Delta,
+    Theta,
+}
+
+impl Parameterization {
+    pub fn name(self) -> &'static str {
+        match self {
+            Parameterization::Delta => "delta",
+            Parameterization::Theta => "theta",
+        }
+    }
 }
 
 /// The keywords `group.equal` understands.
 pub const GROUP_EQUAL: &[&str] = &[
     "loadings",
+    "thresholds",
     "intercepts",
     "means",
     "residuals",
@@ -52,6 +82,8 @@ impl TableOptions {
             group_equal: vec![],
             int_ov_free: true,
             int_lv_free: false,
+            ordered: vec![],
+            parameterization: Parameterization::Delta,
         }
     }
 
@@ -175,6 +207,8 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
                             }
                             (Some(v), Op::Measure) => ("=~", v.clone()),
                             (Some(v), Op::Regress) => ("~", v.clone()),
+                            (Some(v), Op::Threshold) => ("|", v.clone()),
+                            (Some(v), Op::Scale) => ("~*~", v.clone()),
                             (Some(v), _) => ("~~", v.clone()),
                         };
                         // `x2 ~~ x1` is the same parameter as `x1 ~~ x2`
@@ -256,8 +290,22 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
             _ => exprs_src.push((flat.len(), st)),
         }
     }
-    let names = VarNames::from_flat(flat.iter().map(|f| (f.lhs.as_str(), f.op, f.rhs.as_str())), opt.fixed_x);
+    let mut names = VarNames::from_flat(flat.iter().map(|f| (f.lhs.as_str(), f.op, f.rhs.as_str())), opt.fixed_x);
     check_names(&flat, &names)?;
+    // ordinal variables (lavaan's ov.ord): declared ones and those with `|`
+    // rows, in the order of the observed variables
+    let nth_of = |v: &str| opt.ordered.iter().find(|(n, _)| n == v).map(|(_, k)| *k);
+    names.ov_ord = names
+        .ov
+        .iter()
+        .filter(|v| nth_of(v).is_some() || flat.iter().any(|f| f.op == "|" && f.lhs == **v))
+        .cloned()
+        .collect();
+    check_thresholds(&flat, &names, &nth_of)?;
+    let categorical = !names.ov_ord.is_empty();
+    if categorical {
+        meanstructure = true;
+    }
     // `~~` rows read lhs before rhs in the order (latent, observed), as lavaan writes them
     let order = |v: &str| names.lv.iter().chain(names.ov.iter()).position(|x| x == v).unwrap_or(usize::MAX);
     for f in flat.iter_mut() {
@@ -342,9 +390,37 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
                 .iter()
                 .any(|r| r.op == op && ((r.lhs == lhs && r.rhs == rhs) || (op == "~~" && r.lhs == rhs && r.rhs == lhs)))
         };
-        // residual variances of observed variables (not the fixed.x ones)
+        // thresholds of ordinal variables (free, lavaan's auto.th)
+        for v in &names.ov_ord {
+            for k in 1..=nth_of(v).unwrap_or(0) {
+                let t = format!("t{k}");
+                if !exists(&rows, v, "|", &t) {
+                    push(&mut rows, v, "|", &t, 0, true, None, 0);
+                }
+            }
+        }
+        let ord = |v: &str| names.ov_ord.iter().any(|x| x == v);
+        // theta parameterization, later groups, equal thresholds: the
+        // residual variances of ordinal variables are free
+        let eq_th = g > 0 && opt.group_equal.iter().any(|x| x == "thresholds");
+        let free_ord_var = eq_th && opt.parameterization == Parameterization::Theta;
+        // residual variances of observed variables (not the fixed.x ones);
+        // those of ordinal variables fixed at 1
         for v in &names.ov {
             if names.exo.contains(v) || exists(&rows, v, "~~", v) {
+                continue;
+            }
+            if ord(v) {
+                push(
+                    &mut rows,
+                    v,
+                    "~~",
+                    v,
+                    0,
+                    free_ord_var,
+                    if free_ord_var { None } else { Some(1.0) },
+                    0,
+                );
                 continue;
             }
             let single = names.single_indicator_of(v);
@@ -358,7 +434,12 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
                 // a factor that is the only indicator of a higher-order factor
                 push(&mut rows, v, "~~", v, 0, false, Some(0.0), 0);
             } else {
-                push(&mut rows, v, "~~", v, 0, !opt.std_lv, if opt.std_lv { Some(1.0) } else { None }, 0);
+                // lavaan (0.6-4 on): with std.lv and loadings equal across
+                // groups (but not lv.variances), the factor variances of
+                // groups 2..G are free; only group 1 sets the scale
+                let eq = |k: &str| opt.group_equal.iter().any(|x| x == k);
+                let fixed = opt.std_lv && !(g > 0 && eq("loadings") && !eq("lv.variances"));
+                push(&mut rows, v, "~~", v, 0, !fixed, if fixed { Some(1.0) } else { None }, 0);
             }
         }
         // covariances among exogenous latent variables
@@ -387,13 +468,34 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
                 }
             }
         }
+        // scale factors of ordinal variables: fixed at 1 (delta: free in
+        // later groups when thresholds are equal across groups)
+        for v in &names.ov_ord {
+            if !exists(&rows, v, "~*~", v) {
+                push(&mut rows, v, "~*~", v, 0, false, Some(1.0), 0);
+            }
+        }
+        if eq_th {
+            let delta = opt.parameterization == Parameterization::Delta;
+            for r in rows[start_len..].iter_mut() {
+                let hit = if delta {
+                    r.op == "~*~"
+                } else {
+                    r.op == "~~" && r.lhs == r.rhs && ord(&r.lhs)
+                };
+                if hit && names.ov_ord.contains(&r.lhs) {
+                    r.free = 1;
+                    r.ustart = None;
+                }
+            }
+        }
         if meanstructure {
             for v in &names.ov {
                 if exists(&rows, v, "~1", "") {
                     continue;
                 }
                 let exo = names.ov_x.contains(v);
-                let free = !exo && opt.int_ov_free;
+                let free = !exo && opt.int_ov_free && !ord(v);
                 push(
                     &mut rows,
                     v,
@@ -408,7 +510,7 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
             // latent means: fixed at 0 unless int.lv.free, or, in later groups,
             // when intercepts are equal across groups but means are not
             let eq = |k: &str| opt.group_equal.iter().any(|x| x == k);
-            let lv_free = opt.int_lv_free || (g > 0 && eq("intercepts") && !eq("means"));
+            let lv_free = opt.int_lv_free || (g > 0 && (eq("intercepts") || eq("thresholds")) && !eq("means"));
             for v in &names.lv {
                 if !exists(&rows, v, "~1", "") {
                     push(&mut rows, v, "~1", "", 0, lv_free, if lv_free { None } else { Some(0.0) }, 0);
@@ -450,7 +552,7 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
     // ids and plabels
     for (i, r) in rows.iter_mut().enumerate() {
         r.id = i + 1;
-        if matches!(r.op.as_str(), "=~" | "~" | "~~" | "~1") {
+        if matches!(r.op.as_str(), "=~" | "~" | "~~" | "~1" | "|" | "~*~") {
             r.plabel = format!(".p{}.", i + 1);
         }
     }
@@ -458,7 +560,7 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
     // shared labels: `==` rows between the first holder and every other one
     let mut by_label: Vec<(String, Vec<usize>)> = Vec::new();
     for (i, r) in rows.iter().enumerate() {
-        if r.label.is_empty() || !matches!(r.op.as_str(), "=~" | "~" | "~~" | "~1") {
+        if r.label.is_empty() || !matches!(r.op.as_str(), "=~" | "~" | "~~" | "~1" | "|" | "~*~") {
             continue;
         }
         match by_label.iter_mut().find(|(l, _)| *l == r.label) {
@@ -538,6 +640,7 @@ fn apply_group_equal(rows: &mut [ParRow], names: &VarNames, keys: &[String]) {
         match r.op.as_str() {
             "=~" => "loadings",
             "~" => "regressions",
+            "|" => "thresholds",
             "~1" if lv(&r.lhs) => "means",
             "~1" => "intercepts",
             "~~" if r.lhs == r.rhs && lv(&r.lhs) => "lv.variances",
@@ -555,6 +658,13 @@ fn apply_group_equal(rows: &mut [ParRow], names: &VarNames, keys: &[String]) {
         if !keys.iter().any(|x| x == k) {
             continue;
         }
+        // lavaan applies intercepts, residuals and residual.covariances to
+        // ov.nox only: an exogenous covariate's mean and variance stay free
+        // in every group even without fixed.x (GLS, ULS)
+        let exo = |v: &str| names.exo.iter().any(|x| x == v);
+        if matches!(k, "intercepts" | "residuals" | "residual.covariances") && exo(&rows[i].lhs) {
+            continue;
+        }
         let Some(j) = rows
             .iter()
             .position(|r| r.group == 1 && r.op == rows[i].op && r.lhs == rows[i].lhs && r.rhs == rows[i].rhs)
@@ -569,6 +679,45 @@ fn apply_group_equal(rows: &mut [ParRow], names: &VarNames, keys: &[String]) {
         }
         rows[i].label = rows[j].label.clone();
     }
+}
+
+/// `|` rows: on an observed variable, and (when its categories are known)
+/// naming one of its thresholds; `~*~` rows: a variable's own scale factor.
+fn check_thresholds(flat: &[Flat], names: &VarNames, nth_of: &dyn Fn(&str) -> Option<usize>) -> Result<(), Diagnostic> {
+    for f in flat {
+        if (f.op == "|" || f.op == "~*~") && names.is_lv(&f.lhs) {
+            return Err(Diagnostic::new(
+                format!("`{}` is a latent variable; `{}` applies to observed ordinal variables", f.lhs, f.op),
+                f.span,
+                "latent variable",
+            ));
+        }
+        if f.op == "~*~" && f.lhs != f.rhs {
+            return Err(Diagnostic::new(
+                format!("a scale factor is written `{} ~*~ {}`", f.lhs, f.lhs),
+                f.span,
+                "expected the same variable on both sides",
+            ));
+        }
+        if f.op == "|" {
+            if let Some(n) = nth_of(&f.lhs) {
+                let k: usize = f.rhs[1..].parse().unwrap_or(usize::MAX);
+                if k > n {
+                    return Err(Diagnostic::new(
+                        format!(
+                            "`{}` has {} categories in the data, so its thresholds are t1 to t{n}; there is no {}",
+                            f.lhs,
+                            n + 1,
+                            f.rhs
+                        ),
+                        f.span,
+                        "no such threshold",
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A name used both as a latent variable and elsewhere in a way that cannot be.
@@ -590,7 +739,7 @@ fn check_names(flat: &[Flat], names: &VarNames) -> Result<(), Diagnostic> {
 fn check_expr_names(rows: &[ParRow], exprs: &[ExprRow], _names: &VarNames) -> Result<(), Diagnostic> {
     let mut known: Vec<&str> = rows
         .iter()
-        .filter(|r| matches!(r.op.as_str(), "=~" | "~" | "~~" | "~1"))
+        .filter(|r| matches!(r.op.as_str(), "=~" | "~" | "~~" | "~1" | "|" | "~*~"))
         .flat_map(|r| [r.label.as_str(), r.plabel.as_str()])
         .filter(|s| !s.is_empty())
         .collect();

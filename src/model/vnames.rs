@@ -28,6 +28,9 @@ pub struct VarNames {
     pub exo_freed: Vec<String>,
     /// (factor, indicators) in order of appearance
     pub indicators: Vec<(String, Vec<String>)>,
+    /// ordinal observed variables in `ov` order (lavaan's ov.ord); set by
+    /// the parameter table from its options and the `|` rows
+    pub ov_ord: Vec<String>,
 }
 
 fn add(v: &mut Vec<String>, s: &str) {
@@ -51,7 +54,7 @@ impl VarNames {
         }
         let is_lv = |s: &str| n.lv.iter().any(|x| x == s);
         let (mut ind, mut eqs_y, mut eqs_x, mut touched) = (vec![], vec![], vec![], vec![]);
-        let (mut cov_l, mut cov_r, mut int_l) = (vec![], vec![], vec![]);
+        let (mut cov_l, mut cov_r, mut int_l, mut ord_l) = (vec![], vec![], vec![], vec![]);
         for (l, op, r) in flat.clone() {
             match op {
                 "=~" => add(&mut ind, r),
@@ -69,12 +72,21 @@ impl VarNames {
                     add(&mut int_l, l);
                     add(&mut touched, l);
                 }
+                "|" | "~*~" => add(&mut ord_l, l),
                 _ => {}
             }
         }
         // indicators, dependents (mediators too), regressors, then the rest
         let mut ov = Vec::new();
-        for s in ind.iter().chain(&eqs_y).chain(&eqs_x).chain(&cov_l).chain(&cov_r).chain(&int_l) {
+        for s in ind
+            .iter()
+            .chain(&eqs_y)
+            .chain(&eqs_x)
+            .chain(&cov_l)
+            .chain(&cov_r)
+            .chain(&int_l)
+            .chain(&ord_l)
+        {
             if !is_lv(s) {
                 add(&mut ov, s);
             }

@@ -21,6 +21,10 @@ pub enum Op {
     Less,
     /// `>` inequality constraint
     Greater,
+    /// `|` threshold of an ordinal variable (`x1 | t1 + t2`)
+    Threshold,
+    /// `~*~` scale factor of an ordinal variable (`x1 ~*~ x1`)
+    Scale,
 }
 
 impl Op {
@@ -33,6 +37,8 @@ impl Op {
             Op::Equal => "==",
             Op::Less => "<",
             Op::Greater => ">",
+            Op::Threshold => "|",
+            Op::Scale => "~*~",
         }
     }
     pub fn parse(s: &str) -> Option<Op> {
@@ -44,6 +50,8 @@ impl Op {
             "==" => Op::Equal,
             "<" => Op::Less,
             ">" => Op::Greater,
+            "|" => Op::Threshold,
+            "~*~" => Op::Scale,
             _ => return None,
         })
     }

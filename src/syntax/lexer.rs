@@ -176,6 +176,16 @@ pub fn lex(src: &str) -> Result<Vec<Token>, Diagnostic> {
                     span: Span::new(i, end),
                 });
             }
+            // `~*~` (scale factor) is the one operator with a `*` inside
+            '~' if src[i..].starts_with("~*~") => {
+                it.next();
+                it.next();
+                it.next();
+                out.push(Token {
+                    tok: Tok::Op("~*~".to_string()),
+                    span: Span::new(i, i + 3),
+                });
+            }
             c if OP_CHARS.contains(&c) => {
                 let mut end = i;
                 while let Some(&(j, d)) = it.peek() {

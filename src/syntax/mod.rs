@@ -37,7 +37,7 @@ fn check_statement(st: &Statement) -> Result<(), Diagnostic> {
     if let (Lhs::Names(lhs), Rhs::Terms(terms)) = (&st.lhs, &st.rhs) {
         for l in lhs {
             for t in terms {
-                if t.var.as_deref() == Some(l.name.as_str()) && st.op != Op::Covary {
+                if t.var.as_deref() == Some(l.name.as_str()) && !matches!(st.op, Op::Covary | Op::Scale) {
                     let what = if st.op == Op::Regress {
                         "a variable cannot be regressed on itself"
                     } else {

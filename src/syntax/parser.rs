@@ -210,9 +210,12 @@ pub fn parse_statement(src: &str, toks: &[Token], warnings: &mut Vec<Diagnostic>
         ops: 0,
     };
     let (lhs, rhs) = match op {
-        Op::Measure | Op::Regress | Op::Covary => {
+        Op::Measure | Op::Regress | Op::Covary | Op::Threshold | Op::Scale => {
             let names = parse_lhs_names(&mut lp, op, warnings)?;
             let terms = parse_terms(&mut rp, op, warnings)?;
+            if op == Op::Threshold {
+                check_threshold_names(&terms)?;
+            }
             (Lhs::Names(names), Rhs::Terms(terms))
         }
         Op::Define => {
@@ -255,6 +258,25 @@ pub fn parse_statement(src: &str, toks: &[Token], warnings: &mut Vec<Diagnostic>
         lhs_text,
         span,
     })
+}
+
+/// The right of `|` names thresholds: `t1`, `t2`, ... (lavaan's convention).
+fn check_threshold_names(terms: &[Term]) -> R<()> {
+    for t in terms {
+        let ok = t.var.as_deref().is_some_and(|v| {
+            v.strip_prefix('t')
+                .is_some_and(|k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()) && k.parse::<usize>().is_ok_and(|k| k >= 1))
+        });
+        if !ok {
+            return Err(Diagnostic::new(
+                format!("`{}` is not a threshold name", t.var.as_deref().unwrap_or("1")),
+                t.var_span,
+                "expected t1, t2, ...",
+            )
+            .help("thresholds of an ordinal variable are written `x1 | t1 + t2 + t3`, one per category boundary"));
+        }
+    }
+    Ok(())
 }
 
 fn unknown_op(s: &str, span: Span) -> Diagnostic {

@@ -1,0 +1,321 @@
+//! The weighted least-squares family for ordinal data (lavaan's DWLS, WLS
+//! and ULS with `ordered=`), delta parameterization: the model's implied
+//! sample statistics and the discrepancy function.
+//!
+//! With y* the latent responses behind the ordinal variables, the RAM
+//! matrices give their implied covariance Sigma* and means mu*. In the delta
+//! parameterization the residual variances theta_j of the ordinal variables
+//! are not parameters: they are whatever makes the total variance of y*_j
+//! equal 1 / Delta_j^2, with Delta_j the scale factor (`y ~*~ y`, fixed at 1
+//! in one group). In the theta parameterization the residual variances are
+//! in the table (fixed at 1 in one group) and Delta_j = 1 / sqrt(Sigma*_jj).
+//! The implied statistics, in lavaan's `wls.obs` order, are
+//!
+//!   thresholds  (tau_jk - mu*_j) Delta_j,
+//!   correlations  Delta_i Delta_j Sigma*_ij  (i > j, column by column),
+//!
+//! and the estimates minimise F = sum_g (n_g/N) (s_g - sigma_g)' W_g (s_g - sigma_g)
+//! with W the `wls.v` weight (inverse NACOV, its diagonal, or I). The
+//! Jacobian Delta = d sigma / d x is taken by central differences (exact
+//! for the thresholds); the
+//! Gauss-Newton Hessian 2 Delta'W Delta drives the Fisher-scoring solver of
+//! `crate::estimate`.
+
+use super::{Estimate, Scoring};
+use crate::model::ram::Implied;
+use crate::model::Model;
+use argmin::core::Error;
+use nalgebra::{DMatrix, DVector};
+
+/// Where one threshold or scale factor gets its value: a free parameter
+/// or a fixed value.
+#[derive(Debug, Clone, Copy)]
+pub enum Value {
+    Free(usize),
+    Fixed(f64),
+}
+
+impl Value {
+    pub fn at(self, x: &[f64]) -> f64 {
+        match self {
+            Value::Free(k) => x[k],
+            Value::Fixed(v) => v,
+        }
+    }
+}
+
+/// The layout of one group's ordinal statistics in the model.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// the group (0-based)
+    pub group: usize,
+    /// per threshold in `wls.obs` order: its observed variable, its
+    /// parameter-table row and its value
+    pub th: Vec<(usize, usize, Value)>,
+    /// per observed variable: the scale factor Delta_j
+    pub scale: Vec<Value>,
+    /// observed indices of the ordinal variables
+    pub ord: Vec<usize>,
+    /// observed indices of the continuous variables (their `th` entries are
+    /// minus their means, then their variances follow the thresholds)
+    pub num: Vec<usize>,
+    /// theta parameterization: the residual variances are in the table and
+    /// the scale factors follow from them (Delta_j = 1 / sd(y*_j))
+    pub theta: bool,
+}
+
+impl Layout {
+    /// Read group `g`'s thresholds, the means of the continuous variables
+    /// and the scale factors from the parameter table; an error when an
+    /// ordinal variable has no threshold.
+    pub fn new(model: &Model, g: usize, ordered: &[bool], theta: bool) -> Result<Layout, String> {
+        let ram = &model.ram;
+        let p = ram.p();
+        let value = |r: usize| match model.x_of_row[r] {
+            Some(k) => Value::Free(k),
+            None => Value::Fixed(model.pt.rows[r].ustart.unwrap_or(0.0)),
+        };
+        let mut th = Vec::new();
+        let mut scale = vec![Value::Fixed(1.0); p];
+        let find = |op: &str, v: &str| {
+            (0..model.pt.rows.len()).find(|&r| {
+                let row = &model.pt.rows[r];
+                row.group == g + 1 && row.op == op && row.lhs == v
+            })
+        };
+        for j in 0..p {
+            if !ordered[j] {
+                // a continuous variable: its mean (the intercept row, or 0 without one)
+                let v = find("~1", &ram.ov[j]).map_or((usize::MAX, Value::Fixed(0.0)), |r| (r, value(r)));
+                th.push((j, v.0, v.1));
+                continue;
+            }
+            let rows: Vec<usize> = (0..model.pt.rows.len())
+                .filter(|&r| {
+                    let row = &model.pt.rows[r];
+                    row.group == g + 1 && row.op == "|" && row.lhs == ram.ov[j]
+                })
+                .collect();
+            if rows.is_empty() {
+                return Err(format!("the ordinal variable `{}` has no thresholds in the model", ram.ov[j]));
+            }
+            th.extend(rows.into_iter().map(|r| (j, r, value(r))));
+            if let Some(r) = (0..model.pt.rows.len()).find(|&r| {
+                let row = &model.pt.rows[r];
+                row.group == g + 1 && row.op == "~*~" && row.lhs == ram.ov[j]
+            }) {
+                scale[j] = value(r);
+            }
+        }
+        Ok(Layout {
+            group: g,
+            th,
+            scale,
+            ord: (0..p).filter(|&j| ordered[j]).collect(),
+            num: (0..p).filter(|&j| !ordered[j]).collect(),
+            theta,
+        })
+    }
+
+    /// Number of statistics: thresholds (and means), variances of the
+    /// continuous variables, correlations (covariances).
+    pub fn len(&self, p: usize) -> usize {
+        self.first() + p * (p - 1) / 2
+    }
+
+    /// Number of statistics before the correlations: thresholds, means and
+    /// variances (what the baseline model fits freely).
+    pub fn first(&self) -> usize {
+        self.th.len() + self.num.len()
+    }
+
+    /// Whether `th` entry `k` is a continuous variable's (minus) mean.
+    pub fn is_mean(&self, k: usize) -> bool {
+        self.num.contains(&self.th[k].0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.th.is_empty()
+    }
+}
+
+/// The implied latent-response moments at `x` with the delta
+/// parameterization's residual variances filled in: the implied matrices
+/// and theta_j per ordinal variable.
+pub fn implied_moments(model: &Model, lay: &Layout, x: &[f64]) -> Option<(Implied, Vec<f64>)> {
+    let ram = &model.ram;
+    let p = ram.p();
+    let (a, mut s, m) = ram.matrices(lay.group, x);
+    if lay.theta {
+        let imp = Implied::new(&a, &s, &m, p)?;
+        let theta = lay.ord.iter().map(|&j| s[(j, j)]).collect();
+        return Some((imp, theta));
+    }
+    for &j in &lay.ord {
+        s[(j, j)] = 0.0;
+    }
+    let imp0 = Implied::new(&a, &s, &m, p)?;
+    // diag(Sigma) = diag(Sigma0) + sum_k theta_k B_jk^2 must equal 1/Delta_j^2
+    let k = lay.ord.len();
+    let mut mm = DMatrix::zeros(k, k);
+    let mut rhs = DVector::zeros(k);
+    for (a_, &j) in lay.ord.iter().enumerate() {
+        for (b_, &l) in lay.ord.iter().enumerate() {
+            mm[(a_, b_)] = imp0.b[(j, l)] * imp0.b[(j, l)];
+        }
+        let d = lay.scale[j].at(x);
+        rhs[a_] = 1.0 / (d * d) - imp0.sigma[(j, j)];
+    }
+    let theta = mm.lu().solve(&rhs)?;
+    for (a_, &j) in lay.ord.iter().enumerate() {
+        s[(j, j)] = theta[a_];
+    }
+    let imp = Implied::new(&a, &s, &m, p)?;
+    Some((imp, theta.iter().copied().collect()))
+}
+
+/// The scale factors Delta_j at `x`: parameters (delta) or 1 / sd(y*_j) (theta).
+pub fn scales(lay: &Layout, imp: &Implied, x: &[f64]) -> Vec<f64> {
+    (0..lay.scale.len())
+        .map(|j| {
+            if lay.theta {
+                1.0 / imp.sigma[(j, j)].sqrt()
+            } else {
+                lay.scale[j].at(x)
+            }
+        })
+        .collect()
+}
+
+/// The implied statistics sigma(x) of one group in `wls.obs` order.
+pub fn implied(model: &Model, lay: &Layout, x: &[f64]) -> Option<DVector<f64>> {
+    let p = model.ram.p();
+    let (imp, _) = implied_moments(model, lay, x)?;
+    let d = scales(lay, &imp, x);
+    let mut out = DVector::zeros(lay.len(p));
+    for (k, &(j, _, v)) in lay.th.iter().enumerate() {
+        out[k] = if lay.is_mean(k) { -imp.mu[j] } else { (v.at(x) - imp.mu[j]) * d[j] };
+    }
+    let mut k = lay.th.len();
+    for &j in &lay.num {
+        out[k] = imp.sigma[(j, j)];
+        k += 1;
+    }
+    for j in 0..p {
+        for i in j + 1..p {
+            out[k] = d[i] * d[j] * imp.sigma[(i, j)];
+            k += 1;
+        }
+    }
+    out.iter().all(|v| v.is_finite()).then_some(out)
+}
+
+/// d sigma / d x of one group: central differences for the parameters of
+/// the RAM matrices and the scale factors; exact for a parameter that is a
+/// threshold only (d sigma_k / d tau = Delta_j on its own entries) or does
+/// not enter this group at all (0).
+pub fn jacobian(model: &Model, lay: &Layout, x: &[f64]) -> Option<DMatrix<f64>> {
+    let nx = x.len();
+    let p = model.ram.p();
+    let n = lay.len(p);
+    let mut numeric = vec![false; nx];
+    for c in &model.ram.groups[lay.group].cells {
+        if let Some(k) = c.x {
+            numeric[k] = true;
+        }
+    }
+    for v in &lay.scale {
+        if let Value::Free(k) = v {
+            numeric[*k] = true;
+        }
+    }
+    let (imp, _) = implied_moments(model, lay, x)?;
+    let d = scales(lay, &imp, x);
+    let mut jac = DMatrix::zeros(n, nx);
+    for (e, &(j, _, v)) in lay.th.iter().enumerate() {
+        if let (Value::Free(k), false) = (v, lay.is_mean(e)) {
+            if !numeric[k] {
+                jac[(e, k)] += d[j];
+            }
+        }
+    }
+    let mut xx = x.to_vec();
+    for k in (0..nx).filter(|&k| numeric[k]) {
+        let h = 1e-6 * x[k].abs().max(1.0);
+        xx[k] = x[k] + h;
+        let up = implied(model, lay, &xx)?;
+        xx[k] = x[k] - h;
+        let down = implied(model, lay, &xx)?;
+        xx[k] = x[k];
+        jac.set_column(k, &((up - down) / (2.0 * h)));
+    }
+    Some(jac)
+}
+
+/// One group's side of the fit: its layout, observed statistics, weight
+/// and size.
+pub struct WlsGroup {
+    pub lay: Layout,
+    pub obs: DVector<f64>,
+    pub weight: DMatrix<f64>,
+    pub n: usize,
+}
+
+/// The discrepancy function as a Fisher-scoring problem.
+pub struct WlsProblem<'a> {
+    pub model: &'a Model,
+    pub groups: &'a [WlsGroup],
+}
+
+impl WlsProblem<'_> {
+    fn fg(&self) -> Vec<f64> {
+        let n: f64 = self.groups.iter().map(|g| g.n as f64).sum();
+        self.groups.iter().map(|g| g.n as f64 / n).collect()
+    }
+
+    /// F = sum_g (n_g/N) r_g' W_g r_g, +inf where sigma cannot be computed.
+    pub fn fmin(&self, x: &[f64]) -> f64 {
+        let fg = self.fg();
+        let mut f = 0.0;
+        for (g, grp) in self.groups.iter().enumerate() {
+            match implied(self.model, &grp.lay, x) {
+                Some(s) => {
+                    let r = &grp.obs - s;
+                    f += fg[g] * (r.transpose() * &grp.weight * &r)[(0, 0)];
+                }
+                None => return f64::INFINITY,
+            }
+        }
+        f
+    }
+}
+
+impl Scoring for WlsProblem<'_> {
+    type Eval = Vec<f64>;
+    fn evaluate(&self, x: &[f64]) -> Result<(f64, Option<Vec<f64>>), Error> {
+        let f = self.fmin(x);
+        Ok((f, f.is_finite().then(|| x.to_vec())))
+    }
+    fn gradient_hessian(&self, x: &Vec<f64>) -> Result<(Vec<f64>, DMatrix<f64>), Error> {
+        let fg = self.fg();
+        let nx = x.len();
+        let mut grad = DVector::zeros(nx);
+        let mut h = DMatrix::zeros(nx, nx);
+        let bad = || Error::msg("the implied correlations cannot be computed");
+        for (g, grp) in self.groups.iter().enumerate() {
+            let s = implied(self.model, &grp.lay, x).ok_or_else(bad)?;
+            let jac = jacobian(self.model, &grp.lay, x).ok_or_else(bad)?;
+            let r = &grp.obs - s;
+            let wd = &grp.weight * &jac;
+            grad -= wd.transpose() * r * (2.0 * fg[g]);
+            h += jac.transpose() * wd * (2.0 * fg[g]);
+        }
+        Ok((grad.iter().copied().collect(), h))
+    }
+}
+
+/// Minimise from `x0`.
+pub fn minimize(model: &Model, groups: &[WlsGroup], x0: Vec<f64>, max_iter: u64) -> Estimate {
+    let problem = WlsProblem { model, groups };
+    super::solve(problem, x0, max_iter, 1e-9, |x| WlsProblem { model, groups }.fmin(x))
+}

@@ -1,0 +1,497 @@
+//! The weighted least-squares family for ordinal data, as lavaan's
+//! `ordered=` estimators: WLSMV (DWLS weights, robust standard errors,
+//! mean-and-variance adjusted "scaled.shifted" test; lavaan's default with
+//! ordinal data), ULSMV (the same with ULS weights), and WLS, DWLS, ULS with
+//! standard errors and test. Delta or theta parameterization, any number of groups,
+//! ordinal and continuous indicators (no exogenous covariates: lavaan would
+//! condition on them).
+//!
+//! With Delta the Jacobian of the implied statistics (`crate::estimate::wls`),
+//! W the weight, Gamma the NACOV of the sample statistics and
+//! E = Delta'W Delta:
+//!
+//! - standard vcov: E^-1 / (N - G), E = sum_g f_g Delta_g'W_g Delta_g;
+//! - robust ("robust.sem") vcov: E^-1 (sum_g f_g Delta'W Gamma W Delta) E^-1 / (N - G);
+//! - test: T = (N - G) F with F = sum_g f_g r_g'W_g r_g at the estimates,
+//!   f_g = n_g / N;
+//! - scaled.shifted (groups stacked, W = bdiag(f_g W_g), Gamma = bdiag(Gamma_g / f_g)):
+//!   U = W - W Delta E^-1 Delta'W, a = sqrt(df / tr((U Gamma)^2)),
+//!   b = df - a tr(U Gamma), T_scaled = a T + b; lavaan reports 1/a as the
+//!   scaling factor and b as the shift;
+//! - the baseline is the independence model: thresholds free, correlations
+//!   zero, fitted by the same estimator and tested the same way.
+//!
+//! lavaan's robust CFI/TLI/RMSEA for these estimators ("catML", Savalei 2021)
+//! come from `crate::fit::categorical`.
+
+use super::{Baseline, Estimator, Fitting, Scaling};
+use crate::estimate::objective::GroupData;
+use crate::estimate::wls::{self as ew, Layout, Value, WlsGroup};
+use crate::estimate::{start, Estimate};
+use crate::fit::{categorical, Measures};
+use crate::inference::{NotIdentified, RowEstimate};
+use crate::model::ram::Mat;
+use crate::model::Model;
+use crate::ordinal::WeightKind;
+use crate::pipeline::{FitOptions, Prepared};
+use nalgebra::{DMatrix, DVector};
+
+/// The members of the family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Wlsmv,
+    Ulsmv,
+    Wls,
+    Dwls,
+    Uls,
+}
+
+/// An estimator of the WLS family for ordinal data; `theta`: lavaan's
+/// theta parameterization (else delta).
+pub struct Wls(pub Kind, pub bool);
+
+impl Wls {
+    fn weight(&self) -> WeightKind {
+        match self.0 {
+            Kind::Wlsmv | Kind::Dwls => WeightKind::Dwls,
+            Kind::Ulsmv | Kind::Uls => WeightKind::Uls,
+            Kind::Wls => WeightKind::Wls,
+        }
+    }
+    fn mean_variance(&self) -> bool {
+        matches!(self.0, Kind::Wlsmv | Kind::Ulsmv)
+    }
+    fn groups(&self, prep: &Prepared) -> Result<Vec<WlsGroup>, String> {
+        let stats = prep
+            .ordinal
+            .as_ref()
+            .ok_or("the ordinal estimators need ordinal variables: declare them with --ordered")?;
+        stats
+            .iter()
+            .enumerate()
+            .map(|(g, s)| {
+                Ok(WlsGroup {
+                    lay: Layout::new(&prep.model, g, &s.ordered, self.1)?,
+                    obs: s.wls_obs.clone(),
+                    weight: s.weight(self.weight())?,
+                    n: s.nobs,
+                })
+            })
+            .collect()
+    }
+}
+
+impl Estimator for Wls {
+    fn name(&self) -> &'static str {
+        match self.0 {
+            Kind::Wlsmv => "WLSMV",
+            Kind::Ulsmv => "ULSMV",
+            Kind::Wls => "WLS",
+            Kind::Dwls => "DWLS",
+            Kind::Uls => "ULS",
+        }
+    }
+    fn check(&self, prep: &Prepared) -> Result<(), String> {
+        if let Some(x) = prep.model.pt.names.ov_x.first() {
+            return Err(format!(
+                "`{x}` is an observed exogenous covariate: with ordinal data lavaan conditions on it (conditional.x), which is not supported yet; model it as a latent-free variable or leave it out"
+            ));
+        }
+        let groups = self.groups(prep)?;
+        for (g, grp) in groups.iter().enumerate() {
+            let p = prep.model.ram.p();
+            if grp.obs.len() != grp.lay.len(p) {
+                return Err(format!(
+                    "group {}: the model has {} thresholds and correlations but the data give {} statistics; give each ordinal variable as many thresholds as it has categories less one",
+                    g + 1,
+                    grp.lay.len(p),
+                    grp.obs.len()
+                ));
+            }
+        }
+        Ok(())
+    }
+    fn bind<'a>(&self, prep: &'a Prepared, opt: &'a FitOptions, warnings: &mut Vec<String>) -> Box<dyn Fitting + 'a> {
+        match self.groups(prep) {
+            Ok(groups) => Box::new(WlsFit {
+                prep,
+                opt,
+                groups,
+                mv: self.mean_variance(),
+                weight: self.weight(),
+                baseline: None,
+                pieces: None,
+            }),
+            Err(e) => {
+                // `check` refuses this before; keep the fit going as ML
+                warnings.push(format!("{e}; the ordinal variables were treated as continuous"));
+                super::fallback().bind(prep, opt, warnings)
+            }
+        }
+    }
+}
+
+/// Everything at the estimates that the vcov and the test share.
+struct Pieces {
+    /// per group: Jacobian, residuals
+    jac: Vec<DMatrix<f64>>,
+    resid: Vec<DVector<f64>>,
+    /// E^-1 (E = sum_g f_g Delta'W Delta), when invertible
+    e_inv: Option<DMatrix<f64>>,
+}
+
+struct WlsFit<'a> {
+    prep: &'a Prepared,
+    opt: &'a FitOptions,
+    groups: Vec<WlsGroup>,
+    mv: bool,
+    weight: WeightKind,
+    baseline: Option<Baseline>,
+    pieces: Option<Pieces>,
+}
+
+impl WlsFit<'_> {
+    fn ntotal(&self) -> f64 {
+        self.groups.iter().map(|g| g.n as f64).sum()
+    }
+    fn fg(&self) -> Vec<f64> {
+        let n = self.ntotal();
+        self.groups.iter().map(|g| g.n as f64 / n).collect()
+    }
+    /// Compute the pieces at `x` once (`self.pieces`).
+    fn ensure(&mut self, x: &[f64]) {
+        if self.pieces.is_none() {
+            let model = &self.prep.model;
+            let fg = self.fg();
+            let mut jac = Vec::new();
+            let mut resid = Vec::new();
+            let mut e = DMatrix::zeros(x.len(), x.len());
+            let mut ok = true;
+            for (g, grp) in self.groups.iter().enumerate() {
+                match (ew::jacobian(model, &grp.lay, x), ew::implied(model, &grp.lay, x)) {
+                    (Some(j), Some(s)) => {
+                        e += j.transpose() * &grp.weight * &j * fg[g];
+                        resid.push(&grp.obs - s);
+                        jac.push(j);
+                    }
+                    _ => ok = false,
+                }
+            }
+            let e_inv = if ok { invert(&e) } else { None };
+            self.pieces = Some(Pieces { jac, resid, e_inv });
+        }
+    }
+
+    /// The test statistic (N - 1) F at `x` of the model.
+    fn chisq(&mut self, x: &[f64]) -> f64 {
+        let fg = self.fg();
+        let n = self.ntotal();
+        self.ensure(x);
+        let groups = &self.groups;
+        let Some(p) = self.pieces.as_ref() else { return f64::NAN };
+        if p.resid.len() != groups.len() {
+            return f64::NAN;
+        }
+        let f: f64 = groups
+            .iter()
+            .zip(&p.resid)
+            .enumerate()
+            .map(|(g, (grp, r))| fg[g] * (r.transpose() * &grp.weight * r)[(0, 0)])
+            .sum();
+        (n - groups.len() as f64) * f
+    }
+}
+
+/// Inverse of a symmetric positive definite matrix.
+fn invert(m: &DMatrix<f64>) -> Option<DMatrix<f64>> {
+    let sym = (m + m.transpose()) * 0.5;
+    sym.cholesky().map(|c| c.inverse())
+}
+
+/// The block-diagonal matrix of `blocks`.
+pub(crate) fn bdiag(blocks: Vec<DMatrix<f64>>) -> DMatrix<f64> {
+    let n: usize = blocks.iter().map(|b| b.nrows()).sum();
+    let m: usize = blocks.iter().map(|b| b.ncols()).sum();
+    let mut out = DMatrix::zeros(n, m);
+    let (mut r, mut c) = (0, 0);
+    for b in blocks {
+        out.view_mut((r, c), (b.nrows(), b.ncols())).copy_from(&b);
+        r += b.nrows();
+        c += b.ncols();
+    }
+    out
+}
+
+/// The rows of `blocks` stacked.
+pub(crate) fn vstack(blocks: &[DMatrix<f64>]) -> DMatrix<f64> {
+    let n: usize = blocks.iter().map(|b| b.nrows()).sum();
+    let m = blocks.first().map_or(0, |b| b.ncols());
+    let mut out = DMatrix::zeros(n, m);
+    let mut r = 0;
+    for b in blocks {
+        out.view_mut((r, 0), (b.nrows(), m)).copy_from(b);
+        r += b.nrows();
+    }
+    out
+}
+
+/// lavaan's scaled.shifted test from U Gamma: (scaling factor 1/a, shift b).
+fn scaled_shifted(ug: &DMatrix<f64>, df: f64) -> (f64, f64) {
+    let tr1 = ug.trace();
+    let tr2 = (ug * ug).trace();
+    let a = (df / tr2).sqrt();
+    let b = df - a * tr1;
+    (1.0 / a, b)
+}
+
+impl Fitting for WlsFit<'_> {
+    fn estimate(&mut self) -> Estimate {
+        let model = &self.prep.model;
+        let stats = self.prep.ordinal.as_deref().unwrap_or_default();
+        // starting values from the polychoric correlations, thresholds from the margins
+        let gd: Vec<GroupData> = stats
+            .iter()
+            .zip(&self.groups)
+            .map(|(s, g)| {
+                // latent responses: mean 0; continuous variables: their means
+                let mut mean = DVector::zeros(s.cov.nrows());
+                for (k, &(j, _, _)) in g.lay.th.iter().enumerate() {
+                    if g.lay.is_mean(k) {
+                        mean[j] = -s.wls_obs[k];
+                    }
+                }
+                GroupData {
+                    n: s.nobs,
+                    cov: s.cov.clone(),
+                    mean,
+                    logdet_s: 0.0,
+                }
+            })
+            .collect();
+        let mut x0 = start::default_start(model, &gd, false);
+        for (grp, s) in self.groups.iter().zip(stats) {
+            for (k, &(_, _, v)) in grp.lay.th.iter().enumerate() {
+                if let Value::Free(i) = v {
+                    if x0[i].is_nan() && !grp.lay.is_mean(k) {
+                        x0[i] = s.th[k];
+                    }
+                }
+            }
+        }
+        for v in x0.iter_mut().filter(|v| v.is_nan()) {
+            // scale factors of later groups
+            *v = 1.0;
+        }
+        let est = ew::minimize(model, &self.groups, x0, self.opt.max_iter);
+        self.pieces = None;
+        est
+    }
+
+    fn vcov(&mut self, x: &[f64], _: &mut Vec<String>) -> Result<Option<DMatrix<f64>>, NotIdentified> {
+        let n = self.ntotal() - self.groups.len() as f64;
+        let mv = self.mv;
+        let stats = self.prep.ordinal.as_deref().unwrap_or_default();
+        let fg = self.fg();
+        self.ensure(x);
+        let groups = &self.groups;
+        let Some(p) = self.pieces.as_ref() else {
+            return Err(NotIdentified { rows: vec![] });
+        };
+        let Some(e_inv) = p.e_inv.as_ref() else {
+            return Err(NotIdentified { rows: vec![] });
+        };
+        if !mv {
+            return Ok(Some(e_inv / n));
+        }
+        let mut meat = DMatrix::zeros(x.len(), x.len());
+        for (g, (grp, j)) in groups.iter().zip(&p.jac).enumerate() {
+            let wd = &grp.weight * j;
+            meat += wd.transpose() * &stats[g].nacov * &wd * fg[g];
+        }
+        Ok(Some(e_inv * meat * e_inv / n))
+    }
+
+    fn baseline(&mut self) -> &Baseline {
+        if self.baseline.is_none() {
+            // thresholds free, correlations zero: generalized least squares
+            // of the thresholds on the observed ones
+            let mut x = Vec::new();
+            for grp in &self.groups {
+                let nth = grp.lay.first();
+                let w11 = grp.weight.view((0, 0), (nth, nth)).into_owned();
+                let w1 = grp.weight.rows(0, nth).into_owned();
+                let t = invert(&w11).map(|i| i * w1 * &grp.obs);
+                x.extend(t.map_or_else(
+                    || grp.obs.rows(0, nth).iter().copied().collect::<Vec<f64>>(),
+                    |t| t.iter().copied().collect(),
+                ));
+            }
+            self.baseline = Some(Baseline { ram: None, x });
+        }
+        self.baseline.as_ref().expect("fitted above")
+    }
+
+    fn test_scaling(&mut self, x: &[f64], warnings: &mut Vec<String>) -> Option<Scaling> {
+        if !self.mv {
+            return None;
+        }
+        let df = self.prep.model.df() as f64;
+        let stats = self.prep.ordinal.as_deref().unwrap_or_default();
+        let fg = self.fg();
+        self.ensure(x);
+        let groups = &self.groups;
+        let p = self.pieces.as_ref()?;
+        // stacked over groups: W = bdiag(f_g W_g), Gamma = bdiag(Gamma_g / f_g)
+        let model = p.e_inv.as_ref().map(|e_inv| {
+            let w = bdiag(groups.iter().zip(&fg).map(|(g, f)| &g.weight * *f).collect());
+            let gam = bdiag(stats.iter().zip(&fg).map(|(s, f)| &s.nacov / *f).collect());
+            let d = vstack(&p.jac);
+            let wd = &w * d;
+            let u = &w - &wd * e_inv * wd.transpose();
+            scaled_shifted(&(u * gam), df)
+        });
+        // the baseline (thresholds free per group): per group Delta = [I; 0],
+        // U Gamma = (W - W1 W11^-1 W1') Gamma, traces summed over groups
+        let mut ug0 = Vec::new();
+        for (grp, st) in groups.iter().zip(stats) {
+            let (w, nth) = (&grp.weight, grp.lay.first());
+            let w11 = w.view((0, 0), (nth, nth)).into_owned();
+            let w1 = w.columns(0, nth).into_owned();
+            match invert(&w11) {
+                Some(i) => ug0.push((w - &w1 * i * w1.transpose()) * &st.nacov),
+                None => ug0.clear(),
+            }
+        }
+        let base = (ug0.len() == groups.len()).then(|| {
+            let dfn: f64 = groups.iter().map(|g| (g.obs.len() - g.lay.first()) as f64).sum();
+            let ug = bdiag(ug0);
+            scaled_shifted(&ug, dfn)
+        });
+        if model.is_none() && df > 0.0 {
+            warnings.push("the scaled test statistic could not be computed".into());
+        }
+        let (c, b) = model.unwrap_or((f64::NAN, f64::NAN));
+        let (c0, b0) = base.unwrap_or((f64::NAN, f64::NAN));
+        Some(Scaling {
+            model: c,
+            baseline: c0,
+            shift: b,
+            baseline_shift: b0,
+        })
+    }
+
+    fn measures(&mut self, x: &[f64], scaling: Option<Scaling>) -> Measures {
+        let x2 = self.chisq(x);
+        self.baseline();
+        let fg = self.fg();
+        let bx = self.baseline.as_ref().map(|b| b.x.clone()).unwrap_or_default();
+        // the baseline's test statistic
+        let mut x2n = 0.0;
+        let mut off = 0;
+        for (g, grp) in self.groups.iter().enumerate() {
+            let nth = grp.lay.first();
+            let mut r = grp.obs.clone();
+            for k in 0..nth {
+                r[k] -= bx[off + k];
+            }
+            off += nth;
+            x2n += fg[g] * (r.transpose() * &grp.weight * &r)[(0, 0)];
+        }
+        x2n *= self.ntotal() - self.groups.len() as f64;
+        let stats = self.prep.ordinal.as_deref().unwrap_or_default();
+        self.ensure(x);
+        let catml = match (self.mv, self.pieces.as_ref()) {
+            (true, Some(p)) => p
+                .e_inv
+                .as_ref()
+                .and_then(|e_inv| categorical::catml(&self.prep.model, &self.groups, stats, x, &p.jac, e_inv)),
+            _ => None,
+        };
+        let implied: Vec<DVector<f64>> = self
+            .groups
+            .iter()
+            .map(|g| ew::implied(&self.prep.model, &g.lay, x).unwrap_or_else(|| g.obs.clone()))
+            .collect();
+        categorical::measures(categorical::Inputs {
+            model: &self.prep.model,
+            groups: &self.groups,
+            implied: &implied,
+            x2,
+            x2n,
+            scaling,
+            catml,
+            chisq_reference: self.weight != WeightKind::Uls,
+        })
+    }
+
+    fn se_type(&self) -> &'static str {
+        if self.mv {
+            "Robust.sem"
+        } else {
+            "Standard"
+        }
+    }
+
+    fn diagnostics_unavailable(&self) -> Option<&'static str> {
+        Some("--modindices and --residuals are not available with ordinal data yet; they were left out")
+    }
+
+    fn nobs(&self) -> Option<Vec<usize>> {
+        Some(self.groups.iter().map(|g| g.n).collect())
+    }
+
+    fn reported_model(&mut self, x: &[f64]) -> Option<Model> {
+        if self.groups.iter().all(|g| g.lay.theta) {
+            return None;
+        }
+        let mut model = self.prep.model.clone();
+        for grp in &self.groups {
+            let (_, theta) = ew::implied_moments(&self.prep.model, &grp.lay, x)?;
+            for c in model.ram.groups[grp.lay.group].cells.iter_mut() {
+                if c.mat == Mat::S && c.i == c.j && c.x.is_none() {
+                    if let Some(k) = grp.lay.ord.iter().position(|&j| j == c.i) {
+                        c.fixed = theta[k];
+                    }
+                }
+            }
+        }
+        Some(model)
+    }
+
+    fn finish_rows(&mut self, x: &[f64], vcov: Option<&DMatrix<f64>>, level: f64, rows: &mut [RowEstimate]) {
+        let model = &self.prep.model;
+        let se_of = |r: usize| match model.x_of_row[r] {
+            Some(k) => vcov.map(|v| v[(k, k)].max(0.0).sqrt()),
+            None => Some(0.0),
+        };
+        for grp in &self.groups {
+            let Some((imp, _)) = ew::implied_moments(model, &grp.lay, x) else {
+                continue;
+            };
+            let d = ew::scales(&grp.lay, &imp, x);
+            for (k, &(j, r, v)) in grp.lay.th.iter().enumerate() {
+                if grp.lay.is_mean(k) {
+                    continue;
+                }
+                let est = v.at(x);
+                let d = d[j];
+                crate::inference::fill_row(&mut rows[r], est, se_of(r), level);
+                rows[r].std_lv = Some(est);
+                rows[r].std_all = Some(est * d);
+            }
+            for (r, row) in model.pt.rows.iter().enumerate() {
+                if row.op == "~*~" && row.group == grp.lay.group + 1 {
+                    let est = match (model.x_of_row[r], model.ram.index(&row.lhs)) {
+                        (_, Some(j)) if grp.lay.theta => d[j],
+                        (Some(k), _) => x[k],
+                        _ => row.ustart.unwrap_or(1.0),
+                    };
+                    crate::inference::fill_row(&mut rows[r], est, se_of(r), level);
+                    // the scale of a standardized latent response is 1
+                    rows[r].std_lv = Some(est);
+                    rows[r].std_all = Some(1.0);
+                }
+            }
+        }
+    }
+}

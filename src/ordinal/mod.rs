@@ -1,0 +1,530 @@
+//! Sample statistics for ordinal (and mixed ordinal/continuous) data: the
+//! first stages of lavaan's three-stage approach (Muthén 1984), for one group.
+//!
+//! Stage 1 gives each ordinal variable its thresholds from its univariate
+//! margin (`qnorm` of the cumulative proportions) and each continuous variable
+//! its mean and variance. Stage 2 gives each pair a correlation by pairwise ML
+//! with the stage-1 parameters held fixed: polychoric for two ordinal
+//! variables (lavaan's `lav_bvord`), polyserial for an ordinal and a
+//! continuous one (`lav_bvmix`), Pearson for two continuous ones. Stage 3 is
+//! the asymptotic covariance of all these statistics (lavaan's `NACOV`, shown
+//! by `lavInspect(fit, "gamma")`), computed from the casewise scores of the
+//! stage-1 and stage-2 log-likelihoods (`lav_muthen1984`). The weight matrix of
+//! the WLS family (`lavInspect(fit, "wls.v")`) follows from it.
+//!
+//! Everything is in the model's observed-variable order and uses lavaan's
+//! layout, so that the estimator can compare `wls_obs` with the model-implied
+//! (thresholds, variances, correlations) element by element.
+
+pub mod bivariate;
+pub mod columns;
+pub mod normal;
+pub mod univariate;
+
+use nalgebra::{DMatrix, DVector};
+use univariate::{NumVar, OrdVar, Uni};
+
+/// lavaan's sample statistics for one group with ordinal (and possibly
+/// continuous) observed variables, in the model's observed-variable order.
+#[derive(Debug, Clone)]
+pub struct OrdinalStats {
+    /// cases used (after listwise deletion; with pairwise deletion, the rows
+    /// with at least one observed value), lavaan's `nobs`
+    pub nobs: usize,
+    /// per observed variable: declared ordinal
+    pub ordered: Vec<bool>,
+    /// per observed variable: its sorted distinct values (the categories,
+    /// empty for a continuous variable); category k of variable j is `levels[j][k]`
+    pub levels: Vec<Vec<f64>>,
+    /// lavaan's internal `th` (`fit@SampleStats@th`): per variable in
+    /// order, the K-1 thresholds of an ordinal variable, or the mean of a
+    /// continuous one; `lavInspect(fit, "sampstat")$th` shows the entries
+    /// with `th_idx != 0` (the means appear under `$mean` there)
+    pub th: Vec<f64>,
+    /// lavaan's `th.idx`: per `th` entry the 1-based variable it belongs to
+    /// when that variable is ordinal, 0 when the entry is a continuous mean
+    pub th_idx: Vec<usize>,
+    /// `lavInspect(fit, "sampstat")$cov`: polychoric / polyserial / Pearson
+    /// correlations off the diagonal; 1 on the diagonal for an ordinal
+    /// variable, the (N-denominator) variance for a continuous one, and
+    /// covariances (correlation times standard deviations) where continuous
+    /// variables are involved, as lavaan
+    pub cov: DMatrix<f64>,
+    /// `lavInspect(fit, "wls.obs")`: `th` with the sign of each continuous
+    /// mean flipped (lavaan stores it as a "threshold", minus the mean), then
+    /// the variances of the continuous variables, then the elements of `cov`
+    /// below the diagonal column by column (lavaan's `vech(cov, diagonal = FALSE)`)
+    pub wls_obs: DVector<f64>,
+    /// `lavInspect(fit, "gamma")`: the asymptotic covariance of `wls_obs`
+    /// times N (lavaan's NACOV)
+    pub nacov: DMatrix<f64>,
+    /// the casewise influence F of each case (rows: the `nobs` cases used,
+    /// in data order) on `wls_obs` (columns), with `nacov` = N F'F: a sandwich or a
+    /// trace of U Gamma can use it without forming the NACOV (N x p instead
+    /// of p x p)
+    pub influence: DMatrix<f64>,
+    /// remarks: a correlation of (nearly) 1 (lavaan warns), bivariate tables
+    /// with empty cells (lavaan's `zero.cell.tables`, one summary line)
+    pub warnings: Vec<String>,
+}
+
+/// Which weight matrix of the WLS family: lavaan's `wls.v`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WeightKind {
+    /// inverse of the NACOV (estimator "WLS")
+    Wls,
+    /// inverse of the NACOV's diagonal (estimators "DWLS", "WLSMV")
+    Dwls,
+    /// identity (estimators "ULS", "ULSMV")
+    Uls,
+}
+
+/// How missing values (NaN) are handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OrdMissing {
+    /// drop every row with a missing value (lavaan's default)
+    #[default]
+    Listwise,
+    /// each statistic from the rows where its variables are observed
+    /// (lavaan's `missing = "pairwise"`)
+    Pairwise,
+}
+
+impl OrdinalStats {
+    /// lavaan's `wls.v`: the inverse NACOV (WLS), the inverse of its diagonal
+    /// (DWLS), or the identity (ULS). Errors when the NACOV (or an element of
+    /// its diagonal) is not invertible.
+    pub fn weight(&self, kind: WeightKind) -> Result<DMatrix<f64>, String> {
+        let p = self.nacov.nrows();
+        match kind {
+            WeightKind::Uls => Ok(DMatrix::identity(p, p)),
+            WeightKind::Dwls => {
+                let mut w = DMatrix::zeros(p, p);
+                for i in 0..p {
+                    let d = self.nacov[(i, i)];
+                    if !(d > 0.0 && d.is_finite()) {
+                        return Err(format!(
+                            "the asymptotic variance of sample statistic {} is {d}; the DWLS weight needs it positive",
+                            i + 1
+                        ));
+                    }
+                    w[(i, i)] = 1.0 / d;
+                }
+                Ok(w)
+            }
+            WeightKind::Wls => {
+                let sym = (&self.nacov + self.nacov.transpose()) * 0.5;
+                // a (nearly) singular NACOV may fail Cholesky by rounding;
+                // lavaan's inverse is then as large as ours: both are noise
+                let inv = sym.clone().cholesky().map(|c| c.inverse()).or_else(|| sym.try_inverse());
+                inv.filter(|m| m.iter().all(|v| v.is_finite())).ok_or_else(|| {
+                    "the asymptotic covariance matrix of the sample statistics (NACOV) is not positive definite; \
+                     the full WLS weight needs its inverse (use DWLS/WLSMV, or more cases)"
+                        .to_string()
+                })
+            }
+        }
+    }
+}
+
+/// The sorted distinct values of a column (NaN = missing is skipped).
+pub fn categories(col: &[f64]) -> Vec<f64> {
+    let mut v: Vec<f64> = col.iter().copied().filter(|x| !x.is_nan()).collect();
+    v.sort_by(|a, b| a.total_cmp(b));
+    v.dedup();
+    v
+}
+
+/// lavaan's three-stage sample statistics for one group. `cols[j]` is
+/// observed variable j's column (`f64::NAN` = missing), `names` are used in
+/// messages, `ordered[j]` declares variable j ordinal; its categories are the
+/// sorted distinct values of its column.
+pub fn ordinal_stats(cols: &[Vec<f64>], names: &[String], ordered: &[bool], missing: OrdMissing) -> Result<OrdinalStats, String> {
+    let levels: Vec<Vec<f64>> = cols
+        .iter()
+        .zip(ordered)
+        .map(|(c, &o)| if o { categories(c) } else { vec![] })
+        .collect();
+    ordinal_stats_with_levels(cols, names, &levels, missing)
+}
+
+/// As `ordinal_stats`, with the categories of each ordinal variable given
+/// (`levels[j]` sorted; empty for a continuous variable), as lavaan takes
+/// them from all groups together: a category that does not occur in this
+/// group is lavaan's error "some categories of variable are empty".
+pub fn ordinal_stats_with_levels(
+    cols: &[Vec<f64>],
+    names: &[String],
+    levels: &[Vec<f64>],
+    missing: OrdMissing,
+) -> Result<OrdinalStats, String> {
+    let p = cols.len();
+    let ordered: Vec<bool> = levels.iter().map(|l| !l.is_empty()).collect();
+    let nrows = cols.first().map_or(0, Vec::len);
+    // listwise: complete rows; pairwise: rows with at least one value (lavaan drops empty rows)
+    let keep: Vec<usize> = match missing {
+        OrdMissing::Listwise => (0..nrows).filter(|&i| cols.iter().all(|c| !c[i].is_nan())).collect(),
+        OrdMissing::Pairwise => (0..nrows).filter(|&i| cols.iter().any(|c| !c[i].is_nan())).collect(),
+    };
+    let n = keep.len();
+    for (j, l) in levels.iter().enumerate() {
+        if ordered[j] && l.len() < 2 {
+            return Err(format!(
+                "ordinal variable `{}` has {} category; an ordinal variable needs at least two",
+                names[j],
+                l.len()
+            ));
+        }
+    }
+    if n < 2 {
+        return Err(format!("only {n} complete case(s); the sample statistics need at least two"));
+    }
+    let mut uni = Vec::with_capacity(p);
+    for j in 0..p {
+        let col: Vec<f64> = keep.iter().map(|&i| cols[j][i]).collect();
+        if ordered[j] {
+            let lv = &levels[j];
+            let mut y = Vec::with_capacity(n);
+            for v in &col {
+                if v.is_nan() {
+                    y.push(univariate::MISSING);
+                    continue;
+                }
+                match lv.binary_search_by(|a| a.total_cmp(v)) {
+                    Ok(k) => y.push(k),
+                    Err(_) => return Err(format!("ordinal variable `{}` has value {v}, not one of its categories", names[j])),
+                }
+            }
+            let mut freq = vec![0usize; lv.len()];
+            for &k in y.iter().filter(|&&k| k != univariate::MISSING) {
+                freq[k] += 1;
+            }
+            if freq.contains(&0) {
+                let f: Vec<String> = freq.iter().map(|f| f.to_string()).collect();
+                return Err(format!(
+                    "some categories of ordinal variable `{}` are empty; frequencies are [{}] for categories [{}]",
+                    names[j],
+                    f.join(" "),
+                    lv.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(" ")
+                ));
+            }
+            uni.push(Uni::Ord(OrdVar::fit(y, lv.len())));
+        } else {
+            let v = NumVar::fit(col);
+            if v.var.is_nan() || v.var <= 0.0 {
+                return Err(format!("continuous variable `{}` has no variance", names[j]));
+            }
+            uni.push(Uni::Num(v));
+        }
+    }
+    Ok(assemble(uni, names, ordered, levels.to_vec(), n))
+}
+
+/// Stages 2 and 3 from the stage-1 fits (lavaan's `muthen1984`).
+fn assemble(uni: Vec<Uni>, names: &[String], ordered: Vec<bool>, levels: Vec<Vec<f64>>, n: usize) -> OrdinalStats {
+    let p = uni.len();
+    let mut warnings = Vec::new();
+    // layout of the statistics: thresholds/means, variances, correlations
+    let mut th_start = Vec::with_capacity(p);
+    let mut th = Vec::new();
+    let mut th_idx = Vec::new();
+    let mut var_pos = vec![usize::MAX; p];
+    let mut nnum = 0;
+    for (j, u) in uni.iter().enumerate() {
+        th_start.push(th.len());
+        match u {
+            Uni::Ord(o) => {
+                th.extend_from_slice(&o.th);
+                th_idx.extend(std::iter::repeat_n(j + 1, o.nth()));
+            }
+            Uni::Num(v) => {
+                th.push(v.mean);
+                th_idx.push(0);
+                var_pos[j] = nnum;
+                nnum += 1;
+            }
+        }
+    }
+    let nth = th.len();
+    for v in var_pos.iter_mut().filter(|v| **v != usize::MAX) {
+        *v += nth;
+    }
+    let a11 = nth + nnum;
+    let pstar = p * (p - 1) / 2;
+    let total = a11 + pstar;
+    let sd: Vec<f64> = uni.iter().map(|u| if let Uni::Num(v) = u { v.var.sqrt() } else { 1.0 }).collect();
+
+    // casewise scores, column by column
+    let mut sc = DMatrix::<f64>::zeros(n, total);
+    for (j, u) in uni.iter().enumerate() {
+        for i in 0..n {
+            match u {
+                Uni::Ord(o) => {
+                    for (k, s) in o.scores(i) {
+                        if k < o.nth() {
+                            sc[(i, th_start[j] + k)] = s;
+                        }
+                    }
+                }
+                Uni::Num(v) => {
+                    let (m, s2) = v.scores(i);
+                    sc[(i, th_start[j])] = m;
+                    sc[(i, var_pos[j])] = s2;
+                }
+            }
+        }
+    }
+    // stage 2, pair by pair in parallel: (j, i) with i > j, in lavaan's
+    // vech order (column by column below the diagonal)
+    let pairs: Vec<(usize, usize)> = (0..p).flat_map(|j| (j + 1..p).map(move |i| (j, i))).collect();
+    let ctx = PairCtx {
+        uni: &uni,
+        names,
+        ordered: &ordered,
+        th_start: &th_start,
+        var_pos: &var_pos,
+        sd: &sd,
+        a11,
+    };
+    let outs: Vec<PairOut> = {
+        use rayon::prelude::*;
+        pairs.par_iter().map(|&(j, i)| ctx.pair(i, j)).collect()
+    };
+    let mut cor = DMatrix::<f64>::identity(p, p);
+    let mut a21 = DMatrix::<f64>::zeros(pstar, a11);
+    let mut h21 = DMatrix::<f64>::zeros(pstar, a11);
+    let mut h22 = DVector::<f64>::from_element(pstar, 1.0);
+    let mut empty: Vec<String> = vec![];
+    for (k, (&(j, i), out)) in pairs.iter().zip(outs).enumerate() {
+        cor[(i, j)] = out.rho;
+        cor[(j, i)] = out.rho;
+        a21.row_mut(k).copy_from_slice(&out.a21);
+        for (m, v) in out.h21 {
+            h21[(k, m)] = v;
+        }
+        h22[k] = out.h22;
+        sc.column_mut(a11 + k).copy_from_slice(&out.scores);
+        warnings.extend(out.warnings);
+        empty.extend(out.empty_table);
+    }
+    // lavInspect(fit, "zero.cell.tables"); lavaan itself is silent about them by default
+    if !empty.is_empty() {
+        let shown: Vec<&str> = empty.iter().take(5).map(String::as_str).collect();
+        warnings.push(format!(
+            "{} bivariate table(s) of ordinal variables have empty cells ({}{}); their polychoric correlations rest on sparse data",
+            empty.len(),
+            shown.join(", "),
+            if empty.len() > 5 { ", ..." } else { "" }
+        ));
+    }
+    // lavaan's NACOV is N B^-1 (SC'SC) B^-T (B: the block-triangular
+    // Hessian of the stacked stage-1 and stage-2 log-likelihoods), then H (.) H'
+    // for covariances instead of correlations. It is computed here as N F'F
+    // with F = SC B^-T H', the casewise influence of each case on the
+    // statistics: B's structure (A11 block diagonal per variable, A22
+    // diagonal, A21 with two variables per row) makes F cheap, leaving one
+    // product. lavaan's NA scores (impossible cells) count as 0.
+    sc.apply(|v| {
+        if v.is_nan() {
+            *v = 0.0
+        }
+    });
+    let mut inf = DMatrix::<f64>::zeros(n, total);
+    for (j, u) in uni.iter().enumerate() {
+        let mut idx: Vec<usize> = (th_start[j]..th_start[j] + if let Uni::Ord(o) = u { o.nth() } else { 1 }).collect();
+        if var_pos[j] != usize::MAX {
+            idx.push(var_pos[j]);
+        }
+        let sub = DMatrix::from_fn(n, idx.len(), |r, c| sc[(r, idx[c])]);
+        let block = sub.transpose() * &sub;
+        let a11_inv = block.clone().try_inverse().unwrap_or_else(|| pseudo_inverse(&block));
+        let f = sub * a11_inv.transpose();
+        for (c, &col) in idx.iter().enumerate() {
+            inf.column_mut(col).copy_from(&f.column(c));
+        }
+    }
+    for q in 0..pstar {
+        let d: f64 = sc.column(a11 + q).norm_squared();
+        let a22_inv = if d == 0.0 { 0.0 } else { 1.0 / d };
+        let mut col = sc.column(a11 + q).into_owned();
+        for m in 0..a11 {
+            let a = a21[(q, m)];
+            if a != 0.0 {
+                col.axpy(-a, &inf.column(m), 1.0);
+            }
+        }
+        inf.column_mut(a11 + q).copy_from(&(col * a22_inv));
+    }
+    if nnum > 0 {
+        for q in 0..pstar {
+            let mut col = inf.column(a11 + q) * h22[q];
+            for m in 0..a11 {
+                let h = h21[(q, m)];
+                if h != 0.0 {
+                    col.axpy(h, &inf.column(m), 1.0);
+                }
+            }
+            inf.column_mut(a11 + q).copy_from(&col);
+        }
+        // lavaan stores a continuous variable's mean as a "threshold" (minus the mean)
+        for (t, &ti) in th_idx.iter().enumerate() {
+            if ti == 0 {
+                inf.column_mut(t).neg_mut();
+            }
+        }
+    }
+    let mut nacov = gram(&inf);
+    nacov *= n as f64;
+    let cov = DMatrix::from_fn(p, p, |r, c| cor[(r, c)] * sd[r] * sd[c]);
+    let mut obs: Vec<f64> = th.iter().zip(&th_idx).map(|(&t, &i)| if i == 0 { -t } else { t }).collect();
+    obs.extend(uni.iter().filter_map(|u| if let Uni::Num(v) = u { Some(v.var) } else { None }));
+    for j in 0..p {
+        for i in j + 1..p {
+            obs.push(cov[(i, j)]);
+        }
+    }
+    OrdinalStats {
+        nobs: n,
+        ordered,
+        levels,
+        th,
+        th_idx,
+        cov,
+        wls_obs: DVector::from_vec(obs),
+        nacov,
+        influence: inf,
+        warnings,
+    }
+}
+
+/// F'F, in column blocks on the rayon pool when F is wide (the one
+/// product of cost N p^2 in the statistics).
+fn gram(f: &DMatrix<f64>) -> DMatrix<f64> {
+    let m = f.ncols();
+    let blocks = rayon::current_num_threads().min(m / 64).max(1);
+    // an explicit transpose lets nalgebra use its blocked (matrixmultiply) product
+    let ft = f.transpose();
+    if blocks == 1 {
+        return &ft * f;
+    }
+    use rayon::prelude::*;
+    let bounds: Vec<(usize, usize)> = (0..blocks).map(|b| (b * m / blocks, (b + 1) * m / blocks)).collect();
+    let parts: Vec<DMatrix<f64>> = bounds.par_iter().map(|&(a, b)| &ft * f.columns(a, b - a)).collect();
+    let mut w = DMatrix::zeros(m, m);
+    for (&(a, b), part) in bounds.iter().zip(parts) {
+        w.columns_mut(a, b - a).copy_from(&part);
+    }
+    w
+}
+
+/// What stage 2 needs to treat one pair.
+struct PairCtx<'a> {
+    uni: &'a [Uni],
+    names: &'a [String],
+    ordered: &'a [bool],
+    th_start: &'a [usize],
+    var_pos: &'a [usize],
+    sd: &'a [f64],
+    a11: usize,
+}
+
+/// One pair's correlation, the casewise scores of its log-likelihood, its
+/// row of A21 (cross-products with the stage-1 scores) and of H.
+struct PairOut {
+    rho: f64,
+    scores: Vec<f64>,
+    a21: Vec<f64>,
+    h21: Vec<(usize, f64)>,
+    h22: f64,
+    warnings: Vec<String>,
+    /// "x1 x x2" when the pair's table has empty cells
+    empty_table: Option<String>,
+}
+
+impl PairCtx<'_> {
+    fn pair(&self, i: usize, j: usize) -> PairOut {
+        let (th_start, var_pos, sd, names) = (self.th_start, self.var_pos, self.sd, self.names);
+        let mut a21 = vec![0.0; self.a11];
+        let mut h21 = vec![];
+        let mut h22 = 1.0;
+        let mut warnings = vec![];
+        let mut empty_table = None;
+        let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).filter(|v| !v.is_nan()).sum::<f64>();
+        let add_th = |a21: &mut [f64], start: usize, nth: usize, sr: &[f64], s: &[[(usize, f64); 2]]| {
+            for (c, pair) in s.iter().enumerate() {
+                for &(t, v) in pair {
+                    if t < nth && !(sr[c] * v).is_nan() {
+                        a21[start + t] += sr[c] * v;
+                    }
+                }
+            }
+        };
+        let (rho, scores) = match (&self.uni[i], &self.uni[j]) {
+            (Uni::Num(xi), Uni::Num(xj)) => {
+                let rho = bivariate::pearson(xi, xj);
+                let s = bivariate::pearson_scores(xi, xj, rho);
+                a21[th_start[i]] = dot(&s.rho, &s.mu1);
+                a21[th_start[j]] = dot(&s.rho, &s.mu2);
+                a21[var_pos[i]] = dot(&s.rho, &s.var1);
+                a21[var_pos[j]] = dot(&s.rho, &s.var2);
+                h21.push((var_pos[i], sd[j] * rho / (2.0 * sd[i])));
+                h21.push((var_pos[j], sd[i] * rho / (2.0 * sd[j])));
+                h22 = sd[i] * sd[j];
+                (rho, s.rho)
+            }
+            (Uni::Num(x), Uni::Ord(y)) | (Uni::Ord(y), Uni::Num(x)) => {
+                let (xn, yn) = if self.ordered[i] { (j, i) } else { (i, j) };
+                let rho = bivariate::polyserial(x, y);
+                let s = bivariate::polyserial_scores(x, y, rho);
+                a21[th_start[xn]] = dot(&s.rho, &s.mu);
+                add_th(&mut a21, th_start[yn], y.nth(), &s.rho, &s.th);
+                a21[var_pos[xn]] = dot(&s.rho, &s.var);
+                h21.push((var_pos[xn], rho / (2.0 * sd[xn])));
+                h22 = sd[xn];
+                (rho, s.rho)
+            }
+            (Uni::Ord(yi), Uni::Ord(yj)) => {
+                let (rho, empty) = bivariate::polychoric(yj, yi);
+                if empty {
+                    empty_table = Some(format!("{} x {}", names[j], names[i]));
+                }
+                let s = bivariate::polychoric_scores(yi, yj, rho);
+                add_th(&mut a21, th_start[i], yi.nth(), &s.rho, &s.th1);
+                add_th(&mut a21, th_start[j], yj.nth(), &s.rho, &s.th2);
+                (rho, s.rho)
+            }
+        };
+        if rho.abs() > 0.99 {
+            warnings.push(format!("the correlation between {} and {} is (nearly) 1.0", names[i], names[j]));
+        }
+        PairOut {
+            rho,
+            scores,
+            a21,
+            h21,
+            h22,
+            warnings,
+            empty_table,
+        }
+    }
+}
+
+/// Moore-Penrose inverse (lavaan falls back to `MASS::ginv` for a singular A11 block).
+fn pseudo_inverse(m: &DMatrix<f64>) -> DMatrix<f64> {
+    m.clone()
+        .pseudo_inverse(1e-12)
+        .unwrap_or_else(|_| DMatrix::zeros(m.nrows(), m.ncols()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gram_in_blocks_is_the_cross_product() {
+        let f = DMatrix::from_fn(37, 211, |i, j| ((i * 31 + j * 17) % 23) as f64 - 11.0 + 0.1 * j as f64);
+        let (a, b) = (gram(&f), f.tr_mul(&f));
+        assert_eq!(a.shape(), (211, 211));
+        assert!((a - b).amax() < 1e-9);
+    }
+}
