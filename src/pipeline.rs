@@ -602,8 +602,10 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         inference::bootstrap::apply(&mut rows, b);
     }
     // standard errors of the standardized solution: delta method with the
-    // (standard or robust) vcov; not computed from bootstrap draws
-    let std_se = match (&vcov, boot.as_ref().is_some_and(|b| b.rows.is_some())) {
+    // (standard or robust) vcov; not computed from bootstrap draws, nor with
+    // ordinal variables (their latent-response variances are not free
+    // parameters of the RAM matrices that `standardize` differentiates)
+    let std_se = match (&vcov, boot.as_ref().is_some_and(|b| b.rows.is_some()) || prep.ordinal.is_some()) {
         (Some(v), false) => inference::std_se::std_all_se(model, x, v),
         _ => vec![None; model.pt.rows.len()],
     };
