@@ -191,6 +191,8 @@ pub fn summarize(path: &Path, result: Result<FitReport, SemError>, gates: &Gates
                 hypotheses: Vec::new(),
                 warnings: Vec::new(),
                 gate_failures: Vec::new(),
+                validity: None,
+                effects: None,
             };
         }
     };
@@ -222,6 +224,8 @@ pub fn summarize(path: &Path, result: Result<FitReport, SemError>, gates: &Gates
         fit: r.fit,
         hypotheses: r.hypotheses,
         warnings,
+        validity: r.validity,
+        effects: r.effects,
     }
 }
 

@@ -112,6 +112,13 @@ pub struct DiffTest {
     /// RMSEA of the difference (lavaan's lavTestLRT column):
     /// sqrt(max(0, (dchisq - ddf) / (N ddf))) sqrt(G)
     pub rmsea: Option<f64>,
+    /// the change in CFI, RMSEA and SRMR from the general to the restricted
+    /// model (restricted minus general, as semTools' compareFit): the usual
+    /// decision aids next to the difference test (e.g. Chen 2007: a drop in
+    /// CFI of more than .01). From the standard (unscaled) indices.
+    pub cfi_diff: Option<f64>,
+    pub rmsea_diff: Option<f64>,
+    pub srmr_diff: Option<f64>,
 }
 
 /// Likelihood-ratio test: the model with more df is the restricted one.
@@ -165,7 +172,15 @@ pub fn lr_test(a: &ModelLine, b: &ModelLine) -> DiffTest {
         method,
         scaling_factor,
         rmsea,
+        cfi_diff: change(restricted.cfi, general.cfi),
+        rmsea_diff: change(restricted.rmsea, general.rmsea),
+        srmr_diff: change(restricted.srmr, general.srmr),
     }
+}
+
+/// restricted minus general, when both exist.
+fn change(restricted: Option<f64>, general: Option<f64>) -> Option<f64> {
+    Some(restricted? - general?).filter(|v| v.is_finite())
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -252,6 +252,12 @@ impl Gates {
         Ok(Gates { fit, supported })
     }
 
+    /// Whether a criterion names a `--validity` measure (omega, alpha, ave,
+    /// htmt): the run then computes the validity table even without `--validity`.
+    pub fn needs_validity(&self) -> bool {
+        self.fit.iter().any(|c| VALIDITY_MEASURES.contains(&c.key.as_str()))
+    }
+
     pub fn is_empty(&self) -> bool {
         self.fit.is_empty() && self.supported == RequireSupported::None
     }
@@ -280,6 +286,10 @@ impl Gates {
     pub fn evaluate(&self, r: &FitReport) -> Vec<GateFailure> {
         let mut out = Vec::new();
         for c in &self.fit {
+            if VALIDITY_MEASURES.contains(&c.key.as_str()) {
+                out.extend(validity_failures(c, r));
+                continue;
+            }
             let reason = match r.fit.get(&c.key) {
                 None => Some(format!(
                     "`{}` is not a fit measure of this report (it has {})",
@@ -336,6 +346,70 @@ impl Gates {
         }
         out
     }
+}
+
+/// The measures of `--validity` a criterion may name; each is checked on
+/// every factor (htmt: every pair of factors) of every group.
+const VALIDITY_MEASURES: &[&str] = &["omega", "alpha", "ave", "htmt"];
+
+/// The factors (or pairs) that do not meet a validity criterion; a null
+/// measure (not defined for that factor) fails it, with the reason.
+fn validity_failures(c: &FitCriterion, r: &FitReport) -> Vec<GateFailure> {
+    let fail = |reason: String| GateFailure {
+        criterion: c.text(),
+        reason,
+    };
+    let Some(v) = &r.validity else {
+        return vec![fail(format!(
+            "{} is a --validity measure and this report has no validity table",
+            c.key
+        ))];
+    };
+    let in_group = |g: usize| match &r.groups {
+        Some(names) => format!(" in group {}", names.get(g - 1).map_or(g.to_string(), |n| n.clone())),
+        None => String::new(),
+    };
+    let mut items: Vec<(String, Option<f64>)> = Vec::new();
+    if c.key == "htmt" {
+        for h in &v.htmt {
+            items.push((format!("factors {} and {}{}", h.a, h.b, in_group(h.group)), h.htmt));
+        }
+    } else {
+        for f in &v.factors {
+            let value = match c.key.as_str() {
+                "omega" => f.omega,
+                "alpha" => f.alpha,
+                _ => f.ave,
+            };
+            items.push((format!("factor {}{}", f.factor, in_group(f.group)), value));
+        }
+    }
+    if items.is_empty() {
+        return vec![fail(format!(
+            "{} is not defined: the model has no {}",
+            c.key,
+            if c.key == "htmt" {
+                "pair of factors"
+            } else {
+                "factor with observed indicators"
+            }
+        ))];
+    }
+    items
+        .into_iter()
+        .filter_map(|(what, value)| match value {
+            None => Some(fail(format!("{what}: {} is not defined (null; see the warnings)", c.key))),
+            Some(x) if !c.cmp.holds(x, c.value) => Some(fail(format!(
+                "{what}: {} = {} does not meet {} {} {}",
+                c.key,
+                short(x),
+                c.key,
+                c.cmp.symbol(),
+                c.value
+            ))),
+            Some(_) => None,
+        })
+        .collect()
 }
 
 /// A number in a message: four significant decimals, no trailing noise.

@@ -73,6 +73,10 @@ pub struct FitOptions {
     pub parameterization: crate::model::partable::Parameterization,
     /// --missing pairwise (ordinal data): lavaan's missing = "pairwise"
     pub pairwise: bool,
+    /// --validity: reliability, AVE, Fornell–Larcker and HTMT (`inference::validity`)
+    pub validity: bool,
+    /// --effects: direct, indirect and total effects (`inference::effects`); `All` adds specific paths
+    pub effects: Option<inference::effects::Detail>,
 }
 
 impl Default for FitOptions {
@@ -97,6 +101,8 @@ impl Default for FitOptions {
             estimator_chosen: false,
             parameterization: Default::default(),
             pairwise: false,
+            validity: false,
+            effects: None,
         }
     }
 }
@@ -606,13 +612,23 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
     if let Some(b) = boot.as_ref().and_then(|b| b.rows.as_ref()) {
         inference::bootstrap::apply(&mut rows, b);
     }
+    // standard errors of the standardized solution: delta method with the
+    // (standard or robust) vcov; not computed from bootstrap draws, nor with
+    // ordinal variables (their latent-response variances are not free
+    // parameters of the RAM matrices that `standardize` differentiates)
+    let std_se = match (&vcov, boot.as_ref().is_some_and(|b| b.rows.is_some()) || prep.ordinal.is_some()) {
+        (Some(v), false) => inference::std_se::std_all_se(model, x, v),
+        _ => vec![None; model.pt.rows.len()],
+    };
     let parameters: Vec<ParamOut> = model
         .pt
         .rows
         .iter()
         .zip(&rows)
-        .filter(|(r, _)| matches!(r.op.as_str(), "=~" | "~" | "~~" | "~1" | ":=" | "|" | "~*~"))
-        .map(|(r, e)| ParamOut {
+        .zip(&std_se)
+        .map(|((r, e), s)| (r, e, *s))
+        .filter(|(r, _, _)| matches!(r.op.as_str(), "=~" | "~" | "~~" | "~1" | ":=" | "|" | "~*~"))
+        .map(|(r, e, std_all_se)| ParamOut {
             lhs: r.lhs.clone(),
             op: r.op.clone(),
             rhs: r.rhs.clone(),
@@ -627,6 +643,7 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
             ci_upper: e.ci_upper,
             std_lv: e.std_lv,
             std_all: e.std_all,
+            std_all_se,
         })
         .collect();
     let measures = fitting.measures(x, scaling);
@@ -655,6 +672,21 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         None
     };
     let hypotheses = hyp::evaluate(&parameters, &prep.expect, opt.alpha);
+    let effects = opt.effects.map(|detail| {
+        use inference::effects::Uncertainty;
+        let unc = match (boot.as_ref().and_then(|b| b.draws.as_ref()), &opt.bootstrap) {
+            (Some(d), Some(s)) if d.x.len() >= 2 => Uncertainty::Bootstrap(d, s.ci),
+            _ => Uncertainty::Delta(vcov.as_ref()),
+        };
+        let (e, w) = inference::effects::effects(model, x, &unc, opt.ci_level, detail);
+        warnings.extend(w);
+        e
+    });
+    let validity = opt.validity.then(|| {
+        let (v, w) = inference::validity::validity(model, x, gd, &prep.group_names);
+        warnings.extend(w);
+        v
+    });
     let nobs: Vec<usize> = fitting.nobs().unwrap_or_else(|| gd.iter().map(|d| d.n).collect());
     FitReport {
         converged: est.converged,
@@ -667,6 +699,8 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         hypotheses,
         modindices,
         residuals: (opt.residuals && diagnostics.is_none()).then(|| inference::residuals::residuals(model, x, gd, vcov.as_ref())),
+        validity,
+        effects,
         warnings,
         model_file: prep.model_file.clone(),
         data_file: prep.data_file.clone(),

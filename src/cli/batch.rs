@@ -84,8 +84,9 @@ pub fn render_styled(r: &BatchReport, f: BatchFormat, style: Style) -> String {
 }
 
 pub fn run(a: BatchArgs) -> Result<u8, SemError> {
-    let opt = a.flags.options()?;
+    let mut opt = a.flags.options()?;
     let gates = a.gates.gates()?;
+    opt.validity |= gates.needs_validity();
     let data = crate::batch::expand(&a.data)?;
     let bar = ProgressBar::new(data.len() as u64);
     if let Ok(style) = ProgressStyle::with_template("{spinner} fitting [{bar:30}] {pos}/{len} data sets, {elapsed} {wide_msg}") {

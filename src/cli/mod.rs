@@ -187,6 +187,13 @@ impl FitArgs {
     }
 }
 
+/// `--effects` (totals) or `--effects all` (also each specific indirect path).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EffectsArg {
+    Totals,
+    All,
+}
+
 /// The estimation options shared by fit, batch, compare and invariance.
 #[derive(Args, Debug, Clone)]
 pub struct FitFlags {
@@ -225,6 +232,15 @@ pub struct FitFlags {
     /// add residuals: correlation residuals and standardized residuals (lavaan's residuals())
     #[arg(long)]
     pub residuals: bool,
+    /// add measurement quality per factor: alpha, omega (composite reliability), AVE,
+    /// Fornell–Larcker, and HTMT per pair of factors (semTools' compRelSEM, AVE, htmt)
+    #[arg(long)]
+    pub validity: bool,
+    /// add direct, indirect and total effects for every pair of structural variables joined
+    /// by a path of two or more steps (delta-method or bootstrap SEs); `--effects all` adds
+    /// each specific indirect path
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "totals", value_name = "all")]
+    pub effects: Option<EffectsArg>,
     /// optimizer iteration cap
     #[arg(long, default_value_t = 10_000)]
     pub max_iter: u64,
@@ -364,6 +380,11 @@ impl FitFlags {
             estimator_chosen: self.estimator.is_some(),
             parameterization: self.ordinal.parameterization(),
             pairwise: self.missing == Missing::Pairwise,
+            validity: self.validity,
+            effects: self.effects.map(|e| match e {
+                EffectsArg::Totals => crate::inference::effects::Detail::Totals,
+                EffectsArg::All => crate::inference::effects::Detail::All,
+            }),
         })
     }
 }
@@ -407,6 +428,7 @@ pub fn run(cli: Cli) -> Result<u8, SemError> {
                 b.progress = true;
             }
             let gates = a.gates.gates()?;
+            opt.validity |= gates.needs_validity();
             // the bootstrap has its own progress bar
             let spinner = opt
                 .bootstrap

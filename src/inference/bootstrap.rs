@@ -388,7 +388,7 @@ pub struct BootRow {
 }
 
 /// SE (divisor `B - ddof`) and interval of one parameter with estimate `est`.
-fn summarize_one(est: f64, draws: &[f64], ddof: f64, level: f64, ci: CiType, free: bool, extreme: &mut bool) -> BootRow {
+pub fn summarize_one(est: f64, draws: &[f64], ddof: f64, level: f64, ci: CiType, free: bool, extreme: &mut bool) -> BootRow {
     let mut t: Vec<f64> = draws.iter().copied().filter(|v| v.is_finite()).collect();
     let b = t.len() as f64;
     if t.is_empty() || b - ddof <= 0.0 {
@@ -515,6 +515,8 @@ pub struct Outcome {
     /// with `--test bollen-stine`
     pub bollen_stine_pvalue: Option<f64>,
     pub warnings: Vec<String>,
+    /// the successful draws, with `--se bootstrap` (for `--effects`)
+    pub draws: Option<Draws>,
 }
 
 /// A progress bar on stderr for the draws; indicatif hides it when stderr
@@ -591,6 +593,7 @@ pub fn run(
         rows,
         bollen_stine_pvalue: bs,
         warnings,
+        draws: s.se.then_some(draws),
     }
 }
 

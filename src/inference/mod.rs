@@ -8,12 +8,15 @@
 
 pub mod bootstrap;
 pub mod defined;
+pub mod effects;
 pub mod eigen;
 pub mod fiml;
 pub mod modindices;
 pub mod residuals;
 pub mod robust;
 pub mod standardize;
+pub mod std_se;
+pub mod validity;
 
 use crate::estimate::objective::{expected_information, GroupData};
 use crate::model::ram::Mat;

@@ -84,6 +84,12 @@ pub struct DatasetOut {
     pub warnings: Vec<String>,
     /// the `--require` / `--require-supported` criteria this data set did not meet
     pub gate_failures: Vec<GateFailure>,
+    /// with --validity (or a validity gate): `sem fit`'s validity table for this data set
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validity: Option<crate::inference::validity::Validity>,
+    /// with --effects: `sem fit`'s effects for this data set
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effects: Option<Vec<crate::inference::effects::Effect>>,
 }
 
 impl DatasetOut {

@@ -169,25 +169,31 @@ pub fn text(v: &View, style: Style) -> String {
     let tw = v.tests.iter().map(|t| t.to.len() + t.from.len() + 4).max().unwrap_or(0).max(24);
     let _ = writeln!(
         o,
-        "  {:<tw$} {:>11} {:>8} {:>n$} {:>n$} {:>n$}  method",
+        "  {:<tw$} {:>11} {:>8} {:>n$} {:>n$} {:>n$} {:>8} {:>8} {:>8}  method",
         "test",
         "chisq_diff",
         "df_diff",
         "pvalue",
         "scaling",
         "rmsea",
+        "d_cfi",
+        "d_rmsea",
+        "d_srmr",
         n = n.max(9)
     );
     for t in v.tests {
         let _ = writeln!(
             o,
-            "  {:<tw$} {:>11} {:>8} {:>n$} {:>n$} {:>n$}  {}",
+            "  {:<tw$} {:>11} {:>8} {:>n$} {:>n$} {:>n$} {:>8} {:>8} {:>8}  {}",
             format!("{} vs {}", t.to, t.from),
             f(t.chisq_diff, d),
             f(t.df_diff, 0),
             f(t.pvalue, d.max(4)),
             t.scaling_factor.map_or(String::new(), |s| format!("{s:.d$}")),
             t.rmsea.map_or(String::new(), |s| format!("{s:.d$}")),
+            f(t.cfi_diff, d),
+            f(t.rmsea_diff, d),
+            f(t.srmr_diff, d),
             method_words(t),
             n = n.max(9)
         );
@@ -287,12 +293,15 @@ pub fn markdown(v: &View, style: Style) -> String {
         }
     }
     let _ = writeln!(o, "\n### Difference tests\n");
-    let _ = writeln!(o, "| test | chisq diff | df diff | p | scaling factor | RMSEA | method |");
-    let _ = writeln!(o, "|---|---|---|---|---|---|---|");
+    let _ = writeln!(
+        o,
+        "| test | chisq diff | df diff | p | scaling factor | RMSEA | ΔCFI | ΔRMSEA | ΔSRMR | method |"
+    );
+    let _ = writeln!(o, "|---|---|---|---|---|---|---|---|---|---|");
     for t in v.tests {
         let _ = writeln!(
             o,
-            "| {} vs {} | {} | {} | {} | {} | {} | {} |",
+            "| {} vs {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             t.to,
             t.from,
             f(t.chisq_diff, d),
@@ -300,6 +309,9 @@ pub fn markdown(v: &View, style: Style) -> String {
             f(t.pvalue, d.max(4)),
             t.scaling_factor.map_or(String::new(), |s| format!("{s:.d$}")),
             t.rmsea.map_or(String::new(), |s| format!("{s:.d$}")),
+            f(t.cfi_diff, d),
+            f(t.rmsea_diff, d),
+            f(t.srmr_diff, d),
             method_words(t)
         );
     }
@@ -371,6 +383,9 @@ pub const CSV_COLUMNS: &[&str] = &[
     "diff_method",
     "diff_scaling_factor",
     "rmsea_diff",
+    "delta_cfi",
+    "delta_rmsea",
+    "delta_srmr",
 ];
 
 pub fn csv(v: &View, style: Style) -> String {
@@ -410,8 +425,11 @@ pub fn csv(v: &View, style: Style) -> String {
                 t.method.clone(),
                 c(t.scaling_factor),
                 c(t.rmsea),
+                c(t.cfi_diff),
+                c(t.rmsea_diff),
+                c(t.srmr_diff),
             ]),
-            None => rec.extend(std::iter::repeat_n(String::new(), 7)),
+            None => rec.extend(std::iter::repeat_n(String::new(), 10)),
         }
         let _ = w.write_record(&rec);
     }

@@ -105,6 +105,8 @@ pub fn render_styled(r: &FitReport, style: Style) -> String {
             );
         }
     }
+    super::quality::validity_markdown(&mut o, r, d);
+    super::quality::effects_markdown(&mut o, r, d);
     let _ = writeln!(o, "\n## Parameter estimates\n");
     let grouped = r.groups.is_some();
     let (g_h, g_s) = if grouped { ("| group ", "|---") } else { ("", "") };

@@ -13,6 +13,7 @@ pub mod comparison;
 pub mod csv_out;
 pub mod fit_table;
 pub mod markdown;
+pub mod quality;
 pub mod text;
 pub mod width;
 
@@ -37,6 +38,9 @@ pub struct ParamOut {
     pub ci_upper: Option<f64>,
     pub std_lv: Option<f64>,
     pub std_all: Option<f64>,
+    /// standard error of std_all (lavaan's `standardizedSolution()` `se`, delta method)
+    #[serde(default)]
+    pub std_all_se: Option<f64>,
 }
 
 /// A hypothesis (a labelled regression path or a defined parameter named
@@ -100,6 +104,12 @@ pub struct FitReport {
     /// with --residuals: raw, correlation and standardized residuals per group
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub residuals: Option<Vec<crate::inference::residuals::GroupResiduals>>,
+    /// with --validity: alpha, omega, AVE, Fornell–Larcker per factor and HTMT per pair
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validity: Option<crate::inference::validity::Validity>,
+    /// with --effects: direct, indirect and total effects per ordered pair
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effects: Option<Vec<crate::inference::effects::Effect>>,
     pub warnings: Vec<String>,
     /// what was fitted, for the record
     pub model_file: String,

@@ -103,6 +103,8 @@ pub fn render_styled(r: &FitReport, style: Style) -> String {
     section(&mut o, &cx, "Defined Parameters", &defs, ":=", false);
     r2_section(&mut o, r, d);
     hypotheses_section(&mut o, r, &cx);
+    super::quality::validity_text(&mut o, r, d);
+    super::quality::effects_text(&mut o, r, d);
     if let Some(res) = &r.residuals {
         for gr in res {
             let title = match &r.groups {
