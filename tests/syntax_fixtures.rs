@@ -136,3 +136,49 @@ fn invalid_models_are_rejected() {
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
+
+fn table(src: &str, ngroups: usize) -> sem::model::ParTable {
+    let syn = sem::syntax::parse(src).unwrap();
+    let opt = TableOptions {
+        ngroups,
+        ..TableOptions::sem()
+    };
+    sem::model::partable::build(&syn, &opt).unwrap()
+}
+
+/// `equal("lhs op rhs")` ties the row to the parameter of that name (`.gN`
+/// in group N), as lavaan's virtual labels do; a name matching no parameter
+/// is kept as a plain label with a warning instead of silently tying nothing.
+#[test]
+fn equal_names_a_parameter() {
+    let one = table("f =~ y1 + y2 + y3\ng =~ y4 + equal(\"f=~y2\")*y5 + y6", 1);
+    let tie: Vec<_> = one.rows.iter().filter(|r| r.op == "==").collect();
+    assert_eq!(tie.len(), 1, "{:?}", one.rows);
+    assert_eq!((tie[0].lhs.as_str(), tie[0].rhs.as_str()), (".p2.", ".p5."));
+    assert!(one.warnings.is_empty(), "{:?}", one.warnings);
+
+    let two = table("f =~ y1 + y2 + c(\"f=~y2\", \"f=~y2.g2\")*y3", 2);
+    let ties: Vec<(String, String)> = two
+        .rows
+        .iter()
+        .filter(|r| r.op == "==")
+        .map(|r| (r.lhs.clone(), r.rhs.clone()))
+        .collect();
+    let p = |lhs: &str, rhs: &str, g: usize| {
+        two.rows
+            .iter()
+            .find(|r| r.lhs == lhs && r.op == "=~" && r.rhs == rhs && r.group == g)
+            .unwrap()
+            .plabel
+            .clone()
+    };
+    assert_eq!(ties, vec![(p("f", "y2", 1), p("f", "y3", 1)), (p("f", "y2", 2), p("f", "y3", 2))]);
+
+    let none = table("f =~ y1 + y2 + equal(\"f=~y9\")*y3", 1);
+    assert!(none.rows.iter().all(|r| r.op != "=="));
+    assert!(
+        none.warnings.iter().any(|w| w.contains("`f=~y9`") && w.contains("ties nothing")),
+        "{:?}",
+        none.warnings
+    );
+}

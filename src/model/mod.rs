@@ -121,6 +121,14 @@ fn free_parameters(pt: &ParTable) -> (Vec<Option<usize>>, usize, Vec<String>, us
             parent[b] = a;
         }
     }
+    // the `==` rows the table implies between plabels (a label written as a
+    // parameter name, `equal("f=~x2")`, ties rows whose labels differ)
+    for r in pt.rows.iter().filter(|r| r.op == "==" && r.user == 2) {
+        if let (Some(&a), Some(&b)) = (lookup(&r.lhs).first(), lookup(&r.rhs).first()) {
+            let (a, b) = (find(&mut parent, a), find(&mut parent, b));
+            parent[b] = a;
+        }
+    }
     for e in &pt.exprs {
         let row = &pt.rows[e.row];
         match row.op.as_str() {

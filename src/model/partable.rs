@@ -557,19 +557,37 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
         }
     }
     apply_group_equal(&mut rows, &names, &opt.group_equal);
-    // shared labels: `==` rows between the first holder and every other one
+    // shared labels: `==` rows between the first holder and every other one.
+    // As lavaan's lav_partable_labels, an unlabelled row answers to its
+    // `lhs op rhs` (`.gN` appended in group N > 1), so `equal("f=~x2")*x6`
+    // (a label written as such a name) ties x6's loading to `f=~x2`.
     let mut by_label: Vec<(String, Vec<usize>)> = Vec::new();
     for (i, r) in rows.iter().enumerate() {
-        if r.label.is_empty() || !matches!(r.op.as_str(), "=~" | "~" | "~~" | "~1" | "|" | "~*~") {
+        if !matches!(r.op.as_str(), "=~" | "~" | "~~" | "~1" | "|" | "~*~") {
             continue;
         }
-        match by_label.iter_mut().find(|(l, _)| *l == r.label) {
+        let label = virtual_label(r, ngroups);
+        match by_label.iter_mut().find(|(l, _)| *l == label) {
             Some((_, v)) => v.push(i),
-            None => by_label.push((r.label.clone(), vec![i])),
+            None => by_label.push((label, vec![i])),
         }
     }
     for (label, idx) in &by_label {
+        if idx.len() == 1 && rows[idx[0]].label == *label && OPERATORS.iter().any(|op| label.contains(op)) {
+            warnings.push(format!(
+                "the label `{label}` looks like a parameter name (`lhs op rhs`, `.gN` for group N) but no parameter has that name; it ties nothing"
+            ));
+        }
         if idx.len() > 1 {
+            // lavaan shows the first holder's plabel on tied rows without a label
+            if idx.iter().all(|&i| rows[i].free > 0) {
+                let p = rows[idx[0]].plabel.clone();
+                for &i in idx {
+                    if rows[i].label.is_empty() {
+                        rows[i].label = p.clone();
+                    }
+                }
+            }
             if let Some(&fx) = idx.iter().find(|&&i| rows[i].free == 0) {
                 // one holder is fixed: lavaan fixes every holder at that value
                 let v = rows[fx].ustart;
@@ -626,6 +644,22 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
         ngroups,
         warnings,
     })
+}
+
+/// Operators whose presence marks a label as a parameter name.
+const OPERATORS: &[&str] = &["=~", "~", "|"];
+
+/// The name lavaan matches labels against: the user's label, or else
+/// `lhs op rhs` with `.gN` in group N > 1 of a multi-group model.
+fn virtual_label(r: &ParRow, ngroups: usize) -> String {
+    if !r.label.is_empty() {
+        return r.label.clone();
+    }
+    let mut l = format!("{}{}{}", r.lhs, r.op, r.rhs);
+    if ngroups > 1 && r.group > 1 {
+        l.push_str(&format!(".g{}", r.group));
+    }
+    l
 }
 
 /// lavaan's group.equal: a free row of a listed kind in group g > 1 shares a
