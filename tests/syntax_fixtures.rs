@@ -157,7 +157,7 @@ fn equal_names_a_parameter() {
     assert_eq!((tie[0].lhs.as_str(), tie[0].rhs.as_str()), (".p2.", ".p5."));
     assert!(one.warnings.is_empty(), "{:?}", one.warnings);
 
-    let two = table("f =~ y1 + y2 + c(\"f=~y2\", \"f=~y2.g2\")*y3", 2);
+    let two = table("f =~ y1 + y2 + equal(c(\"f=~y2\", \"f=~y2.g2\"))*y3", 2);
     let ties: Vec<(String, String)> = two
         .rows
         .iter()
@@ -180,5 +180,27 @@ fn equal_names_a_parameter() {
         none.warnings.iter().any(|w| w.contains("`f=~y9`") && w.contains("ties nothing")),
         "{:?}",
         none.warnings
+    );
+}
+
+/// `NA*x` and `as.numeric(NA)*x` free a marker loading; `start(c(..))` and
+/// `equal(c(..))` give one value per group.
+#[test]
+fn per_group_and_na_modifiers() {
+    let t = table("f =~ NA*y1 + as.numeric(NA)*y2 + y3\nf ~~ 1*f", 1);
+    let row = |rhs: &str| t.rows.iter().find(|r| r.op == "=~" && r.rhs == rhs).unwrap();
+    assert!(row("y1").free > 0 && row("y1").ustart.is_none());
+    assert!(row("y2").free > 0 && row("y2").ustart.is_none());
+
+    let g = table("f =~ y1 + start(c(1.2, 0.6))*y2 + equal(c(NA, \"f=~y2.g2\"))*y3", 2);
+    let at = |rhs: &str, grp: usize| g.rows.iter().find(|r| r.op == "=~" && r.rhs == rhs && r.group == grp).unwrap();
+    assert_eq!((at("y2", 1).ustart, at("y2", 2).ustart), (Some(1.2), Some(0.6)));
+    assert!(at("y2", 1).free > 0 && at("y2", 2).free > 0);
+    assert_eq!((at("y3", 1).label.as_str(), at("y3", 2).label.as_str()), ("", "f=~y2.g2"));
+    let ties: Vec<_> = g.rows.iter().filter(|r| r.op == "==").collect();
+    assert_eq!(ties.len(), 1);
+    assert_eq!(
+        (ties[0].lhs.clone(), ties[0].rhs.clone()),
+        (at("y2", 2).plabel.clone(), at("y3", 2).plabel.clone())
     );
 }
