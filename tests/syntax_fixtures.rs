@@ -204,3 +204,14 @@ fn per_group_and_na_modifiers() {
         (at("y2", 2).plabel.clone(), at("y3", 2).plabel.clone())
     );
 }
+
+/// `f =~ 0` declares a phantom latent: lavaan's row `f =~ f` fixed at 0,
+/// no intercept, no indicator.
+#[test]
+fn phantom_latent() {
+    let t = table("f =~ y1 + y2 + y3\np =~ 0\np ~~ 1*p\nf ~ p", 1);
+    let r = t.rows.iter().find(|r| r.lhs == "p" && r.op == "=~").unwrap();
+    assert_eq!((r.rhs.as_str(), r.free, r.ustart), ("p", 0, Some(0.0)));
+    assert!(t.rows.iter().all(|r| r.op != "~1"));
+    assert!(sem::syntax::parse("f =~ y1 + y2\nf =~ 2\n").is_err());
+}

@@ -186,7 +186,14 @@ fn free_parameters(pt: &ParTable) -> (Vec<Option<usize>>, usize, Vec<String>, us
 /// the variances of groups 2..G).
 fn check_scale(pt: &ParTable) -> Result<(), String> {
     for f in &pt.names.lv {
-        let loads = |g: usize| -> Vec<&ParRow> { pt.rows.iter().filter(|r| r.group == g && r.op == "=~" && r.lhs == *f).collect() };
+        // the phantom row `f =~ f` of `f =~ 0` is no indicator: such a factor
+        // takes its scale from the paths that use it
+        let loads = |g: usize| -> Vec<&ParRow> {
+            pt.rows
+                .iter()
+                .filter(|r| r.group == g && r.op == "=~" && r.lhs == *f && r.rhs != *f)
+                .collect()
+        };
         let own_scale = |g: usize| {
             loads(g).iter().any(|r| r.free == 0 && r.ustart.is_some_and(|v| v != 0.0))
                 || pt

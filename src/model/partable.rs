@@ -201,6 +201,8 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
                 for l in lhs {
                     for t in terms {
                         let (op, rhs): (&'static str, String) = match (&t.var, st.op) {
+                            // `f =~ 0`: lavaan's phantom latent, the row `f =~ f` fixed at 0
+                            (None, Op::Measure) => ("=~", l.name.clone()),
                             (None, _) => {
                                 meanstructure = true;
                                 ("~1", String::new())
@@ -757,7 +759,10 @@ fn check_thresholds(flat: &[Flat], names: &VarNames, nth_of: &dyn Fn(&str) -> Op
 /// A name used both as a latent variable and elsewhere in a way that cannot be.
 fn check_names(flat: &[Flat], names: &VarNames) -> Result<(), Diagnostic> {
     for f in flat {
-        if f.op == "=~" && f.rhs == f.lhs {
+        // `f =~ 0` (lavaan's phantom latent) is the row `f =~ f` fixed at 0;
+        // a self-loading written out is refused by the parser
+        let phantom = f.mods.fixed.as_deref() == Some(&[Some(0.0)][..]);
+        if f.op == "=~" && f.rhs == f.lhs && !phantom {
             return Err(Diagnostic::new(
                 "a factor cannot be measured by itself",
                 f.span,

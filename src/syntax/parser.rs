@@ -542,6 +542,14 @@ fn parse_term(p: &mut P, op: Op, warnings: &mut Vec<Diagnostic>) -> R<Term> {
                         Some(s)
                     }
                     Elem::Num(v) if v == 1.0 && op == Op::Regress => None,
+                    Elem::Num(v) if v == 0.0 && op == Op::Measure && mods.is_empty() => {
+                        // `f =~ 0`: a phantom latent (lavaan writes the row `f =~ f`, fixed at 0)
+                        mods.push(Modifier {
+                            kind: ModKind::Fixed(vec![Some(0.0)]),
+                            span: elem_span,
+                        });
+                        None
+                    }
                     Elem::Num(_) if op == Op::Regress && mods.is_empty() => {
                         // `y ~ 0 + x`: as in R formulas, lavaan fixes the intercept to zero
                         mods.push(Modifier {
