@@ -242,6 +242,7 @@ fn valued_terms(syntax: &ModelSyntax) -> HashSet<(String, String, String)> {
             }
             for l in lhs {
                 let (op, rhs): (&'static str, String) = match (&t.var, st.op) {
+                    (None, Op::Measure) => ("=~", l.name.clone()),
                     (None, _) => ("~1", String::new()),
                     (Some(v), Op::Measure) => ("=~", v.clone()),
                     (Some(v), Op::Regress) => ("~", v.clone()),

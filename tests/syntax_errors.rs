@@ -55,3 +55,7 @@ snap!(unterminated_string, "y ~ \"abc*x\n");
 snap!(unexpected_character, "y ~ x1 @ x2\n");
 snap!(no_scale, "f =~ NA*x1 + x2 + x3\n");
 snap!(error_on_later_line_with_unicode, "größe =~ a1 + a2 + a3\n\ny ~ größe + + z\n");
+snap!(lower_bound_refused, "f =~ x1 + x2 + x3\nf ~~ lower(0.001)*f\n");
+snap!(upper_bound_refused, "f =~ x1 + upper(3)*x2 + x3\n");
+snap!(prior_refused, "f =~ x1 + prior(\"normal(0,1)\")*x2 + x3\n");
+snap!(start_vector_of_labels_and_numbers, "f =~ x1 + start(c(1, \"a\"))*x2 + x3\n");

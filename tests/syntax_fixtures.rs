@@ -136,3 +136,82 @@ fn invalid_models_are_rejected() {
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
+
+fn table(src: &str, ngroups: usize) -> sem::model::ParTable {
+    let syn = sem::syntax::parse(src).unwrap();
+    let opt = TableOptions {
+        ngroups,
+        ..TableOptions::sem()
+    };
+    sem::model::partable::build(&syn, &opt).unwrap()
+}
+
+/// `equal("lhs op rhs")` ties the row to the parameter of that name (`.gN`
+/// in group N), as lavaan's virtual labels do; a name matching no parameter
+/// is kept as a plain label with a warning instead of silently tying nothing.
+#[test]
+fn equal_names_a_parameter() {
+    let one = table("f =~ y1 + y2 + y3\ng =~ y4 + equal(\"f=~y2\")*y5 + y6", 1);
+    let tie: Vec<_> = one.rows.iter().filter(|r| r.op == "==").collect();
+    assert_eq!(tie.len(), 1, "{:?}", one.rows);
+    assert_eq!((tie[0].lhs.as_str(), tie[0].rhs.as_str()), (".p2.", ".p5."));
+    assert!(one.warnings.is_empty(), "{:?}", one.warnings);
+
+    let two = table("f =~ y1 + y2 + equal(c(\"f=~y2\", \"f=~y2.g2\"))*y3", 2);
+    let ties: Vec<(String, String)> = two
+        .rows
+        .iter()
+        .filter(|r| r.op == "==")
+        .map(|r| (r.lhs.clone(), r.rhs.clone()))
+        .collect();
+    let p = |lhs: &str, rhs: &str, g: usize| {
+        two.rows
+            .iter()
+            .find(|r| r.lhs == lhs && r.op == "=~" && r.rhs == rhs && r.group == g)
+            .unwrap()
+            .plabel
+            .clone()
+    };
+    assert_eq!(ties, vec![(p("f", "y2", 1), p("f", "y3", 1)), (p("f", "y2", 2), p("f", "y3", 2))]);
+
+    let none = table("f =~ y1 + y2 + equal(\"f=~y9\")*y3", 1);
+    assert!(none.rows.iter().all(|r| r.op != "=="));
+    assert!(
+        none.warnings.iter().any(|w| w.contains("`f=~y9`") && w.contains("ties nothing")),
+        "{:?}",
+        none.warnings
+    );
+}
+
+/// `NA*x` and `as.numeric(NA)*x` free a marker loading; `start(c(..))` and
+/// `equal(c(..))` give one value per group.
+#[test]
+fn per_group_and_na_modifiers() {
+    let t = table("f =~ NA*y1 + as.numeric(NA)*y2 + y3\nf ~~ 1*f", 1);
+    let row = |rhs: &str| t.rows.iter().find(|r| r.op == "=~" && r.rhs == rhs).unwrap();
+    assert!(row("y1").free > 0 && row("y1").ustart.is_none());
+    assert!(row("y2").free > 0 && row("y2").ustart.is_none());
+
+    let g = table("f =~ y1 + start(c(1.2, 0.6))*y2 + equal(c(NA, \"f=~y2.g2\"))*y3", 2);
+    let at = |rhs: &str, grp: usize| g.rows.iter().find(|r| r.op == "=~" && r.rhs == rhs && r.group == grp).unwrap();
+    assert_eq!((at("y2", 1).ustart, at("y2", 2).ustart), (Some(1.2), Some(0.6)));
+    assert!(at("y2", 1).free > 0 && at("y2", 2).free > 0);
+    assert_eq!((at("y3", 1).label.as_str(), at("y3", 2).label.as_str()), ("", "f=~y2.g2"));
+    let ties: Vec<_> = g.rows.iter().filter(|r| r.op == "==").collect();
+    assert_eq!(ties.len(), 1);
+    assert_eq!(
+        (ties[0].lhs.clone(), ties[0].rhs.clone()),
+        (at("y2", 2).plabel.clone(), at("y3", 2).plabel.clone())
+    );
+}
+
+/// `f =~ 0` declares a phantom latent: lavaan's row `f =~ f` fixed at 0,
+/// no intercept, no indicator.
+#[test]
+fn phantom_latent() {
+    let t = table("f =~ y1 + y2 + y3\np =~ 0\np ~~ 1*p\nf ~ p", 1);
+    let r = t.rows.iter().find(|r| r.lhs == "p" && r.op == "=~").unwrap();
+    assert_eq!((r.rhs.as_str(), r.free, r.ustart), ("p", 0, Some(0.0)));
+    assert!(t.rows.iter().all(|r| r.op != "~1"));
+    assert!(sem::syntax::parse("f =~ y1 + y2\nf =~ 2\n").is_err());
+}

@@ -142,6 +142,14 @@ fn free_parameters(pt: &ParTable) -> (Vec<Option<usize>>, usize, Vec<String>, us
             parent[b] = a;
         }
     }
+    // the `==` rows the table implies between plabels (a label written as a
+    // parameter name, `equal("f=~x2")`, ties rows whose labels differ)
+    for r in pt.rows.iter().filter(|r| r.op == "==" && r.user == 2) {
+        if let (Some(&a), Some(&b)) = (lookup(&r.lhs).first(), lookup(&r.rhs).first()) {
+            let (a, b) = (find(&mut parent, a), find(&mut parent, b));
+            parent[b] = a;
+        }
+    }
     for e in &pt.exprs {
         let row = &pt.rows[e.row];
         match row.op.as_str() {
@@ -205,7 +213,9 @@ fn check_scale(pt: &ParTable) -> Result<(), String> {
     let mut own: HashSet<(usize, &str)> = HashSet::new();
     for r in &pt.rows {
         let key = (r.group, r.lhs.as_str());
-        if r.op == "=~" {
+        // the phantom row `f =~ f` of `f =~ 0` is no indicator: such a factor
+        // takes its scale from the paths that use it
+        if r.op == "=~" && r.rhs != r.lhs {
             loads.entry(key).or_default().push(r);
             if r.free == 0 && r.ustart.is_some_and(|v| v != 0.0) {
                 own.insert(key);

@@ -201,6 +201,8 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
                 for l in lhs {
                     for t in terms {
                         let (op, rhs): (&'static str, String) = match (&t.var, st.op) {
+                            // `f =~ 0`: lavaan's phantom latent, the row `f =~ f` fixed at 0
+                            (None, Op::Measure) => ("=~", l.name.clone()),
                             (None, _) => {
                                 meanstructure = true;
                                 ("~1", String::new())
@@ -628,23 +630,41 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
         }
     }
     apply_group_equal(&mut rows, &names, &opt.group_equal);
-    // shared labels: `==` rows between the first holder and every other one
+    // shared labels: `==` rows between the first holder and every other one.
+    // As lavaan's lav_partable_labels, an unlabelled row answers to its
+    // `lhs op rhs` (`.gN` appended in group N > 1), so `equal("f=~x2")*x6`
+    // (a label written as such a name) ties x6's loading to `f=~x2`.
     let mut by_label: Vec<(String, Vec<usize>)> = Vec::new();
     let mut label_at: HashMap<String, usize> = HashMap::new();
     for (i, r) in rows.iter().enumerate() {
-        if r.label.is_empty() || !matches!(r.op.as_str(), "=~" | "~" | "~~" | "~1" | "|" | "~*~") {
+        if !matches!(r.op.as_str(), "=~" | "~" | "~~" | "~1" | "|" | "~*~") {
             continue;
         }
-        match label_at.get(&r.label) {
+        let label = virtual_label(r, ngroups);
+        match label_at.get(&label) {
             Some(&k) => by_label[k].1.push(i),
             None => {
-                label_at.insert(r.label.clone(), by_label.len());
-                by_label.push((r.label.clone(), vec![i]));
+                label_at.insert(label.clone(), by_label.len());
+                by_label.push((label, vec![i]));
             }
         }
     }
     for (label, idx) in &by_label {
+        if idx.len() == 1 && rows[idx[0]].label == *label && OPERATORS.iter().any(|op| label.contains(op)) {
+            warnings.push(format!(
+                "the label `{label}` looks like a parameter name (`lhs op rhs`, `.gN` for group N) but no parameter has that name; it ties nothing"
+            ));
+        }
         if idx.len() > 1 {
+            // lavaan shows the first holder's plabel on tied rows without a label
+            if idx.iter().all(|&i| rows[i].free > 0) {
+                let p = rows[idx[0]].plabel.clone();
+                for &i in idx {
+                    if rows[i].label.is_empty() {
+                        rows[i].label = p.clone();
+                    }
+                }
+            }
             if let Some(&fx) = idx.iter().find(|&&i| rows[i].free == 0) {
                 // one holder is fixed: lavaan fixes every holder at that value
                 let v = rows[fx].ustart;
@@ -701,6 +721,22 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
         ngroups,
         warnings,
     })
+}
+
+/// Operators whose presence marks a label as a parameter name.
+const OPERATORS: &[&str] = &["=~", "~", "|"];
+
+/// The name lavaan matches labels against: the user's label, or else
+/// `lhs op rhs` with `.gN` in group N > 1 of a multi-group model.
+fn virtual_label(r: &ParRow, ngroups: usize) -> String {
+    if !r.label.is_empty() {
+        return r.label.clone();
+    }
+    let mut l = format!("{}{}{}", r.lhs, r.op, r.rhs);
+    if ngroups > 1 && r.group > 1 {
+        l.push_str(&format!(".g{}", r.group));
+    }
+    l
 }
 
 /// lavaan's group.equal: a free row of a listed kind in group g > 1 shares a
@@ -802,7 +838,10 @@ fn check_thresholds(flat: &[Flat], names: &VarNames, nth_of: &dyn Fn(&str) -> Op
 /// A name used both as a latent variable and elsewhere in a way that cannot be.
 fn check_names(flat: &[Flat], names: &VarNames) -> Result<(), Diagnostic> {
     for f in flat {
-        if f.op == "=~" && f.rhs == f.lhs {
+        // `f =~ 0` (lavaan's phantom latent) is the row `f =~ f` fixed at 0;
+        // a self-loading written out is refused by the parser
+        let phantom = f.mods.fixed.as_deref() == Some(&[Some(0.0)][..]);
+        if f.op == "=~" && f.rhs == f.lhs && !phantom {
             return Err(Diagnostic::new(
                 "a factor cannot be measured by itself",
                 f.span,

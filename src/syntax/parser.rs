@@ -542,6 +542,14 @@ fn parse_term(p: &mut P, op: Op, warnings: &mut Vec<Diagnostic>) -> R<Term> {
                         Some(s)
                     }
                     Elem::Num(v) if v == 1.0 && op == Op::Regress => None,
+                    Elem::Num(v) if v == 0.0 && op == Op::Measure && mods.is_empty() => {
+                        // `f =~ 0`: a phantom latent (lavaan writes the row `f =~ f`, fixed at 0)
+                        mods.push(Modifier {
+                            kind: ModKind::Fixed(vec![Some(0.0)]),
+                            span: elem_span,
+                        });
+                        None
+                    }
                     Elem::Num(_) if op == Op::Regress && mods.is_empty() => {
                         // `y ~ 0 + x`: as in R formulas, lavaan fixes the intercept to zero
                         mods.push(Modifier {
@@ -587,8 +595,69 @@ fn parse_term(p: &mut P, op: Op, warnings: &mut Vec<Diagnostic>) -> R<Term> {
 }
 
 /// `start(...)`, `equal("a")`, `label("a")`, `c(...)`, also `fixed(v)`.
+/// `start(c(1.2, 0.6))`, `equal(c("a", "b"))`: one value per group; and
+/// `as.numeric(NA)` (free the parameter, as `NA`).
 fn parse_modifier_call(p: &mut P, fname: &str, fspan: Span) -> R<(ModKind, Span)> {
+    match fname {
+        "lower" | "upper" => {
+            return Err(Diagnostic::new(
+                format!("`{fname}()` bounds are not supported yet"),
+                fspan,
+                "a bound on a parameter",
+            )
+            .help("lavaan estimates bounded parameters with a bounded optimizer that `sem` does not have; remove the bound (and check the estimate), or fix the parameter"))
+        }
+        "prior" | "efa" | "rv" => {
+            return Err(Diagnostic::new(
+                format!("the `{fname}()` modifier is not supported"),
+                fspan,
+                "not supported by `sem`",
+            )
+            .help("modifiers are a number, NA, a label, start(v), equal(\"lbl\"), label(\"lbl\") or c(...)"))
+        }
+        _ => {}
+    }
     let open = p.next().unwrap(); // (
+                                  // a vector or call inside: `start(c(...))`, `equal(c(...))`
+    if let (
+        Some(Token {
+            tok: Tok::Ident(inner),
+            span: ispan,
+        }),
+        Some(Token { tok: Tok::LParen, .. }),
+    ) = (p.toks.get(p.pos).copied(), p.toks.get(p.pos + 1).copied())
+    {
+        p.next();
+        p.enter()?;
+        let (kind, ispan) = parse_modifier_call(p, inner, *ispan)?;
+        p.leave();
+        let close = match p.next() {
+            Some(Token { tok: Tok::RParen, span }) => *span,
+            Some(t) => {
+                return Err(Diagnostic::new(
+                    format!("expected `)` after `{inner}(...)`, found {}", t.tok.describe()),
+                    t.span,
+                    format!("`{fname}(...)` takes one vector"),
+                ))
+            }
+            None => return Err(Diagnostic::new("unbalanced parentheses", open.span, "this `(` is never closed")),
+        };
+        let span = fspan.to(close);
+        let kind = match (fname, kind) {
+            // as in lavaan, a name inside a modifier makes it a label
+            (_, ModKind::Label(v)) if matches!(fname, "start" | "equal" | "label" | "c") => ModKind::Label(v),
+            ("start", ModKind::Fixed(v)) => ModKind::Start(v),
+            ("equal" | "label", ModKind::Fixed(v)) if v.iter().all(Option::is_none) => ModKind::Label(v.iter().map(|_| None).collect()),
+            ("fixed" | "c" | "as.numeric", ModKind::Fixed(v)) => ModKind::Fixed(v),
+            _ => {
+                return Err(
+                    Diagnostic::new(format!("`{fname}(...)` cannot hold this `{inner}(...)`"), ispan, "unexpected value")
+                        .help("per-group values are written `start(c(1.2, 0.6))*x`, `equal(c(\"a\", \"b\"))*x` or `c(a, b)*x`"),
+                )
+            }
+        };
+        return Ok((kind, span));
+    }
     let mut items: Vec<(Tok, Span)> = Vec::new();
     let close_span;
     loop {
@@ -679,6 +748,7 @@ fn parse_modifier_call(p: &mut P, fname: &str, fspan: Span) -> R<(ModKind, Span)
         "start" => ModKind::Start(nums(&items)?),
         "equal" | "label" => ModKind::Label(labels(&items)?),
         "fixed" => ModKind::Fixed(nums(&items)?),
+        "as.numeric" if items.len() == 1 => ModKind::Fixed(nums(&items)?),
         "c" => {
             let all_num = items
                 .iter()
