@@ -259,6 +259,51 @@ pub struct WlsGroup {
     pub obs: DVector<f64>,
     pub weight: DMatrix<f64>,
     pub n: usize,
+    /// the weight's diagonal when it is diagonal (DWLS, ULS): products with
+    /// W are then row scalings, O(n k) instead of O(n^2 k)
+    pub wdiag: Option<DVector<f64>>,
+}
+
+impl WlsGroup {
+    pub fn new(lay: Layout, obs: DVector<f64>, weight: DMatrix<f64>, n: usize) -> WlsGroup {
+        let wdiag = diagonal_of(&weight);
+        WlsGroup {
+            lay,
+            obs,
+            weight,
+            n,
+            wdiag,
+        }
+    }
+
+    /// W m.
+    pub fn weigh(&self, m: &DMatrix<f64>) -> DMatrix<f64> {
+        match &self.wdiag {
+            Some(w) => {
+                let mut out = m.clone();
+                for (i, mut row) in out.row_iter_mut().enumerate() {
+                    row *= w[i];
+                }
+                out
+            }
+            None => &self.weight * m,
+        }
+    }
+
+    /// r'W r.
+    pub fn quad(&self, r: &DVector<f64>) -> f64 {
+        match &self.wdiag {
+            Some(w) => r.iter().zip(w.iter()).map(|(a, b)| a * a * b).sum(),
+            None => (r.transpose() * &self.weight * r)[(0, 0)],
+        }
+    }
+}
+
+/// The diagonal of a square matrix whose off-diagonal entries are all 0.
+pub fn diagonal_of(m: &DMatrix<f64>) -> Option<DVector<f64>> {
+    let n = m.nrows();
+    let diag = (0..n).all(|j| (0..n).all(|i| i == j || m[(i, j)] == 0.0));
+    diag.then(|| m.diagonal())
 }
 
 /// The discrepancy function as a Fisher-scoring problem.
@@ -281,7 +326,7 @@ impl WlsProblem<'_> {
             match implied(self.model, &grp.lay, x) {
                 Some(s) => {
                     let r = &grp.obs - s;
-                    f += fg[g] * (r.transpose() * &grp.weight * &r)[(0, 0)];
+                    f += fg[g] * grp.quad(&r);
                 }
                 None => return f64::INFINITY,
             }
@@ -306,7 +351,7 @@ impl Scoring for WlsProblem<'_> {
             let s = implied(self.model, &grp.lay, x).ok_or_else(bad)?;
             let jac = jacobian(self.model, &grp.lay, x).ok_or_else(bad)?;
             let r = &grp.obs - s;
-            let wd = &grp.weight * &jac;
+            let wd = grp.weigh(&jac);
             grad -= wd.transpose() * r * (2.0 * fg[g]);
             h += jac.transpose() * wd * (2.0 * fg[g]);
         }
