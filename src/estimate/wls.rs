@@ -167,10 +167,22 @@ pub fn implied_moments(model: &Model, lay: &Layout, x: &[f64]) -> Option<(Implie
         rhs[a_] = 1.0 / (d * d) - imp0.sigma[(j, j)];
     }
     let theta = mm.lu().solve(&rhs)?;
+    // C is linear in S: adding theta_j at S_jj adds theta_j B(:,j) B(:,j)'
+    // (the means do not depend on S), so no second B S B'
+    let mut imp = imp0;
+    let nv = imp.c.nrows();
     for (a_, &j) in lay.ord.iter().enumerate() {
-        s[(j, j)] = theta[a_];
+        let t = theta[a_];
+        let nz: Vec<(usize, f64)> = (0..nv).map(|i| (i, imp.b[(i, j)])).filter(|&(_, v)| v != 0.0).collect();
+        for &(r, br) in &nz {
+            for &(c, bc) in &nz {
+                imp.c[(r, c)] += t * br * bc;
+                if r < p && c < p {
+                    imp.sigma[(r, c)] += t * br * bc;
+                }
+            }
+        }
     }
-    let imp = Implied::new(&a, &s, &m, p)?;
     Some((imp, theta.iter().copied().collect()))
 }
 
