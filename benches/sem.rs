@@ -8,6 +8,7 @@
 //! | `cfa_10x20` | 10 factors x 20 indicators, N = 1000 | 200 | 455 |
 //! | `csv` | moments of a 100,000 x 25 CSV file | 25 | |
 //! | `partable` | 500 and 1000 factors x 3 indicators, no data (`sem check`) | 3000 | 501,000 |
+//! | `bradford_wlsmv` | the Bradford model on 25 five-point items (N = 400), WLSMV | 25 | 134 |
 //!
 //! In each model group: `fit` (estimate, vcov, fit measures, standardized
 //! solution: everything after reading the data), `gradient` and
@@ -18,7 +19,12 @@
 //! row-storing reader. `partable` times `sem check` (parameter table,
 //! model matrices, hypotheses) of wide models, whose factor covariances
 //! grow as the square of the factors: linear in those rows, 1000 factors
-//! should take well under a second. The workloads come from `common` (seeded).
+//! should take well under a second.
+//! `bradford_wlsmv` times `prepare` (CSV, thresholds,
+//! polychoric correlations, NACOV) and `fit` (DWLS estimate, robust vcov,
+//! scaled-shifted test, fit measures) of the lavaan fixture
+//! tests/fixtures/ordinal/bradford_likert5 with `--ordered all`. The
+//! workloads come from `common` (seeded).
 
 mod common;
 
@@ -137,5 +143,23 @@ fn partable(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-criterion_group!(benches, bradford, cfa, csv, partable);
+/// WLSMV on ordinal data: the three-stage statistics, then the fit.
+fn bradford_wlsmv(c: &mut Criterion) {
+    let dir = common::root().join("tests/fixtures/ordinal/bradford_likert5");
+    let (model, data) = (dir.join("model.lav"), dir.join("data.csv"));
+    let opt = FitOptions {
+        ordered: Some(sem::ordinal::columns::OrderedSpec::All),
+        ..FitOptions::default()
+    };
+    let prep = prepare(&model, &data, &opt).expect("a valid workload");
+    let mut g = c.benchmark_group("bradford_wlsmv");
+    g.sample_size(20)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
+    g.bench_function("prepare", |b| b.iter(|| black_box(prepare(&model, &data, &opt).expect("prepared"))));
+    g.bench_function("fit", |b| b.iter(|| black_box(fit_prepared(&prep, &opt))));
+    g.finish();
+}
+
+criterion_group!(benches, bradford, cfa, csv, partable, bradford_wlsmv);
 criterion_main!(benches);

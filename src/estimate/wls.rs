@@ -167,10 +167,22 @@ pub fn implied_moments(model: &Model, lay: &Layout, x: &[f64]) -> Option<(Implie
         rhs[a_] = 1.0 / (d * d) - imp0.sigma[(j, j)];
     }
     let theta = mm.lu().solve(&rhs)?;
+    // C is linear in S: adding theta_j at S_jj adds theta_j B(:,j) B(:,j)'
+    // (the means do not depend on S), so no second B S B'
+    let mut imp = imp0;
+    let nv = imp.c.nrows();
     for (a_, &j) in lay.ord.iter().enumerate() {
-        s[(j, j)] = theta[a_];
+        let t = theta[a_];
+        let nz: Vec<(usize, f64)> = (0..nv).map(|i| (i, imp.b[(i, j)])).filter(|&(_, v)| v != 0.0).collect();
+        for &(r, br) in &nz {
+            for &(c, bc) in &nz {
+                imp.c[(r, c)] += t * br * bc;
+                if r < p && c < p {
+                    imp.sigma[(r, c)] += t * br * bc;
+                }
+            }
+        }
     }
-    let imp = Implied::new(&a, &s, &m, p)?;
     Some((imp, theta.iter().copied().collect()))
 }
 
@@ -259,6 +271,51 @@ pub struct WlsGroup {
     pub obs: DVector<f64>,
     pub weight: DMatrix<f64>,
     pub n: usize,
+    /// the weight's diagonal when it is diagonal (DWLS, ULS): products with
+    /// W are then row scalings, O(n k) instead of O(n^2 k)
+    pub wdiag: Option<DVector<f64>>,
+}
+
+impl WlsGroup {
+    pub fn new(lay: Layout, obs: DVector<f64>, weight: DMatrix<f64>, n: usize) -> WlsGroup {
+        let wdiag = diagonal_of(&weight);
+        WlsGroup {
+            lay,
+            obs,
+            weight,
+            n,
+            wdiag,
+        }
+    }
+
+    /// W m.
+    pub fn weigh(&self, m: &DMatrix<f64>) -> DMatrix<f64> {
+        match &self.wdiag {
+            Some(w) => {
+                let mut out = m.clone();
+                for (i, mut row) in out.row_iter_mut().enumerate() {
+                    row *= w[i];
+                }
+                out
+            }
+            None => &self.weight * m,
+        }
+    }
+
+    /// r'W r.
+    pub fn quad(&self, r: &DVector<f64>) -> f64 {
+        match &self.wdiag {
+            Some(w) => r.iter().zip(w.iter()).map(|(a, b)| a * a * b).sum(),
+            None => (r.transpose() * &self.weight * r)[(0, 0)],
+        }
+    }
+}
+
+/// The diagonal of a square matrix whose off-diagonal entries are all 0.
+pub fn diagonal_of(m: &DMatrix<f64>) -> Option<DVector<f64>> {
+    let n = m.nrows();
+    let diag = (0..n).all(|j| (0..n).all(|i| i == j || m[(i, j)] == 0.0));
+    diag.then(|| m.diagonal())
 }
 
 /// The discrepancy function as a Fisher-scoring problem.
@@ -281,7 +338,7 @@ impl WlsProblem<'_> {
             match implied(self.model, &grp.lay, x) {
                 Some(s) => {
                     let r = &grp.obs - s;
-                    f += fg[g] * (r.transpose() * &grp.weight * &r)[(0, 0)];
+                    f += fg[g] * grp.quad(&r);
                 }
                 None => return f64::INFINITY,
             }
@@ -306,7 +363,7 @@ impl Scoring for WlsProblem<'_> {
             let s = implied(self.model, &grp.lay, x).ok_or_else(bad)?;
             let jac = jacobian(self.model, &grp.lay, x).ok_or_else(bad)?;
             let r = &grp.obs - s;
-            let wd = &grp.weight * &jac;
+            let wd = grp.weigh(&jac);
             grad -= wd.transpose() * r * (2.0 * fg[g]);
             h += jac.transpose() * wd * (2.0 * fg[g]);
         }

@@ -70,12 +70,12 @@ impl Wls {
             .iter()
             .enumerate()
             .map(|(g, s)| {
-                Ok(WlsGroup {
-                    lay: Layout::new(&prep.model, g, &s.ordered, self.1)?,
-                    obs: s.wls_obs.clone(),
-                    weight: s.weight(self.weight())?,
-                    n: s.nobs,
-                })
+                Ok(WlsGroup::new(
+                    Layout::new(&prep.model, g, &s.ordered, self.1)?,
+                    s.wls_obs.clone(),
+                    s.weight(self.weight())?,
+                    s.nobs,
+                ))
             })
             .collect()
     }
@@ -170,7 +170,7 @@ impl WlsFit<'_> {
             for (g, grp) in self.groups.iter().enumerate() {
                 match (ew::jacobian(model, &grp.lay, x), ew::implied(model, &grp.lay, x)) {
                     (Some(j), Some(s)) => {
-                        e += j.transpose() * &grp.weight * &j * fg[g];
+                        e += j.transpose() * grp.weigh(&j) * fg[g];
                         resid.push(&grp.obs - s);
                         jac.push(j);
                     }
@@ -196,7 +196,7 @@ impl WlsFit<'_> {
             .iter()
             .zip(&p.resid)
             .enumerate()
-            .map(|(g, (grp, r))| fg[g] * (r.transpose() * &grp.weight * r)[(0, 0)])
+            .map(|(g, (grp, r))| fg[g] * grp.quad(r))
             .sum();
         (n - groups.len() as f64) * f
     }
@@ -238,10 +238,16 @@ pub(crate) fn vstack(blocks: &[DMatrix<f64>]) -> DMatrix<f64> {
 /// lavaan's scaled.shifted test from U Gamma: (scaling factor 1/a, shift b).
 fn scaled_shifted(ug: &DMatrix<f64>, df: f64) -> (f64, f64) {
     let tr1 = ug.trace();
-    let tr2 = (ug * ug).trace();
+    let tr2 = trace_prod(ug, ug);
     let a = (df / tr2).sqrt();
     let b = df - a * tr1;
     (1.0 / a, b)
+}
+
+/// tr(A B) without forming A B: sum_ij A_ij B_ji.
+pub(crate) fn trace_prod(a: &DMatrix<f64>, b: &DMatrix<f64>) -> f64 {
+    let bt = b.transpose();
+    a.iter().zip(bt.iter()).map(|(x, y)| x * y).sum()
 }
 
 impl Fitting for WlsFit<'_> {
@@ -305,8 +311,8 @@ impl Fitting for WlsFit<'_> {
         }
         let mut meat = DMatrix::zeros(x.len(), x.len());
         for (g, (grp, j)) in groups.iter().zip(&p.jac).enumerate() {
-            let wd = &grp.weight * j;
-            meat += wd.transpose() * &stats[g].nacov * &wd * fg[g];
+            let wd = grp.weigh(j);
+            meat += (wd.transpose() * &stats[g].nacov) * &wd * fg[g];
         }
         Ok(Some(e_inv * meat * e_inv / n))
     }
@@ -342,24 +348,39 @@ impl Fitting for WlsFit<'_> {
         let groups = &self.groups;
         let p = self.pieces.as_ref()?;
         // stacked over groups: W = bdiag(f_g W_g), Gamma = bdiag(Gamma_g / f_g)
+        // U Gamma = W Gamma - (W Delta) E^-1 (W Delta)' Gamma, without forming
+        // U (f_g W_g times Gamma_g / f_g is W_g Gamma_g)
         let model = p.e_inv.as_ref().map(|e_inv| {
-            let w = bdiag(groups.iter().zip(&fg).map(|(g, f)| &g.weight * *f).collect());
+            let wg = bdiag(groups.iter().zip(stats).map(|(g, s)| g.weigh(&s.nacov)).collect());
+            let wd: Vec<DMatrix<f64>> = groups.iter().zip(&p.jac).zip(&fg).map(|((g, j), f)| g.weigh(j) * *f).collect();
+            let wd = vstack(&wd);
             let gam = bdiag(stats.iter().zip(&fg).map(|(s, f)| &s.nacov / *f).collect());
-            let d = vstack(&p.jac);
-            let wd = &w * d;
-            let u = &w - &wd * e_inv * wd.transpose();
-            scaled_shifted(&(u * gam), df)
+            let dwg = wd.transpose() * gam;
+            let ug = wg - (wd * e_inv) * dwg;
+            scaled_shifted(&ug, df)
         });
         // the baseline (thresholds free per group): per group Delta = [I; 0],
-        // U Gamma = (W - W1 W11^-1 W1') Gamma, traces summed over groups
+        // U Gamma = (W - W1 W11^-1 W1') Gamma, traces summed over groups; with
+        // a diagonal W, U is W with the first block zeroed
         let mut ug0 = Vec::new();
         for (grp, st) in groups.iter().zip(stats) {
             let (w, nth) = (&grp.weight, grp.lay.first());
+            if let Some(wd) = grp.wdiag.as_ref().filter(|wd| wd.rows(0, nth).iter().all(|&v| v > 0.0)) {
+                let mut ug = st.nacov.clone();
+                for (i, mut row) in ug.row_iter_mut().enumerate() {
+                    row *= if i < nth { 0.0 } else { wd[i] };
+                }
+                ug0.push(ug);
+                continue;
+            }
             let w11 = w.view((0, 0), (nth, nth)).into_owned();
             let w1 = w.columns(0, nth).into_owned();
             match invert(&w11) {
                 Some(i) => ug0.push((w - &w1 * i * w1.transpose()) * &st.nacov),
-                None => ug0.clear(),
+                None => {
+                    ug0.clear();
+                    break;
+                }
             }
         }
         let base = (ug0.len() == groups.len()).then(|| {
@@ -395,7 +416,7 @@ impl Fitting for WlsFit<'_> {
                 r[k] -= bx[off + k];
             }
             off += nth;
-            x2n += fg[g] * (r.transpose() * &grp.weight * &r)[(0, 0)];
+            x2n += fg[g] * grp.quad(&r);
         }
         x2n *= self.ntotal() - self.groups.len() as f64;
         let stats = self.prep.ordinal.as_deref().unwrap_or_default();

@@ -125,8 +125,21 @@ pub fn catml(
         crate::estimator::wls::bdiag(gs),
     );
     let d = crate::estimator::wls::vstack(&ds);
-    let wiu = DMatrix::identity(d.nrows(), d.nrows()) - &d * e_inv * d.transpose() * &w;
-    let ks = (wiu.transpose() * v * &wiu * &gam).trace();
+    // (I - Delta E^-1 Delta' W), W diagonal or not; tr(wiu' V wiu Gamma)
+    // as tr((wiu' V)(wiu Gamma)) without the last product
+    let ded = &d * e_inv * d.transpose();
+    let dedw = match crate::estimate::wls::diagonal_of(&w) {
+        Some(wd) => {
+            let mut m = ded;
+            for (j, mut col) in m.column_iter_mut().enumerate() {
+                col *= wd[j];
+            }
+            m
+        }
+        None => ded * &w,
+    };
+    let wiu = DMatrix::identity(d.nrows(), d.nrows()) - dedw;
+    let ks = crate::estimator::wls::trace_prod(&(wiu.transpose() * v), &(&wiu * &gam));
     let c3 = ks / df3;
     let df3_null = (ps * groups.len()) as f64;
     let c3_null = kbs / df3_null;

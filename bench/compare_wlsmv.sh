@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# WLSMV on ordinal data, sem against lavaan side by side on this machine.
+#
+#   bench/compare_wlsmv.sh [RUNS]
+#
+# The workload is the lavaan fixture tests/fixtures/ordinal/bradford_likert5:
+# the Bradford model on 25 five-point items, N = 400, every item ordinal
+# (`sem fit ... --ordered all` | lavaan::sem(model, data, ordered = names(data))),
+# estimates, robust SEs, the scaled-shifted test and fit measures.
+#
+# sem: user CPU and wall time of the whole process (start-up, CSV reading and
+# the three-stage statistics included), median of RUNS runs (default 20).
+# lavaan: elapsed and user CPU time of RUNS calls of sem() + fitMeasures()
+# inside one R process (R start-up and library(lavaan) excluded), median.
+# The load average is printed with the numbers: the machine is shared.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS="${1:-20}"
+F=tests/fixtures/ordinal/bradford_likert5
+cargo build --release --quiet --bin sem
+SEM="$PWD/target/release/sem"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# sem: one line "user wall" per run from bash's times
+sem_times=()
+for _ in $(seq "$RUNS"); do
+  t=$( { TIMEFORMAT='%U %R'; time "$SEM" fit "$F/model.lav" "$F/data.csv" --ordered all >/dev/null; } 2>&1 )
+  sem_times+=("$t")
+done
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+sem_user=$(printf '%s\n' "${sem_times[@]}" | awk '{print $1}' | median)
+sem_wall=$(printf '%s\n' "${sem_times[@]}" | awk '{print $2}' | median)
+echo "load average after sem: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+if command -v Rscript >/dev/null && Rscript -e 'suppressMessages(library(lavaan))' >/dev/null 2>&1; then
+  read -r lav_wall lav_user < <(Rscript -e '
+    suppressMessages(library(lavaan))
+    a <- commandArgs(TRUE)
+    model <- paste(readLines(a[1]), collapse = "\n")
+    d <- read.csv(a[2])
+    runs <- as.integer(a[3])
+    fit1 <- function() { f <- sem(model, data = d, ordered = names(d)); fitMeasures(f) }
+    invisible(fit1())
+    t <- t(sapply(seq_len(runs), function(i) { s <- system.time(fit1()); c(s[["elapsed"]], s[["user.self"]]) }))
+    cat(median(t[, 1]), median(t[, 2]), "\n")
+  ' "$F/model.lav" "$F/data.csv" "$RUNS")
+else
+  lav_wall=NA; lav_user=NA
+fi
+echo "load average after lavaan: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-10s %10s %10s\n' "" "wall (s)" "user (s)"
+printf '%-10s %10s %10s\n' sem "$sem_wall" "$sem_user"
+printf '%-10s %10s %10s\n' lavaan "$lav_wall" "$lav_user"
+awk -v lw="$lav_wall" -v sw="$sem_wall" -v lu="$lav_user" -v su="$sem_user" 'BEGIN {
+  if (lw != "NA") printf "lavaan / sem: %.0fx wall, %.0fx user CPU\n", lw / sw, (su > 0 ? lu / su : 0) }'
