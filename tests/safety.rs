@@ -28,7 +28,7 @@ fn defined_parameters_are_scale_safe() {
     let m = write(
         &d,
         "m.lav",
-        "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\ntextual ~ a*visual\nbig := 1e200*a\nsmall := 1e-170*a\nu := sqrt(a - a)\n",
+        "# hypotheses: big, small, u\nvisual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\ntextual ~ a*visual\nbig := 1e200*a\nsmall := 1e-170*a\nu := sqrt(a - a)\n",
     );
     let r = json(&sem(&["fit", &m, HS_DATA, "--format", "json"]));
     let a = param(&r, "textual", "~");
@@ -77,7 +77,7 @@ fn cjk_names_are_aligned_by_display_width() {
     let m = write(
         &d,
         "cjk.lav",
-        "視覚 =~ 視覚1 + 視覚2 + 視覚3\ntextual =~ x4 + x5 + x6\ntextual ~ 仮説*視覚\nd := 2*仮説\n",
+        "# hypotheses: 仮説, d\n視覚 =~ 視覚1 + 視覚2 + 視覚3\ntextual =~ x4 + x5 + x6\ntextual ~ 仮説*視覚\nd := 2*仮説\n",
     );
     let o = sem(&["fit", &m, &data]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
