@@ -5,6 +5,8 @@
 //! which `sem` must give too (in its own words) and never give when lavaan
 //! does not.
 
+mod common;
+
 use clap::Parser;
 use sem::cli::{Cli, Command};
 use serde_json::Value;
@@ -13,20 +15,8 @@ use std::path::Path;
 const DIR: &str = "tests/fixtures/fit";
 
 fn fit(case: &str) -> (Value, Value, Vec<String>) {
+    let (got, exp) = common::lavaan::fit_case(DIR, case).unwrap_or_else(|e| panic!("{e}"));
     let d = Path::new(DIR).join(case);
-    let args = std::fs::read_to_string(d.join("args")).unwrap_or_default();
-    let mut argv: Vec<String> = vec![
-        "sem".into(),
-        "fit".into(),
-        d.join("model.lav").display().to_string(),
-        d.join("data.csv").display().to_string(),
-    ];
-    argv.extend(args.split_whitespace().map(String::from));
-    let cli = Cli::try_parse_from(&argv).unwrap();
-    let Command::Fit(a) = cli.command else { unreachable!() };
-    let report = sem::pipeline::fit(&a.model, &a.data, &a.options().unwrap()).unwrap_or_else(|e| panic!("{case}: {e}"));
-    let got = serde_json::to_value(&report).unwrap();
-    let exp: Value = serde_json::from_str(&std::fs::read_to_string(d.join("expected.json")).unwrap()).unwrap();
     let warn = std::fs::read_to_string(d.join("lavaan_warnings.txt"))
         .unwrap_or_default()
         .lines()

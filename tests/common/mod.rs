@@ -2,6 +2,8 @@
 //! run it, read its output, and make scratch files.
 #![allow(dead_code)]
 
+pub mod lavaan;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
