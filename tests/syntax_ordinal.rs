@@ -6,6 +6,8 @@
 //! ndat: thresholds `|`, scale factors `~*~`, and lavaan's categorical
 //! defaults (delta and theta, several groups with equal thresholds).
 
+mod common;
+
 use sem::model::partable::Parameterization;
 use sem::model::{Model, TableOptions};
 use serde_json::Value;
@@ -46,33 +48,7 @@ fn compare(name: &str, fx: &Value) -> Vec<String> {
         Err(e) => return vec![format!("{name}: rejected: {e}")],
     };
     let want = fx["rows"].as_array().unwrap();
-    let got = &m.pt.rows;
-    if want.len() != got.len() {
-        bad.push(format!("{name}: {} rows, lavaan has {}", got.len(), want.len()));
-    }
-    for (w, g) in want.iter().zip(got) {
-        let ws = format!(
-            "{} {} {} user={} group={} free={} ustart={:?} exo={} label={} plabel={}",
-            w["lhs"].as_str().unwrap(),
-            w["op"].as_str().unwrap(),
-            w["rhs"].as_str().unwrap(),
-            w["user"],
-            w["group"],
-            w["free"],
-            w["ustart"].as_f64(),
-            w["exo"],
-            w["label"].as_str().unwrap(),
-            w["plabel"].as_str().unwrap()
-        );
-        let gs = format!(
-            "{} {} {} user={} group={} free={} ustart={:?} exo={} label={} plabel={}",
-            g.lhs, g.op, g.rhs, g.user, g.group, g.free, g.ustart, g.exo, g.label, g.plabel
-        );
-        if ws != gs {
-            bad.push(format!("{name}: row {}\n   lavaan {ws}\n   sem    {gs}", w["id"]));
-            break;
-        }
-    }
+    bad.extend(common::partable::row_differences(name, want, &m.pt.rows));
     // lavaan's npar counts free rows; each implied `==` row ties two of them
     let ties = want.iter().filter(|w| w["op"] == "==" && w["user"] == 2).count() as u64;
     if m.npar() as u64 != fx["npar"].as_u64().unwrap() - ties {

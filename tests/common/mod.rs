@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod lavaan;
+pub mod partable;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
