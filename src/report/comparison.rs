@@ -81,6 +81,53 @@ fn f(v: Option<f64>, d: usize) -> String {
     v.filter(|v| v.is_finite()).map_or("NA".into(), |v| format!("{v:.d$}"))
 }
 
+/// A model's standard-test cells, as text and markdown both show them:
+/// name, npar, chisq, df, p, CFI, TLI, RMSEA, SRMR, AIC, BIC.
+fn standard_cells(l: &ModelLine, d: usize, ic: usize) -> Vec<String> {
+    vec![
+        l.name.clone(),
+        f(l.npar, 0),
+        f(l.chisq, d),
+        f(l.df, 0),
+        f(l.pvalue, d),
+        f(l.cfi, d),
+        f(l.tli, d),
+        f(l.rmsea, d),
+        f(l.srmr, d),
+        f(l.aic, ic),
+        f(l.bic, ic),
+    ]
+}
+
+/// A model's scaled-test cells: name, scaled chisq, df, scaled p, scaling
+/// factor, robust CFI, TLI and RMSEA.
+fn scaled_cells(l: &ModelLine, d: usize) -> Vec<String> {
+    vec![
+        l.name.clone(),
+        f(l.chisq_scaled, d),
+        f(l.df_scaled.or(l.df), 0),
+        f(l.pvalue_scaled, d),
+        f(l.chisq_scaling_factor, d),
+        f(l.cfi_robust, d),
+        f(l.tli_robust, d),
+        f(l.rmsea_robust, d),
+    ]
+}
+
+/// A text table row: the first cell left-aligned, the others right-aligned,
+/// each in its width, two spaces in front.
+fn text_row(cells: &[String], widths: &[usize]) -> String {
+    let mut row = String::from(" ");
+    for (k, (cell, w)) in cells.iter().zip(widths).enumerate() {
+        if k == 0 {
+            let _ = write!(row, " {cell:<w$}");
+        } else {
+            let _ = write!(row, " {cell:>w$}");
+        }
+    }
+    row
+}
+
 /// Modification indices shown per step in text and markdown (JSON has all).
 pub const MI_SHOWN: usize = 10;
 
@@ -114,23 +161,9 @@ pub fn text(v: &View, style: Style) -> String {
         a = 10.max(ic + 8)
     );
     for l in v.lines {
-        let _ = writeln!(
-            o,
-            "  {:<w$} {:>5} {:>c$} {:>4} {:>n$} {:>n$} {:>n$} {:>n$} {:>n$} {:>a$} {:>a$}",
-            l.name,
-            f(l.npar, 0),
-            f(l.chisq, d),
-            f(l.df, 0),
-            f(l.pvalue, d),
-            f(l.cfi, d),
-            f(l.tli, d),
-            f(l.rmsea, d),
-            f(l.srmr, d),
-            f(l.aic, ic),
-            f(l.bic, ic),
-            c = n + 3,
-            a = 10.max(ic + 8)
-        );
+        let cells = standard_cells(l, d, ic);
+        let widths = [w, 5, n + 3, 4, n, n, n, n, n, 10.max(ic + 8), 10.max(ic + 8)];
+        let _ = writeln!(o, "{}", text_row(&cells, &widths));
     }
     if scaled {
         let _ = writeln!(o, "\n{}:", capitalise(&v.scaled_title()));
@@ -149,20 +182,8 @@ pub fn text(v: &View, style: Style) -> String {
             n = n.max(9)
         );
         for l in v.lines {
-            let _ = writeln!(
-                o,
-                "  {:<w$} {:>c$} {:>4} {:>n$} {:>n$} {:>n$} {:>n$} {:>n$}",
-                l.name,
-                f(l.chisq_scaled, d),
-                f(l.df_scaled.or(l.df), 0),
-                f(l.pvalue_scaled, d),
-                f(l.chisq_scaling_factor, d),
-                f(l.cfi_robust, d),
-                f(l.tli_robust, d),
-                f(l.rmsea_robust, d),
-                c = (n + 3).max(12),
-                n = n.max(9)
-            );
+            let (c, n) = ((n + 3).max(12), n.max(9));
+            let _ = writeln!(o, "{}", text_row(&scaled_cells(l, d), &[w, c, 4, n, n, n, n, n]));
         }
     }
     o.push('\n');
@@ -253,21 +274,7 @@ pub fn markdown(v: &View, style: Style) -> String {
     let _ = writeln!(o, "| {} | npar | chisq | df | p | CFI | TLI | RMSEA | SRMR | AIC | BIC |", v.kind);
     let _ = writeln!(o, "|---|---|---|---|---|---|---|---|---|---|---|");
     for l in v.lines {
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            l.name,
-            f(l.npar, 0),
-            f(l.chisq, d),
-            f(l.df, 0),
-            f(l.pvalue, d),
-            f(l.cfi, d),
-            f(l.tli, d),
-            f(l.rmsea, d),
-            f(l.srmr, d),
-            f(l.aic, ic),
-            f(l.bic, ic)
-        );
+        let _ = writeln!(o, "| {} |", standard_cells(l, d, ic).join(" | "));
     }
     if scaled {
         let _ = writeln!(o, "\n### {}\n", capitalise(&v.scaled_title()));
@@ -278,18 +285,7 @@ pub fn markdown(v: &View, style: Style) -> String {
         );
         let _ = writeln!(o, "|---|---|---|---|---|---|---|---|");
         for l in v.lines {
-            let _ = writeln!(
-                o,
-                "| {} | {} | {} | {} | {} | {} | {} | {} |",
-                l.name,
-                f(l.chisq_scaled, d),
-                f(l.df_scaled.or(l.df), 0),
-                f(l.pvalue_scaled, d),
-                f(l.chisq_scaling_factor, d),
-                f(l.cfi_robust, d),
-                f(l.tli_robust, d),
-                f(l.rmsea_robust, d)
-            );
+            let _ = writeln!(o, "| {} |", scaled_cells(l, d).join(" | "));
         }
     }
     let _ = writeln!(o, "\n### Difference tests\n");
