@@ -6,6 +6,7 @@
 pub mod batch;
 pub mod bootstrap;
 pub mod comparison;
+pub mod diagram;
 pub mod gates;
 pub mod generate;
 pub mod output;
@@ -48,6 +49,9 @@ pub enum Command {
     Invariance(InvarianceArgs),
     /// Draw a data set from a population model written with fixed values (CSV)
     Simulate(SimulateArgs),
+    /// Draw the path diagram of a model (SVG or DOT); with DATA the fitted values
+    #[command(after_help = diagram::AFTER_HELP)]
+    Diagram(diagram::DiagramArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
     Completions(generate::CompletionsArgs),
     /// Print the man page sem(1) (roff), e.g. `sem man > sem.1`
@@ -481,6 +485,7 @@ pub fn run(cli: Cli) -> Result<u8, SemError> {
             emit(&text, a.output.as_deref())?;
             Ok(if r.df < 0 { 1 } else { 0 })
         }
+        Command::Diagram(a) => diagram::run(a),
         Command::Simulate(a) => a.run(),
         Command::Completions(a) => generate::run_completions(a),
         Command::Man(a) => generate::run_man(a),
