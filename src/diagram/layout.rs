@@ -39,13 +39,15 @@ pub const TITLE_SIZE: f64 = 14.0;
 
 const MARGIN: f64 = 16.0;
 /// horizontal gap between layers (room for a label such as `H1a: .35***`)
-const COL_GAP: f64 = 112.0;
+const COL_GAP: f64 = 96.0;
 /// vertical gap between blocks of a layer
 const BLOCK_GAP: f64 = 30.0;
 /// distance between a factor and its indicator column (room for a loading's label)
 const STACK_GAP: f64 = 76.0;
 /// distance between a factor and its indicator row
-const ROW_GAP: f64 = 62.0;
+const ROW_GAP: f64 = 84.0;
+/// where along a factor-to-row arrow its label goes
+const ROW_LABEL_T: f64 = 0.7;
 /// gap between neighbouring indicators
 const IND_GAP: f64 = 8.0;
 /// half the height a bend point of a long path keeps free
@@ -726,6 +728,9 @@ fn layout_panel(p: &Panel) -> PanelLayout {
         path.dashed = e.dashed;
         if !e.label.is_empty() {
             let ts: &[f64] = match e.kind {
+                EdgeKind::Loading if !is_struct(b) && matches!(fans[b], Some(Fan::Above | Fan::Below)) => {
+                    &[ROW_LABEL_T, 0.58, 0.8, 0.48, 0.38]
+                }
                 EdgeKind::Loading if !is_struct(b) => &[0.62, 0.45, 0.78, 0.35, 0.88, 0.25, 0.55, 0.7],
                 EdgeKind::Covariance => &[0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8],
                 _ => &[0.5, 0.4, 0.6, 0.3, 0.7, 0.22, 0.78, 0.45, 0.55],
@@ -796,9 +801,22 @@ fn block(p: &Panel, i: usize, fan: Fan, sizes: &[(f64, f64)]) -> Block {
             }
         }
         Fan::Above | Fan::Below => {
+            // a slot is wide enough for the box, its variance and its loading's
+            // label where the label sits (0.7 of the way from the factor)
+            let label_w = |j: usize| {
+                p.edges
+                    .iter()
+                    .find(|e| e.kind == EdgeKind::Loading && e.from == i && e.to == j)
+                    .map_or(0.0, |e| (text_width(&e.label, LABEL_SIZE) + 10.0) / ROW_LABEL_T - IND_GAP)
+            };
             let slot_w: Vec<f64> = inds
                 .iter()
-                .map(|&j| sizes[j].0.max(p.nodes[j].variance.as_deref().map_or(0.0, |t| variance_size(t).0)))
+                .map(|&j| {
+                    sizes[j]
+                        .0
+                        .max(p.nodes[j].variance.as_deref().map_or(0.0, |t| variance_size(t).0))
+                        .max(label_w(j))
+                })
                 .collect();
             let total: f64 = slot_w.iter().sum::<f64>() + IND_GAP * (inds.len().saturating_sub(1)) as f64;
             let row_h = inds.iter().map(|&j| sizes[j].1).fold(0.0, f64::max);
