@@ -100,6 +100,8 @@ pub enum Format {
     Json,
     Csv,
     Markdown,
+    /// one self-contained page: the path diagram and APA-style tables (no network needed)
+    Html,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -405,6 +407,7 @@ pub fn render_fit_styled(r: &FitReport, f: Format, style: report::Style) -> Stri
         Format::Json => serde_json::to_string_pretty(r).unwrap_or_default() + "\n",
         Format::Csv => report::csv_out::render_styled(r, style),
         Format::Markdown => report::markdown::render_styled(r, style),
+        Format::Html => report::html::render(r, style),
     }
 }
 
@@ -474,6 +477,15 @@ pub fn run(cli: Cli) -> Result<u8, SemError> {
                 Format::Json => serde_json::to_string_pretty(&r).unwrap_or_default() + "\n",
                 Format::Text => report::check::render_text(&r),
                 Format::Markdown => report::check::render_markdown(&r),
+                Format::Html => {
+                    let d = crate::diagram::Diagram::from_check(&r, &crate::diagram::Options::default());
+                    let figure = crate::diagram::svg::render_inline(&d, "fig1");
+                    report::html::markdown_page(
+                        &format!("sem check: {}", r.model_file),
+                        &report::check::render_markdown(&r),
+                        Some(&figure),
+                    )
+                }
                 Format::Csv => {
                     let mut w = csv::Writer::from_writer(Vec::new());
                     for p in &r.parameters {

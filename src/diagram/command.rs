@@ -58,3 +58,15 @@ pub fn draw(model: &Path, data: Option<&Path>, fit: &FitOptions, opt: &Options, 
         Format::Dot => dot::render(&d),
     })
 }
+
+/// The model's structure (no data) as an inline SVG for an HTML page; None
+/// when the model cannot be checked (the command has reported that already).
+pub fn structure_svg(model: &Path, fit: &FitOptions) -> Option<String> {
+    let fit = FitOptions {
+        group: None,
+        ordered: None,
+        ..fit.clone()
+    };
+    let r = pipeline::check(model, None, &fit).ok()?;
+    Some(svg::render_inline(&Diagram::from_check(&r, &Options::default()), "fig1"))
+}
