@@ -55,13 +55,35 @@ pub fn num(v: Option<f64>, d: usize, bounded: bool) -> String {
     }
 }
 
+/// The headers of the columns that hold names and words.
+const TEXT_COLUMNS: &[&str] = &[
+    "path",
+    "label",
+    "decision",
+    "expected",
+    "test",
+    "variable",
+    "group",
+    "Fornell–Larcker",
+    "status",
+    "data set",
+    "method",
+    "step",
+];
+
 /// A row; cells that are not numbers are aligned left.
 fn cells(o: &mut String, tag: &str, cs: &[String]) {
     o.push_str("<tr>");
     for (k, c) in cs.iter().enumerate() {
         let numeric =
             c.is_empty() || c.starts_with(|ch: char| ch.is_ascii_digit() || "-.[".contains(ch)) || c.starts_with("&lt; .") || c == "NA";
-        if k > 0 && !numeric {
+        // a header is aligned as its column: left over names, right over numbers
+        let left = if tag == "th" {
+            TEXT_COLUMNS.contains(&c.as_str())
+        } else {
+            !numeric
+        };
+        if k > 0 && left {
             let _ = write!(o, "<{tag} class=\"l\">{c}</{tag}>");
         } else {
             let _ = write!(o, "<{tag}>{c}</{tag}>");
@@ -727,7 +749,7 @@ mod tests {
         let md = "## Batch: `m.lav`\n\n| a | b\\|c |\n|---|---:|\n| <x> | 0.5\\* |\n\n- one & two\n";
         let html = markdown_page("t<", md, None);
         assert!(html.contains("<h2>Batch: <code>m.lav</code></h2>"));
-        assert!(html.contains("<th>a</th><th class=\"l\">b|c</th>"));
+        assert!(html.contains("<th>a</th><th>b|c</th>"));
         assert!(html.contains("<td>&lt;x&gt;</td><td>0.5*</td>"));
         assert!(html.contains("<li>one &amp; two</li>"));
         assert!(html.contains("<title>t&lt;</title>"));
