@@ -156,3 +156,24 @@ fn batch_invariance_and_check_pages() {
     self_contained(&html);
     assert!(html.contains("<svg class=\"sem-diagram\"") && html.contains("H1a"));
 }
+
+#[test]
+fn markdown_is_apa_too() {
+    let (m, d) = (root("models/bradford.lav"), root("data/bradford_demo.csv"));
+    let md = run(&["fit", &m, &d, "--format", "markdown", "--validity", "--effects"]);
+    // a fixed loading: estimate only; a free one: p as < .001 and std.all without the leading zero
+    let fixed = md.lines().find(|l| l.starts_with("| ALLO | `=~` | allo1 |")).unwrap();
+    assert!(fixed.contains("| 1.000 |  |  |  |"), "{fixed}");
+    let free = md.lines().find(|l| l.starts_with("| ALLO | `=~` | allo2 |")).unwrap();
+    assert!(free.contains("| < .001 |") && free.ends_with(" | .721 |"), "{free}");
+    let h6 = md.lines().find(|l| l.starts_with("| H6 |")).unwrap();
+    assert!(h6.contains("| < .001 | .276 | yes |"), "{h6}");
+    for l in md.lines().filter(|l| l.contains("`~`") || l.contains("`=~`")) {
+        assert!(!l.contains("| 0.000 |"), "a p-value as 0.000: {l}");
+    }
+    // reliability without leading zeros, effects with APA p-values
+    let allo = md.lines().find(|l| l.starts_with("| ALLO | 4 |")).unwrap();
+    assert!(allo.starts_with("| ALLO | 4 | .813 | .812 | .523 | .723 |"), "{allo}");
+    let e = md.lines().find(|l| l.starts_with("| HELP → EOIS |")).unwrap();
+    assert!(e.contains("| < .001 |") && e.ends_with("| .164 | .337 |"), "{e}");
+}

@@ -144,23 +144,9 @@ pub fn stars(p: Option<f64>) -> &'static str {
     }
 }
 
-/// A number in APA style: `digits` decimals, and no leading zero when the
-/// value is bounded by 1 (a standardized coefficient, a correlation, R²),
-/// `-.27`, `.05`; `1.04` keeps its integer part. Never `-0`.
+/// A number in APA style (`crate::report::apa`): no leading zero when bounded by 1.
 pub fn apa(v: f64, digits: usize, bounded: bool) -> String {
-    let mut s = format!("{v:.digits$}");
-    if s.trim_start_matches('-').chars().all(|c| c == '0' || c == '.') {
-        s = s.trim_start_matches('-').to_string();
-    }
-    if bounded {
-        if let Some(rest) = s.strip_prefix("0.") {
-            return format!(".{rest}");
-        }
-        if let Some(rest) = s.strip_prefix("-0.") {
-            return format!("-.{rest}");
-        }
-    }
-    s
+    crate::report::apa::number(v, digits, bounded)
 }
 
 /// A p-value in APA style: `< .001`, else `= .034` without the leading zero.
@@ -497,11 +483,6 @@ mod tests {
 
     #[test]
     fn apa_numbers() {
-        assert_eq!(apa(0.173, 2, true), ".17");
-        assert_eq!(apa(-0.273, 2, true), "-.27");
-        assert_eq!(apa(1.043, 2, true), "1.04");
-        assert_eq!(apa(0.173, 2, false), "0.17");
-        assert_eq!(apa(-0.001, 2, true), ".00");
         assert_eq!(apa_p(0.0004, 3), "< .001");
         assert_eq!(apa_p(0.0341, 3), "= .034");
         assert_eq!(stars(Some(0.0004)), "***");

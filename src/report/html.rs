@@ -13,7 +13,7 @@
 //! `markdown_page` turns the markdown of `batch` and `invariance` into the
 //! same kind of page, so those reports have one too.
 
-use super::{fit_table, FitReport, Style};
+use super::{apa, fit_table, FitReport, Style};
 use crate::diagram::{apa, escape_xml as esc, svg, Diagram, Options};
 use std::fmt::Write as _;
 
@@ -38,21 +38,14 @@ pub fn page(title: &str, body: &str) -> String {
     )
 }
 
-/// A p-value in APA style: `< .001`, else `.034` (at least 3 decimals).
+/// A p-value in APA style (`apa::p`), escaped for HTML.
 pub fn p_cell(p: Option<f64>, d: usize) -> String {
-    match p {
-        Some(p) if p.is_finite() && p < 0.001 => "&lt; .001".into(),
-        Some(p) if p.is_finite() => apa(p, d.max(3), true),
-        _ => String::new(),
-    }
+    esc(&apa::p(p, d))
 }
 
 /// A number; `bounded` drops the leading zero (APA).
 pub fn num(v: Option<f64>, d: usize, bounded: bool) -> String {
-    match v {
-        Some(v) if v.is_finite() => apa(v, d, bounded),
-        _ => String::new(),
-    }
+    apa::cell(v, d, bounded)
 }
 
 /// The headers of the columns that hold names and words.
@@ -277,13 +270,7 @@ fn fit_sections(o: &mut String, r: &FitReport, d: usize, caption: &str) {
         );
         for row in sec.rows.iter().filter(|r| !r.is_spacer()) {
             let label = row.label.trim();
-            let show = |c: fit_table::Cell| -> String {
-                match c {
-                    fit_table::Cell::Num(Some(v)) if label.starts_with("P-value") => p_cell(Some(v), d),
-                    fit_table::Cell::Num(Some(v)) if bounded_measure(label) => apa(v, d, true),
-                    c => esc(&fit_table::show(c, d)),
-                }
-            };
+            let show = |c: fit_table::Cell| esc(&apa::fit_measure(label, c, d));
             let mut cs = vec![esc(label), show(row.standard)];
             if t.scaled {
                 cs.push(show(row.scaled));
@@ -292,12 +279,6 @@ fn fit_sections(o: &mut String, r: &FitReport, d: usize, caption: &str) {
         }
     }
     o.push_str("</tbody>\n</table>\n");
-}
-
-/// The fit measures that lie in [0, 1] (TLI may exceed 1 a little; `apa`
-/// keeps the integer part then).
-fn bounded_measure(label: &str) -> bool {
-    ["(CFI)", "(TLI)", "RMSEA", "SRMR", "Percent"].iter().any(|k| label.contains(k))
 }
 
 fn validity(o: &mut String, r: &FitReport, d: usize, caption: &mut dyn FnMut(&str) -> String) {

@@ -4,6 +4,7 @@
 //! CSV, markdown and HTML renderers (and the path diagram, `crate::diagram`) read the same value and nothing else, so the
 //! formats cannot disagree. `check` holds the report of `sem check`.
 
+pub mod apa;
 pub mod batch;
 pub mod batch_csv;
 pub mod batch_markdown;
