@@ -303,6 +303,12 @@ fn svg_is_xml_and_the_same_bytes_every_time() {
     assert_eq!(one, run("2"));
     assert_eq!(one, run("4"));
     assert_eq!(one, run("1"));
+    // the README's picture is this command's output (regenerate it with the README's command)
+    let docs = std::fs::read(root("docs/bradford.svg")).unwrap();
+    assert!(
+        docs == one,
+        "docs/bradford.svg is stale: run `sem diagram models/bradford.lav data/bradford_demo.csv --output docs/bradford.svg`"
+    );
     let svg = String::from_utf8(one).unwrap();
     assert!(svg.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\""));
     assert!(svg.contains("font-family=\"DejaVu Sans, Arial, Helvetica, sans-serif\""));
