@@ -456,3 +456,37 @@ fn dot_output_is_accepted_by_graphviz() {
         assert!(!err.contains("syntax error") && !err.contains("Error"), "dot on {a:?}: {err}");
     }
 }
+
+#[test]
+fn path_models_name_defined_hypotheses_under_the_picture() {
+    let dir = scratch("path");
+    let m = write(
+        &dir,
+        "path.lav",
+        "y1 ~ a*x1 + x2\ny2 ~ b*y1 + c*x1\ny3 ~ y2 + y1\nH1 := a*b\n# hypotheses: c\n",
+    );
+    let r = fit(
+        &m,
+        &root("data/PoliticalDemocracy.csv").display().to_string(),
+        &FitOptions::default(),
+    );
+    let opt = Options::default();
+    let d = Diagram::from_fit(&r, &opt);
+    let l = layout::layout(&d);
+    check_geometry("path model", &l);
+    // observed variables only: rectangles, causal order left to right
+    assert!(l.nodes.iter().all(|n| n.shape == dg::Shape::Observed));
+    let x = |v: &str| l.nodes.iter().find(|n| n.name == v).unwrap().rect.center().x;
+    assert!(x("x1") < x("y1") && x("y1") < x("y2") && x("y2") < x("y3"));
+    let h1 = r.hypotheses.iter().find(|h| h.name == "H1").unwrap();
+    let note = l.texts.iter().map(|t| t.text.as_str()).collect::<Vec<_>>().join(" ");
+    let v = dg::apa(h1.std_all.unwrap(), 2, true);
+    assert!(note.contains(&format!("H1 := a*b = {v}{}", dg::stars(h1.pvalue))), "{note}");
+    let c = r.hypotheses.iter().find(|h| h.name == "c").unwrap();
+    let edge = l
+        .edges
+        .iter()
+        .find(|e| e.label.as_ref().is_some_and(|lb| lb.text.starts_with("c: ")))
+        .unwrap();
+    assert_eq!(edge.dashed, !c.supported);
+}

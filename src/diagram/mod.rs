@@ -329,7 +329,11 @@ fn build(rows: &[Row], hyps: &[Hyp], groups: &[String], opt: &Options, r2: &dyn 
         .iter()
         .filter(|h| h.op == ":=")
         .map(|h| {
-            let mut s = format!("{}: {} := {}", h.name, h.lhs, h.rhs);
+            let mut s = if h.lhs == h.name {
+                format!("{} := {}", h.name, h.rhs)
+            } else {
+                format!("{}: {} := {}", h.name, h.lhs, h.rhs)
+            };
             if let Some(t) = &h.text {
                 s.push_str(&format!(" = {t}"));
             }
