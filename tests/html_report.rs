@@ -177,3 +177,23 @@ fn markdown_is_apa_too() {
     let e = md.lines().find(|l| l.starts_with("| HELP → EOIS |")).unwrap();
     assert!(e.contains("| < .001 |") && e.ends_with("| .164 | .337 |"), "{e}");
 }
+
+#[test]
+fn modification_indices_and_residuals_when_asked() {
+    let (m, d) = (root("models/holzinger_swineford.lav"), root("data/HolzingerSwineford1939.csv"));
+    let html = run(&["fit", &m, &d, "--modindices", "--residuals", "--format", "html"]);
+    self_contained(&html);
+    let json: serde_json::Value = serde_json::from_str(&run(&["fit", &m, &d, "--modindices", "--format", "json"])).unwrap();
+    let top = &json["modindices"][0];
+    let row = format!(
+        "<td>{} {} {}</td><td>{:.3}</td>",
+        top["lhs"].as_str().unwrap(),
+        top["op"].as_str().unwrap(),
+        top["rhs"].as_str().unwrap(),
+        top["mi"].as_f64().unwrap()
+    );
+    assert!(html.contains(&row), "{row}");
+    assert!(html.contains("Correlation residuals") && html.contains("Standardized residuals"));
+    let plain = run(&["fit", &m, &d, "--format", "html"]);
+    assert!(!plain.contains("Modification indices") && !plain.contains("Correlation residuals"));
+}

@@ -3,7 +3,8 @@
 //! `FitReport`: the path diagram (the SVG renderer's output, inline), the fit
 //! table (with the scaled and robust columns when the estimator has them),
 //! the hypotheses, the validity and effects tables when they were asked for,
-//! the parameter table and the warnings, with the text report's numbers and
+//! the parameter table, R², the modification indices and residuals when asked
+//! for, and the warnings, with the text report's numbers and
 //! decimals. Tables follow APA style: p as `< .001`, no leading zero for
 //! values bounded by 1 (p, R², standardized values, CFI, RMSEA, reliability),
 //! fixed parameters without SE, z and p. The page loads nothing (CSS and SVG
@@ -235,6 +236,8 @@ pub fn render(r: &FitReport, style: Style) -> String {
     effects(&mut o, r, d, &mut caption);
     parameters(&mut o, r, d, &caption("Parameter estimates"));
     r_square(&mut o, r, d, &caption("R² of the endogenous variables"));
+    modindices(&mut o, r, d, &mut caption);
+    residuals(&mut o, r, d, &mut caption);
     if !r.warnings.is_empty() {
         let _ = writeln!(o, "<h2>Warnings</h2>\n<ul>");
         for w in &r.warnings {
@@ -574,6 +577,66 @@ fn r_square(o: &mut String, r: &FitReport, d: usize, caption: &str) {
         cells(o, "td", &cs);
     }
     o.push_str("</tbody>\n</table>\n");
+}
+
+/// With `--modindices`: lavaan's modification indices, largest first.
+fn modindices(o: &mut String, r: &FitReport, d: usize, caption: &mut dyn FnMut(&str) -> String) {
+    let Some(mi) = &r.modindices else { return };
+    let _ = writeln!(o, "<h2>Modification indices</h2>");
+    let grouped = r.groups.is_some();
+    let mut head = vec![];
+    if grouped {
+        head.push("group");
+    }
+    head.extend(["parameter", "mi", "epc", "sepc.lv", "sepc.all"]);
+    table_head(o, &caption("Modification indices (largest first)"), &head);
+    for m in mi {
+        let mut cs = vec![];
+        if grouped {
+            cs.push(m.group.to_string());
+        }
+        cs.extend([
+            format!("{} {} {}", esc(&m.lhs), esc(&m.op), esc(&m.rhs)),
+            num(Some(m.mi), d, false),
+            num(Some(m.epc), d, false),
+            num(m.sepc_lv, d, false),
+            num(m.sepc_all, d, false),
+        ]);
+        cells(o, "td", &cs);
+    }
+    o.push_str("</tbody>\n</table>\n");
+}
+
+/// With `--residuals`: the correlation and the standardized residuals, lower triangles.
+fn residuals(o: &mut String, r: &FitReport, d: usize, caption: &mut dyn FnMut(&str) -> String) {
+    let Some(res) = &r.residuals else { return };
+    let _ = writeln!(o, "<h2>Residuals</h2>");
+    for g in res {
+        let names: Vec<String> = g.names.iter().map(|n| esc(n)).collect();
+        let head: Vec<&str> = std::iter::once("").chain(names.iter().map(String::as_str)).collect();
+        for (what, m) in [
+            (
+                "Correlation residuals",
+                g.cor
+                    .iter()
+                    .map(|row| row.iter().map(|v| Some(*v)).collect())
+                    .collect::<Vec<Vec<Option<f64>>>>(),
+            ),
+            ("Standardized residuals", g.standardized.clone()),
+        ] {
+            table_head(o, &caption(&format!("{what}{}", group_name(r, g.group))), &head);
+            for (i, row) in m.iter().enumerate() {
+                let mut cs = vec![names.get(i).cloned().unwrap_or_default()];
+                cs.extend(
+                    row.iter()
+                        .enumerate()
+                        .map(|(j, v)| if j <= i { num(*v, d, false) } else { String::new() }),
+                );
+                cells(o, "td", &cs);
+            }
+            o.push_str("</tbody>\n</table>\n");
+        }
+    }
 }
 
 /// A page from the markdown of a report (`batch`, `invariance`): headings,
