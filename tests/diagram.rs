@@ -83,6 +83,35 @@ fn check_geometry(what: &str, l: &Layout) {
     for t in &l.texts {
         assert!(inside(&t.rect()), "{what}: text {} outside the canvas", t.text);
     }
+    // a regression never runs under a box other than its two ends
+    for e in l.edges.iter().filter(|e| e.kind == EdgeKind::Regression) {
+        let start = e.start;
+        let end = e.segments.last().unwrap()[2];
+        let ends: Vec<&Rect> = l
+            .nodes
+            .iter()
+            .map(|n| &n.rect)
+            .filter(|r| {
+                [start, end]
+                    .iter()
+                    .any(|p| p.x >= r.x - 1.0 && p.x <= r.right() + 1.0 && p.y >= r.y - 1.0 && p.y <= r.bottom() + 1.0)
+            })
+            .collect();
+        for k in 1..80 {
+            let p = layout::point_at(e, k as f64 / 80.0);
+            for (name, r) in &boxes {
+                if ends.contains(&r) {
+                    continue;
+                }
+                let inner = (r.x + 1.0, r.y + 1.0, r.right() - 1.0, r.bottom() - 1.0);
+                assert!(
+                    !(p.x > inner.0 && p.x < inner.2 && p.y > inner.1 && p.y < inner.3),
+                    "{what}: the path {:?} runs under {name}",
+                    e.label.as_ref().map(|l| &l.text)
+                );
+            }
+        }
+    }
     for e in &l.edges {
         for s in &e.segments {
             for p in s {
@@ -489,4 +518,39 @@ fn path_models_name_defined_hypotheses_under_the_picture() {
         .find(|e| e.label.as_ref().is_some_and(|lb| lb.text.starts_with("c: ")))
         .unwrap();
     assert_eq!(edge.dashed, !c.supported);
+}
+
+#[test]
+fn crowded_layers_and_covariates_keep_their_distance() {
+    let dir = scratch("crowded");
+    let bradford = root("data/bradford_demo.csv").display().to_string();
+    // three factors in one middle layer (rows above, above, below)
+    let wide = write(
+        &dir,
+        "wide.lav",
+        "ALLO =~ allo1 + allo2 + allo3 + allo4\nNET =~ net1 + net2 + net3 + net4\nHELP =~ help1 + help2 + help3\nCOS =~ cos1 + cos2 + cos3 + cos4\nEOIS =~ eois1 + eois2 + eois3\nCRQ =~ crq1 + crq2 + crq3 + crq4\nSP =~ sp1 + sp2 + sp3\nHELP ~ ALLO\nNET ~ ALLO\nCOS ~ ALLO\nEOIS ~ NET + HELP\nCRQ ~ EOIS + COS\nSP ~ CRQ + ALLO\nNET ~~ COS\n",
+    );
+    // observed covariates of factors (MIMIC) and a residual covariance between indicators
+    let mimic = write(
+        &dir,
+        "mimic.lav",
+        "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9\nvisual ~ ageyr + grade\ntextual ~ visual + ageyr\nspeed ~ visual\nx4 ~~ x6\n",
+    );
+    let hs = root("data/HolzingerSwineford1939.csv").display().to_string();
+    for (what, m, d) in [("wide", &wide, &bradford), ("mimic", &mimic, &hs)] {
+        let r = fit(m, d, &FitOptions::default());
+        for opt in [
+            Options::default(),
+            Options {
+                residuals: true,
+                values: Values::Est,
+                ..Options::default()
+            },
+        ] {
+            let dg = Diagram::from_fit(&r, &opt);
+            let l = layout::layout(&dg);
+            check_geometry(what, &l);
+            check_content(what, &r, &dg, &l, &opt);
+        }
+    }
 }

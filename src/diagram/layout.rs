@@ -552,6 +552,9 @@ fn layout_panel(p: &Panel) -> PanelLayout {
 
     // 4. columns and vertical positions
     let mut col_x = vec![0.0f64; nlayers];
+    // the left and right ends of each layer's blocks
+    let mut col_l = vec![0.0f64; nlayers];
+    let mut col_r = vec![0.0f64; nlayers];
     let mut x = 0.0;
     for l in 0..nlayers {
         let left = layers[l]
@@ -563,6 +566,8 @@ fn layout_panel(p: &Panel) -> PanelLayout {
             .filter_map(|&i| blocks.get(i).and_then(|b| b.as_ref()).map(|b| b.extent.right()))
             .fold(0.0, f64::max);
         col_x[l] = x + left;
+        col_l[l] = x;
+        col_r[l] = col_x[l] + right;
         x = col_x[l] + right + COL_GAP;
     }
     let mut y = vec![0.0f64; nitems];
@@ -712,6 +717,37 @@ fn layout_panel(p: &Panel) -> PanelLayout {
                 if pts.first() != Some(&centres[a]) {
                     pts.reverse();
                 }
+                // a path that would run under a box is routed instead: level out
+                // of its layer, across the gap, level through every layer it
+                // crosses (in its bend point's free slot) and level into its target
+                let direct = arrow_path(&nodes, a, b, pts.clone(), e.kind);
+                if !reverse && crosses(&direct, &nodes, &variances, a, b) {
+                    if let Some(c) = chain {
+                        let at = |i: usize| if i < n { centres[i] } else { pt(col_x[item_layer[i]], y[i]) };
+                        let (lo, hi) = (c[0], c[c.len() - 1]);
+                        // a level stub only where the layer reaches beyond the box
+                        let mut routed = vec![centres[lo]];
+                        if col_r[layer[lo]] - nodes[lo].rect.right() > 12.0 {
+                            routed.push(pt(col_r[layer[lo]] + 4.0, centres[lo].y));
+                        }
+                        for &d in &c[1..c.len() - 1] {
+                            let q = at(d);
+                            routed.push(pt(col_l[item_layer[d]] - 4.0, q.y));
+                            routed.push(pt(col_r[item_layer[d]] + 4.0, q.y));
+                        }
+                        if nodes[hi].rect.x - col_l[layer[hi]] > 12.0 {
+                            routed.push(pt(col_l[layer[hi]] - 4.0, centres[hi].y));
+                        }
+                        routed.push(centres[hi]);
+                        if lo != a {
+                            routed.reverse();
+                        }
+                        let candidate = arrow_path(&nodes, a, b, routed.clone(), e.kind);
+                        if !crosses(&candidate, &nodes, &variances, a, b) || c.len() > 2 {
+                            pts = routed;
+                        }
+                    }
+                }
                 if reverse {
                     // two arrows between the same variables: each drawn a little to its side
                     let (dx, dy) = (pts[pts.len() - 1].x - pts[0].x, pts[pts.len() - 1].y - pts[0].y);
@@ -759,6 +795,21 @@ fn layout_panel(p: &Panel) -> PanelLayout {
     }
     edges.extend(paths.into_iter().flatten());
     PanelLayout { nodes, variances, edges }
+}
+
+/// Whether a path runs under a box other than its own two ends.
+fn crosses(e: &EdgePath, nodes: &[NodeBox], variances: &[VarianceBox], a: usize, b: usize) -> bool {
+    let boxes: Vec<Rect> = nodes
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != a && i != b)
+        .map(|(_, n)| n.rect.grow(-1.0))
+        .chain(variances.iter().map(|v| v.rect.grow(-1.0)))
+        .collect();
+    (1..80).any(|k| {
+        let p = point_at(e, k as f64 / 80.0);
+        boxes.iter().any(|r| p.x > r.x && p.x < r.right() && p.y > r.y && p.y < r.bottom())
+    })
 }
 
 /// The side of a variable where its variance goes: outside the fan for an
