@@ -545,10 +545,26 @@ pub fn fit(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<FitR
     Ok(fit_prepared(&prep, opt))
 }
 
+/// `fit`, with what the estimator's nested-model difference test needs
+/// (`Fitting::difference_pieces`; `None` for estimators without one).
+pub fn fit_with_pieces(
+    model_path: &Path,
+    data_path: &Path,
+    opt: &FitOptions,
+) -> Result<(FitReport, Option<crate::fit::satorra2000::DiffPieces>), SemError> {
+    let prep = prepare(model_path, data_path, opt)?;
+    Ok(fit_prepared_full(&prep, opt, true))
+}
+
 /// Estimate a prepared model and report it: the estimator chosen in `opt`
 /// (`crate::estimator`) estimates, gives the vcov, scales the test and
 /// computes the fit measures; the rest is the same for every estimator.
 pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
+    fit_prepared_full(prep, opt, false).0
+}
+
+/// `fit_prepared`, with the difference-test pieces when `pieces`.
+fn fit_prepared_full(prep: &Prepared, opt: &FitOptions, pieces: bool) -> (FitReport, Option<crate::fit::satorra2000::DiffPieces>) {
     let model = &prep.model;
     let gd = &prep.data;
     let mut warnings = prep.warnings.clone();
@@ -688,7 +704,8 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         v
     });
     let nobs: Vec<usize> = fitting.nobs().unwrap_or_else(|| gd.iter().map(|d| d.n).collect());
-    FitReport {
+    let diff_pieces = if pieces { fitting.difference_pieces(x) } else { None };
+    let report = FitReport {
         converged: est.converged,
         estimator: estimator.name().into(),
         nobs: if nobs.len() == 1 { Value::from(nobs[0]) } else { Value::from(nobs) },
@@ -726,7 +743,8 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         ci_level: opt.ci_level,
         alpha: opt.alpha,
         sem_version: env!("CARGO_PKG_VERSION").into(),
-    }
+    };
+    (report, diff_pieces)
 }
 
 /// How the warning starts when the information matrix is singular.

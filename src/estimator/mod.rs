@@ -152,6 +152,12 @@ pub trait Fitting {
     fn nobs(&self) -> Option<Vec<usize>> {
         None
     }
+    /// What the Satorra (2000) scaled-shifted difference test of nested
+    /// models needs from this fit at `x` (`crate::fit::satorra2000`), for
+    /// estimators whose `compare` uses that test; `None` otherwise.
+    fn difference_pieces(&mut self, _x: &[f64]) -> Option<crate::fit::satorra2000::DiffPieces> {
+        None
+    }
     /// `None` when modification indices and residuals (moment-based
     /// diagnostics) apply, else why not.
     fn diagnostics_unavailable(&self) -> Option<&'static str> {

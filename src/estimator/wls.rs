@@ -28,6 +28,7 @@ use super::{Baseline, Estimator, Fitting, Scaling};
 use crate::estimate::objective::GroupData;
 use crate::estimate::wls::{self as ew, Layout, Value, WlsGroup};
 use crate::estimate::{start, Estimate};
+use crate::fit::satorra2000::DiffPieces;
 use crate::fit::{categorical, Measures};
 use crate::inference::{NotIdentified, RowEstimate};
 use crate::model::ram::Mat;
@@ -442,6 +443,23 @@ impl Fitting for WlsFit<'_> {
             scaling,
             catml,
             chisq_reference: self.weight != WeightKind::Uls,
+        })
+    }
+
+    fn difference_pieces(&mut self, x: &[f64]) -> Option<DiffPieces> {
+        if !self.mv {
+            return None;
+        }
+        let stats = self.prep.ordinal.as_deref()?;
+        let fg = self.fg();
+        self.ensure(x);
+        let p = self.pieces.as_ref()?;
+        Some(DiffPieces {
+            jac: p.jac.clone(),
+            weight: self.groups.iter().map(|g| g.weight.clone()).collect(),
+            gamma: stats.iter().map(|s| s.nacov.clone()).collect(),
+            fg,
+            info_inv: p.e_inv.clone()?,
         })
     }
 
