@@ -629,12 +629,15 @@ fn fit_prepared_full(prep: &Prepared, opt: &FitOptions, pieces: bool) -> (FitRep
         inference::bootstrap::apply(&mut rows, b);
     }
     // standard errors of the standardized solution: delta method with the
-    // (standard or robust) vcov; not computed from bootstrap draws, nor with
-    // ordinal variables (their latent-response variances are not free
-    // parameters of the RAM matrices that `standardize` differentiates)
-    let std_se = match (&vcov, boot.as_ref().is_some_and(|b| b.rows.is_some()) || prep.ordinal.is_some()) {
-        (Some(v), false) => inference::std_se::std_all_se(model, x, v),
-        _ => vec![None; model.pt.rows.len()],
+    // (standard or robust) vcov; not computed from bootstrap draws; with
+    // ordinal variables the estimator standardizes (`Fitting::std_all_at`)
+    let nrows = model.pt.rows.len();
+    let std_se = match (&vcov, boot.as_ref().is_some_and(|b| b.rows.is_some())) {
+        (Some(v), false) if fitting.std_all_at(x).is_some() => {
+            inference::std_se::std_all_se_by(nrows, x, v, |x| fitting.std_all_at(x).unwrap_or_default())
+        }
+        (Some(v), false) if prep.ordinal.is_none() => inference::std_se::std_all_se(model, x, v),
+        _ => vec![None; nrows],
     };
     let parameters: Vec<ParamOut> = model
         .pt

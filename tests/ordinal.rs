@@ -101,3 +101,38 @@ fn batch_fits_ordinal_data_like_fit() {
     assert_eq!(r.datasets[0].fit, fit.fit);
     assert!(fit.fit["chisq_scaled"].as_f64().is_some());
 }
+
+/// `std_all_se` against lavaan's `standardizedSolution()` `se` on every
+/// ordinal fixture (`make_std_all_se.R`): loadings, thresholds, (latent
+/// response) variances, scale factors, within 1e-3 relative or 1e-4.
+#[test]
+fn ordinal_std_all_se_matches_standardized_solution() {
+    let all: Value = serde_json::from_str(&std::fs::read_to_string(Path::new(DIR).join("std_all_se.json")).unwrap()).unwrap();
+    let (mut compared, mut bad) = (0, Vec::new());
+    for (case, rows) in all.as_object().unwrap() {
+        let (got, _) = fit_case(DIR, case).unwrap();
+        let params = got["parameters"].as_array().unwrap();
+        for w in rows.as_array().unwrap() {
+            let (lhs, op, rhs) = (w["lhs"].as_str().unwrap(), w["op"].as_str().unwrap(), w["rhs"].as_str().unwrap());
+            let g = w["group"].as_u64().unwrap();
+            let Some(want) = w["se"].as_f64() else { continue };
+            let p = params
+                .iter()
+                .find(|p| {
+                    p["op"] == op
+                        && p["group"].as_u64().unwrap_or(1).max(1) == g
+                        && ((p["lhs"] == lhs && p["rhs"] == rhs) || (op == "~~" && p["lhs"] == rhs && p["rhs"] == lhs))
+                })
+                .unwrap_or_else(|| panic!("{case}: no row {lhs} {op} {rhs} group {g}"));
+            let ours = p["std_all_se"].as_f64();
+            if !ours.is_some_and(|a| (a - want).abs() <= 1e-4f64.max(1e-3 * want.abs())) {
+                bad.push(format!(
+                    "{case}: std_all_se of {lhs} {op} {rhs} (group {g}): ours {ours:?}, lavaan {want}"
+                ));
+            }
+            compared += 1;
+        }
+    }
+    assert!(bad.is_empty(), "{} of {compared} rows differ:\n{}", bad.len(), bad.join("\n"));
+    assert!(compared > 1000, "{compared} rows");
+}

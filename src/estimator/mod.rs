@@ -152,6 +152,15 @@ pub trait Fitting {
     fn nobs(&self) -> Option<Vec<usize>> {
         None
     }
+    /// std.all of every parameter-table row at `x` (NaN where there is
+    /// none), for estimators whose standardized values are not those of
+    /// the prepared RAM model at `x` (ordinal data: thresholds, scale
+    /// factors, latent-response variances that follow from `x`); the
+    /// delta method of `std_all_se` differentiates it. `None`: standardize
+    /// the prepared model.
+    fn std_all_at(&mut self, _x: &[f64]) -> Option<Vec<f64>> {
+        None
+    }
     /// What the Satorra (2000) scaled-shifted difference test of nested
     /// models needs from this fit at `x` (`crate::fit::satorra2000`), for
     /// estimators whose `compare` uses that test; `None` otherwise.

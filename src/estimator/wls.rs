@@ -446,6 +446,28 @@ impl Fitting for WlsFit<'_> {
         })
     }
 
+    fn std_all_at(&mut self, x: &[f64]) -> Option<Vec<f64>> {
+        let reported = self.reported_model(x);
+        let model = reported.as_ref().unwrap_or(&self.prep.model);
+        let (_, all) = crate::inference::standardize::standardize(model, x);
+        let mut v: Vec<f64> = all.iter().map(|o| o.unwrap_or(f64::NAN)).collect();
+        for grp in &self.groups {
+            let (imp, _) = ew::implied_moments(&self.prep.model, &grp.lay, x)?;
+            let d = ew::scales(&grp.lay, &imp, x);
+            for (k, &(j, r, th)) in grp.lay.th.iter().enumerate() {
+                if !grp.lay.is_mean(k) {
+                    v[r] = th.at(x) * d[j];
+                }
+            }
+        }
+        for (r, row) in model.pt.rows.iter().enumerate() {
+            if row.op == "~*~" {
+                v[r] = 1.0;
+            }
+        }
+        Some(crate::inference::std_se::with_definitions(model, v))
+    }
+
     fn difference_pieces(&mut self, x: &[f64]) -> Option<DiffPieces> {
         if !self.mv {
             return None;
