@@ -676,7 +676,11 @@ fn fit_prepared_full(prep: &Prepared, opt: &FitOptions, pieces: bool) -> (FitRep
     }
     let r2 = r_square(model, &parameters, &prep.group_names);
     let diagnostics = fitting.diagnostics_unavailable();
-    if let (Some(why), true) = (diagnostics, opt.modindices || opt.residuals) {
+    let own_residuals = if opt.residuals { fitting.residuals(x) } else { None };
+    if own_residuals.as_ref().is_some_and(|r| r.iter().any(|g| g.th_raw.is_some())) {
+        warnings.push("--residuals with ordinal data: raw and correlation residuals (thresholds too); standardized residuals are null (lavaan 0.6-14 has none for categorical data)".into());
+    }
+    if let (Some(why), true) = (diagnostics, opt.modindices || (opt.residuals && own_residuals.is_none())) {
         warnings.push(why.into());
     }
     let modindices = if opt.modindices && diagnostics.is_none() {
@@ -718,7 +722,8 @@ fn fit_prepared_full(prep: &Prepared, opt: &FitOptions, pieces: bool) -> (FitRep
         r2,
         hypotheses,
         modindices,
-        residuals: (opt.residuals && diagnostics.is_none()).then(|| inference::residuals::residuals(model, x, gd, vcov.as_ref())),
+        residuals: own_residuals
+            .or_else(|| (opt.residuals && diagnostics.is_none()).then(|| inference::residuals::residuals(model, x, gd, vcov.as_ref()))),
         validity,
         effects,
         warnings,

@@ -136,3 +136,65 @@ fn ordinal_std_all_se_matches_standardized_solution() {
     assert!(bad.is_empty(), "{} of {compared} rows differ:\n{}", bad.len(), bad.join("\n"));
     assert!(compared > 1000, "{compared} rows");
 }
+
+/// Our report of fixture `case` with extra flags.
+fn fit_with(case: &str, extra: &[&str]) -> Value {
+    let d = Path::new(DIR).join(case);
+    let args = std::fs::read_to_string(d.join("args")).unwrap();
+    let mut argv: Vec<String> = vec![
+        "sem".into(),
+        "fit".into(),
+        d.join("model.lav").display().to_string(),
+        d.join("data.csv").display().to_string(),
+    ];
+    argv.extend(args.split_whitespace().map(String::from));
+    argv.extend(extra.iter().map(|s| s.to_string()));
+    let Command::Fit(a) = Cli::try_parse_from(&argv).unwrap().command else {
+        unreachable!()
+    };
+    serde_json::to_value(sem::pipeline::fit(&a.model, &a.data, &a.options().unwrap()).unwrap()).unwrap()
+}
+
+/// `--residuals` against lavaan's `residuals(fit, "raw")` and
+/// `residuals(fit, "cor")` (cov, mean, th; `make_diagnostics.R`), 5e-4
+/// absolute (as the estimates); standardized residuals are null (lavaan has none for
+/// categorical data).
+#[test]
+fn ordinal_residuals_match_lavaan() {
+    let all: Value = serde_json::from_str(&std::fs::read_to_string(Path::new(DIR).join("diagnostics.json")).unwrap()).unwrap();
+    let mut bad = Vec::new();
+    let near = |a: &Value, b: &Value| (a.as_f64().unwrap() - b.as_f64().unwrap()).abs() < 5e-4;
+    for (case, exp) in all.as_object().unwrap() {
+        let got = fit_with(case, &["--residuals"]);
+        let res = got["residuals"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{case}: no residuals: {}", got["warnings"]));
+        for (kind, ours) in [("raw", "raw"), ("cor", "cor")] {
+            for (g, e) in exp[kind].as_array().unwrap().iter().enumerate() {
+                let r = &res[g];
+                for (i, row) in e["cov"].as_array().unwrap().iter().enumerate() {
+                    for (j, v) in row.as_array().unwrap().iter().enumerate() {
+                        if !near(&r[ours][i][j], v) {
+                            bad.push(format!("{case} group {g} {kind} [{i},{j}]: {} vs lavaan {v}", r[ours][i][j]));
+                        }
+                    }
+                }
+                for (k, v) in e["th"].as_array().unwrap().iter().enumerate() {
+                    if !near(&r["th_raw"][k], v) || r["th_names"][k] != e["th_names"][k] {
+                        bad.push(format!(
+                            "{case} group {g} th {k}: {} {} vs lavaan {} {v}",
+                            r["th_names"][k], r["th_raw"][k], e["th_names"][k]
+                        ));
+                    }
+                }
+                for (k, v) in e["mean"].as_array().unwrap().iter().enumerate() {
+                    if !near(&r["mean_raw"][k], v) {
+                        bad.push(format!("{case} group {g} mean {k}: {} vs lavaan {v}", r["mean_raw"][k]));
+                    }
+                }
+                assert!(r["standardized"][0][1].is_null());
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}

@@ -152,6 +152,13 @@ pub trait Fitting {
     fn nobs(&self) -> Option<Vec<usize>> {
         None
     }
+    /// The residuals of the fitted statistics (lavaan's `residuals()`), for
+    /// estimators whose statistics are not the sample moments (ordinal
+    /// data); `None`: the moment-based residuals, when
+    /// `diagnostics_unavailable` allows them.
+    fn residuals(&mut self, _x: &[f64]) -> Option<Vec<crate::inference::residuals::GroupResiduals>> {
+        None
+    }
     /// std.all of every parameter-table row at `x` (NaN where there is
     /// none), for estimators whose standardized values are not those of
     /// the prepared RAM model at `x` (ordinal data: thresholds, scale

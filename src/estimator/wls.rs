@@ -30,6 +30,7 @@ use crate::estimate::wls::{self as ew, Layout, Value, WlsGroup};
 use crate::estimate::{start, Estimate};
 use crate::fit::satorra2000::DiffPieces;
 use crate::fit::{categorical, Measures};
+use crate::inference::residuals::GroupResiduals;
 use crate::inference::{NotIdentified, RowEstimate};
 use crate::model::ram::Mat;
 use crate::model::Model;
@@ -446,6 +447,64 @@ impl Fitting for WlsFit<'_> {
         })
     }
 
+    fn residuals(&mut self, x: &[f64]) -> Option<Vec<GroupResiduals>> {
+        let model = &self.prep.model;
+        let ov = &model.ram.ov;
+        let p = ov.len();
+        let mut out = Vec::new();
+        for grp in &self.groups {
+            let imp = ew::implied(model, &grp.lay, x)?;
+            let nth = grp.lay.th.len();
+            // the covariance matrix of a wls.obs-ordered vector: 1 on the
+            // diagonal of ordinal variables, the continuous variances after
+            // the thresholds, then the lower triangle column by column
+            let cov = |v: &DVector<f64>| {
+                let mut m = DMatrix::from_element(p, p, 1.0);
+                for (k, &j) in grp.lay.num.iter().enumerate() {
+                    m[(j, j)] = v[nth + k];
+                }
+                let mut k = grp.lay.first();
+                for j in 0..p {
+                    for i in j + 1..p {
+                        m[(i, j)] = v[k];
+                        m[(j, i)] = v[k];
+                        k += 1;
+                    }
+                }
+                m
+            };
+            let (s, sig) = (cov(&grp.obs), cov(&imp));
+            let cor = |m: &DMatrix<f64>, i: usize, j: usize| m[(i, j)] / (m[(i, i)] * m[(j, j)]).sqrt();
+            let rows = |f: &dyn Fn(usize, usize) -> f64| (0..p).map(|i| (0..p).map(|j| f(i, j)).collect()).collect();
+            // ordinal variables: sample mean 0 minus the latent response's implied mean
+            let (moments, _) = ew::implied_moments(model, &grp.lay, x)?;
+            let mut mean_raw: Vec<f64> = (0..p).map(|j| -moments.mu[j]).collect();
+            let (mut th_names, mut th_raw) = (Vec::new(), Vec::new());
+            for (k, &(j, r, _)) in grp.lay.th.iter().enumerate() {
+                if grp.lay.is_mean(k) {
+                    // a continuous variable's entry is minus its mean
+                    mean_raw[j] = -(grp.obs[k] - imp[k]);
+                } else {
+                    th_names.push(format!("{}|{}", ov[j], model.pt.rows[r].rhs));
+                    th_raw.push(grp.obs[k] - imp[k]);
+                }
+            }
+            out.push(GroupResiduals {
+                group: grp.lay.group + 1,
+                names: ov.clone(),
+                raw: rows(&|i, j| s[(i, j)] - sig[(i, j)]),
+                cor: rows(&|i, j| cor(&s, i, j) - cor(&sig, i, j)),
+                // lavaan 0.6-14 has no standardized residuals for categorical data
+                standardized: vec![vec![None; p]; p],
+                mean_raw: Some(mean_raw),
+                mean_standardized: None,
+                th_names: Some(th_names),
+                th_raw: Some(th_raw),
+            });
+        }
+        Some(out)
+    }
+
     fn std_all_at(&mut self, x: &[f64]) -> Option<Vec<f64>> {
         let reported = self.reported_model(x);
         let model = reported.as_ref().unwrap_or(&self.prep.model);
@@ -494,7 +553,7 @@ impl Fitting for WlsFit<'_> {
     }
 
     fn diagnostics_unavailable(&self) -> Option<&'static str> {
-        Some("--modindices and --residuals are not available with ordinal data yet; they were left out")
+        Some("--modindices is not available with ordinal data yet; it was left out")
     }
 
     fn nobs(&self) -> Option<Vec<usize>> {
