@@ -675,25 +675,30 @@ fn fit_prepared_full(prep: &Prepared, opt: &FitOptions, pieces: bool) -> (FitRep
         fitmap.insert("bollen_stine_pvalue".into(), p.map_or(Value::Null, Value::from));
     }
     let r2 = r_square(model, &parameters, &prep.group_names);
+    // diagnostics: the estimator's own (ordinal data), else the moment-based
+    // ones when the estimator allows them
     let diagnostics = fitting.diagnostics_unavailable();
     let own_residuals = if opt.residuals { fitting.residuals(x) } else { None };
+    let own_modindices = if opt.modindices { fitting.modindices(x) } else { None };
     if own_residuals.as_ref().is_some_and(|r| r.iter().any(|g| g.th_raw.is_some())) {
         warnings.push("--residuals with ordinal data: raw and correlation residuals (thresholds too); standardized residuals are null (lavaan 0.6-14 has none for categorical data)".into());
     }
-    if let (Some(why), true) = (diagnostics, opt.modindices || (opt.residuals && own_residuals.is_none())) {
+    let (mi_left_out, res_left_out) = (opt.modindices && own_modindices.is_none(), opt.residuals && own_residuals.is_none());
+    if let (Some(why), true) = (diagnostics, mi_left_out || res_left_out) {
         warnings.push(why.into());
     }
-    let modindices = if opt.modindices && diagnostics.is_none() {
-        match inference::modindices::modindices(model, x, gd) {
-            Ok(m) => Some(m),
-            Err(e) => {
-                warnings.push(format!("modification indices: {e}"));
-                None
-            }
+    let modindices = match own_modindices {
+        Some(r) => Some(r),
+        None if opt.modindices && diagnostics.is_none() => Some(inference::modindices::modindices(model, x, gd)),
+        None => None,
+    }
+    .and_then(|r| match r {
+        Ok(m) => Some(m),
+        Err(e) => {
+            warnings.push(format!("modification indices: {e}"));
+            None
         }
-    } else {
-        None
-    };
+    });
     let hypotheses = hyp::evaluate(&parameters, &prep.expect, opt.alpha);
     let effects = opt.effects.map(|detail| {
         use inference::effects::Uncertainty;

@@ -198,3 +198,53 @@ fn ordinal_residuals_match_lavaan() {
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
+
+/// `--modindices` against lavaan's `modindices()` (`make_diagnostics.R`):
+/// the same rows, mi, epc, sepc.lv and sepc.all within 1e-3 relative or
+/// 1e-3 absolute.
+#[test]
+fn ordinal_modindices_match_lavaan() {
+    let all: Value = serde_json::from_str(&std::fs::read_to_string(Path::new(DIR).join("diagnostics.json")).unwrap()).unwrap();
+    let mut bad = Vec::new();
+    for (case, exp) in all.as_object().unwrap() {
+        let got = fit_with(case, &["--modindices"]);
+        let mis = got["modindices"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{case}: no modindices: {}", got["warnings"]));
+        let want: Vec<&Value> = exp["modindices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["mi"].as_f64().is_some())
+            .collect();
+        if mis.len() != want.len() {
+            bad.push(format!("{case}: {} modification indices vs lavaan {}", mis.len(), want.len()));
+        }
+        for w in want {
+            let same = |m: &&Value| {
+                m["op"] == w["op"]
+                    && m["group"] == w["group"]
+                    && ((m["lhs"] == w["lhs"] && m["rhs"] == w["rhs"]) || (w["op"] == "~~" && m["lhs"] == w["rhs"] && m["rhs"] == w["lhs"]))
+            };
+            let Some(m) = mis.iter().find(same) else {
+                bad.push(format!("{case}: no row {} {} {} group {}", w["lhs"], w["op"], w["rhs"], w["group"]));
+                continue;
+            };
+            for k in ["mi", "epc", "sepc_lv", "sepc_all"] {
+                let (a, b) = (m[k].as_f64(), w[k].as_f64());
+                let ok = match (a, b) {
+                    (Some(a), Some(b)) => (a - b).abs() <= 0.001f64.max(0.001 * b.abs()),
+                    (None, None) => true,
+                    _ => false,
+                };
+                if !ok {
+                    bad.push(format!(
+                        "{case}: {} {} {} group {} {k}: {} vs lavaan {}",
+                        w["lhs"], w["op"], w["rhs"], w["group"], m[k], w[k]
+                    ));
+                }
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{} differences:\n{}", bad.len(), bad.join("\n"));
+}

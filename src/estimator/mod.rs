@@ -152,6 +152,12 @@ pub trait Fitting {
     fn nobs(&self) -> Option<Vec<usize>> {
         None
     }
+    /// Modification indices by the estimator's own statistics (ordinal
+    /// data); `None`: the moment-based ones, when `diagnostics_unavailable`
+    /// allows them.
+    fn modindices(&mut self, _x: &[f64]) -> Option<Result<Vec<crate::inference::modindices::ModIndex>, String>> {
+        None
+    }
     /// The residuals of the fitted statistics (lavaan's `residuals()`), for
     /// estimators whose statistics are not the sample moments (ordinal
     /// data); `None`: the moment-based residuals, when

@@ -447,6 +447,17 @@ impl Fitting for WlsFit<'_> {
         })
     }
 
+    fn modindices(&mut self, x: &[f64]) -> Option<Result<Vec<crate::inference::modindices::ModIndex>, String>> {
+        let reported = self.reported_model(x);
+        let std_model = reported.as_ref().unwrap_or(&self.prep.model);
+        Some(crate::inference::modindices::modindices_wls(
+            &self.prep.model,
+            std_model,
+            x,
+            &self.groups,
+        ))
+    }
+
     fn residuals(&mut self, x: &[f64]) -> Option<Vec<GroupResiduals>> {
         let model = &self.prep.model;
         let ov = &model.ram.ov;
@@ -553,7 +564,7 @@ impl Fitting for WlsFit<'_> {
     }
 
     fn diagnostics_unavailable(&self) -> Option<&'static str> {
-        Some("--modindices is not available with ordinal data yet; it was left out")
+        Some("--modindices and --residuals could not be computed for the ordinal statistics (the implied statistics do not exist at the estimates); they were left out")
     }
 
     fn nobs(&self) -> Option<Vec<usize>> {
