@@ -123,6 +123,7 @@ impl Estimator for Wls {
                 weight: self.weight(),
                 baseline: None,
                 pieces: None,
+                scratch: None,
             }),
             Err(e) => {
                 // `check` refuses this before; keep the fit going as ML
@@ -150,6 +151,9 @@ struct WlsFit<'a> {
     weight: WeightKind,
     baseline: Option<Baseline>,
     pieces: Option<Pieces>,
+    /// a copy of the model whose fixed latent-response variances
+    /// `std_all_at` updates in place (the delta parameterization)
+    scratch: Option<Model>,
 }
 
 impl WlsFit<'_> {
@@ -517,25 +521,44 @@ impl Fitting for WlsFit<'_> {
     }
 
     fn std_all_at(&mut self, x: &[f64]) -> Option<Vec<f64>> {
-        let reported = self.reported_model(x);
-        let model = reported.as_ref().unwrap_or(&self.prep.model);
-        let (_, all) = crate::inference::standardize::standardize(model, x);
-        let mut v: Vec<f64> = all.iter().map(|o| o.unwrap_or(f64::NAN)).collect();
+        // called twice per parameter by the delta method: one model copy,
+        // its delta-parameterization residual variances set from `x`
+        let mut model = self.scratch.take().unwrap_or_else(|| self.prep.model.clone());
+        let mut ths = Vec::new();
         for grp in &self.groups {
-            let (imp, _) = ew::implied_moments(&self.prep.model, &grp.lay, x)?;
+            let Some((imp, theta)) = ew::implied_moments(&self.prep.model, &grp.lay, x) else {
+                self.scratch = Some(model);
+                return None;
+            };
+            if !grp.lay.theta {
+                for c in model.ram.groups[grp.lay.group].cells.iter_mut() {
+                    if c.mat == Mat::S && c.i == c.j && c.x.is_none() {
+                        if let Some(k) = grp.lay.ord.iter().position(|&j| j == c.i) {
+                            c.fixed = theta[k];
+                        }
+                    }
+                }
+            }
             let d = ew::scales(&grp.lay, &imp, x);
             for (k, &(j, r, th)) in grp.lay.th.iter().enumerate() {
                 if !grp.lay.is_mean(k) {
-                    v[r] = th.at(x) * d[j];
+                    ths.push((r, th.at(x) * d[j]));
                 }
             }
+        }
+        let (_, all) = crate::inference::standardize::standardize(&model, x);
+        let mut v: Vec<f64> = all.iter().map(|o| o.unwrap_or(f64::NAN)).collect();
+        for (r, t) in ths {
+            v[r] = t;
         }
         for (r, row) in model.pt.rows.iter().enumerate() {
             if row.op == "~*~" {
                 v[r] = 1.0;
             }
         }
-        Some(crate::inference::std_se::with_definitions(model, v))
+        let v = crate::inference::std_se::with_definitions(&model, v);
+        self.scratch = Some(model);
+        Some(v)
     }
 
     fn difference_pieces(&mut self, x: &[f64]) -> Option<DiffPieces> {
