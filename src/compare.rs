@@ -368,10 +368,10 @@ pub fn invariance(model: &Path, data: &Path, opt: &FitOptions) -> Result<Invaria
                 "the {} step constrains nothing beyond the {} step (same degrees of freedom){}",
                 steps[k].name,
                 steps[k - 1].name,
-                if opt.ordered.is_some() {
-                    ": with ordinal indicators in the delta parameterization the intercepts of the latent responses are fixed at 0 and their residual variances are not parameters"
-                } else {
-                    ""
+                match (opt.ordered.is_some(), steps[k].name.as_str()) {
+                    (true, "scalar") => ": with ordinal data equal thresholds already make the intercepts equal (lavaan), and those of the latent responses are fixed at 0",
+                    (true, "strict") => ": in the delta parameterization the residual variances of the latent responses are not parameters",
+                    _ => "",
                 }
             ));
         }
