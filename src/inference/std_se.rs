@@ -59,6 +59,10 @@ pub fn std_all_se_by(nrows: usize, x: &[f64], vcov: &DMatrix<f64>, mut values: i
             jac[(r, k)] = (up[r] - down[r]) / (2.0 * h);
         }
     }
+    // J V once (rows with a non-finite derivative are refused below; a
+    // product row depends on its own Jacobian row only)
+    let finite = DMatrix::from_fn(nrows, nx, |r, k| if jac[(r, k)].is_finite() { jac[(r, k)] } else { 0.0 });
+    let jv = &finite * vcov;
     (0..nrows)
         .map(|r| {
             if !base[r].is_finite() {
@@ -68,7 +72,7 @@ pub fn std_all_se_by(nrows: usize, x: &[f64], vcov: &DMatrix<f64>, mut values: i
             if j.iter().any(|v| !v.is_finite()) {
                 return None;
             }
-            let var = (j * vcov * j.transpose())[(0, 0)];
+            let var = jv.row(r).dot(&j);
             if var.is_nan() || var < -1e-12 {
                 return None;
             }
