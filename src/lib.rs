@@ -13,7 +13,9 @@
 //! `pipeline` runs these steps for one model and one data set; `hypotheses`
 //! decides which parameters are hypotheses and whether a fit supports them;
 //! `batch` runs the pipeline over many data sets in parallel, and `gates`
-//! checks a report against a CI's criteria.
+//! checks a report against a CI's criteria. `power` runs Monte Carlo studies
+//! (simulate, fit, count) and `merge` combines the shards of `power` and
+//! `batch` run as separate processes.
 
 pub mod batch;
 pub mod cli;
@@ -25,9 +27,11 @@ pub mod fit;
 pub mod gates;
 pub mod hypotheses;
 pub mod inference;
+pub mod merge;
 pub mod model;
 pub mod ordinal;
 pub mod pipeline;
+pub mod power;
 pub mod report;
 pub mod simulate;
 pub mod syntax;

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 mod simulate;
 pub use simulate::SimulateArgs;
+pub mod power;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -48,6 +49,11 @@ pub enum Command {
     Invariance(InvarianceArgs),
     /// Draw a data set from a population model written with fixed values (CSV)
     Simulate(SimulateArgs),
+    /// Monte Carlo power: simulate from a population, fit, count supported hypotheses per N
+    #[command(after_help = power::AFTER_HELP)]
+    Power(power::PowerArgs),
+    /// Merge the partial reports of `power --shard K/N` or `batch --shard K/N` into one report
+    Merge(power::MergeArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
     Completions(generate::CompletionsArgs),
     /// Print the man page sem(1) (roff), e.g. `sem man > sem.1`
@@ -482,6 +488,8 @@ pub fn run(cli: Cli) -> Result<u8, SemError> {
             Ok(if r.df < 0 { 1 } else { 0 })
         }
         Command::Simulate(a) => a.run(),
+        Command::Power(a) => a.run(),
+        Command::Merge(a) => power::run_merge(a),
         Command::Completions(a) => generate::run_completions(a),
         Command::Man(a) => generate::run_man(a),
     }
