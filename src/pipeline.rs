@@ -77,6 +77,9 @@ pub struct FitOptions {
     pub validity: bool,
     /// --effects: direct, indirect and total effects (`inference::effects`); `All` adds specific paths
     pub effects: Option<inference::effects::Detail>,
+    /// standard errors of the standardized solution (`std_all_se`); `sem power`,
+    /// which never shows them, turns them off (they are a third of a fit's time)
+    pub std_se: bool,
 }
 
 impl Default for FitOptions {
@@ -103,6 +106,7 @@ impl Default for FitOptions {
             pairwise: false,
             validity: false,
             effects: None,
+            std_se: true,
         }
     }
 }
@@ -698,7 +702,7 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
     // ordinal variables (their latent-response variances are not free
     // parameters of the RAM matrices that `standardize` differentiates)
     let std_se = match (&vcov, boot.as_ref().is_some_and(|b| b.rows.is_some()) || prep.ordinal.is_some()) {
-        (Some(v), false) => inference::std_se::std_all_se(model, x, v),
+        (Some(v), false) if opt.std_se => inference::std_se::std_all_se(model, x, v),
         _ => vec![None; model.pt.rows.len()],
     };
     let parameters: Vec<ParamOut> = model

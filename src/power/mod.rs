@@ -383,6 +383,7 @@ impl Study {
         fit.residuals = false;
         fit.validity = false;
         fit.effects = None;
+        fit.std_se = false;
         if ngroups > 1 {
             fit.group = Some(GROUP_COLUMN.into());
         } else if fit.group.is_some() {
@@ -469,7 +470,7 @@ impl Study {
             group: None,
             group_equal: vec![],
             bootstrap: None,
-            meanstructure: self.fit.meanstructure || self.fit.fiml,
+            meanstructure: self.fit.meanstructure || self.fit.fiml || self.fit.group.is_some(),
             ..self.fit.clone()
         };
         if continuous_ml {
@@ -559,6 +560,18 @@ impl Study {
                 label: p.label.clone(),
             });
             self.frame.population.push(bits(value));
+        }
+        // every replication's fit starts at the population values (as simsem and Mplus do):
+        // the same optimum, reached in fewer iterations
+        for row in self.analysis.probe.pt.rows.iter_mut().filter(|r| r.free > 0) {
+            let at = self
+                .frame
+                .params
+                .iter()
+                .position(|k| k.lhs == row.lhs && k.op == row.op && k.rhs == row.rhs && k.group == row.group.max(1));
+            if let Some(v) = at.and_then(|k| self.frame.population[k]) {
+                row.ustart = Some(v.0);
+            }
         }
         let expect = crate::hypotheses::expectations(&self.analysis.src, &self.frame.model_file, &self.analysis.probe.pt.rows)
             .map_err(SemError::Input)?;
