@@ -207,7 +207,11 @@ fn check_set(parts: &[Loaded]) -> Result<(), SemError> {
         }
         for (a, b) in first.info.settings.iter().zip(&p.info.settings) {
             if a != b {
-                let setting = if a.name == b.name { a.name.clone() } else { format!("{} / {}", a.name, b.name) };
+                let setting = if a.name == b.name {
+                    a.name.clone()
+                } else {
+                    format!("{} / {}", a.name, b.name)
+                };
                 return Err(SemError::Input(format!(
                     "partials of different studies: {setting} is `{}` in {} but `{}` in {}",
                     a.value, first.file, b.value, p.file
@@ -270,7 +274,8 @@ pub fn merge(paths: &[PathBuf]) -> Result<Merged, SemError> {
 fn merge_power(parts: Vec<Loaded>) -> Result<PowerReport, SemError> {
     let mut typed = Vec::new();
     for p in parts {
-        let t: PowerPartial = serde_json::from_value(p.value).map_err(|e| SemError::Input(format!("{}: a damaged partial report: {e}", p.file)))?;
+        let t: PowerPartial =
+            serde_json::from_value(p.value).map_err(|e| SemError::Input(format!("{}: a damaged partial report: {e}", p.file)))?;
         typed.push((p.file, t));
     }
     let (file0, first) = &typed[0];
@@ -283,7 +288,9 @@ fn merge_power(parts: Vec<Loaded>) -> Result<PowerReport, SemError> {
         }
         for (a, b) in accs.iter_mut().zip(&t.conditions) {
             if a.params.len() != b.params.len() || a.supported.len() != b.supported.len() {
-                return Err(SemError::Input(format!("{file}: a damaged partial report (its summaries do not match {file0})")));
+                return Err(SemError::Input(format!(
+                    "{file}: a damaged partial report (its summaries do not match {file0})"
+                )));
             }
             a.merge(b);
         }
@@ -294,7 +301,8 @@ fn merge_power(parts: Vec<Loaded>) -> Result<PowerReport, SemError> {
 fn merge_batch(parts: Vec<Loaded>) -> Result<BatchReport, SemError> {
     let mut typed = Vec::new();
     for p in parts {
-        let t: BatchPartial = serde_json::from_value(p.value).map_err(|e| SemError::Input(format!("{}: a damaged partial report: {e}", p.file)))?;
+        let t: BatchPartial =
+            serde_json::from_value(p.value).map_err(|e| SemError::Input(format!("{}: a damaged partial report: {e}", p.file)))?;
         typed.push((p.file, t));
     }
     let (file0, first) = &typed[0];
@@ -314,7 +322,9 @@ fn merge_batch(parts: Vec<Loaded>) -> Result<BatchReport, SemError> {
             )));
         }
         if t.positions.len() != r.datasets.len() {
-            return Err(SemError::Input(format!("{file}: a damaged partial report (positions and data sets differ in number)")));
+            return Err(SemError::Input(format!(
+                "{file}: a damaged partial report (positions and data sets differ in number)"
+            )));
         }
         let shard = Shard {
             k: t.sem_partial.shard,
@@ -322,7 +332,9 @@ fn merge_batch(parts: Vec<Loaded>) -> Result<BatchReport, SemError> {
         };
         for (&pos, d) in t.positions.iter().zip(&r.datasets) {
             if pos >= total || !shard.owns(pos) || slots[pos].is_some() {
-                return Err(SemError::Input(format!("{file}: a damaged partial report (data set position {pos})")));
+                return Err(SemError::Input(format!(
+                    "{file}: a damaged partial report (data set position {pos})"
+                )));
             }
             slots[pos] = Some(d.clone());
         }
@@ -359,11 +371,13 @@ mod tests {
     #[test]
     fn settings_from_pretty_debug() {
         #[derive(Debug)]
+        #[allow(dead_code)] // read through Debug only
         struct Inner {
             max_iter: u64,
             ordered: Vec<String>,
         }
         #[derive(Debug)]
+        #[allow(dead_code)] // read through Debug only
         struct Outer {
             model: String,
             seed: u64,

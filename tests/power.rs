@@ -20,15 +20,29 @@ fn sem(args: &[&str]) -> Output {
 }
 
 fn ok(o: &Output) -> String {
-    assert!(o.status.success(), "sem failed ({:?}): {}", o.status.code(), String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "sem failed ({:?}): {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr)
+    );
     String::from_utf8(o.stdout.clone()).unwrap()
 }
 
 fn fails(o: &Output) -> String {
-    assert_eq!(o.status.code(), Some(2), "expected exit 2, stdout: {}", String::from_utf8_lossy(&o.stdout));
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "expected exit 2, stdout: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
     assert!(o.stdout.is_empty(), "a refusal prints no report");
     let e = String::from_utf8_lossy(&o.stderr).to_string();
-    assert_eq!(e.trim_end().lines().filter(|l| l.starts_with("error")).count(), 1, "one message: {e}");
+    assert_eq!(
+        e.trim_end().lines().filter(|l| l.starts_with("error")).count(),
+        1,
+        "one message: {e}"
+    );
     e
 }
 
@@ -86,7 +100,12 @@ fn check_against_lavaan(study: &str, pop: &str, model: &str) {
         for h in &c.hypotheses {
             let lav = reference[c.n.to_string()][&h.name]["wald_power"].as_f64().unwrap();
             let ours = h.wald_power.unwrap();
-            assert!((ours - lav).abs() < 1e-4, "{study} N = {} {}: Wald power {ours} vs lavaan {lav}", c.n, h.name);
+            assert!(
+                (ours - lav).abs() < 1e-4,
+                "{study} N = {} {}: Wald power {ours} vs lavaan {lav}",
+                c.n,
+                h.name
+            );
             let (p, se) = (h.power.unwrap(), h.mc_se.unwrap());
             // the MC SE at the reference power (ours is 0 when power is 0 or 1)
             let se_ref = (lav * (1.0 - lav) / c.converged as f64).sqrt().max(se);
@@ -95,7 +114,12 @@ fn check_against_lavaan(study: &str, pop: &str, model: &str) {
                 // a product's delta-method z is not normal in finite samples (its SE moves with
                 // the estimates): the Wald power of an indirect effect is a poor approximation,
                 // known to understate the test's power at moderate N; only a lower bound here
-                assert!(p >= lav - 4.0 * se_ref, "{study} N = {} {}: MC power {p} below Wald {lav}", c.n, h.name);
+                assert!(
+                    p >= lav - 4.0 * se_ref,
+                    "{study} N = {} {}: MC power {p} below Wald {lav}",
+                    c.n,
+                    h.name
+                );
                 continue;
             }
             assert!(
@@ -105,7 +129,12 @@ fn check_against_lavaan(study: &str, pop: &str, model: &str) {
                 h.name
             );
         }
-        coverage.extend(c.parameters.iter().filter(|p| p.op == "=~" || p.op == "~").map(|p| p.coverage.unwrap()));
+        coverage.extend(
+            c.parameters
+                .iter()
+                .filter(|p| p.op == "=~" || p.op == "~")
+                .map(|p| p.coverage.unwrap()),
+        );
     }
     let mean = coverage.iter().sum::<f64>() / coverage.len() as f64;
     eprintln!("{study}: mean coverage of {} loadings and paths {mean:.4}", coverage.len());
@@ -151,7 +180,18 @@ fn json_has_the_contracts_shape_and_the_population_values() {
         }
         for p in c["parameters"].as_array().unwrap() {
             for k in [
-                "lhs", "op", "rhs", "group", "population", "mean_est", "bias", "rel_bias", "sd_est", "mean_se", "coverage", "power",
+                "lhs",
+                "op",
+                "rhs",
+                "group",
+                "population",
+                "mean_est",
+                "bias",
+                "rel_bias",
+                "sd_est",
+                "mean_se",
+                "coverage",
+                "power",
             ] {
                 assert!(p.get(k).is_some(), "{k}");
             }
@@ -161,10 +201,7 @@ fn json_has_the_contracts_shape_and_the_population_values() {
     // the path F2 ~ F1 keeps 0.15 (both factors scaled by 0.7)
     let params = conds[0]["parameters"].as_array().unwrap();
     let find = |lhs: &str, op: &str, rhs: &str| {
-        params
-            .iter()
-            .find(|p| p["lhs"] == lhs && p["op"] == op && p["rhs"] == rhs)
-            .unwrap()["population"]
+        params.iter().find(|p| p["lhs"] == lhs && p["op"] == op && p["rhs"] == rhs).unwrap()["population"]
             .as_f64()
             .unwrap()
     };
@@ -203,7 +240,10 @@ fn default_analysis_model_frees_the_population_values() {
     ]));
     let v: Value = serde_json::from_str(&out).unwrap();
     let params = v["conditions"][0]["parameters"].as_array().unwrap();
-    let b = params.iter().find(|p| p["lhs"] == "y" && p["op"] == "~" && p["rhs"] == "m").unwrap();
+    let b = params
+        .iter()
+        .find(|p| p["lhs"] == "y" && p["op"] == "~" && p["rhs"] == "m")
+        .unwrap();
     assert!((b["population"].as_f64().unwrap() - 0.20).abs() < 1e-9);
     assert_eq!(v["model_file"], v["population_file"]);
 }
@@ -402,7 +442,13 @@ fn bad_input_is_one_clear_message() {
     assert!(e.contains("--n 8") && e.contains("9 observed variables"), "{e}");
     let e = fails(&sem(&["power", &pop, "--n", "100", "--reps", "5", "--shard", "4/3"]));
     assert!(e.contains("--shard 4/3"), "{e}");
-    let e = fails(&sem(&["batch", &fixture("mediation_model.lav"), "data/bradford_demo.csv", "--shard", "4/3"]));
+    let e = fails(&sem(&[
+        "batch",
+        &fixture("mediation_model.lav"),
+        "data/bradford_demo.csv",
+        "--shard",
+        "4/3",
+    ]));
     assert!(e.contains("--shard 4/3"), "{e}");
     let e = fails(&sem(&["power", &pop, "--n", "100", "--missing", "1.5"]));
     assert!(e.contains("--missing"), "{e}");
@@ -459,15 +505,24 @@ fn target_power_finds_the_smallest_n() {
 #[test]
 fn slurm_job_array_with_dependent_merge() {
     let required = std::env::var("SEM_REQUIRE_SLURM").is_ok_and(|v| v == "1");
-    let up = Command::new("sinfo").arg("-h").output().is_ok_and(|o| o.status.success() && !o.stdout.is_empty());
+    let up = Command::new("sinfo")
+        .arg("-h")
+        .output()
+        .is_ok_and(|o| o.status.success() && !o.stdout.is_empty());
     if !up {
-        assert!(!required, "SEM_REQUIRE_SLURM=1 but Slurm is not running (sinfo failed): start it with ../shared/tools/slurm-local.sh start");
+        assert!(
+            !required,
+            "SEM_REQUIRE_SLURM=1 but Slurm is not running (sinfo failed): start it with ../shared/tools/slurm-local.sh start"
+        );
         println!("skipped: slurm not installed");
         return;
     }
     let dir = scratch("slurm");
     let root = std::env::current_dir().unwrap();
-    let (pop, model) = (root.join(fixture("small_effects.lav")), root.join(fixture("small_effects_model.lav")));
+    let (pop, model) = (
+        root.join(fixture("small_effects.lav")),
+        root.join(fixture("small_effects_model.lav")),
+    );
     let report = dir.join("report.json");
     let mut child = Command::new(root.join("examples/slurm/submit.sh"))
         .current_dir(&dir)

@@ -56,7 +56,10 @@ impl TypedValueParser for MissingOrRate {
                 clap::error::ContextKind::InvalidArg,
                 clap::error::ContextValue::String(arg.map_or("--missing".into(), |a| a.to_string())),
             );
-            e.insert(clap::error::ContextKind::InvalidValue, clap::error::ContextValue::String(s.into_owned()));
+            e.insert(
+                clap::error::ContextKind::InvalidValue,
+                clap::error::ContextValue::String(s.into_owned()),
+            );
             return Err(e);
         }
         clap::builder::EnumValueParser::<Missing>::new().parse_ref(cmd, arg, value)
@@ -205,7 +208,11 @@ impl PowerArgs {
         }
         let fit = flags.options()?;
         let shard = c.shard.as_deref().map(Shard::parse).transpose().map_err(SemError::Input)?;
-        let designs: Vec<Design> = c.n.iter().map(|s| Design::parse(s)).collect::<Result<_, _>>().map_err(SemError::Input)?;
+        let designs: Vec<Design> =
+            c.n.iter()
+                .map(|s| Design::parse(s))
+                .collect::<Result<_, _>>()
+                .map_err(SemError::Input)?;
         if c.target_power.is_some() {
             if shard.is_some() {
                 return Err(SemError::Input(
@@ -218,7 +225,9 @@ impl PowerArgs {
                 ));
             }
             if designs.first().is_some_and(|d| d.groups.len() > 1) {
-                return Err(SemError::Input("--target-power searches one-group designs only; give --n as one number".into()));
+                return Err(SemError::Input(
+                    "--target-power searches one-group designs only; give --n as one number".into(),
+                ));
             }
         } else if designs.is_empty() {
             return Err(SemError::Input(

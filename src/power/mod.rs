@@ -316,7 +316,9 @@ impl Study {
             )));
         }
         if opts.designs.is_empty() {
-            return Err(SemError::Input("--n needs at least one sample size, such as --n 150,300,600".into()));
+            return Err(SemError::Input(
+                "--n needs at least one sample size, such as --n 150,300,600".into(),
+            ));
         }
         let sim = SimOptions {
             n: 1,
@@ -344,7 +346,11 @@ impl Study {
             e => SemError::Input(format!("{pfile}: {e}")),
         })?;
         // a population is all values: a loading or path without one is a free parameter
-        if let Some(v) = pop.values.iter().find(|v| v.source == Source::Default && matches!(v.op.as_str(), "=~" | "~")) {
+        if let Some(v) = pop
+            .values
+            .iter()
+            .find(|v| v.source == Source::Default && matches!(v.op.as_str(), "=~" | "~"))
+        {
             let free: Vec<String> = pop
                 .values
                 .iter()
@@ -698,7 +704,12 @@ impl Study {
             acc.not_admissible += 1;
         }
         let alpha = self.fit.alpha;
-        if let Some(p) = rep.fit.get("pvalue_scaled").or_else(|| rep.fit.get("pvalue")).and_then(|v| v.as_f64()) {
+        if let Some(p) = rep
+            .fit
+            .get("pvalue_scaled")
+            .or_else(|| rep.fit.get("pvalue"))
+            .and_then(|v| v.as_f64())
+        {
             acc.chisq_n += 1;
             if p < alpha {
                 acc.chisq_rejected += 1;
@@ -719,7 +730,10 @@ impl Study {
             let k = if same_layout(i, p) {
                 i
             } else {
-                match keys.iter().position(|k| k.lhs == p.lhs && k.op == p.op && k.rhs == p.rhs && k.group == p.group) {
+                match keys
+                    .iter()
+                    .position(|k| k.lhs == p.lhs && k.op == p.op && k.rhs == p.rhs && k.group == p.group)
+                {
                     Some(k) => k,
                     None => continue,
                 }
@@ -774,7 +788,9 @@ impl Study {
 
     /// Run every condition (all replications, or one shard's).
     pub fn run(&self, shard: Option<Shard>, on_done: &(dyn Fn() + Sync)) -> Result<Vec<ConditionAcc>, SemError> {
-        (0..self.frame.conditions.len()).map(|c| self.run_condition(c, shard, on_done)).collect()
+        (0..self.frame.conditions.len())
+            .map(|c| self.run_condition(c, shard, on_done))
+            .collect()
     }
 }
 

@@ -120,10 +120,19 @@ pub fn tables(r: &PowerReport, digits: Option<usize>) -> Vec<Table> {
             rows,
             name_cols: 3,
         });
-        let header = ["N", "replications", "converged", "not admissible", "not converged", "not identified", "failed", "chisq rejects"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let header = [
+            "N",
+            "replications",
+            "converged",
+            "not admissible",
+            "not converged",
+            "not identified",
+            "failed",
+            "chisq rejects",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let rows = r
             .conditions
             .iter()
@@ -155,9 +164,18 @@ pub fn tables(r: &PowerReport, digits: Option<usize>) -> Vec<Table> {
             header.push("group".into());
         }
         header.extend(
-            ["population", "mean est", "bias", "rel bias", "sd est", "mean se", "coverage", "power"]
-                .iter()
-                .map(|s| s.to_string()),
+            [
+                "population",
+                "mean est",
+                "bias",
+                "rel bias",
+                "sd est",
+                "mean se",
+                "coverage",
+                "power",
+            ]
+            .iter()
+            .map(|s| s.to_string()),
         );
         let rows = c
             .parameters
@@ -308,7 +326,10 @@ pub fn markdown(r: &PowerReport, digits: Option<usize>) -> String {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// One self-contained HTML page (no scripts, no network).
@@ -361,8 +382,27 @@ fn csv_num(v: Option<f64>, digits: Option<usize>) -> String {
 pub fn csv(r: &PowerReport, digits: Option<usize>) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     let _ = w.write_record([
-        "n", "group_n", "kind", "name", "lhs", "op", "rhs", "group", "population", "mean_est", "bias", "rel_bias", "sd_est",
-        "mean_se", "coverage", "power", "mc_se", "wald_power", "reps", "converged", "not_admissible",
+        "n",
+        "group_n",
+        "kind",
+        "name",
+        "lhs",
+        "op",
+        "rhs",
+        "group",
+        "population",
+        "mean_est",
+        "bias",
+        "rel_bias",
+        "sd_est",
+        "mean_se",
+        "coverage",
+        "power",
+        "mc_se",
+        "wald_power",
+        "reps",
+        "converged",
+        "not_admissible",
     ]);
     let f = |v: Option<f64>| csv_num(v, digits);
     for c in &r.conditions {
@@ -371,7 +411,12 @@ pub fn csv(r: &PowerReport, digits: Option<usize>) -> String {
             .as_ref()
             .map(|g| g.iter().map(|n| n.to_string()).collect::<Vec<_>>().join("+"))
             .unwrap_or_default();
-        let (n, reps, conv, adm) = (c.n.to_string(), c.reps.to_string(), c.converged.to_string(), c.not_admissible.to_string());
+        let (n, reps, conv, adm) = (
+            c.n.to_string(),
+            c.reps.to_string(),
+            c.converged.to_string(),
+            c.not_admissible.to_string(),
+        );
         for h in &c.hypotheses {
             let _ = w.write_record([
                 n.as_str(),
