@@ -77,9 +77,10 @@ pub struct FitOptions {
     pub validity: bool,
     /// --effects: direct, indirect and total effects (`inference::effects`); `All` adds specific paths
     pub effects: Option<inference::effects::Detail>,
-    /// standard errors of the standardized solution (`std_all_se`); `sem power`,
-    /// which never shows them, turns them off (they are a third of a fit's time)
-    pub std_se: bool,
+    /// what only a printed report needs: the standard errors of the standardized
+    /// solution (`std_all_se`) and the eigenvalue check of the vcov (`vcov_warning`);
+    /// `sem power`, which never shows them, turns them off (40% of a fit's time)
+    pub report_extras: bool,
 }
 
 impl Default for FitOptions {
@@ -106,7 +107,7 @@ impl Default for FitOptions {
             pairwise: false,
             validity: false,
             effects: None,
-            std_se: true,
+            report_extras: true,
         }
     }
 }
@@ -685,7 +686,9 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         }
     };
     warnings.extend(vcov_warnings);
-    warnings.extend(vcov.as_ref().and_then(inference::vcov_warning));
+    if opt.report_extras {
+        warnings.extend(vcov.as_ref().and_then(inference::vcov_warning));
+    }
     let scaling = fitting.test_scaling(x, &mut warnings);
     let reported = fitting.reported_model(x);
     let model = reported.as_ref().unwrap_or(model);
@@ -702,7 +705,7 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
     // ordinal variables (their latent-response variances are not free
     // parameters of the RAM matrices that `standardize` differentiates)
     let std_se = match (&vcov, boot.as_ref().is_some_and(|b| b.rows.is_some()) || prep.ordinal.is_some()) {
-        (Some(v), false) if opt.std_se => inference::std_se::std_all_se(model, x, v),
+        (Some(v), false) if opt.report_extras => inference::std_se::std_all_se(model, x, v),
         _ => vec![None; model.pt.rows.len()],
     };
     let parameters: Vec<ParamOut> = model

@@ -391,7 +391,7 @@ impl FitFlags {
                 EffectsArg::Totals => crate::inference::effects::Detail::Totals,
                 EffectsArg::All => crate::inference::effects::Detail::All,
             }),
-            std_se: true,
+            report_extras: true,
         })
     }
 }

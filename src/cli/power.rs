@@ -143,12 +143,20 @@ fn missing_arg(a: clap::Arg) -> clap::Arg {
         .help("a rate (0 <= RATE < 1: cells left empty completely at random) and/or the method: listwise (default), fiml, pairwise")
 }
 
+fn seed_arg(a: clap::Arg) -> clap::Arg {
+    a.help("seed of the replications (and of a bootstrap) [default: 1]: the same seed gives the same report on every machine, thread count and sharding")
+}
+
 impl Args for PowerArgs {
     fn augment_args(cmd: clap::Command) -> clap::Command {
-        PowerCli::augment_args(cmd).mut_arg("missing", missing_arg)
+        PowerCli::augment_args(cmd)
+            .mut_arg("missing", missing_arg)
+            .mut_arg("seed", seed_arg)
     }
     fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
-        PowerCli::augment_args_for_update(cmd).mut_arg("missing", missing_arg)
+        PowerCli::augment_args_for_update(cmd)
+            .mut_arg("missing", missing_arg)
+            .mut_arg("seed", seed_arg)
     }
 }
 

@@ -389,7 +389,7 @@ impl Study {
         fit.residuals = false;
         fit.validity = false;
         fit.effects = None;
-        fit.std_se = false;
+        fit.report_extras = false;
         if ngroups > 1 {
             fit.group = Some(GROUP_COLUMN.into());
         } else if fit.group.is_some() {
