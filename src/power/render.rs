@@ -105,21 +105,24 @@ pub fn tables(r: &PowerReport, digits: Option<usize>) -> Vec<Table> {
                 row
             })
             .collect();
-        out.push(Table {
-            title: "Power of the hypotheses".into(),
-            note: format!(
-                "share of converged replications in which the hypothesis is supported (expected sign, p < {}), (Monte-Carlo SE){}",
-                r.alpha,
-                if has_wald {
-                    ", [asymptotic Wald power at the population values]"
-                } else {
-                    ""
-                }
-            ),
-            header,
-            rows,
-            name_cols: 3,
-        });
+        // a model without hypotheses (no H-labels) has no power table
+        if !first.hypotheses.is_empty() {
+            out.push(Table {
+                title: "Power of the hypotheses".into(),
+                note: format!(
+                    "share of converged replications in which the hypothesis is supported (expected sign, p < {}), (Monte-Carlo SE){}",
+                    r.alpha,
+                    if has_wald {
+                        ", [asymptotic Wald power at the population values]"
+                    } else {
+                        ""
+                    }
+                ),
+                header,
+                rows,
+                name_cols: 3,
+            });
+        }
         let header = [
             "N",
             "replications",
