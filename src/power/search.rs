@@ -4,10 +4,11 @@
 //! then the interval between the largest N that misses and the smallest
 //! that reaches it is bisected until it is narrower than 1% of N (or one
 //! person): with Monte Carlo error of about ±0.013 at 1000 replications, a
-//! finer N would be noise. Every N evaluated uses the same seed rule, so
-//! conditions share their random streams (common random numbers), which
-//! keeps the estimated power curve close to monotone. The report holds the
-//! whole curve, sorted by N, and the answer.
+//! finer N would be noise. Each N has its own streams (seeded from the seed,
+//! N and the replication, as every condition), so the estimated curve is
+//! monotone only up to that error, and near the target the answer moves by
+//! a few percent of N with the seed; more replications narrow it. The
+//! report holds the whole curve, sorted by N, and the answer.
 
 use super::{accumulate::ConditionAcc, finish, Design, PowerReport, Study};
 use crate::pipeline::SemError;
