@@ -14,7 +14,9 @@
 //! decides which parameters are hypotheses and whether a fit supports them;
 //! `batch` runs the pipeline over many data sets in parallel, and `gates`
 //! checks a report against a CI's criteria; `diagram` draws the path diagram
-//! of a report (SVG, DOT) and `report::html` puts it on a one-file page.
+//! of a report (SVG, DOT) and `report::html` puts it on a one-file page. `power` runs Monte Carlo studies
+//! (simulate, fit, count) and `merge` combines the shards of `power` and
+//! `batch` run as separate processes.
 
 pub mod batch;
 pub mod cli;
@@ -27,9 +29,11 @@ pub mod fit;
 pub mod gates;
 pub mod hypotheses;
 pub mod inference;
+pub mod merge;
 pub mod model;
 pub mod ordinal;
 pub mod pipeline;
+pub mod power;
 pub mod report;
 pub mod simulate;
 pub mod syntax;

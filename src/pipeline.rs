@@ -77,6 +77,10 @@ pub struct FitOptions {
     pub validity: bool,
     /// --effects: direct, indirect and total effects (`inference::effects`); `All` adds specific paths
     pub effects: Option<inference::effects::Detail>,
+    /// what only a printed report needs: the standard errors of the standardized
+    /// solution (`std_all_se`) and the eigenvalue check of the vcov (`vcov_warning`);
+    /// `sem power`, which never shows them, turns them off (40% of a fit's time)
+    pub report_extras: bool,
 }
 
 impl Default for FitOptions {
@@ -103,6 +107,7 @@ impl Default for FitOptions {
             pairwise: false,
             validity: false,
             effects: None,
+            report_extras: true,
         }
     }
 }
@@ -229,30 +234,68 @@ pub fn moments_suffice(opt: &FitOptions) -> bool {
         && crate::estimator::select(opt).is_ok_and(|e| e.moments_suffice())
 }
 
+/// A model file read, parsed and built once, ready to be bound to many data
+/// sets (`sem power` binds it to every replication without reading or
+/// parsing it again).
+#[derive(Debug, Clone)]
+pub struct ModelInput {
+    pub path: std::path::PathBuf,
+    pub src: String,
+    pub syn: ModelSyntax,
+    /// the model built for `probe_groups` groups, without data
+    pub probe: Model,
+    pub probe_groups: usize,
+}
+
+impl ModelInput {
+    /// Read, parse and build the model for `opt` (the checks made before any data).
+    pub fn read(model_path: &Path, opt: &FitOptions) -> Result<ModelInput, SemError> {
+        let (src, syn) = parse_model(model_path)?;
+        Self::from_source(model_path, src, syn, opt)
+    }
+
+    /// The same from text already read (`model_path` names it in messages).
+    pub fn from_source(model_path: &Path, src: String, syn: ModelSyntax, opt: &FitOptions) -> Result<ModelInput, SemError> {
+        let mfile = model_path.display().to_string();
+        // variable names first (a model written with c(a, b) needs two groups to build)
+        let probe_groups = if opt.group.is_some() { syn.max_vector_len() } else { 1 };
+        let probe = model_from_syntax(model_path, &src, &syn, opt, probe_groups, &[])?;
+        if let Some(u) = probe.unsupported.first() {
+            return Err(SemError::Input(format!("{mfile}: {u}")));
+        }
+        Ok(ModelInput {
+            path: model_path.to_path_buf(),
+            src,
+            syn,
+            probe,
+            probe_groups,
+        })
+    }
+
+    /// Whether the model has ordinal variables (with `opt`'s --ordered).
+    pub fn ordinal(&self, opt: &FitOptions) -> bool {
+        opt.ordered.is_some() || !self.probe.pt.names.ov_ord.is_empty()
+    }
+}
+
+/// The data a model is bound to: rows read (or made in memory), or only
+/// their listwise moments when those suffice (`moments_suffice`).
+pub struct DataInput<'a> {
+    pub dataset: crate::data::Dataset,
+    /// the listwise moments and the number of rows read, when the rows were not kept
+    pub moments: Option<(SampleStats, usize)>,
+    /// whether a name that is not a model variable is a column of the data (for --ordered)
+    pub is_column: &'a dyn Fn(&str) -> bool,
+}
+
 /// Read model and data and bind them (everything before estimation).
 pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<Prepared, SemError> {
-    let (src, syn) = parse_model(model_path)?;
-    let mfile = model_path.display().to_string();
+    let input = ModelInput::read(model_path, opt)?;
     let dfile = data_path.display().to_string();
-    // variable names first (a model written with c(a, b) needs two groups to build)
-    let probe_groups = if opt.group.is_some() { syn.max_vector_len() } else { 1 };
-    let probe = model_from_syntax(model_path, &src, &syn, opt, probe_groups, &[])?;
-    if let Some(u) = probe.unsupported.first() {
-        return Err(SemError::Input(format!("{mfile}: {u}")));
-    }
+    let probe = &input.probe;
     // ordinal variables need the rows (their statistics are not moments)
-    let ordinal = opt.ordered.is_some() || !probe.pt.names.ov_ord.is_empty();
-    if opt.pairwise && !ordinal {
-        return Err(SemError::Input(
-            "--missing pairwise applies to ordinal variables (--ordered) for now; use --missing listwise or fiml".into(),
-        ));
-    }
-    if ordinal && opt.fiml {
-        return Err(SemError::Input(
-            "--missing fiml does not apply to ordinal variables (lavaan's WLSMV uses listwise or pairwise deletion); drop --missing fiml"
-                .into(),
-        ));
-    }
+    let ordinal = input.ordinal(opt);
+    check_missing_options(opt, ordinal)?;
     let (ds, streamed) = if moments_suffice(opt) && !ordinal {
         let (stats, rows) = moments_csv(data_path, &probe.ram.ov, &opt.csv)?;
         let ds = crate::data::Dataset {
@@ -264,9 +307,53 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
         };
         (ds, Some((stats, rows)))
     } else {
-        let ds = read_csv(data_path, &probe.ram.ov, opt.group.as_deref(), &opt.csv).map_err(|e| ordinal_read_error(e, opt, &probe))?;
+        let ds = read_csv(data_path, &probe.ram.ov, opt.group.as_deref(), &opt.csv).map_err(|e| ordinal_read_error(e, opt, probe))?;
         (ds, None)
     };
+    let is_column = |c: &str| read_csv(data_path, &[c.to_string()], None, &opt.csv).is_ok();
+    bind(
+        &input,
+        DataInput {
+            dataset: ds,
+            moments: streamed,
+            is_column: &is_column,
+        },
+        opt,
+    )
+}
+
+/// The missing-data options that do not go with the kind of data.
+fn check_missing_options(opt: &FitOptions, ordinal: bool) -> Result<(), SemError> {
+    if opt.pairwise && !ordinal {
+        return Err(SemError::Input(
+            "--missing pairwise applies to ordinal variables (--ordered) for now; use --missing listwise or fiml".into(),
+        ));
+    }
+    if ordinal && opt.fiml {
+        return Err(SemError::Input(
+            "--missing fiml does not apply to ordinal variables (lavaan's WLSMV uses listwise or pairwise deletion); drop --missing fiml"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Bind a model read once to one data set: groups, ordinal categories, the
+/// model for as many groups as the data hold, sample statistics (listwise,
+/// FIML patterns or three-stage ordinal statistics), fixed.x values and
+/// the hypotheses' directives.
+pub fn bind(input: &ModelInput, data: DataInput, opt: &FitOptions) -> Result<Prepared, SemError> {
+    let (model_path, src, syn) = (input.path.as_path(), input.src.as_str(), &input.syn);
+    let probe_groups = input.probe_groups;
+    let mfile = model_path.display().to_string();
+    let ordinal = input.ordinal(opt);
+    check_missing_options(opt, ordinal)?;
+    let DataInput {
+        dataset: ds,
+        moments: streamed,
+        is_column,
+    } = data;
+    let dfile = ds.file.clone();
     let rows_read = streamed.as_ref().map_or(ds.nrows(), |s| s.1);
     let mut warnings = Vec::new();
     let (group_names, group_rows) = match &ds.group {
@@ -307,15 +394,14 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
     let ngroups = group_rows.len();
     let mut levels = vec![];
     if ordinal {
-        let names = &probe.pt.names;
-        let is_column = |c: &str| read_csv(data_path, &[c.to_string()], None, &opt.csv).is_ok();
+        let names = &input.probe.pt.names;
         let ord = crate::ordinal::columns::ordinal_names(
             opt.ordered.as_ref(),
             &names.ov,
             &names.ov_ord,
             &names.exo,
             &dfile,
-            &is_column,
+            is_column,
             &mut warnings,
         )
         .map_err(SemError::Input)?;
@@ -323,9 +409,9 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
     }
     let nthresholds: Vec<(String, usize)> = levels.iter().map(|(n, l)| (n.clone(), l.len() - 1)).collect();
     let mut model = if ngroups == probe_groups && !ordinal {
-        probe
+        input.probe.clone()
     } else {
-        model_from_syntax(model_path, &src, &syn, opt, ngroups, &nthresholds)?
+        model_from_syntax(model_path, src, syn, opt, ngroups, &nthresholds)?
     };
     if model.df() < 0 {
         return Err(SemError::Model(format!(
@@ -391,7 +477,7 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
         None
     };
     bind_fixed_x(&mut model, &data);
-    let expect = hyp::expectations(&src, &mfile, &model.pt.rows).map_err(SemError::Input)?;
+    let expect = hyp::expectations(src, &mfile, &model.pt.rows).map_err(SemError::Input)?;
     let mut all = model.pt.warnings.clone();
     all.extend(hyp::warnings(&model.pt.rows, &expect));
     all.extend(warnings);
@@ -616,7 +702,9 @@ fn fit_prepared_full(prep: &Prepared, opt: &FitOptions, pieces: bool) -> (FitRep
         }
     };
     warnings.extend(vcov_warnings);
-    warnings.extend(vcov.as_ref().and_then(inference::vcov_warning));
+    if opt.report_extras {
+        warnings.extend(vcov.as_ref().and_then(inference::vcov_warning));
+    }
     let scaling = fitting.test_scaling(x, &mut warnings);
     let reported = fitting.reported_model(x);
     let model = reported.as_ref().unwrap_or(model);
@@ -630,13 +718,14 @@ fn fit_prepared_full(prep: &Prepared, opt: &FitOptions, pieces: bool) -> (FitRep
     }
     // standard errors of the standardized solution: delta method with the
     // (standard or robust) vcov; not computed from bootstrap draws; with
-    // ordinal variables the estimator standardizes (`Fitting::std_all_at`)
+    // ordinal variables the estimator standardizes (`Fitting::std_all_at`);
+    // skipped when the caller asks for no extras (`sem power`)
     let nrows = model.pt.rows.len();
     let std_se = match (&vcov, boot.as_ref().is_some_and(|b| b.rows.is_some())) {
-        (Some(v), false) if fitting.std_all_at(x).is_some() => {
+        (Some(v), false) if opt.report_extras && fitting.std_all_at(x).is_some() => {
             inference::std_se::std_all_se_by(nrows, x, v, |x| fitting.std_all_at(x).unwrap_or_default())
         }
-        (Some(v), false) if prep.ordinal.is_none() => inference::std_se::std_all_se(model, x, v),
+        (Some(v), false) if opt.report_extras && prep.ordinal.is_none() => inference::std_se::std_all_se(model, x, v),
         _ => vec![None; nrows],
     };
     let parameters: Vec<ParamOut> = model

@@ -50,6 +50,10 @@ pub struct BatchArgs {
     /// precision in CSV); JSON always has full precision
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=15))]
     pub digits: Option<u8>,
+    /// fit only shard K of N (the data sets at sorted positions K-1 mod N, counted from 0) and
+    /// write a partial report (JSON) for `sem merge`
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
 }
 
 pub const AFTER_HELP: &str = "\
@@ -96,7 +100,15 @@ pub fn run(a: BatchArgs) -> Result<u8, SemError> {
     let mut opt = a.flags.options()?;
     let gates = a.gates.gates()?;
     opt.validity |= gates.needs_validity();
-    let data = crate::batch::expand(&a.data)?;
+    let shard = a
+        .shard
+        .as_deref()
+        .map(crate::power::Shard::parse)
+        .transpose()
+        .map_err(SemError::Input)?;
+    let all = crate::batch::expand(&a.data)?;
+    let positions: Vec<usize> = (0..all.len()).filter(|&i| shard.is_none_or(|s| s.owns(i))).collect();
+    let data: Vec<PathBuf> = positions.iter().map(|&i| all[i].clone()).collect();
     let bar = ProgressBar::new(data.len() as u64);
     if let Ok(style) = ProgressStyle::with_template("{spinner} fitting [{bar:30}] {pos}/{len} data sets, {elapsed} {wide_msg}") {
         bar.set_style(style.progress_chars("=> "));
@@ -111,14 +123,57 @@ pub fn run(a: BatchArgs) -> Result<u8, SemError> {
     let result = crate::batch::run(&a.model, &data, &opt, &gates, a.jobs.map(usize::from), &on_done);
     bar.finish_and_clear();
     let r = result?;
-    let style = Style::with_digits(a.digits.map(usize::from));
-    let text = if a.format == BatchFormat::Html {
-        let figure = crate::diagram::command::structure_svg(&a.model, &opt);
-        render_html(&r, style, figure.as_deref())
+    // the model's structure, drawn once: the html page shows it, and a
+    // partial carries it so that the merged page is the unsharded one
+    let figure = if a.format == BatchFormat::Html || shard.is_some() {
+        crate::diagram::command::structure_svg(&a.model, &opt)
     } else {
-        render_styled(&r, a.format, style)
+        None
     };
-    emit(&text, a.output.as_deref())?;
+    if let Some(s) = shard {
+        // the partial: the merge prints the report, the failures and the exit code
+        let settings = crate::merge::settings_from_debug(
+            &format!("{:#?}", a),
+            &["model", "data"],
+            &["shard", "jobs", "format", "output", "digits"],
+        );
+        let mut settings = settings;
+        settings.push(crate::merge::Setting {
+            name: "model file contents".into(),
+            value: crate::merge::content_hash(&a.model),
+        });
+        let info = crate::merge::PartialInfo {
+            kind: "batch".into(),
+            shard: s.k,
+            of: s.of,
+            settings,
+            sem_version: env!("CARGO_PKG_VERSION").into(),
+        };
+        emit(
+            &crate::merge::batch_partial_json(info, &all, positions, r, figure),
+            a.output.as_deref(),
+        )?;
+        return Ok(0);
+    }
+    finish(&r, a.format, a.digits.map(usize::from), a.output.as_deref(), figure.as_deref())
+}
+
+/// Render the report, tell failures and failed gates on stderr; the exit code
+/// (`sem batch`, and `sem merge` of batch partials).
+pub fn finish(
+    r: &BatchReport,
+    format: BatchFormat,
+    digits: Option<usize>,
+    output: Option<&std::path::Path>,
+    figure: Option<&str>,
+) -> Result<u8, SemError> {
+    let style = Style::with_digits(digits);
+    let text = if format == BatchFormat::Html {
+        render_html(r, style, figure)
+    } else {
+        render_styled(r, format, style)
+    };
+    emit(&text, output)?;
     for d in &r.datasets {
         if d.error.is_some() {
             eprintln!("error: {}: {}: {}", d.dataset, d.status.describe(), d.reason());

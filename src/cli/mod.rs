@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 
 mod simulate;
 pub use simulate::SimulateArgs;
+pub mod power;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -52,6 +53,11 @@ pub enum Command {
     /// Draw the path diagram of a model (SVG or DOT); with DATA the fitted values
     #[command(after_help = diagram::AFTER_HELP)]
     Diagram(diagram::DiagramArgs),
+    /// Monte Carlo power: simulate from a population, fit, count supported hypotheses per N
+    #[command(after_help = power::AFTER_HELP)]
+    Power(power::PowerArgs),
+    /// Merge the partial reports of `power --shard K/N` or `batch --shard K/N` into one report
+    Merge(power::MergeArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
     Completions(generate::CompletionsArgs),
     /// Print the man page sem(1) (roff), e.g. `sem man > sem.1`
@@ -391,6 +397,7 @@ impl FitFlags {
                 EffectsArg::Totals => crate::inference::effects::Detail::Totals,
                 EffectsArg::All => crate::inference::effects::Detail::All,
             }),
+            report_extras: true,
         })
     }
 }
@@ -499,6 +506,8 @@ pub fn run(cli: Cli) -> Result<u8, SemError> {
         }
         Command::Diagram(a) => diagram::run(a),
         Command::Simulate(a) => a.run(),
+        Command::Power(a) => a.run(),
+        Command::Merge(a) => power::run_merge(a),
         Command::Completions(a) => generate::run_completions(a),
         Command::Man(a) => generate::run_man(a),
     }
