@@ -66,16 +66,13 @@ fn finite(v: f64) -> Option<f64> {
 }
 
 /// The table for every group, with warnings for what is not defined.
-pub fn validity(model: &Model, x: &[f64], data: &[GroupData], group_names: &[String]) -> (Validity, Vec<String>) {
+pub fn validity(model: &Model, x: &[f64], data: &[GroupData], labels: &crate::data::groups::GroupLabels) -> (Validity, Vec<String>) {
     let ram = &model.ram;
     let p = ram.p();
     let values = super::row_values(model, x);
     let mut out = Validity::default();
     let mut warnings = Vec::new();
-    let gname = |g: usize| match group_names.get(g) {
-        Some(n) => format!(" in group {n}"),
-        None => String::new(),
-    };
+    let gname = |g: usize| labels.in_group(g, data.len());
     for (g, d) in data.iter().enumerate() {
         // factors in order of appearance, with their observed indicators and loadings
         let mut factors: Vec<(String, Vec<(usize, f64)>)> = Vec::new();
