@@ -518,3 +518,64 @@ fn validity_with_ordinal_indicators_is_null_with_a_reason() {
         r.warnings
     );
 }
+
+/// `--effects` takes an optional value: before the model (`sem fit --effects
+/// model.lav data.csv`) it is a plain flag, and `all` right after it (or
+/// `--effects=all`) asks for the specific paths, in any position.
+#[test]
+fn effects_flag_works_before_and_after_the_files() {
+    use sem::cli::{Cli, Command};
+    use sem::inference::effects::Detail;
+    let parse = |argv: &[&str]| -> (String, String, Option<Detail>) {
+        let mut full = vec!["sem"];
+        full.extend_from_slice(argv);
+        let cli = Cli::try_parse_normalized(&full).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+        let a = match cli.command {
+            Command::Fit(a) => a,
+            _ => unreachable!(),
+        };
+        let o = a.options().unwrap();
+        (a.model.display().to_string(), a.data.display().to_string(), o.effects)
+    };
+    let files = ("m.lav".to_string(), "d.csv".to_string());
+    for (argv, want) in [
+        (&["fit", "--effects", "m.lav", "d.csv"][..], Detail::Totals),
+        (&["fit", "m.lav", "--effects", "d.csv"][..], Detail::Totals),
+        (&["fit", "m.lav", "d.csv", "--effects"][..], Detail::Totals),
+        (&["fit", "--effects", "all", "m.lav", "d.csv"][..], Detail::All),
+        (&["fit", "--effects=all", "m.lav", "d.csv"][..], Detail::All),
+        (&["fit", "m.lav", "d.csv", "--effects", "all"][..], Detail::All),
+        (&["fit", "m.lav", "d.csv", "--effects=totals"][..], Detail::Totals),
+    ] {
+        let (m, d, e) = parse(argv);
+        assert_eq!((m, d), files, "{argv:?}");
+        assert_eq!(e, Some(want), "{argv:?}");
+    }
+    // a file named `all` after `--` is still a file
+    let cli = Cli::try_parse_normalized(["sem", "fit", "--effects", "--", "all", "d.csv"]).unwrap();
+    let Command::Fit(a) = cli.command else { unreachable!() };
+    assert_eq!(a.model.display().to_string(), "all");
+    // and the binary reads it the same way, on fit and batch
+    for args in [
+        &[
+            "fit",
+            "--effects",
+            "models/bradford.lav",
+            "data/bradford_demo.csv",
+            "--format",
+            "json",
+        ][..],
+        &[
+            "batch",
+            "--effects",
+            "models/bradford.lav",
+            "data/bradford_demo.csv",
+            "--format",
+            "json",
+        ][..],
+    ] {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_sem")).args(args).output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(String::from_utf8_lossy(&o.stdout).contains("\"effects\""), "{args:?}");
+    }
+}
