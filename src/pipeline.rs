@@ -691,7 +691,34 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         e
     });
     let validity = opt.validity.then(|| {
-        let (v, w) = inference::validity::validity(model, x, gd, &labels);
+        let (v, w) = inference::validity::validity(
+            model,
+            x,
+            gd,
+            &labels,
+            prep.ordinal
+                .as_deref()
+                .map(|stats| {
+                    let mut thresholds: std::collections::HashMap<(String, usize), Vec<f64>> = Default::default();
+                    let mut scales = std::collections::HashMap::new();
+                    for p in &parameters {
+                        match (p.op.as_str(), p.est) {
+                            ("|", Some(v)) => thresholds.entry((p.lhs.clone(), p.group)).or_default().push(v),
+                            ("~*~", Some(v)) => {
+                                scales.insert((p.lhs.clone(), p.group), v);
+                            }
+                            _ => {}
+                        }
+                    }
+                    inference::validity::OrdinalData {
+                        stats,
+                        delta: opt.parameterization == crate::model::partable::Parameterization::Delta,
+                        thresholds,
+                        scales,
+                    }
+                })
+                .as_ref(),
+        );
         warnings.extend(w);
         v
     });
