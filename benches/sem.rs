@@ -7,7 +7,7 @@
 //! | `cfa_5x20` | 5 factors x 20 indicators, N = 1000 | 100 | 205 |
 //! | `cfa_10x20` | 10 factors x 20 indicators, N = 1000 | 200 | 455 |
 //! | `csv` | moments of a 100,000 x 25 CSV file | 25 | |
-//! | `partable` | 500 and 1000 factors x 3 indicators, no data (`sem check`) | 3000 | 501,000 |
+//! | `partable` | 500 and 1000 factors x 3 indicators; 1 factor x 3000 and 10,000 indicators; no data (`sem check`) | 3000 | 501,000 |
 //! | `bradford_wlsmv` | the Bradford model on 25 five-point items (N = 400), WLSMV | 25 | 134 |
 //!
 //! In each model group: `fit` (estimate, vcov, fit measures, standardized
@@ -136,6 +136,15 @@ fn partable(c: &mut Criterion) {
         let model = common::write(&dir, &format!("f{factors}.lav"), &common::cfa_model(factors, 3));
         let opt = FitOptions::default();
         g.bench_with_input(BenchmarkId::new("check", factors), &model, |b, m| {
+            b.iter(|| black_box(sem::pipeline::check(m, None, &opt).expect("a valid model")))
+        });
+    }
+    // one factor with many indicators: few rows, many variables (the name
+    // lookups of the table, not its covariance rows, dominate)
+    for indicators in [3000, 10000] {
+        let model = common::write(&dir, &format!("one{indicators}.lav"), &common::cfa_model(1, indicators));
+        let opt = FitOptions::default();
+        g.bench_with_input(BenchmarkId::new("check_one_factor", indicators), &model, |b, m| {
             b.iter(|| black_box(sem::pipeline::check(m, None, &opt).expect("a valid model")))
         });
     }

@@ -193,6 +193,9 @@ pub fn summarize(path: &Path, result: Result<FitReport, SemError>, gates: &Gates
                 gate_failures: Vec::new(),
                 validity: None,
                 effects: None,
+                groups: None,
+                se_type: None,
+                ci_level: None,
             };
         }
     };
@@ -224,6 +227,9 @@ pub fn summarize(path: &Path, result: Result<FitReport, SemError>, gates: &Gates
         fit: r.fit,
         hypotheses: r.hypotheses,
         warnings,
+        groups: r.groups.filter(|_| r.validity.is_some() || r.effects.is_some()),
+        se_type: r.effects.is_some().then(|| r.se_type.clone()),
+        ci_level: r.effects.is_some().then_some(r.ci_level),
         validity: r.validity,
         effects: r.effects,
     }

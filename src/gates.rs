@@ -365,10 +365,8 @@ fn validity_failures(c: &FitCriterion, r: &FitReport) -> Vec<GateFailure> {
             c.key
         ))];
     };
-    let in_group = |g: usize| match &r.groups {
-        Some(names) => format!(" in group {}", names.get(g - 1).map_or(g.to_string(), |n| n.clone())),
-        None => String::new(),
-    };
+    let labels = crate::data::groups::GroupLabels::new(None, r.groups.as_deref().unwrap_or(&[]));
+    let in_group = |g: usize| labels.in_group(g.max(1) - 1, labels.values.len());
     let mut items: Vec<(String, Option<f64>)> = Vec::new();
     if c.key == "htmt" {
         for h in &v.htmt {

@@ -3,11 +3,10 @@
 //! usage or input; 3, our extension, a CI gate failed). Errors go to stderr
 //! as one clear message.
 
-use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = match sem::cli::Cli::try_parse() {
+    let cli = match sem::cli::Cli::try_parse_normalized(std::env::args_os()) {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };

@@ -432,7 +432,12 @@ pub fn bind(input: &ModelInput, data: DataInput, opt: &FitOptions) -> Result<Pre
         };
         let x_idx: Vec<usize> = model.pt.names.ov_x.iter().filter_map(|v| model.ram.index(v)).collect();
         let fp = estimate::fiml::prepare(&ds, &group_rows, &x_idx, &what)?;
-        warnings.extend(fiml_warnings(&fp, &dfile, ds.nrows()));
+        warnings.extend(fiml_warnings(
+            &fp,
+            &dfile,
+            ds.nrows(),
+            &crate::data::groups::GroupLabels::new(opt.group.as_deref(), &group_names),
+        ));
         dropped = fp.empty + fp.x_missing;
         data = fp.data;
         fiml = Some(fp.fiml);
@@ -521,7 +526,7 @@ fn ordinal_read_error(e: DataError, opt: &FitOptions, probe: &Model) -> SemError
 }
 
 /// What FIML dropped, and how many missing-data patterns it found.
-fn fiml_warnings(fp: &estimate::fiml::Prepared, dfile: &str, nrows: usize) -> Vec<String> {
+fn fiml_warnings(fp: &estimate::fiml::Prepared, dfile: &str, nrows: usize, labels: &crate::data::groups::GroupLabels) -> Vec<String> {
     let mut w = Vec::new();
     if fp.empty > 0 {
         w.push(format!(
@@ -542,12 +547,13 @@ fn fiml_warnings(fp: &estimate::fiml::Prepared, dfile: &str, nrows: usize) -> Ve
         pats.join(" + "),
         if pats.len() == 1 && pats[0] == "1" { "" } else { "s" }
     ));
+    let ngroups = fp.fiml.h1.len();
     for (g, h) in fp.fiml.h1.iter().enumerate() {
         if !h.converged {
             w.push(format!(
-                "the EM estimate of the saturated model did not converge in {} iterations (group number {} in order of appearance); chi-square and SRMR may be inaccurate",
-                h.iterations,
-                g + 1
+                "the EM estimate of the saturated model{} did not converge in {} iterations; chi-square and SRMR may be inaccurate",
+                labels.in_group(g, ngroups),
+                h.iterations
             ));
         }
     }
@@ -660,6 +666,8 @@ fn fit_prepared_full(prep: &Prepared, opt: &FitOptions, pieces: bool) -> (FitRep
         crate::estimator::fallback()
     });
     let mut fitting = estimator.bind(prep, opt, &mut warnings);
+    // a group is named by its value in the group column and its position
+    let labels = crate::data::groups::GroupLabels::new(opt.group.as_deref(), &prep.group_names);
     let est = fitting.estimate();
     if !est.converged {
         let why = est.message.clone().unwrap_or_default();
@@ -685,8 +693,8 @@ fn fit_prepared_full(prep: &Prepared, opt: &FitOptions, pieces: bool) -> (FitRep
         }
         Err(ni) => {
             // in a multiple-group model, each named with its group's value
-            let group = |r: usize| match (prep.group_names.get(model.pt.rows[r].group.wrapping_sub(1)), &opt.group) {
-                (Some(v), Some(col)) => format!(" (group {col} = {v})"),
+            let group = |r: usize| match model.pt.ngroups {
+                n if n > 1 => format!(" ({})", labels.describe(model.pt.rows[r].group.max(1) - 1, n)),
                 _ => String::new(),
             };
             let names: Vec<String> = ni
@@ -708,7 +716,7 @@ fn fit_prepared_full(prep: &Prepared, opt: &FitOptions, pieces: bool) -> (FitRep
     let scaling = fitting.test_scaling(x, &mut warnings);
     let reported = fitting.reported_model(x);
     let model = reported.as_ref().unwrap_or(model);
-    warnings.extend(inference::admissibility(model, x));
+    warnings.extend(inference::admissibility_in(model, x, &labels));
     let (mut rows, w2) = inference::estimates(model, x, vcov.as_ref(), opt.ci_level);
     warnings.extend(w2);
     fitting.finish_rows(x, vcov.as_ref(), opt.ci_level, &mut rows);
@@ -795,12 +803,39 @@ fn fit_prepared_full(prep: &Prepared, opt: &FitOptions, pieces: bool) -> (FitRep
             (Some(d), Some(s)) if d.x.len() >= 2 => Uncertainty::Bootstrap(d, s.ci),
             _ => Uncertainty::Delta(vcov.as_ref()),
         };
-        let (e, w) = inference::effects::effects(model, x, &unc, opt.ci_level, detail);
+        let (e, w) = inference::effects::effects(model, x, &unc, opt.ci_level, detail, &labels);
         warnings.extend(w);
         e
     });
     let validity = opt.validity.then(|| {
-        let (v, w) = inference::validity::validity(model, x, gd, &prep.group_names);
+        let (v, w) = inference::validity::validity(
+            model,
+            x,
+            gd,
+            &labels,
+            prep.ordinal
+                .as_deref()
+                .map(|stats| {
+                    let mut thresholds: std::collections::HashMap<(String, usize), Vec<f64>> = Default::default();
+                    let mut scales = std::collections::HashMap::new();
+                    for p in &parameters {
+                        match (p.op.as_str(), p.est) {
+                            ("|", Some(v)) => thresholds.entry((p.lhs.clone(), p.group)).or_default().push(v),
+                            ("~*~", Some(v)) => {
+                                scales.insert((p.lhs.clone(), p.group), v);
+                            }
+                            _ => {}
+                        }
+                    }
+                    inference::validity::OrdinalData {
+                        stats,
+                        delta: opt.parameterization == crate::model::partable::Parameterization::Delta,
+                        thresholds,
+                        scales,
+                    }
+                })
+                .as_ref(),
+        );
         warnings.extend(w);
         v
     });

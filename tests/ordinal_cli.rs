@@ -110,7 +110,11 @@ fn a_category_missing_from_a_group_is_lavaans_error() {
     let data = write(&d, "d.csv", text);
     refused(
         &sem(&["fit", &m, &data, "--ordered", "all", "--group", "g"]),
-        &["(group B)", "some categories of ordinal variable `a` are empty", "[1 2 3]"],
+        &[
+            "(group \"B\" (2nd of 2))",
+            "some categories of ordinal variable `a` are empty",
+            "[1 2 3]",
+        ],
     );
 }
 

@@ -40,6 +40,7 @@ fn check_validity(name: &str) {
     let opt = FitOptions {
         validity: true,
         group: fx["group"].as_str().map(str::to_string),
+        ordered: (fx["ordered"] == true).then_some(sem::ordinal::columns::OrderedSpec::All),
         ..FitOptions::default()
     };
     let r = run(&fx, opt);
@@ -113,6 +114,14 @@ fn validity_cross_loading_leaves_ave_undefined() {
 #[test]
 fn validity_bradford_seven_point() {
     check_validity("validity_bradford_likert7.json");
+}
+
+/// Ordinal indicators (`--ordered all`): semTools' categorical omega (Green
+/// & Yang), alpha of the observed codes, AVE and HTMT on the polychoric
+/// correlations.
+#[test]
+fn validity_bradford_likert7_ordinal() {
+    check_validity("validity_bradford_likert7_ordered.json");
 }
 
 #[test]
@@ -500,21 +509,159 @@ fn effects_per_group_equal_separate_fits() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// What semTools does not define for ordinal indicators is null with a
+/// reason: a factor with both ordinal and continuous indicators, and the
+/// theta parameterization.
 #[test]
-fn validity_with_ordinal_indicators_is_null_with_a_reason() {
-    let opt = FitOptions {
-        validity: true,
-        ordered: Some(sem::ordinal::columns::OrderedSpec::All),
-        ..FitOptions::default()
+fn validity_with_mixed_or_theta_ordinal_indicators_is_null_with_a_reason() {
+    for (ordered, theta, want) in [
+        (
+            vec!["allo1".to_string(), "allo2".to_string()],
+            false,
+            "`ALLO` has both ordinal and continuous indicators",
+        ),
+        (
+            vec!["all".to_string()],
+            true,
+            "`ALLO` has ordinal indicators and the model uses --parameterization theta",
+        ),
+    ] {
+        let opt = FitOptions {
+            validity: true,
+            ordered: sem::ordinal::columns::OrderedSpec::parse(&ordered).unwrap(),
+            parameterization: if theta {
+                sem::model::partable::Parameterization::Theta
+            } else {
+                sem::model::partable::Parameterization::Delta
+            },
+            ..FitOptions::default()
+        };
+        let r = fit(Path::new("models/bradford.lav"), Path::new("data/bradford_likert7.csv"), &opt).unwrap();
+        let v = r.validity.as_ref().unwrap();
+        let allo = v.factors.iter().find(|f| f.factor == "ALLO").unwrap();
+        assert!(allo.omega.is_none() && allo.alpha.is_none() && allo.ave.is_none(), "{allo:?}");
+        assert!(r.warnings.iter().any(|w| w.contains(want)), "{want}: {:?}", r.warnings);
+    }
+}
+
+/// `--effects` takes an optional value: before the model (`sem fit --effects
+/// model.lav data.csv`) it is a plain flag, and `all` right after it (or
+/// `--effects=all`) asks for the specific paths, in any position.
+#[test]
+fn effects_flag_works_before_and_after_the_files() {
+    use sem::cli::{Cli, Command};
+    use sem::inference::effects::Detail;
+    let parse = |argv: &[&str]| -> (String, String, Option<Detail>) {
+        let mut full = vec!["sem"];
+        full.extend_from_slice(argv);
+        let cli = Cli::try_parse_normalized(&full).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+        let a = match cli.command {
+            Command::Fit(a) => a,
+            _ => unreachable!(),
+        };
+        let o = a.options().unwrap();
+        (a.model.display().to_string(), a.data.display().to_string(), o.effects)
     };
-    let r = fit(Path::new("models/bradford.lav"), Path::new("data/bradford_likert7.csv"), &opt).unwrap();
-    let v = r.validity.as_ref().unwrap();
-    assert_eq!(v.factors.len(), 7);
-    assert!(v.factors.iter().all(|f| f.omega.is_none() && f.alpha.is_none() && f.ave.is_none()));
-    assert!(v.htmt.iter().all(|h| h.htmt.is_none()));
-    assert!(
-        r.warnings.iter().any(|w| w.contains("`ALLO` has ordinal indicators")),
-        "{:?}",
-        r.warnings
-    );
+    let files = ("m.lav".to_string(), "d.csv".to_string());
+    for (argv, want) in [
+        (&["fit", "--effects", "m.lav", "d.csv"][..], Detail::Totals),
+        (&["fit", "m.lav", "--effects", "d.csv"][..], Detail::Totals),
+        (&["fit", "m.lav", "d.csv", "--effects"][..], Detail::Totals),
+        (&["fit", "--effects", "all", "m.lav", "d.csv"][..], Detail::All),
+        (&["fit", "--effects=all", "m.lav", "d.csv"][..], Detail::All),
+        (&["fit", "m.lav", "d.csv", "--effects", "all"][..], Detail::All),
+        (&["fit", "m.lav", "d.csv", "--effects=totals"][..], Detail::Totals),
+    ] {
+        let (m, d, e) = parse(argv);
+        assert_eq!((m, d), files, "{argv:?}");
+        assert_eq!(e, Some(want), "{argv:?}");
+    }
+    // a file named `all` after `--` is still a file
+    let cli = Cli::try_parse_normalized(["sem", "fit", "--effects", "--", "all", "d.csv"]).unwrap();
+    let Command::Fit(a) = cli.command else { unreachable!() };
+    assert_eq!(a.model.display().to_string(), "all");
+    // and the binary reads it the same way, on fit and batch
+    for args in [
+        &[
+            "fit",
+            "--effects",
+            "models/bradford.lav",
+            "data/bradford_demo.csv",
+            "--format",
+            "json",
+        ][..],
+        &[
+            "batch",
+            "--effects",
+            "models/bradford.lav",
+            "data/bradford_demo.csv",
+            "--format",
+            "json",
+        ][..],
+    ] {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_sem")).args(args).output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(String::from_utf8_lossy(&o.stdout).contains("\"effects\""), "{args:?}");
+    }
+}
+
+/// `batch --validity --effects` prints each data set's Table 1 and Table 2 in
+/// text and markdown too (they were in the JSON only), from the same values.
+#[test]
+fn batch_text_and_markdown_carry_validity_and_effects() {
+    let run = |format: &str| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_sem"))
+            .args([
+                "batch",
+                "models/bradford.lav",
+                "data/bradford_demo.csv",
+                "data/bradford_likert7.csv",
+                "--validity",
+                "--effects",
+                "--format",
+                format,
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let json: Value = serde_json::from_str(&run("json")).unwrap();
+    let (text, md) = (run("table"), run("markdown"));
+    for (i, d) in json["datasets"].as_array().unwrap().iter().enumerate() {
+        let name = d["dataset"].as_str().unwrap();
+        // this data set's part of each rendering
+        let part = |all: &str, head: &str| -> String {
+            let from = all.find(head).unwrap_or_else(|| panic!("no `{head}` in\n{all}"));
+            let rest = &all[from + head.len()..];
+            let end = rest.find(&format!("[{}]", i + 2)).unwrap_or(rest.len());
+            rest[..end].to_string()
+        };
+        let t = part(&text, &format!("[{}] {name}:", i + 1));
+        let m = part(&md, &format!("### [{}] `{name}`", i + 1));
+        assert!(t.contains("Measurement quality:") && t.contains("Effects:"), "{t}");
+        assert!(
+            m.contains("#### Measurement quality") && m.contains("#### Direct, indirect and total effects"),
+            "{m}"
+        );
+        let f = &d["validity"]["factors"][0];
+        let omega = format!("{:.3}", f["omega"].as_f64().unwrap());
+        let row = t
+            .lines()
+            .find(|l| l.trim_start().starts_with(f["factor"].as_str().unwrap()))
+            .unwrap();
+        assert!(row.contains(&omega), "{row} vs omega {omega}");
+        assert!(
+            m.contains(&format!("| {} | {} | ", f["factor"].as_str().unwrap(), f["indicators"])),
+            "{m}"
+        );
+        let e = &d["effects"][0];
+        let ind = format!("{:.3}", e["indirect"].as_f64().unwrap());
+        let pair = format!("{} → {}", e["from"].as_str().unwrap(), e["to"].as_str().unwrap());
+        let mrow = m
+            .lines()
+            .find(|l| l.starts_with(&format!("| {pair} |")))
+            .unwrap_or_else(|| panic!("{pair}: {m}"));
+        assert!(mrow.contains(&ind), "{mrow} vs {ind}");
+    }
 }

@@ -435,6 +435,46 @@ fn not_identified_parameters_name_their_group_by_value() {
     let o = sem(&["fit", &m, HS_DATA, "--group", "school"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let e = stderr(&o);
-    assert!(e.contains("`f1 =~ x2` (group school = Grant-White)"), "{e}");
+    assert!(e.contains("`f1 =~ x2` (group school = \"Grant-White\" (2nd of 2))"), "{e}");
     assert!(!e.contains("Pasteur"), "only the group where it happens: {e}");
+}
+
+/// Every message about one group of a multiple-group model names it by its
+/// value and its position (issue 18: "group 2" said neither): inadmissible
+/// solutions, --validity and --effects warnings.
+#[test]
+fn group_warnings_name_the_group_by_value_and_position() {
+    let d = scratch("group-labels");
+    let check = |model: &str, extra: &[&str], want: &[&str]| {
+        let m = write(&d, "m.lav", model);
+        let mut args = vec!["fit", m.as_str(), HS_DATA, "--group", "school"];
+        args.extend_from_slice(extra);
+        let e = stderr(&sem(&args)) + &stdout(&sem(&args));
+        for w in want {
+            assert!(e.contains(w), "{w}: {e}");
+        }
+        assert!(
+            !e.contains("in group 1") && !e.contains("in group 2") && !e.contains("(group 2)"),
+            "{e}"
+        );
+    };
+    // theta not positive definite in the second group only
+    check(
+        "f1 =~ x1 + x2 + x3\nf2 =~ x4 + x5 + x6\nx1 ~~ c(NA, -0.2)*x1\n",
+        &[],
+        &["(theta) in group school = \"Grant-White\" (2nd of 2) is not positive definite"],
+    );
+    check(
+        "f1 =~ x1 + x2 + x3\nf2 =~ x4\n",
+        &["--validity"],
+        &[
+            "factor `f2` in group school = \"Pasteur\" (1st of 2) has 1 indicator",
+            "factor `f2` in group school = \"Grant-White\" (2nd of 2) has 1 indicator",
+        ],
+    );
+    check(
+        "f1 =~ x1 + x2 + x3\nf2 =~ x4 + x5 + x6\nf3 =~ x7 + x8 + x9\nf2 ~ f1\nf3 ~ f2\nf1 ~ f3\n",
+        &["--effects"],
+        &["the structural model in group school = \"Pasteur\" (1st of 2) has a feedback loop"],
+    );
 }

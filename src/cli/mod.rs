@@ -251,7 +251,9 @@ pub struct FitFlags {
     /// add direct, indirect and total effects for every pair of structural variables joined
     /// by a path of two or more steps (delta-method or bootstrap SEs); `--effects all` adds
     /// each specific indirect path
-    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "totals", value_name = "all")]
+    /// (`--effects` takes its value only as `--effects=all`, or as `all` right after it:
+    /// `sem fit --effects model.lav data.csv` reads model.lav as the model, see `normalize_args`)
+    #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "totals", value_name = "all")]
     pub effects: Option<EffectsArg>,
     /// optimizer iteration cap
     #[arg(long, default_value_t = 10_000)]
@@ -399,6 +401,47 @@ impl FitFlags {
             }),
             report_extras: true,
         })
+    }
+}
+
+/// The command line as clap should read it. `--effects` has an optional value,
+/// which clap takes only when written `--effects=all` (so that `sem fit
+/// --effects model.lav data.csv` reads model.lav as the model, not as the
+/// value); the documented `--effects all` (and `--effects totals`) is rewritten
+/// to that form here. Nothing after `--` is touched.
+pub fn normalize_args<I, T>(args: I) -> Vec<std::ffi::OsString>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString>,
+{
+    let mut out: Vec<std::ffi::OsString> = Vec::new();
+    let mut it = args.into_iter().map(Into::into).peekable();
+    while let Some(a) = it.next() {
+        if a == "--" {
+            out.push(a);
+            out.extend(it);
+            break;
+        }
+        if a == "--effects" {
+            if let Some(v) = it.peek().and_then(|v| v.to_str()).filter(|v| matches!(*v, "all" | "totals")) {
+                out.push(format!("--effects={v}").into());
+                it.next();
+                continue;
+            }
+        }
+        out.push(a);
+    }
+    out
+}
+
+impl Cli {
+    /// Parse a command line after `normalize_args` (what the binary does).
+    pub fn try_parse_normalized<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString>,
+    {
+        Cli::try_parse_from(normalize_args(args))
     }
 }
 

@@ -123,8 +123,71 @@ impl<E> FisherScoring<E> {
     }
 }
 
-/// Solve H s = -g, with a ridge when H is singular or indefinite.
+/// From this many parameters on, a block-diagonal H (groups that share no
+/// parameter) is solved block by block: one 1900 x 1900 Cholesky factor per
+/// iteration becomes 100 of order 19 for 100 unconstrained groups. Smaller
+/// problems keep the one dense solve (and so their bits).
+const BLOCKS_FROM: usize = 200;
+
+/// The index sets of the diagonal blocks of a symmetric matrix (the
+/// connected components of its nonzero pattern), in order of their first
+/// index; one block when everything is connected.
+fn diagonal_blocks(h: &DMatrix<f64>) -> Vec<Vec<usize>> {
+    let n = h.nrows();
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    for j in 0..n {
+        for i in (j + 1)..n {
+            if h[(i, j)] != 0.0 || h[(j, i)] != 0.0 {
+                let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+                if a != b {
+                    parent[a.max(b)] = a.min(b);
+                }
+            }
+        }
+    }
+    let mut at = vec![usize::MAX; n];
+    let mut blocks: Vec<Vec<usize>> = Vec::new();
+    for i in 0..n {
+        let r = root(&mut parent, i);
+        if at[r] == usize::MAX {
+            at[r] = blocks.len();
+            blocks.push(Vec::new());
+        }
+        blocks[at[r]].push(i);
+    }
+    blocks
+}
+
+/// Solve H s = -g, with a ridge when H is singular or indefinite; block by
+/// block when H is block diagonal and large (`BLOCKS_FROM`).
 fn newton_step(h: &DMatrix<f64>, g: &[f64]) -> Option<DVector<f64>> {
+    if g.len() >= BLOCKS_FROM {
+        let blocks = diagonal_blocks(h);
+        if blocks.len() > 1 {
+            let mut s = DVector::zeros(g.len());
+            for b in &blocks {
+                let hb = DMatrix::from_fn(b.len(), b.len(), |i, j| h[(b[i], b[j])]);
+                let gb: Vec<f64> = b.iter().map(|&i| g[i]).collect();
+                let sb = dense_newton_step(&hb, &gb)?;
+                for (k, &i) in b.iter().enumerate() {
+                    s[i] = sb[k];
+                }
+            }
+            return Some(s);
+        }
+    }
+    dense_newton_step(h, g)
+}
+
+/// Solve H s = -g densely, with a ridge when H is singular or indefinite.
+fn dense_newton_step(h: &DMatrix<f64>, g: &[f64]) -> Option<DVector<f64>> {
     let n = g.len();
     let scale = (0..n).map(|i| h[(i, i)].abs()).fold(0.0, f64::max).max(1e-12);
     let mut ridge = 0.0;
@@ -418,6 +481,27 @@ mod tests {
                 DMatrix::from_element(1, 1, 1.0 + 3.0 * v * v / 25.0),
             ))
         }
+    }
+
+    #[test]
+    fn block_diagonal_steps_solve_each_block() {
+        // two uncoupled 150 x 150 blocks (one of them coupled in a chain)
+        let n = 300;
+        let mut h = DMatrix::<f64>::zeros(n, n);
+        for i in 0..n {
+            h[(i, i)] = 2.0 + (i % 7) as f64;
+            if i + 1 < n && i + 1 != 150 {
+                h[(i, i + 1)] = 0.5;
+                h[(i + 1, i)] = 0.5;
+            }
+        }
+        let blocks = diagonal_blocks(&h);
+        assert_eq!(blocks.len(), 2);
+        assert_eq!(blocks[0], (0..150).collect::<Vec<_>>());
+        let g: Vec<f64> = (0..n).map(|i| (i as f64).sin()).collect();
+        let s = newton_step(&h, &g).unwrap();
+        let dense = dense_newton_step(&h, &g).unwrap();
+        assert!((s - dense).amax() < 1e-12);
     }
 
     #[test]

@@ -132,6 +132,41 @@ fn lv_variance(model: &Model, s: &DMatrix<f64>, f: usize, loadings: &[(usize, us
     v.is_finite().then(|| v.clamp(0.05, s[(m, m)].max(0.05)))
 }
 
+/// From this many indicators of one factor on, FABIN 3 inverts their
+/// covariance matrix once (`fabin_one_inverse`) instead of once per
+/// indicator: O(k^3) instead of O(k^4), which for 3000 indicators is the
+/// difference between seconds and days. Smaller factors keep the direct
+/// formula (and so their bits).
+const FABIN_ONE_INVERSE: usize = 30;
+
+/// FABIN 3 loadings of indicators 1..k of `sub` (indicator 0 the marker)
+/// from one inverse. For indicator i with instruments r = J \ {i}, J =
+/// {1..k-1}, the loading is s_ir S_rr^-1 s_r0 / s_0r S_rr^-1 s_r0. With T =
+/// S_JJ^-1, z = T s_J0 and c = T_ii, the inverse of S_rr is T_rr - T_ri
+/// T_ir / c (the Schur complement), so S_rr^-1 s_r0 = z_r - T_ri z_i / c and
+/// both sums are O(k) per indicator. `None` when S_JJ is not positive
+/// definite (the caller then goes indicator by indicator).
+fn fabin_one_inverse(sub: &DMatrix<f64>) -> Option<Vec<f64>> {
+    let k = sub.nrows();
+    let m = k - 1;
+    let sjj = DMatrix::from_fn(m, m, |a, b| sub[(a + 1, b + 1)]);
+    let t = super::chol::Chol::new(&sjj)?.inverse();
+    let v: Vec<f64> = (0..m).map(|a| sub[(a + 1, 0)]).collect();
+    let z: Vec<f64> = (0..m).map(|a| (0..m).map(|b| t[(a, b)] * v[b]).sum()).collect();
+    let mut lam = vec![1.0; k];
+    for i in 0..m {
+        let c = t[(i, i)];
+        let (mut num, mut den) = (0.0, 0.0);
+        for j in (0..m).filter(|&j| j != i) {
+            let mv = z[j] - t[(j, i)] * z[i] / c;
+            num += sub[(i + 1, j + 1)] * mv;
+            den += v[j] * mv;
+        }
+        lam[i + 1] = num / den;
+    }
+    Some(lam)
+}
+
 /// (factor index, indicator index, loading) from FABIN 3 per factor.
 fn fabin_loadings(model: &Model, s: &DMatrix<f64>) -> Vec<(usize, usize, f64)> {
     let ram = &model.ram;
@@ -149,6 +184,8 @@ fn fabin_loadings(model: &Model, s: &DMatrix<f64>) -> Vec<(usize, usize, f64)> {
         if k == 3 {
             lam[1] = sub[(2, 1)] / sub[(2, 0)];
             lam[2] = sub[(2, 1)] / sub[(1, 0)];
+        } else if let Some(l) = (k >= FABIN_ONE_INVERSE).then(|| fabin_one_inverse(&sub)).flatten() {
+            lam = l;
         } else {
             for i in 1..k {
                 let rest: Vec<usize> = (1..k).filter(|&j| j != i).collect();
@@ -206,4 +243,30 @@ fn ols_start(model: &Model, g: usize, s: &DMatrix<f64>) -> Vec<(usize, usize, f6
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The one-inverse FABIN 3 gives the per-indicator formula's loadings.
+    #[test]
+    fn fabin_with_one_inverse_matches_the_direct_formula() {
+        let k = 9;
+        // a one-factor covariance matrix with unequal loadings, plus noise off the diagonal
+        let lam: Vec<f64> = (0..k).map(|i| 0.5 + 0.07 * i as f64).collect();
+        let sub = DMatrix::from_fn(k, k, |a, b| {
+            lam[a] * lam[b] + if a == b { 0.6 } else { 0.01 * ((a * 7 + b * 7) % 5) as f64 }
+        });
+        let fast = fabin_one_inverse(&sub).unwrap();
+        for i in 1..k {
+            let rest: Vec<usize> = (1..k).filter(|&j| j != i).collect();
+            let r = rest.len();
+            let inv = DMatrix::from_fn(r, r, |a, b| sub[(rest[a], rest[b])]).try_inverse().unwrap();
+            let s_ir = DMatrix::from_fn(1, r, |_, b| sub[(i, rest[b])]);
+            let s_r1 = DMatrix::from_fn(r, 1, |a, _| sub[(rest[a], 0)]);
+            let want = (&s_ir * &inv * &s_r1)[(0, 0)] / (s_r1.transpose() * &inv * &s_r1)[(0, 0)];
+            assert!((fast[i] - want).abs() < 1e-10 * want.abs(), "indicator {i}: {} vs {want}", fast[i]);
+        }
+    }
 }

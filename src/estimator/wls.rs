@@ -100,12 +100,13 @@ impl Estimator for Wls {
             ));
         }
         let groups = self.groups(prep)?;
+        let labels = crate::data::groups::GroupLabels::new(None, &prep.group_names);
         for (g, grp) in groups.iter().enumerate() {
             let p = prep.model.ram.p();
             if grp.obs.len() != grp.lay.len(p) {
                 return Err(format!(
-                    "group {}: the model has {} thresholds and correlations but the data give {} statistics; give each ordinal variable as many thresholds as it has categories less one",
-                    g + 1,
+                    "{}: the model has {} thresholds and correlations but the data give {} statistics; give each ordinal variable as many thresholds as it has categories less one",
+                    labels.describe(g, groups.len()),
                     grp.lay.len(p),
                     grp.obs.len()
                 ));

@@ -120,7 +120,14 @@ struct Stat {
 }
 
 /// Every effect of every group, with warnings for what could not be computed.
-pub fn effects(model: &Model, x: &[f64], unc: &Uncertainty, level: f64, detail: Detail) -> (Vec<Effect>, Vec<String>) {
+pub fn effects(
+    model: &Model,
+    x: &[f64],
+    unc: &Uncertainty,
+    level: f64,
+    detail: Detail,
+    labels: &crate::data::groups::GroupLabels,
+) -> (Vec<Effect>, Vec<String>) {
     let ram = &model.ram;
     let p = ram.p();
     let values = super::row_values(model, x);
@@ -142,11 +149,7 @@ pub fn effects(model: &Model, x: &[f64], unc: &Uncertainty, level: f64, detail: 
     let mut out = Vec::new();
     let ngroups = ram.groups.len();
     for g in 0..ngroups {
-        let in_group = if ngroups > 1 {
-            format!(" (group {})", g + 1)
-        } else {
-            String::new()
-        };
+        let in_group = labels.in_group(g, ngroups);
         // the structural graph: variables in order of appearance, edges from rhs to lhs
         let mut vars: Vec<String> = Vec::new();
         let mut edges: Vec<(usize, usize, usize)> = Vec::new(); // (from, to, row)

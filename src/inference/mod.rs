@@ -273,6 +273,11 @@ fn no_se(what: &str, var: f64) -> String {
 /// beyond lavaan, correlations beyond +-1 among latent variables or
 /// residuals, which name the culprit.
 pub fn admissibility(model: &Model, x: &[f64]) -> Vec<String> {
+    admissibility_in(model, x, &crate::data::groups::GroupLabels::default())
+}
+
+/// `admissibility` with each group named by its value in the group column.
+pub fn admissibility_in(model: &Model, x: &[f64], labels: &crate::data::groups::GroupLabels) -> Vec<String> {
     let mut out = Vec::new();
     let values = row_values(model, x);
     let negative = negative_variances(model, x);
@@ -282,7 +287,7 @@ pub fn admissibility(model: &Model, x: &[f64]) -> Vec<String> {
     let lv_negative = negative.iter().any(|&r| var_of(r).is_some_and(|i| i >= p));
     // lavaan's tolerance for a negative eigenvalue
     let tol = f64::EPSILON.powf(0.75);
-    for (g, gm) in model.ram.groups.iter().enumerate().filter(|_| !ov_negative) {
+    for g in (0..model.ram.groups.len()).filter(|_| !ov_negative) {
         let (_, s, _) = model.ram.matrices(g, x);
         let theta = s.view((0, 0), (p, p)).into_owned();
         if p == 0 || theta.iter().any(|v| !v.is_finite()) {
@@ -290,19 +295,16 @@ pub fn admissibility(model: &Model, x: &[f64]) -> Vec<String> {
         }
         let min = eigen::symmetric_eigen(&theta).values.iter().fold(f64::INFINITY, |m, v| m.min(*v));
         if min < -tol {
-            let in_group = if model.ram.groups.len() > 1 {
-                format!(" in group {}", gm.group)
-            } else {
-                String::new()
-            };
+            let in_group = labels.in_group(g, model.ram.groups.len());
             out.push(format!(
                 "the covariance matrix of the residuals of the observed variables (theta){in_group} is not positive definite (smallest eigenvalue {min:.4}): an inadmissible solution; look for a residual covariance with a variable whose residual variance is small, zero or fixed"
             ));
         }
     }
     for r in negative {
+        let in_group = labels.in_group(model.pt.rows[r].group.max(1) - 1, model.ram.groups.len());
         out.push(format!(
-            "the variance of `{}` is negative ({:.4}): an inadmissible solution (Heywood case)",
+            "the variance of `{}`{in_group} is negative ({:.4}): an inadmissible solution (Heywood case)",
             model.pt.rows[r].lhs, values[r]
         ));
     }
@@ -311,11 +313,7 @@ pub fn admissibility(model: &Model, x: &[f64]) -> Vec<String> {
     let ngroups = ram.groups.len();
     for (g, gm) in ram.groups.iter().enumerate() {
         let (a, s, m) = ram.matrices(g, x);
-        let in_group = if ngroups > 1 {
-            format!(" in group {}", gm.group)
-        } else {
-            String::new()
-        };
+        let in_group = labels.in_group(g, ngroups);
         for c in &gm.cells {
             if c.mat != Mat::S || c.i == c.j {
                 continue;

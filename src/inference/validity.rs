@@ -19,6 +19,20 @@
 //!
 //! semTools drops factors with one indicator (`dropSingle`); here they stay
 //! in the table with null measures and a warning saying why.
+//!
+//! Ordinal indicators (a factor whose indicators are all ordinal, delta
+//! parameterization), as semTools 0.5-6 does with its default `ord.scale =
+//! TRUE`: alpha as above on the covariance matrix of the observed codes;
+//! omega is Green and Yang's (2009) categorical omega (semTools' `omegaCat`):
+//! with tau_jc the model's thresholds, R = Lambda phi Lambda' and P the
+//! sample polychoric correlations,
+//! `sum_jj' [sum_cc' Phi2(tau_jc, tau_j'c'; R_jj') - sum_c Phi(tau_jc) sum_c' Phi(tau_j'c')]`
+//! over the same sum with P_jj' in place of R_jj' (P_jj = 1); AVE is
+//! phi sum(Lambda^2) over the sum of the polychoric variances (1 each), and
+//! HTMT uses the polychoric (polyserial) correlations, as `htmt(ordered =)`.
+//! A factor with both ordinal and continuous indicators has null measures
+//! (semTools refuses its alpha and omega too), as has the theta
+//! parameterization, with a warning.
 
 use crate::estimate::objective::GroupData;
 use crate::model::ram::Implied;
@@ -66,16 +80,63 @@ fn finite(v: f64) -> Option<f64> {
 }
 
 /// The table for every group, with warnings for what is not defined.
-pub fn validity(model: &Model, x: &[f64], data: &[GroupData], group_names: &[String]) -> (Validity, Vec<String>) {
+/// Ordinal data of a fit: the three-stage statistics of each group and
+/// whether the parameterization is delta (the one the categorical measures
+/// are computed for).
+pub struct OrdinalData<'a> {
+    pub stats: &'a [crate::ordinal::OrdinalStats],
+    pub delta: bool,
+    /// the estimated thresholds (`|` rows, in order) and scale factors
+    /// (`~*~` rows) by (variable, group from 1): the estimators keep them
+    /// outside the RAM matrices
+    pub thresholds: std::collections::HashMap<(String, usize), Vec<f64>>,
+    pub scales: std::collections::HashMap<(String, usize), f64>,
+}
+
+/// Green and Yang's categorical omega (semTools' `omegaCat` with unit
+/// scales): `th[j]` the thresholds of indicator j, `truevar` and `denom` as
+/// functions of (j, j').
+fn omega_categorical(th: &[Vec<f64>], truevar: impl Fn(usize, usize) -> f64, denom: impl Fn(usize, usize) -> f64) -> f64 {
+    use crate::ordinal::normal::{pbinorm, pnorm};
+    let p2 = |a: f64, b: f64, r: f64| {
+        if r >= 1.0 {
+            pnorm(a.min(b))
+        } else {
+            pbinorm(a, b, r)
+        }
+    };
+    let (mut num, mut den) = (0.0, 0.0);
+    for (j, t1) in th.iter().enumerate() {
+        for (jp, t2) in th.iter().enumerate() {
+            let (r, d) = (truevar(j, jp), denom(j, jp));
+            let (mut sn, mut sd) = (0.0, 0.0);
+            for &a in t1 {
+                for &b in t2 {
+                    sn += p2(a, b, r);
+                    sd += p2(a, b, d);
+                }
+            }
+            let m: f64 = t1.iter().map(|&a| pnorm(a)).sum::<f64>() * t2.iter().map(|&b| pnorm(b)).sum::<f64>();
+            num += sn - m;
+            den += sd - m;
+        }
+    }
+    num / den
+}
+
+pub fn validity(
+    model: &Model,
+    x: &[f64],
+    data: &[GroupData],
+    labels: &crate::data::groups::GroupLabels,
+    ordinal_data: Option<&OrdinalData>,
+) -> (Validity, Vec<String>) {
     let ram = &model.ram;
     let p = ram.p();
     let values = super::row_values(model, x);
     let mut out = Validity::default();
     let mut warnings = Vec::new();
-    let gname = |g: usize| match group_names.get(g) {
-        Some(n) => format!(" in group {n}"),
-        None => String::new(),
-    };
+    let gname = |g: usize| labels.in_group(g, data.len());
     for (g, d) in data.iter().enumerate() {
         // factors in order of appearance, with their observed indicators and loadings
         let mut factors: Vec<(String, Vec<(usize, f64)>)> = Vec::new();
@@ -109,6 +170,27 @@ pub fn validity(model: &Model, x: &[f64], data: &[GroupData], group_names: &[Str
         let lv = |f: &str| ram.index(f).filter(|&v| v >= p);
         let phi = |f1: &str, f2: &str| -> Option<f64> { finite(imp.as_ref()?.c[(lv(f1)?, lv(f2)?)]) };
         let cov = &d.cov;
+        // with ordinal variables: the polychoric (polyserial, Pearson) matrix
+        let poly = ordinal_data.and_then(|o| o.stats.get(g)).map(|s| &s.cov);
+        let corr = poly.unwrap_or(cov);
+        let delta = ordinal_data.is_none_or(|o| o.delta);
+        let is_ord = |i: usize| model.pt.names.ov_ord.contains(&ram.ov[i]);
+        // the model's thresholds of an ordinal indicator in this group, in order
+        let thresholds = |i: usize| -> Vec<f64> {
+            ordinal_data
+                .and_then(|o| o.thresholds.get(&(ram.ov[i].clone(), g + 1)))
+                .cloned()
+                .unwrap_or_default()
+        };
+        // the scale factor of an ordinal indicator (`~*~`, lavaan's delta; 1
+        // unless freed in later groups), semTools' getScales()
+        let scale = |i: usize| -> f64 {
+            ordinal_data
+                .and_then(|o| o.scales.get(&(ram.ov[i].clone(), g + 1)))
+                .copied()
+                .filter(|s| s.is_finite())
+                .unwrap_or(1.0)
+        };
         // indicators of multi-indicator factors that load on more than one of them
         let multi: Vec<&(String, Vec<(usize, f64)>)> = factors.iter().filter(|(_, l)| l.len() > 1).collect();
         let crossloaded = |i: usize| {
@@ -120,7 +202,8 @@ pub fn validity(model: &Model, x: &[f64], data: &[GroupData], group_names: &[Str
         };
         // ordinal indicators: semTools uses its categorical omega (omegaCat) and
         // alpha of the observed codes there, which sem does not compute yet
-        let ordinal = |l: &[(usize, f64)]| l.iter().any(|(i, _)| model.pt.names.ov_ord.contains(&ram.ov[*i]));
+        let ordinal = |l: &[(usize, f64)]| l.iter().any(|(i, _)| is_ord(*i));
+        let all_ordinal = |l: &[(usize, f64)]| l.iter().all(|(i, _)| is_ord(*i));
         for (f, loads) in &factors {
             let k = loads.len();
             let mut row = FactorValidity {
@@ -152,9 +235,17 @@ pub fn validity(model: &Model, x: &[f64], data: &[GroupData], group_names: &[Str
                     }
                 }
             }
-            if ordinal(loads) {
+            if ordinal(loads) && !all_ordinal(loads) {
                 warnings.push(format!(
-                    "--validity: factor `{f}`{} has ordinal indicators; semTools' measures for them (the categorical omega of compRelSEM, alpha of the observed codes, AVE on the latent-response scale) are not available in sem yet, so they are null",
+                    "--validity: factor `{f}`{} has both ordinal and continuous indicators; alpha, omega and AVE are not defined for such a composite (semTools refuses them too), so they are null",
+                    gname(g)
+                ));
+                out.factors.push(row);
+                continue;
+            }
+            if ordinal(loads) && !delta {
+                warnings.push(format!(
+                    "--validity: factor `{f}`{} has ordinal indicators and the model uses --parameterization theta; the categorical omega and AVE are computed for the delta parameterization only, so they are null",
                     gname(g)
                 ));
                 out.factors.push(row);
@@ -182,7 +273,24 @@ pub fn validity(model: &Model, x: &[f64], data: &[GroupData], group_names: &[Str
             if let Some(v) = vf {
                 let sl: f64 = loads.iter().map(|(_, l)| l).sum();
                 let sl2: f64 = loads.iter().map(|(_, l)| l * l).sum();
-                row.omega = finite(sl * sl * v / total);
+                let trace = if ordinal(loads) {
+                    idx.iter().map(|&i| corr[(i, i)] / scale(i).powi(2)).sum()
+                } else {
+                    trace
+                };
+                row.omega = if ordinal(loads) {
+                    let sc: Vec<f64> = idx.iter().map(|&i| scale(i)).collect();
+                    let th: Vec<Vec<f64>> = idx
+                        .iter()
+                        .zip(&sc)
+                        .map(|(&i, s)| thresholds(i).iter().map(|t| t * s).collect())
+                        .collect();
+                    let denom = |a: usize, b: usize| corr[(idx[a], idx[b])] / (corr[(idx[a], idx[a])] * corr[(idx[b], idx[b])]).sqrt();
+                    let truevar = |a: usize, b: usize| sc[a] * loads[a].1 * loads[b].1 * v * sc[b];
+                    finite(omega_categorical(&th, truevar, denom))
+                } else {
+                    finite(sl * sl * v / total)
+                };
                 if idx.iter().any(|&i| crossloaded(i)) {
                     warnings.push(format!(
                         "--validity: factor `{f}`{} has an indicator that also loads on another factor, so its AVE is not defined (as in semTools' AVE()); it is null",
@@ -204,8 +312,8 @@ pub fn validity(model: &Model, x: &[f64], data: &[GroupData], group_names: &[Str
             };
             out.factors.push(row);
         }
-        // HTMT from the absolute sample correlations
-        let r = |i: usize, j: usize| (cov[(i, j)] / (cov[(i, i)] * cov[(j, j)]).sqrt()).abs();
+        // HTMT from the absolute sample correlations (polychoric with ordinal data)
+        let r = |i: usize, j: usize| (corr[(i, j)] / (corr[(i, i)] * corr[(j, j)]).sqrt()).abs();
         let geo = |pairs: Vec<(usize, usize)>| -> Option<f64> {
             if pairs.is_empty() {
                 return None;
@@ -241,7 +349,7 @@ pub fn validity(model: &Model, x: &[f64], data: &[GroupData], group_names: &[Str
                         gname(g)
                     ));
                 }
-                let either_ordinal = ordinal(&factors[a].1) || ordinal(&factors[b].1);
+                let either_ordinal = poly.is_none() && (ordinal(&factors[a].1) || ordinal(&factors[b].1));
                 let h = match (geo(between), w[a], w[b]) {
                     _ if either_ordinal => None,
                     (Some(ab), Some(wa), Some(wb)) if wa > 0.0 && wb > 0.0 => finite(ab / (wa * wb).sqrt()),
@@ -285,4 +393,20 @@ pub fn validity(model: &Model, x: &[f64], data: &[GroupData], group_names: &[Str
         }
     }
     (out, warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One indicator with one threshold at 0: numerator and denominator are
+    /// Phi2(0, 0; r) - 1/4, so omega = arcsin(r) / arcsin(1) for r = lambda^2 phi.
+    #[test]
+    fn categorical_omega_of_a_single_binary_item() {
+        let th = vec![vec![0.0]];
+        let r = 0.5;
+        let w = omega_categorical(&th, |_, _| r, |_, _| 1.0);
+        let want = r.asin() / 1f64.asin();
+        assert!((w - want).abs() < 1e-10, "{w} vs {want}");
+    }
 }

@@ -78,7 +78,8 @@ impl Model {
     fn ndat_categorical(&self) -> usize {
         let names = &self.pt.names;
         let p = names.ov_nox().len();
-        let ncont = names.ov_nox().iter().filter(|v| !names.ov_ord.contains(v)).count();
+        let ord: HashSet<&String> = names.ov_ord.iter().collect();
+        let ncont = names.ov_nox().iter().filter(|v| !ord.contains(v)).count();
         (1..=self.pt.ngroups)
             .map(|g| self.pt.rows.iter().filter(|r| r.group == g && r.op == "|").count() + 2 * ncont + p * (p - 1) / 2)
             .sum()

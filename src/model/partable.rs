@@ -312,11 +312,14 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
     check_names(&flat, &names)?;
     // ordinal variables (lavaan's ov.ord): declared ones and those with `|`
     // rows, in the order of the observed variables
-    let nth_of = |v: &str| opt.ordered.iter().find(|(n, _)| n == v).map(|(_, k)| *k);
+    // (every name looked up in a hash map: linear in the rows, see tests/complexity.rs)
+    let nth: HashMap<&str, usize> = opt.ordered.iter().rev().map(|(n, k)| (n.as_str(), *k)).collect();
+    let nth_of = |v: &str| nth.get(v).copied();
+    let has_th: HashSet<&str> = flat.iter().filter(|f| f.op == "|").map(|f| f.lhs.as_str()).collect();
     names.ov_ord = names
         .ov
         .iter()
-        .filter(|v| nth_of(v).is_some() || flat.iter().any(|f| f.op == "|" && f.lhs == **v))
+        .filter(|v| nth_of(v).is_some() || has_th.contains(v.as_str()))
         .cloned()
         .collect();
     check_thresholds(&flat, &names, &nth_of)?;
@@ -325,7 +328,11 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
         meanstructure = true;
     }
     // `~~` rows read lhs before rhs in the order (latent, observed), as lavaan writes them
-    let order = |v: &str| names.lv.iter().chain(names.ov.iter()).position(|x| x == v).unwrap_or(usize::MAX);
+    let mut pos: HashMap<&str, usize> = HashMap::new();
+    for (k, v) in names.lv.iter().chain(names.ov.iter()).enumerate() {
+        pos.entry(v.as_str()).or_insert(k);
+    }
+    let order = |v: &str| pos.get(v).copied().unwrap_or(usize::MAX);
     for f in flat.iter_mut() {
         if f.op == "~~" && order(&f.rhs) < order(&f.lhs) {
             std::mem::swap(&mut f.lhs, &mut f.rhs);
@@ -420,31 +427,38 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
         // loops over pairs of variables below stay linear in their pairs;
         // other rows (thresholds) are looked up in the rows themselves
         let mut written: HashSet<(u32, u8, u32)> = HashSet::new();
+        let mut written_other: HashSet<(String, String, String)> = HashSet::new();
         for r in &rows[start_len..] {
-            if let Some(k) = key(&r.lhs, &r.op, &r.rhs) {
-                written.insert(k);
-                if r.op == "~~" {
-                    written.insert((k.2, k.1, k.0));
+            match key(&r.lhs, &r.op, &r.rhs) {
+                Some(k) => {
+                    written.insert(k);
+                    if r.op == "~~" {
+                        written.insert((k.2, k.1, k.0));
+                    }
+                }
+                None => {
+                    written_other.insert((r.lhs.clone(), r.op.clone(), r.rhs.clone()));
                 }
             }
         }
-        let exists = |rows: &[ParRow], lhs: &str, op: &str, rhs: &str| match key(lhs, op, rhs) {
+        // a row the user wrote in this group (thresholds and scale factors
+        // are the few rows without integer keys)
+        let exists = |lhs: &str, op: &str, rhs: &str| match key(lhs, op, rhs) {
             Some(k) => written.contains(&k),
-            None => rows[start_len..]
-                .iter()
-                .any(|r| r.op == op && ((r.lhs == lhs && r.rhs == rhs) || (op == "~~" && r.lhs == rhs && r.rhs == lhs))),
+            None => written_other.contains(&(lhs.to_string(), op.to_string(), rhs.to_string())),
         };
         let exo: HashSet<&str> = names.exo.iter().map(String::as_str).collect();
         // thresholds of ordinal variables (free, lavaan's auto.th)
         for v in &names.ov_ord {
             for k in 1..=nth_of(v).unwrap_or(0) {
                 let t = format!("t{k}");
-                if !exists(&rows, v, "|", &t) {
+                if !exists(v, "|", &t) {
                     push(&mut rows, v, "|", &t, 0, true, None, 0);
                 }
             }
         }
-        let ord = |v: &str| names.ov_ord.iter().any(|x| x == v);
+        let ord_set: HashSet<&str> = names.ov_ord.iter().map(String::as_str).collect();
+        let ord = |v: &str| ord_set.contains(v);
         // theta parameterization, later groups, equal thresholds: the
         // residual variances of ordinal variables are free
         let eq_th = g > 0 && opt.group_equal.iter().any(|x| x == "thresholds");
@@ -452,7 +466,7 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
         // residual variances of observed variables (not the fixed.x ones);
         // those of ordinal variables fixed at 1
         for v in &names.ov {
-            if exo.contains(v.as_str()) || exists(&rows, v, "~~", v) {
+            if exo.contains(v.as_str()) || exists(v, "~~", v) {
                 continue;
             }
             if ord(v) {
@@ -472,7 +486,7 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
             push(&mut rows, v, "~~", v, 0, !single, if single { Some(0.0) } else { None }, 0);
         }
         for v in &names.lv {
-            if exists(&rows, v, "~~", v) {
+            if exists(v, "~~", v) {
                 continue;
             }
             if names.single_indicator_of(v) {
@@ -524,7 +538,7 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
         // scale factors of ordinal variables: fixed at 1 (delta: free in
         // later groups when thresholds are equal across groups)
         for v in &names.ov_ord {
-            if !exists(&rows, v, "~*~", v) {
+            if !exists(v, "~*~", v) {
                 push(&mut rows, v, "~*~", v, 0, false, Some(1.0), 0);
             }
         }
@@ -536,7 +550,7 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
                 } else {
                     r.op == "~~" && r.lhs == r.rhs && ord(&r.lhs)
                 };
-                if hit && names.ov_ord.contains(&r.lhs) {
+                if hit && ord(&r.lhs) {
                     r.free = 1;
                     r.ustart = None;
                 }
@@ -544,10 +558,10 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
         }
         if meanstructure {
             for v in &names.ov {
-                if exists(&rows, v, "~1", "") {
+                if exists(v, "~1", "") {
                     continue;
                 }
-                let exo = names.ov_x.contains(v);
+                let exo = names.is_ov_x(v);
                 let free = !exo && opt.int_ov_free && !ord(v);
                 push(
                     &mut rows,
@@ -565,7 +579,7 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
             let eq = |k: &str| opt.group_equal.iter().any(|x| x == k);
             let lv_free = opt.int_lv_free || (g > 0 && (eq("intercepts") || eq("thresholds")) && !eq("means"));
             for v in &names.lv {
-                if !exists(&rows, v, "~1", "") {
+                if !exists(v, "~1", "") {
                     push(&mut rows, v, "~1", "", 0, lv_free, if lv_free { None } else { Some(0.0) }, 0);
                 }
             }
@@ -599,7 +613,7 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
                     "rename the defined parameter, e.g. `a_def := ...`",
                 );
             }
-            if names.is_lv(&name.name) || names.ov.contains(&name.name) {
+            if names.is_lv(&name.name) || names.is_ov(&name.name) {
                 return refuse(
                     format!(
                         "`{}` is a variable of the model; a defined parameter needs a name of its own",
@@ -650,9 +664,12 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
     // As lavaan's lav_partable_labels, an unlabelled row answers to its
     // `lhs op rhs` (`.gN` appended in group N > 1), so `equal("f=~x2")*x6`
     // (a label written as such a name) ties x6's loading to `f=~x2`.
+    // Without any label no two rows share a name (every `lhs op rhs` is
+    // unique) and nothing is tied, so the names are not even formed.
+    let any_label = rows.iter().any(|r| !r.label.is_empty());
     let mut by_label: Vec<(String, Vec<usize>)> = Vec::new();
     let mut label_at: HashMap<String, usize> = HashMap::new();
-    for (i, r) in rows.iter().enumerate() {
+    for (i, r) in rows.iter().enumerate().filter(|_| any_label) {
         if !matches!(r.op.as_str(), "=~" | "~" | "~~" | "~1" | "|" | "~*~") {
             continue;
         }
@@ -777,6 +794,8 @@ fn apply_group_equal(rows: &mut [ParRow], names: &VarNames, keys: &[String]) {
             _ => "",
         }
     };
+    let exo_set: HashSet<&str> = names.exo.iter().map(String::as_str).collect();
+    let exo = |v: &str| exo_set.contains(v);
     // group-1 rows by (op, lhs, rhs): the first one, as a linear search finds it
     let mut first: HashMap<(String, String, String), usize> = HashMap::new();
     for (j, r) in rows.iter().enumerate().rev() {
@@ -795,7 +814,6 @@ fn apply_group_equal(rows: &mut [ParRow], names: &VarNames, keys: &[String]) {
         // lavaan applies intercepts, residuals and residual.covariances to
         // ov.nox only: an exogenous covariate's mean and variance stay free
         // in every group even without fixed.x (GLS, ULS)
-        let exo = |v: &str| names.exo.iter().any(|x| x == v);
         if matches!(k, "intercepts" | "residuals" | "residual.covariances") && exo(&rows[i].lhs) {
             continue;
         }

@@ -56,6 +56,10 @@ pub struct Ram {
     /// moments zero weight in the information (it matters only when a
     /// parameter moves them, as in the extended model of modindices)
     pub x_ov: Vec<usize>,
+    /// variable name -> index in `ov` then `lv`, built on the first `index`
+    /// call (a linear search per call made callers that look up every row
+    /// quadratic in the model's size)
+    pub name_index: std::sync::OnceLock<std::collections::HashMap<String, usize>>,
 }
 
 impl Ram {
@@ -66,10 +70,17 @@ impl Ram {
         self.ov.len() + self.lv.len()
     }
     pub fn index(&self, name: &str) -> Option<usize> {
-        self.ov
-            .iter()
-            .position(|v| v == name)
-            .or_else(|| self.lv.iter().position(|v| v == name).map(|k| k + self.ov.len()))
+        self.name_index
+            .get_or_init(|| {
+                let mut m = std::collections::HashMap::with_capacity(self.nv());
+                // the first of a repeated name wins, as a linear search would find it
+                for (k, v) in self.ov.iter().chain(&self.lv).enumerate() {
+                    m.entry(v.clone()).or_insert(k);
+                }
+                m
+            })
+            .get(name)
+            .copied()
     }
 
     /// Lay the parameter table out in matrices. `x_of_row` maps a row to its
@@ -84,13 +95,10 @@ impl Ram {
             nx,
             x_rows: vec![vec![]; nx],
             meanstructure: pt.meanstructure,
-            x_ov: pt
-                .names
-                .ov_x
-                .iter()
-                .filter_map(|v| pt.names.ov.iter().position(|o| o == v))
-                .collect(),
+            x_ov: vec![],
+            name_index: Default::default(),
         };
+        ram.x_ov = pt.names.ov_x.iter().filter_map(|v| ram.index(v).filter(|&k| k < ram.p())).collect();
         for (r, x) in x_of_row.iter().enumerate() {
             if let Some(x) = x {
                 ram.x_rows[*x].push(r);

@@ -7,6 +7,8 @@
 //! variances and covariances are fixed at their sample values, unless the
 //! model writes a variance, covariance or intercept formula for it.
 
+use std::collections::{HashMap, HashSet};
+
 #[derive(Debug, Clone, Default)]
 pub struct VarNames {
     /// latent variables, in order of appearance
@@ -31,109 +33,154 @@ pub struct VarNames {
     /// ordinal observed variables in `ov` order (lavaan's ov.ord); set by
     /// the parameter table from its options and the `|` rows
     pub ov_ord: Vec<String>,
+    /// hash lookups over the lists above (`reindex`)
+    index: Index,
 }
 
-fn add(v: &mut Vec<String>, s: &str) {
-    if !v.iter().any(|x| x == s) {
-        v.push(s.to_string());
+/// A list of names in order of first appearance with a hash index, so that
+/// adding a name and asking for one are O(1) (a model with thousands of
+/// variables would otherwise spend its time in linear scans).
+#[derive(Debug, Clone, Default)]
+struct Ordered<'a> {
+    list: Vec<&'a str>,
+    seen: HashSet<&'a str>,
+}
+
+impl<'a> Ordered<'a> {
+    fn add(&mut self, s: &'a str) {
+        if self.seen.insert(s) {
+            self.list.push(s);
+        }
+    }
+    fn has(&self, s: &str) -> bool {
+        self.seen.contains(s)
     }
 }
 
+/// Lookups by name, built once from the lists (every query O(1)).
+#[derive(Debug, Clone, Default)]
+struct Index {
+    lv: HashSet<String>,
+    ov: HashSet<String>,
+    /// factor -> position in `indicators`
+    factor: HashMap<String, usize>,
+    /// variable -> the number of factors it is an indicator of
+    loads: HashMap<String, usize>,
+    /// variables that are the only indicator of some factor
+    sole: HashSet<String>,
+    ov_x: HashSet<String>,
+}
+
 impl VarNames {
-    /// Classify from the flat user rows `(lhs, op, rhs)`.
+    /// Classify from the flat user rows `(lhs, op, rhs)`; linear in the rows.
     pub fn from_flat<'a>(flat: impl Iterator<Item = (&'a str, &'a str, &'a str)> + Clone, fixed_x: bool) -> VarNames {
         let mut n = VarNames::default();
+        let mut lv = Ordered::default();
+        let mut inds: Vec<(&str, Ordered)> = Vec::new();
+        let mut at: HashMap<&str, usize> = HashMap::new();
         for (l, op, r) in flat.clone() {
             if op == "=~" {
-                add(&mut n.lv, l);
-                match n.indicators.iter_mut().find(|(f, _)| f == l) {
-                    Some((_, ind)) => add(ind, r),
-                    None => n.indicators.push((l.to_string(), vec![r.to_string()])),
-                }
+                lv.add(l);
+                let k = *at.entry(l).or_insert_with(|| {
+                    inds.push((l, Ordered::default()));
+                    inds.len() - 1
+                });
+                inds[k].1.add(r);
             }
         }
-        let is_lv = |s: &str| n.lv.iter().any(|x| x == s);
-        let (mut ind, mut eqs_y, mut eqs_x, mut touched) = (vec![], vec![], vec![], vec![]);
-        let (mut cov_l, mut cov_r, mut int_l, mut ord_l) = (vec![], vec![], vec![], vec![]);
+        let (mut ind, mut eqs_y, mut eqs_x, mut touched) = (Ordered::default(), Ordered::default(), Ordered::default(), Ordered::default());
+        let (mut cov_l, mut cov_r, mut int_l, mut ord_l) = (Ordered::default(), Ordered::default(), Ordered::default(), Ordered::default());
         for (l, op, r) in flat.clone() {
             match op {
-                "=~" => add(&mut ind, r),
+                "=~" => ind.add(r),
                 "~" => {
-                    add(&mut eqs_y, l);
-                    add(&mut eqs_x, r);
+                    eqs_y.add(l);
+                    eqs_x.add(r);
                 }
                 "~~" => {
-                    add(&mut cov_l, l);
-                    add(&mut cov_r, r);
-                    add(&mut touched, l);
-                    add(&mut touched, r);
+                    cov_l.add(l);
+                    cov_r.add(r);
+                    touched.add(l);
+                    touched.add(r);
                 }
                 "~1" => {
-                    add(&mut int_l, l);
-                    add(&mut touched, l);
+                    int_l.add(l);
+                    touched.add(l);
                 }
-                "|" | "~*~" => add(&mut ord_l, l),
+                "|" | "~*~" => ord_l.add(l),
                 _ => {}
             }
         }
         // indicators, dependents (mediators too), regressors, then the rest
-        let mut ov = Vec::new();
-        for s in ind
-            .iter()
-            .chain(&eqs_y)
-            .chain(&eqs_x)
-            .chain(&cov_l)
-            .chain(&cov_r)
-            .chain(&int_l)
-            .chain(&ord_l)
+        let mut ov = Ordered::default();
+        for s in [&ind, &eqs_y, &eqs_x, &cov_l, &cov_r, &int_l, &ord_l]
+            .into_iter()
+            .flat_map(|o| o.list.iter())
         {
-            if !is_lv(s) {
-                add(&mut ov, s);
+            if !lv.has(s) {
+                ov.add(s);
             }
         }
-        let has = |v: &Vec<String>, s: &str| v.iter().any(|x| x == s);
+        let owned = |v: Vec<&str>| -> Vec<String> { v.into_iter().map(str::to_string).collect() };
         let mut ov_x = vec![];
         let mut exo_freed = vec![];
-        for s in &ov {
-            if has(&eqs_x, s) && !has(&eqs_y, s) && !has(&ind, s) {
-                if has(&touched, s) {
-                    exo_freed.push(s.clone());
+        for &s in &ov.list {
+            if eqs_x.has(s) && !eqs_y.has(s) && !ind.has(s) {
+                if touched.has(s) {
+                    exo_freed.push(s);
                 } else {
-                    ov_x.push(s.clone());
+                    ov_x.push(s);
                 }
             }
         }
         // dependent-only variables, in order: as they appear on the left of `~`
-        let ov_y = ov
-            .iter()
-            .filter(|s| has(&eqs_y, s) && !has(&eqs_x, s) && !has(&ind, s))
-            .cloned()
-            .collect();
-        let lv_x = n.lv.iter().filter(|s| !has(&eqs_y, s) && !has(&ind, s)).cloned().collect();
-        let lv_y =
-            n.lv.iter()
-                .filter(|s| has(&eqs_y, s) && !has(&eqs_x, s) && !has(&ind, s))
-                .cloned()
-                .collect();
-        n.ov = ov;
-        n.exo = ov_x.clone();
-        n.ov_x = if fixed_x { ov_x } else { vec![] };
-        n.ov_y = ov_y;
-        n.lv_x = lv_x;
-        n.lv_y = lv_y;
-        n.exo_freed = exo_freed;
+        let dependent_only = |s: &&str| eqs_y.has(s) && !eqs_x.has(s) && !ind.has(s);
+        n.ov_y = owned(ov.list.iter().copied().filter(dependent_only).collect());
+        n.lv_x = owned(lv.list.iter().copied().filter(|s| !eqs_y.has(s) && !ind.has(s)).collect());
+        n.lv_y = owned(lv.list.iter().copied().filter(dependent_only).collect());
+        n.lv = owned(lv.list);
+        n.ov = owned(ov.list);
+        n.exo = owned(ov_x.clone());
+        n.ov_x = if fixed_x { owned(ov_x) } else { vec![] };
+        n.exo_freed = owned(exo_freed);
+        n.indicators = inds.into_iter().map(|(f, o)| (f.to_string(), owned(o.list))).collect();
+        n.reindex();
         n
     }
 
+    /// Rebuild the lookups after the lists changed (`from_flat` calls it).
+    pub fn reindex(&mut self) {
+        let mut ix = Index {
+            lv: self.lv.iter().cloned().collect(),
+            ov: self.ov.iter().cloned().collect(),
+            ov_x: self.ov_x.iter().cloned().collect(),
+            ..Index::default()
+        };
+        for (k, (f, ind)) in self.indicators.iter().enumerate() {
+            ix.factor.entry(f.clone()).or_insert(k);
+            for v in ind {
+                *ix.loads.entry(v.clone()).or_insert(0) += 1;
+            }
+            if ind.len() == 1 {
+                ix.sole.insert(ind[0].clone());
+            }
+        }
+        self.index = ix;
+    }
+
     pub fn is_lv(&self, s: &str) -> bool {
-        self.lv.iter().any(|x| x == s)
+        self.index.lv.contains(s)
+    }
+
+    pub fn is_ov(&self, s: &str) -> bool {
+        self.index.ov.contains(s)
     }
 
     pub fn first_indicator(&self, f: &str) -> Option<&str> {
-        self.indicators
-            .iter()
-            .find(|(l, _)| l == f)
-            .and_then(|(_, v)| v.first())
+        self.index
+            .factor
+            .get(f)
+            .and_then(|&k| self.indicators[k].1.first())
             .map(|s| s.as_str())
     }
 
@@ -141,12 +188,16 @@ impl VarNames {
     /// and loads on nothing else? (lavaan's auto.fix.single fixes its
     /// residual variance to zero.)
     pub fn single_indicator_of(&self, v: &str) -> bool {
-        let loads = self.indicators.iter().filter(|(_, ind)| ind.iter().any(|x| x == v)).count();
-        loads == 1 && self.indicators.iter().any(|(_, ind)| ind.len() == 1 && ind[0] == v)
+        self.index.loads.get(v) == Some(&1) && self.index.sole.contains(v)
+    }
+
+    /// Is `v` an exogenous covariate fixed at its sample values (fixed.x)?
+    pub fn is_ov_x(&self, v: &str) -> bool {
+        self.index.ov_x.contains(v)
     }
 
     /// Observed variables that the model estimates (everything but fixed.x covariates).
     pub fn ov_nox(&self) -> Vec<String> {
-        self.ov.iter().filter(|v| !self.ov_x.contains(v)).cloned().collect()
+        self.ov.iter().filter(|v| !self.is_ov_x(v)).cloned().collect()
     }
 }

@@ -153,7 +153,11 @@ pub fn group_stats(
     for (g, rows) in group_rows.iter().enumerate() {
         let cols: Vec<Vec<f64>> = idx.iter().map(|&j| rows.iter().map(|&i| ds.values[i * p + j]).collect()).collect();
         let st = ordinal_stats_with_levels(&cols, ov, &lv, missing).map_err(|e| match group_names.get(g) {
-            Some(gn) => format!("{} (group {gn}): {e}", ds.file),
+            Some(_) => format!(
+                "{} ({}): {e}",
+                ds.file,
+                crate::data::groups::GroupLabels::new(None, group_names).describe(g, group_names.len())
+            ),
             None => format!("{}: {e}", ds.file),
         })?;
         out.push(st);

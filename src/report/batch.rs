@@ -90,6 +90,15 @@ pub struct DatasetOut {
     /// with --effects: `sem fit`'s effects for this data set
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub effects: Option<Vec<crate::inference::effects::Effect>>,
+    /// with --validity or --effects in a multiple-group fit: the group names (as `sem fit`'s `groups`)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
+    /// with --effects: the kind of standard errors and the interval level (as `sem fit`'s
+    /// `se_type` and `ci_level`), which the text and markdown effects tables name
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub se_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci_level: Option<f64>,
 }
 
 impl DatasetOut {

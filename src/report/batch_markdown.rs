@@ -107,6 +107,24 @@ pub fn render_styled(r: &BatchReport, style: Style) -> String {
             o.push('\n');
         }
     }
+    // --validity / --effects: each data set's tables as `sem fit` writes them,
+    // their headings two levels down (under this data set's heading)
+    for (i, d) in r.datasets.iter().enumerate() {
+        let t = super::quality::Tables::of_dataset(d);
+        if t.any() {
+            let _ = writeln!(o, "\n### [{}] `{}`", i + 1, esc(&d.dataset));
+            let mut section = String::new();
+            super::quality::validity_markdown_of(&mut section, &t, fd);
+            super::quality::effects_markdown_of(&mut section, &t, fd);
+            for line in section.lines() {
+                if line.starts_with('#') {
+                    o.push_str("##");
+                }
+                o.push_str(line);
+                o.push('\n');
+            }
+        }
+    }
     let failures: Vec<_> = r.datasets.iter().enumerate().filter(|(_, d)| d.status != Status::Ok).collect();
     if !failures.is_empty() {
         let _ = writeln!(o, "\n### Failures\n");

@@ -196,6 +196,15 @@ pub fn render_styled(r: &BatchReport, style: Style) -> String {
         );
     }
     scaled_lines(&mut o, r, fd, kw);
+    // --validity / --effects: each data set's tables, as `sem fit` prints them
+    for (i, d) in r.datasets.iter().enumerate() {
+        let t = super::quality::Tables::of_dataset(d);
+        if t.any() {
+            let _ = writeln!(o, "\n[{}] {}:", i + 1, d.dataset);
+            super::quality::validity_text_of(&mut o, &t, fd);
+            super::quality::effects_text_of(&mut o, &t, fd);
+        }
+    }
     let failures: Vec<(usize, &DatasetOut)> = r.datasets.iter().enumerate().filter(|(_, d)| d.status != Status::Ok).collect();
     if !failures.is_empty() {
         let _ = writeln!(o, "\nFailures:");

@@ -1,13 +1,53 @@
 //! The measurement-quality and effects sections of the text and markdown
 //! reports, laid out as a paper's Table 1 (reliability and convergent /
 //! discriminant validity) and Table 2 (direct, indirect and total effects).
-//! They read only `FitReport::validity` and `FitReport::effects`, so text,
-//! markdown and JSON say the same; a null measure prints as `—` (text) or
-//! an empty cell, never as a number.
+//! They read only the validity table and the effects (`Tables`, taken from
+//! a `FitReport` or from one data set of a `BatchReport`), so text, markdown
+//! and JSON say the same, for `fit` and `batch` alike; a null measure prints
+//! as `—` (text) or an empty cell, never as a number.
 
+use super::batch::DatasetOut;
 use super::{apa, fmt_opt, FitReport};
+use crate::inference::effects::Effect;
 use crate::inference::validity::Validity;
 use std::fmt::Write as _;
+
+/// What the two tables read: the validity table, the effects, the group
+/// names, and how the effects' standard errors were found.
+pub struct Tables<'a> {
+    pub validity: Option<&'a Validity>,
+    pub effects: Option<&'a [Effect]>,
+    pub groups: Option<&'a [String]>,
+    pub se_type: &'a str,
+    pub ci_level: f64,
+}
+
+impl<'a> Tables<'a> {
+    pub fn of_fit(r: &'a FitReport) -> Tables<'a> {
+        Tables {
+            validity: r.validity.as_ref(),
+            effects: r.effects.as_deref(),
+            groups: r.groups.as_deref(),
+            se_type: &r.se_type,
+            ci_level: r.ci_level,
+        }
+    }
+
+    pub fn of_dataset(d: &'a DatasetOut) -> Tables<'a> {
+        Tables {
+            validity: d.validity.as_ref(),
+            effects: d.effects.as_deref(),
+            groups: d.groups.as_deref(),
+            se_type: d.se_type.as_deref().unwrap_or("Standard"),
+            ci_level: d.ci_level.unwrap_or(0.95),
+        }
+    }
+
+    /// Is there a table to show?
+    pub fn any(&self) -> bool {
+        self.validity.is_some() || self.effects.is_some()
+    }
+}
 
 fn cell(v: Option<f64>, d: usize) -> String {
     let s = fmt_opt(v, d);
@@ -18,7 +58,7 @@ fn cell(v: Option<f64>, d: usize) -> String {
     }
 }
 
-fn group_title(r: &FitReport, g: usize) -> Option<String> {
+fn group_title(r: &Tables, g: usize) -> Option<String> {
     r.groups
         .as_ref()
         .map(|names| names.get(g - 1).cloned().unwrap_or_else(|| g.to_string()))
@@ -73,7 +113,12 @@ const HTMT_NOTE: &str = "HTMT: semTools' htmt(); * above 0.85, ** above 0.90";
 
 /// The text section (lavaan-summary style, fixed-width columns).
 pub fn validity_text(o: &mut String, r: &FitReport, d: usize) {
-    let Some(v) = &r.validity else { return };
+    validity_text_of(o, &Tables::of_fit(r), d)
+}
+
+/// `validity_text` of any report's tables.
+pub fn validity_text_of(o: &mut String, r: &Tables, d: usize) {
+    let Some(v) = r.validity else { return };
     for g in groups_of(v) {
         let title = group_title(r, g).map_or(String::new(), |n| format!(" [{n}]"));
         let _ = writeln!(o, "\nMeasurement quality{title}:\n");
@@ -129,7 +174,12 @@ fn truncate(s: &str, n: usize) -> String {
 
 /// The markdown section: one reliability/validity table and one HTMT matrix per group.
 pub fn validity_markdown(o: &mut String, r: &FitReport, d: usize) {
-    let Some(v) = &r.validity else { return };
+    validity_markdown_of(o, &Tables::of_fit(r), d)
+}
+
+/// `validity_markdown` of any report's tables.
+pub fn validity_markdown_of(o: &mut String, r: &Tables, d: usize) {
+    let Some(v) = r.validity else { return };
     let _ = writeln!(o, "\n## Measurement quality\n");
     if v.factors.is_empty() {
         let _ = writeln!(
@@ -185,13 +235,13 @@ pub fn validity_markdown(o: &mut String, r: &FitReport, d: usize) {
     let _ = writeln!(o, "{NOTE}. {HTMT_NOTE}.");
 }
 
-fn effects_groups(r: &FitReport) -> Vec<usize> {
-    let mut g: Vec<usize> = r.effects.iter().flatten().map(|e| e.group).collect();
+fn effects_groups(r: &Tables) -> Vec<usize> {
+    let mut g: Vec<usize> = r.effects.into_iter().flatten().map(|e| e.group).collect();
     g.dedup();
     g
 }
 
-fn se_source(r: &FitReport) -> &'static str {
+fn se_source(r: &Tables) -> &'static str {
     if r.se_type == "Bootstrap" {
         "bootstrap standard errors and intervals"
     } else {
@@ -201,7 +251,12 @@ fn se_source(r: &FitReport) -> &'static str {
 
 /// The text section: one row per ordered pair, specific paths beneath it.
 pub fn effects_text(o: &mut String, r: &FitReport, d: usize) {
-    let Some(effects) = &r.effects else { return };
+    effects_text_of(o, &Tables::of_fit(r), d)
+}
+
+/// `effects_text` of any report's tables.
+pub fn effects_text_of(o: &mut String, r: &Tables, d: usize) {
+    let Some(effects) = r.effects else { return };
     if effects.is_empty() {
         return;
     }
@@ -273,7 +328,12 @@ pub fn effects_text(o: &mut String, r: &FitReport, d: usize) {
 
 /// The markdown section: the paper's effects table.
 pub fn effects_markdown(o: &mut String, r: &FitReport, d: usize) {
-    let Some(effects) = &r.effects else { return };
+    effects_markdown_of(o, &Tables::of_fit(r), d)
+}
+
+/// `effects_markdown` of any report's tables.
+pub fn effects_markdown_of(o: &mut String, r: &Tables, d: usize) {
+    let Some(effects) = r.effects else { return };
     let _ = writeln!(o, "\n## Direct, indirect and total effects\n");
     if effects.is_empty() {
         let _ = writeln!(
