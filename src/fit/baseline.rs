@@ -90,6 +90,7 @@ pub fn baseline(model: &Model, data: &[GroupData]) -> (Ram, Vec<f64>) {
         x_rows: vec![vec![]; nx],
         meanstructure: src.meanstructure,
         x_ov: src.x_ov.clone(),
+        constraints: None,
     };
     (ram, x)
 }

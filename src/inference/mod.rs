@@ -83,14 +83,43 @@ pub fn row_values(model: &Model, x: &[f64]) -> Vec<f64> {
 pub fn vcov(model: &Model, x: &[f64], data: &[GroupData]) -> Result<DMatrix<f64>, NotIdentified> {
     let ntot: usize = data.iter().map(|d| d.n).sum();
     let info = expected_information(&model.ram, x, data).ok_or(NotIdentified { rows: vec![] })?;
-    invert_information(model, &info, ntot as f64)
+    invert_information(model, x, &info, ntot as f64)
 }
 
 /// info^-1 / n for a unit information matrix (expected or observed), or
 /// the rows of the parameters in its (near) null space. The verdict is taken
 /// on the correlation form, so it does not depend on the units the
 /// variables are measured in.
-pub fn invert_information(model: &Model, info: &DMatrix<f64>, n: f64) -> Result<DMatrix<f64>, NotIdentified> {
+///
+/// Under general constraints (`crate::model::constraints`) the inverse is
+/// the constrained one, K (K' I K)^-1 K' with K the directions the
+/// constraints leave free at the estimate `x` (lavaan's bordered
+/// information), and a null direction of K' I K is reported by the rows
+/// it moves.
+pub fn invert_information(model: &Model, x: &[f64], info: &DMatrix<f64>, n: f64) -> Result<DMatrix<f64>, NotIdentified> {
+    match model.ram.constraints.as_deref().and_then(|c| c.basis_at(x)) {
+        Some(k) => {
+            let inv = invert_scaled(model, &(k.transpose() * info * &k), n, Some(&k))?;
+            Ok(&k * inv * k.transpose())
+        }
+        None => invert_scaled(model, info, n, None),
+    }
+}
+
+/// The rows a direction `v` of the (reduced, when `k`) parameters moves.
+fn rows_moved(model: &Model, v: &[f64], k: Option<&DMatrix<f64>>) -> Vec<usize> {
+    let w: Vec<f64> = match k {
+        Some(k) => (k * nalgebra::DVector::from_column_slice(v)).iter().copied().collect(),
+        None => v.to_vec(),
+    };
+    let max = w.iter().fold(0.0f64, |m, a| m.max(a.abs()));
+    (0..w.len())
+        .filter(|&xi| w[xi].is_nan() || (w[xi].abs() > 0.1 * max.max(1e-300) && (k.is_some() || w[xi].abs() > 0.1)))
+        .filter_map(|xi| model.ram.x_rows[xi].first().copied())
+        .collect()
+}
+
+fn invert_scaled(model: &Model, info: &DMatrix<f64>, n: f64, k: Option<&DMatrix<f64>>) -> Result<DMatrix<f64>, NotIdentified> {
     let nx = info.nrows();
     if nx == 0 {
         return Ok(info.clone());
@@ -103,7 +132,16 @@ pub fn invert_information(model: &Model, info: &DMatrix<f64>, n: f64) -> Result<
     let zero: Vec<usize> = (0..nx).filter(|&k| !(d[k] > 0.0 && d[k].is_finite())).collect();
     if !zero.is_empty() {
         // a parameter the data carry no information about at all
-        let mut rows: Vec<usize> = zero.iter().filter_map(|&k| model.ram.x_rows[k].first().copied()).collect();
+        let mut rows: Vec<usize> = zero
+            .iter()
+            .flat_map(|&z| {
+                let mut e = vec![0.0; nx];
+                e[z] = 1.0;
+                rows_moved(model, &e, k)
+            })
+            .collect();
+        rows.sort_unstable();
+        rows.dedup();
         rows.sort_unstable();
         return Err(NotIdentified { rows });
     }
@@ -132,15 +170,12 @@ pub fn invert_information(model: &Model, info: &DMatrix<f64>, n: f64) -> Result<
         // every direction of the (near) null space: a model can have several
         // unidentified parts (two factors with two indicators each)
         let mut rows: Vec<usize> = Vec::new();
-        for (k, ev) in eig.values.iter().enumerate() {
-            if !(ev.is_nan() || *ev <= tol) && k != kmin {
+        for (c, ev) in eig.values.iter().enumerate() {
+            if !(ev.is_nan() || *ev <= tol) && c != kmin {
                 continue;
             }
-            for (xi, val) in eig.vectors.column(k).iter().enumerate() {
-                if val.abs() > 0.1 || val.is_nan() {
-                    rows.extend(model.ram.x_rows[xi].iter().copied().take(1));
-                }
-            }
+            let v: Vec<f64> = eig.vectors.column(c).iter().copied().collect();
+            rows.extend(rows_moved(model, &v, k));
         }
         rows.sort_unstable();
         rows.dedup();
@@ -179,6 +214,15 @@ pub fn estimates(model: &Model, x: &[f64], vcov: Option<&DMatrix<f64>>, level: f
             _ => r.se = None,
         }
     };
+    // under general constraints a free parameter (or a definition) that the
+    // equalities pin down has no sampling variance: lavaan reports NA (one
+    // pinned by an active inequality: a zero standard error)
+    let pinned = |d: &[f64]| model.ram.constraints.as_deref().is_some_and(|c| c.pinned_by_equalities(x, d));
+    let unit = |k: usize| {
+        let mut e = vec![0.0; model.ram.nx];
+        e[k] = 1.0;
+        e
+    };
     for (i, row) in model.pt.rows.iter().enumerate() {
         if !matches!(row.op.as_str(), "=~" | "~" | "~~" | "~1") {
             continue;
@@ -188,7 +232,12 @@ pub fn estimates(model: &Model, x: &[f64], vcov: Option<&DMatrix<f64>>, level: f
                 let var = v[(k, k)];
                 if var >= 0.0 {
                     let s = var.sqrt();
-                    Some(if s < f64::EPSILON.sqrt() { 0.0 } else { s })
+                    if s < f64::EPSILON.sqrt() && pinned(&unit(k)) {
+                        warnings.push(pinned_se(&describe(model, i)));
+                        None
+                    } else {
+                        Some(if s < f64::EPSILON.sqrt() { 0.0 } else { s })
+                    }
                 } else {
                     warnings.push(no_se(&describe(model, i), var));
                     None
@@ -212,6 +261,14 @@ pub fn estimates(model: &Model, x: &[f64], vcov: Option<&DMatrix<f64>>, level: f
             for (k, (row, d)) in defs.iter().enumerate() {
                 // scale-safe: `1e200*a` neither overflows nor `1e-170*a` underflows
                 let se = vcov.and_then(|v| match defined::delta_se(&d.d, v) {
+                    Ok(Some(se)) if se < f64::EPSILON.sqrt() && model.ram.constraints.is_some() => {
+                        if pinned(&d.d) {
+                            warnings.push(pinned_se(&describe(model, *row)));
+                            None
+                        } else {
+                            Some(0.0)
+                        }
+                    }
                     Ok(Some(se)) => Some(se),
                     Ok(None) => {
                         if d.v.is_finite() {
@@ -251,6 +308,10 @@ pub fn estimates(model: &Model, x: &[f64], vcov: Option<&DMatrix<f64>>, level: f
 pub fn describe(model: &Model, r: usize) -> String {
     let row = &model.pt.rows[r];
     format!("{} {} {}", row.lhs, row.op, row.rhs).trim().to_string()
+}
+
+fn pinned_se(what: &str) -> String {
+    format!("the standard error of `{what}` is not reported: the constraints fix its value, so it has no sampling variance")
 }
 
 fn no_se(what: &str, var: f64) -> String {

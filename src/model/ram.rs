@@ -56,6 +56,8 @@ pub struct Ram {
     /// moments zero weight in the information (it matters only when a
     /// parameter moves them, as in the extended model of modindices)
     pub x_ov: Vec<usize>,
+    /// the general constraints (`==` other than ties, `<`, `>`) on x
+    pub constraints: Option<std::sync::Arc<super::constraints::Constraints>>,
 }
 
 impl Ram {
@@ -90,6 +92,7 @@ impl Ram {
                 .iter()
                 .filter_map(|v| pt.names.ov.iter().position(|o| o == v))
                 .collect(),
+            constraints: None,
         };
         for (r, x) in x_of_row.iter().enumerate() {
             if let Some(x) = x {
