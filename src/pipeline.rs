@@ -600,7 +600,7 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         }
     };
     warnings.extend(vcov_warnings);
-    warnings.extend(vcov.as_ref().and_then(inference::vcov_warning));
+    warnings.extend(vcov.as_ref().and_then(|v| inference::vcov_warning_at(model, x, v)));
     let scaling = fitting.test_scaling(x, &mut warnings);
     let reported = fitting.reported_model(x);
     let model = reported.as_ref().unwrap_or(model);

@@ -214,15 +214,6 @@ pub fn estimates(model: &Model, x: &[f64], vcov: Option<&DMatrix<f64>>, level: f
             _ => r.se = None,
         }
     };
-    // under general constraints a free parameter (or a definition) that the
-    // equalities pin down has no sampling variance: lavaan reports NA (one
-    // pinned by an active inequality: a zero standard error)
-    let pinned = |d: &[f64]| model.ram.constraints.as_deref().is_some_and(|c| c.pinned_by_equalities(x, d));
-    let unit = |k: usize| {
-        let mut e = vec![0.0; model.ram.nx];
-        e[k] = 1.0;
-        e
-    };
     for (i, row) in model.pt.rows.iter().enumerate() {
         if !matches!(row.op.as_str(), "=~" | "~" | "~~" | "~1") {
             continue;
@@ -232,12 +223,7 @@ pub fn estimates(model: &Model, x: &[f64], vcov: Option<&DMatrix<f64>>, level: f
                 let var = v[(k, k)];
                 if var >= 0.0 {
                     let s = var.sqrt();
-                    if s < f64::EPSILON.sqrt() && pinned(&unit(k)) {
-                        warnings.push(pinned_se(&describe(model, i)));
-                        None
-                    } else {
-                        Some(if s < f64::EPSILON.sqrt() { 0.0 } else { s })
-                    }
+                    Some(if s < f64::EPSILON.sqrt() { 0.0 } else { s })
                 } else {
                     warnings.push(no_se(&describe(model, i), var));
                     None
@@ -261,14 +247,9 @@ pub fn estimates(model: &Model, x: &[f64], vcov: Option<&DMatrix<f64>>, level: f
             for (k, (row, d)) in defs.iter().enumerate() {
                 // scale-safe: `1e200*a` neither overflows nor `1e-170*a` underflows
                 let se = vcov.and_then(|v| match defined::delta_se(&d.d, v) {
-                    Ok(Some(se)) if se < f64::EPSILON.sqrt() && model.ram.constraints.is_some() => {
-                        if pinned(&d.d) {
-                            warnings.push(pinned_se(&describe(model, *row)));
-                            None
-                        } else {
-                            Some(0.0)
-                        }
-                    }
+                    // a definition the constraints pin down: no sampling
+                    // variance (lavaan: below sqrt(eps) is 0)
+                    Ok(Some(se)) if se < f64::EPSILON.sqrt() && model.ram.constraints.is_some() => Some(0.0),
                     Ok(Some(se)) => Some(se),
                     Ok(None) => {
                         if d.v.is_finite() {
@@ -279,6 +260,7 @@ pub fn estimates(model: &Model, x: &[f64], vcov: Option<&DMatrix<f64>>, level: f
                         }
                         None
                     }
+                    Err(var) if var.abs() < f64::EPSILON && model.ram.constraints.is_some() => Some(0.0),
                     Err(var) => {
                         if d.v.is_finite() {
                             warnings.push(no_se(&describe(model, *row), var));
@@ -308,10 +290,6 @@ pub fn estimates(model: &Model, x: &[f64], vcov: Option<&DMatrix<f64>>, level: f
 pub fn describe(model: &Model, r: usize) -> String {
     let row = &model.pt.rows[r];
     format!("{} {} {}", row.lhs, row.op, row.rhs).trim().to_string()
-}
-
-fn pinned_se(what: &str) -> String {
-    format!("the standard error of `{what}` is not reported: the constraints fix its value, so it has no sampling variance")
 }
 
 fn no_se(what: &str, var: f64) -> String {
@@ -434,6 +412,15 @@ pub fn vcov_warning(vcov: &DMatrix<f64>) -> Option<String> {
             if min > 0.0 { "close to" } else { "smaller than" }
         )
     })
+}
+
+/// `vcov_warning` on the directions the constraints leave free at x (K' V K):
+/// under constraints the vcov of all free parameters is singular by design.
+pub fn vcov_warning_at(model: &Model, x: &[f64], vcov: &DMatrix<f64>) -> Option<String> {
+    match model.ram.constraints.as_deref().and_then(|c| c.basis_at(x)) {
+        Some(k) => vcov_warning(&(k.transpose() * vcov * &k)),
+        None => vcov_warning(vcov),
+    }
 }
 
 /// Free parameter values of the variance rows that are negative (Heywood cases).

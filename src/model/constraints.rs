@@ -175,17 +175,85 @@ impl Constraints {
             // c(x) = J x + c(0): a point with J k0 = -c(0), the least-squares one
             let c0 = DVector::from_iterator(c.eqs.len(), c.values(&vec![0.0; nx])?.eq.iter().map(|d| d.v));
             let k0 = least_squares(&j, &(-&c0));
-            let resid = &j * &k0 + &c0;
-            if resid.amax() > 1e-8 * (1.0 + c0.amax()) {
-                let worst = (0..resid.len()).max_by(|&a, &b| resid[a].abs().total_cmp(&resid[b].abs())).unwrap_or(0);
+            let consistent = |m: usize| {
+                let (jm, cm) = (j.rows(0, m).into_owned(), c0.rows(0, m).into_owned());
+                let r = &jm * least_squares(&jm, &(-&cm)) + &cm;
+                r.amax() <= 1e-8 * (1.0 + cm.amax())
+            };
+            if !consistent(c.eqs.len()) {
+                // the first constraint that contradicts the ones before it
+                let first = (1..=c.eqs.len()).find(|&m| !consistent(m)).unwrap_or(c.eqs.len());
                 return Err((
-                    c.eqs[worst].row,
-                    "the equality constraints contradict each other: no parameter values satisfy all of them".into(),
+                    c.eqs[first - 1].row,
+                    "this equality constraint contradicts the ones before it: no parameter values satisfy all of them".into(),
                 ));
             }
             c.linear = Some(LinearEq { k: basis, k0 });
+        } else {
+            c.check_feasible()?;
         }
         Ok(Some(c))
+    }
+
+    /// The residuals of the constraints at x: c(x) for the equalities,
+    /// min(0, h(x)) for the inequalities, with their Jacobian.
+    fn residuals(&self, x: &[f64]) -> Option<(DVector<f64>, DMatrix<f64>)> {
+        let v = self.values(x).ok()?;
+        let rows: Vec<Dual> = v
+            .eq
+            .into_iter()
+            .chain(v.ins.into_iter().map(|h| if h.v < 0.0 { h } else { Dual { v: 0.0, d: vec![0.0; self.nx] } }))
+            .collect();
+        Some((DVector::from_iterator(rows.len(), rows.iter().map(|d| d.v)), jacobian(&rows, self.nx)))
+    }
+
+    /// Whether some parameter values satisfy the constraints by themselves
+    /// (before the model has a say): Levenberg-Marquardt on the residuals
+    /// from a few generic points. `Err` names the constraint that stays
+    /// furthest from holding.
+    fn check_feasible(&self) -> Result<(), (usize, String)> {
+        let mut worst: Option<(f64, usize)> = None;
+        for shift in [0.0, 0.37, -1.3, 2.1] {
+            let mut x = generic_point(self.nx, shift);
+            let Some((mut r, mut j)) = self.residuals(&x) else { return Ok(()) };
+            let mut damp = 1e-3;
+            for _ in 0..300 {
+                if r.amax() < 1e-10 {
+                    return Ok(());
+                }
+                let jtj = j.transpose() * &j;
+                let g = j.transpose() * &r;
+                let scale = (0..self.nx).map(|i| jtj[(i, i)]).fold(0.0, f64::max).max(1e-12);
+                let step = (jtj + DMatrix::identity(self.nx, self.nx) * (damp * scale)).lu().solve(&g);
+                let Some(step) = step else { break };
+                let xn: Vec<f64> = x.iter().zip(step.iter()).map(|(a, b)| a - b).collect();
+                match self.residuals(&xn) {
+                    Some((rn, jn)) if rn.norm() < r.norm() => {
+                        (x, r, j) = (xn, rn, jn);
+                        damp = (damp / 3.0).max(1e-12);
+                    }
+                    _ => {
+                        damp *= 10.0;
+                        if damp > 1e12 {
+                            break;
+                        }
+                    }
+                }
+            }
+            if r.amax() < 1e-8 {
+                return Ok(());
+            }
+            let k = (0..r.len()).max_by(|&a, &b| r[a].abs().total_cmp(&r[b].abs())).unwrap_or(0);
+            if worst.is_none_or(|(w, _)| r.amax() < w) {
+                worst = Some((r.amax(), k));
+            }
+        }
+        let (_, k) = worst.unwrap_or((0.0, 0));
+        let con = self.eqs.iter().chain(&self.ins).nth(k).expect("a constraint");
+        Err((
+            con.row,
+            "no parameter values satisfy this constraint together with the others: the constraints have no solution".into(),
+        ))
     }
 
     /// Values and gradients of the constraints at x; `Err((row, message))`
@@ -225,23 +293,6 @@ impl Constraints {
     /// Whether an inequality with value h counts as active (on its bound).
     pub fn is_active(h: f64) -> bool {
         h.abs() <= 1e-6
-    }
-
-    /// Whether the equalities alone leave no freedom along `d` at x (a
-    /// free parameter, or the gradient of a definition, that they pin
-    /// down): d is orthogonal to every direction they leave free.
-    pub fn pinned_by_equalities(&self, x: &[f64], d: &[f64]) -> bool {
-        if self.eqs.is_empty() {
-            return false;
-        }
-        let k = match (&self.linear, self.values(x)) {
-            (Some(l), _) => l.k.clone(),
-            (None, Ok(v)) => null_space(&jacobian(&v.eq, self.nx)).0,
-            (None, Err(_)) => return false,
-        };
-        let dn = d.iter().fold(0.0f64, |m, a| m.max(a.abs()));
-        let proj = k.transpose() * DVector::from_column_slice(d);
-        proj.amax() <= 1e-8 * dn.max(1e-300)
     }
 
     /// The basis K of the directions the constraints leave free at x: the
