@@ -179,7 +179,9 @@ pub fn modindices(model: &Model, x: &[f64], data: &[GroupData]) -> Result<Vec<Mo
     let info = expected_information(&ram, &xe, data).ok_or("the implied covariance matrix is not positive definite")?;
     let grad = gradient(&ram, &xe, data).ok_or("the implied covariance matrix is not positive definite")?;
     let i22 = info.view((0, 0), (nx, nx)).into_owned();
-    let i22_inv = sym_inverse(&i22).ok_or("could not compute modification indices: the information matrix is singular")?;
+    // under constraints, the constrained inverse (lavaan's augmented information)
+    let i22_inv = crate::estimate::constrained::constrained_inverse(&model.ram, x, &i22, sym_inverse)
+        .ok_or("could not compute modification indices: the information matrix is singular")?;
     let ntot: f64 = data.iter().map(|d| d.n as f64).sum();
     let (std_lv, std_all) = std_factors(model, x);
     let mut out = Vec::new();
