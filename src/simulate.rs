@@ -235,7 +235,7 @@ fn valued_terms(syntax: &ModelSyntax) -> HashSet<(String, String, String)> {
         for t in terms {
             let valued = t.mods.iter().any(|m| match &m.kind {
                 ModKind::Fixed(v) | ModKind::Start(v) => v.iter().any(Option::is_some),
-                ModKind::Label(_) => false,
+                ModKind::Label(_) | ModKind::Lower(_) | ModKind::Upper(_) => false,
             });
             if !valued {
                 continue;

@@ -58,3 +58,17 @@ fn constraint_fixtures_match_lavaan() {
     let bad: Vec<String> = cases.iter().flat_map(|c| run(c)).collect();
     assert!(bad.is_empty(), "{} differences:\n{}", bad.len(), bad.join("\n"));
 }
+
+/// lavaan 0.6-14 drops lower()/upper() bounds when every equality is linear
+/// (here the tie `s1 == s2`): so do we, and say so.
+#[test]
+fn bounds_next_to_linear_equalities_are_ignored_with_a_warning() {
+    let (got, _) = fit_case(DIR, "hs_groups_bounds").unwrap();
+    let w: Vec<&str> = got["warnings"].as_array().unwrap().iter().filter_map(|w| w.as_str()).collect();
+    assert!(w.iter().any(|w| w.contains("bounds have no effect")), "{w:?}");
+    // and kept next to a nonlinear equality: the loading sits on its bound, without a p-value
+    let (got, _) = fit_case(DIR, "hs_bounds_nonlinear").unwrap();
+    let row = got["parameters"].as_array().unwrap().iter().find(|p| p["lhs"] == "textual" && p["rhs"] == "x6").unwrap().clone();
+    assert_eq!(row["est"].as_f64(), Some(0.9));
+    assert!(row["pvalue"].is_null() && row["se"].as_f64().unwrap() > 0.0, "{row}");
+}

@@ -180,6 +180,8 @@ fn augmented_lagrangian<P: Scoring>(cons: &Constraints, problem: &P, x0: Vec<f64
         }
     }
     let mut est = est.expect("at least one outer iteration");
+    cons.clamp_bounds(&mut x);
+    est.x = x.clone();
     est.iterations = iterations;
     est.fmin = fmin(&x);
     let viol = violation(cons, &x);

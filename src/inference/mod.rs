@@ -235,6 +235,14 @@ pub fn estimates(model: &Model, x: &[f64], vcov: Option<&DMatrix<f64>>, level: f
         out[i].std_lv = std_lv[i];
         out[i].std_all = std_all[i];
     }
+    // lavaan: no p-value for a parameter on its lower() or upper() bound
+    for b in &model.pt.bounds {
+        let Some(est) = out[b.row].est else { continue };
+        let on = |v: Option<f64>| v.is_some_and(|v| (est - v).abs() < f64::EPSILON.sqrt());
+        if model.x_of_row[b.row].is_some() && (on(b.lower) || on(b.upper)) {
+            out[b.row].pvalue = None;
+        }
+    }
     // defined parameters: delta method
     match defined::evaluate_definitions(model, &values) {
         Ok(defs) => {

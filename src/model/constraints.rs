@@ -37,11 +37,26 @@ enum Source {
 /// One constraint: value = sign * (lhs - rhs), `== 0` or `>= 0`.
 #[derive(Debug, Clone)]
 pub struct Con {
-    /// the parameter-table row of the constraint
+    /// the parameter-table row of the constraint (of the bounded parameter)
     pub row: usize,
-    lhs: Expr,
-    rhs: Expr,
+    form: Form,
     sign: f64,
+}
+
+#[derive(Debug, Clone)]
+enum Form {
+    /// `lhs op rhs` as written
+    Expr(Expr, Expr),
+    /// a bound `lower(v)` / `upper(v)` on free parameter k
+    Bound(usize, f64),
+}
+
+impl Con {
+    /// Whether this is a `lower()`/`upper()` bound: lavaan keeps it in the
+    /// optimizer only (the standard errors ignore it).
+    pub fn is_bound(&self) -> bool {
+        matches!(self.form, Form::Bound(..))
+    }
 }
 
 /// The linear reduction x = k0 + K z (K orthonormal, nx by nz).
@@ -74,6 +89,8 @@ pub struct Constraints {
     pub linear: Option<LinearEq>,
     /// rank of the equalities' Jacobian: the free parameters they remove
     pub rank: usize,
+    /// the `lower()`/`upper()` bounds were dropped (linear equalities present)
+    pub bounds_ignored: bool,
 }
 
 /// The value and gradient of every equality and inequality at x.
@@ -122,8 +139,7 @@ impl Constraints {
             };
             let con = |sign| Con {
                 row: e.row,
-                lhs: lhs.clone(),
-                rhs: e.rhs.clone(),
+                form: Form::Expr(lhs.clone(), e.rhs.clone()),
                 sign,
             };
             match row.op.as_str() {
@@ -137,6 +153,23 @@ impl Constraints {
                 _ => {}
             }
         }
+        // bounds on free parameters (on fixed ones they mean nothing)
+        for b in &pt.bounds {
+            let Some(k) = x_of_row[b.row] else { continue };
+            let mut add = |v: f64, sign| {
+                ins.push(Con {
+                    row: b.row,
+                    form: Form::Bound(k, v),
+                    sign,
+                })
+            };
+            if let Some(v) = b.lower {
+                add(v, 1.0);
+            }
+            if let Some(v) = b.upper {
+                add(v, -1.0);
+            }
+        }
         if eqs.is_empty() && ins.is_empty() {
             return Ok(None);
         }
@@ -148,6 +181,7 @@ impl Constraints {
             ins,
             linear: None,
             rank: 0,
+            bounds_ignored: false,
         };
         // every name must resolve; a constraint on fixed values only must hold
         // (a tie between rows that already share a parameter is redundant)
@@ -171,6 +205,16 @@ impl Constraints {
         let j2 = jacobian(&v2.eq, nx);
         let scale = j.iter().fold(1.0f64, |m, a| m.max(a.abs()));
         let linear = (&j - &j2).iter().all(|d| d.abs() <= 1e-10 * scale);
+        // lavaan 0.6-14 drops the bounds when the equalities (shared labels
+        // and ties included) are all linear and nothing else constrains
+        let tied = pt.rows.iter().filter(|r| r.free > 0).count() > nx;
+        if linear && (tied || !c.eqs.is_empty()) && !c.ins.is_empty() && c.ins.iter().all(Con::is_bound) {
+            c.ins.clear();
+            c.bounds_ignored = true;
+            if c.eqs.is_empty() {
+                return Ok(Some(c));
+            }
+        }
         if linear && c.ins.is_empty() && !c.eqs.is_empty() {
             // c(x) = J x + c(0): a point with J k0 = -c(0), the least-squares one
             let c0 = DVector::from_iterator(c.eqs.len(), c.values(&vec![0.0; nx])?.eq.iter().map(|d| d.v));
@@ -277,8 +321,16 @@ impl Constraints {
             defs.push(d);
         }
         let eval = |c: &Con| -> Result<Dual, (usize, String)> {
-            let a = eval_with(&c.lhs, n, &|name| lookup(&defs, name)).map_err(|m| (c.row, m))?;
-            let b = eval_with(&c.rhs, n, &|name| lookup(&defs, name)).map_err(|m| (c.row, m))?;
+            let (lhs, rhs) = match &c.form {
+                Form::Expr(l, r) => (l, r),
+                Form::Bound(k, v) => {
+                    let mut d = vec![0.0; n];
+                    d[*k] = c.sign;
+                    return Ok(Dual { v: c.sign * (x[*k] - v), d });
+                }
+            };
+            let a = eval_with(lhs, n, &|name| lookup(&defs, name)).map_err(|m| (c.row, m))?;
+            let b = eval_with(rhs, n, &|name| lookup(&defs, name)).map_err(|m| (c.row, m))?;
             Ok(Dual {
                 v: c.sign * (a.v - b.v),
                 d: a.d.iter().zip(&b.d).map(|(p, q)| c.sign * (p - q)).collect(),
@@ -290,6 +342,18 @@ impl Constraints {
         })
     }
 
+    /// Put every parameter beyond a `lower()`/`upper()` bound on it (the
+    /// augmented Lagrangian leaves them a rounding error outside).
+    pub fn clamp_bounds(&self, x: &mut [f64]) {
+        for c in &self.ins {
+            if let Form::Bound(k, v) = c.form {
+                if c.sign * (x[k] - v) < 0.0 {
+                    x[k] = v;
+                }
+            }
+        }
+    }
+
     /// Whether an inequality with value h counts as active (on its bound).
     pub fn is_active(h: f64) -> bool {
         h.abs() <= 1e-6
@@ -299,11 +363,21 @@ impl Constraints {
     /// null space of the equalities and the active inequalities (`None`
     /// when nothing binds at x).
     pub fn basis_at(&self, x: &[f64]) -> Option<DMatrix<f64>> {
-        if let (Some(l), true) = (&self.linear, self.ins.is_empty()) {
+        if let (Some(l), true) = (&self.linear, self.ins.iter().all(Con::is_bound)) {
             return Some(l.k.clone());
         }
         let v = self.values(x).ok()?;
-        let rows: Vec<Dual> = v.eq.into_iter().chain(v.ins.into_iter().filter(|h| Constraints::is_active(h.v))).collect();
+        let rows: Vec<Dual> = v
+            .eq
+            .into_iter()
+            .chain(
+                v.ins
+                    .into_iter()
+                    .zip(&self.ins)
+                    .filter(|(h, c)| !c.is_bound() && Constraints::is_active(h.v))
+                    .map(|(h, _)| h),
+            )
+            .collect();
         if rows.is_empty() {
             return None;
         }

@@ -51,6 +51,14 @@ impl Model {
             }
         })?;
         let extra_eq = cons.as_ref().map_or(0, |c| c.rank);
+        let mut pt = pt;
+        if cons.as_ref().is_some_and(|c| c.bounds_ignored) {
+            pt.warnings.push(
+                "lower() and upper() bounds have no effect in the presence of linear equality constraints (shared labels, group.equal, `==`); they are ignored, as in lavaan"
+                    .into(),
+            );
+        }
+        let cons = cons.filter(|c| !(c.eqs.is_empty() && c.ins.is_empty()));
         ram.constraints = cons.map(std::sync::Arc::new);
         Ok(Model {
             pt,

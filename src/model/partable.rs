@@ -144,10 +144,20 @@ pub struct ParTable {
     pub names: VarNames,
     /// Expressions of `:=`, `==`, `<`, `>` rows, by row index.
     pub exprs: Vec<ExprRow>,
+    /// `lower()` / `upper()` bounds of rows (lavaan's lower and upper columns)
+    pub bounds: Vec<Bound>,
     pub meanstructure: bool,
     pub ngroups: usize,
     /// Non-fatal remarks (lavaan prints them as warnings).
     pub warnings: Vec<String>,
+}
+
+/// The bounds `lower(v)*x`, `upper(v)*x` of one row (in its group).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bound {
+    pub row: usize,
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
 }
 
 /// Accumulates the modifiers written for one `lhs op rhs` (terms may repeat).
@@ -156,6 +166,8 @@ struct Mods {
     fixed: Option<Vec<Option<f64>>>,
     label: Option<Vec<Option<String>>>,
     start: Option<Vec<Option<f64>>>,
+    lower: Option<Vec<Option<f64>>>,
+    upper: Option<Vec<Option<f64>>>,
 }
 
 struct Flat {
@@ -195,6 +207,7 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
     let mut exprs_src: Vec<(usize, &crate::syntax::Statement)> = Vec::new();
     let mut meanstructure = opt.meanstructure || ngroups > 1;
     let mut warnings: Vec<String> = Vec::new();
+    let mut bound_keys: Vec<((String, &'static str, String, usize), Option<f64>, Option<f64>, Span)> = Vec::new();
     for (si, st) in syntax.statements.iter().enumerate() {
         match (&st.lhs, &st.rhs) {
             (Lhs::Names(lhs), Rhs::Terms(terms)) => {
@@ -268,10 +281,16 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
                                 ModKind::Start(v) => {
                                     f.start.get_or_insert_with(|| v.clone());
                                 }
+                                ModKind::Lower(v) => {
+                                    f.lower.get_or_insert_with(|| v.clone());
+                                }
+                                ModKind::Upper(v) => {
+                                    f.upper.get_or_insert_with(|| v.clone());
+                                }
                             }
                             // check vector length now so the error points at the modifier
                             let len = match &m.kind {
-                                ModKind::Fixed(v) | ModKind::Start(v) => v.len(),
+                                ModKind::Fixed(v) | ModKind::Start(v) | ModKind::Lower(v) | ModKind::Upper(v) => v.len(),
                                 ModKind::Label(v) => v.len(),
                             };
                             if len != 1 && len != ngroups {
@@ -398,6 +417,14 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
             let r = rows.last_mut().unwrap();
             r.label = label;
             r.span = Some(f.span);
+            let bound = |v: &Option<Vec<Option<f64>>>, what| match v {
+                Some(v) => per_group(v, g, ngroups, f.span, what),
+                None => Ok(None),
+            };
+            let (lower, upper) = (bound(&f.mods.lower, "lower bound")?, bound(&f.mods.upper, "upper bound")?);
+            if lower.is_some() || upper.is_some() {
+                bound_keys.push(((f.lhs.clone(), f.op, f.rhs.clone(), g + 1), lower, upper, f.span));
+            }
         }
         // default rows, only where the user wrote nothing: the user rows of
         // this group in a hash set (`a ~~ b` under both orders), so that the
@@ -713,10 +740,23 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
         }
     }
     check_expr_names(&rows, &exprs, &names)?;
+    let mut bounds = Vec::with_capacity(bound_keys.len());
+    for ((lhs, op, rhs, g), lower, upper, span) in bound_keys {
+        let Some(row) = rows.iter().position(|r| r.lhs == lhs && r.op == op && r.rhs == rhs && r.group == g) else {
+            continue;
+        };
+        if let (Some(l), Some(u)) = (lower, upper) {
+            if l > u {
+                return Err(Diagnostic::new(format!("the lower bound {l} is above the upper bound {u}"), span, "no value fits both bounds"));
+            }
+        }
+        bounds.push(Bound { row, lower, upper });
+    }
     Ok(ParTable {
         rows,
         names,
         exprs,
+        bounds,
         meanstructure,
         ngroups,
         warnings,

@@ -73,6 +73,10 @@ pub enum ModKind {
     Label(Vec<Option<String>>),
     /// Starting values.
     Start(Vec<Option<f64>>),
+    /// `lower(v)`: lower bounds; `None` is `NA` (no bound in that group).
+    Lower(Vec<Option<f64>>),
+    /// `upper(v)`: upper bounds.
+    Upper(Vec<Option<f64>>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -150,7 +154,7 @@ impl ModelSyntax {
             if let Rhs::Terms(ts) = &st.rhs {
                 for m in ts.iter().flat_map(|t| &t.mods) {
                     n = n.max(match &m.kind {
-                        ModKind::Fixed(v) | ModKind::Start(v) => v.len(),
+                        ModKind::Fixed(v) | ModKind::Start(v) | ModKind::Lower(v) | ModKind::Upper(v) => v.len(),
                         ModKind::Label(v) => v.len(),
                     });
                 }
