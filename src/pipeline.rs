@@ -49,6 +49,8 @@ pub struct FitOptions {
     /// multiple-group analysis by this column
     pub group: Option<String>,
     pub group_equal: Vec<String>,
+    /// lavaan's group.partial: parameters `--group-equal` leaves free
+    pub group_partial: Vec<String>,
     /// lavaan's growth() defaults
     pub growth: bool,
     /// add modification indices to the report
@@ -87,6 +89,7 @@ impl Default for FitOptions {
             meanstructure: false,
             group: None,
             group_equal: vec![],
+            group_partial: vec![],
             growth: false,
             modindices: false,
             se_robust: false,
@@ -178,6 +181,7 @@ fn model_from_syntax(
         meanstructure: opt.meanstructure || base.meanstructure || opt.fiml,
         ngroups,
         group_equal: opt.group_equal.clone(),
+        group_partial: opt.group_partial.clone(),
         ordered: ordered.to_vec(),
         parameterization: opt.parameterization,
         ..base

@@ -72,3 +72,40 @@ fn bounds_next_to_linear_equalities_are_ignored_with_a_warning() {
     assert_eq!(row["est"].as_f64(), Some(0.9));
     assert!(row["pvalue"].is_null() && row["se"].as_f64().unwrap() > 0.0, "{row}");
 }
+
+/// `sem invariance --group-partial`: every step leaves the listed loading
+/// and intercept free; chi-square, df and npar of the metric, scalar and
+/// strict steps as lavaan's `sem(group.equal = ..., group.partial =
+/// c("visual=~x3", "x7~1"))` (lavaan 0.6-14, HS by school).
+#[test]
+fn invariance_with_group_partial_matches_lavaan() {
+    let d = std::path::Path::new(DIR).join("hs_group_partial");
+    let opt = sem::pipeline::FitOptions {
+        group: Some("school".into()),
+        group_partial: vec!["visual=~x3".into(), "x7 ~ 1".into()],
+        ..Default::default()
+    };
+    let r = sem::compare::invariance(&d.join("model.lav"), &d.join("data.csv"), &opt).unwrap();
+    let r = serde_json::to_value(&r).unwrap();
+    let want = [("metric", 123.513, 53.0, 55.0), ("scalar", 146.7045, 58.0, 50.0), ("strict", 166.615, 67.0, 41.0)];
+    for (step, chisq, df, npar) in want {
+        let s = r["steps"].as_array().unwrap().iter().find(|s| s["step"] == step).unwrap_or_else(|| panic!("{step}: {r}"));
+        assert!((s["chisq"].as_f64().unwrap() - chisq).abs() < 1e-3, "{step}: {s}");
+        assert_eq!(s["df"].as_f64(), Some(df), "{step}");
+        assert_eq!(s["npar"].as_f64(), Some(npar), "{step}");
+    }
+}
+
+/// A `--group-partial` entry that names no parameter is said to have no effect.
+#[test]
+fn group_partial_typo_is_reported() {
+    let syn = sem::syntax::parse("f =~ x1 + x2 + x3\n").unwrap();
+    let opt = sem::model::TableOptions {
+        ngroups: 2,
+        group_equal: vec!["loadings".into()],
+        group_partial: vec!["f=~x9".into()],
+        ..sem::model::TableOptions::sem()
+    };
+    let m = sem::model::Model::new(&syn, &opt).unwrap();
+    assert!(m.pt.warnings.iter().any(|w| w.contains("`f=~x9` names no parameter")), "{:?}", m.pt.warnings);
+}

@@ -24,6 +24,9 @@ pub struct TableOptions {
     /// lavaan's `group.equal`: loadings, intercepts, means, residuals,
     /// residual.covariances, lv.variances, lv.covariances, regressions
     pub group_equal: Vec<String>,
+    /// lavaan's `group.partial`: parameters (`visual=~x3`, `x7~1`) that
+    /// `group_equal` leaves free across groups
+    pub group_partial: Vec<String>,
     /// observed intercepts free (lavaan's int.ov.free; false for growth())
     pub int_ov_free: bool,
     /// latent intercepts free (lavaan's int.lv.free; true for growth())
@@ -80,6 +83,7 @@ impl TableOptions {
             fixed_x: true,
             ngroups: 1,
             group_equal: vec![],
+            group_partial: vec![],
             int_ov_free: true,
             int_lv_free: false,
             ordered: vec![],
@@ -656,7 +660,13 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
             r.plabel = format!(".p{}.", i + 1);
         }
     }
-    apply_group_equal(&mut rows, &names, &opt.group_equal);
+    apply_group_equal(&mut rows, &names, &opt.group_equal, &opt.group_partial);
+    for p in &opt.group_partial {
+        let p: String = p.split_whitespace().collect();
+        if !rows.iter().any(|r| partial_names(r).contains(&p)) {
+            warnings.push(format!("--group-partial: `{p}` names no parameter of the model; it has no effect"));
+        }
+    }
     // shared labels: `==` rows between the first holder and every other one.
     // As lavaan's lav_partable_labels, an unlabelled row answers to its
     // `lhs op rhs` (`.gN` appended in group N > 1), so `equal("f=~x2")*x6`
@@ -779,13 +789,21 @@ fn virtual_label(r: &ParRow, ngroups: usize) -> String {
     l
 }
 
+/// The name `group.partial` gives a row: `lhs op rhs` without spaces
+/// (`visual=~x3`, `x7~1`, `x1~~x2` in either order).
+fn partial_names(r: &ParRow) -> [String; 2] {
+    [format!("{}{}{}", r.lhs, r.op, r.rhs), format!("{}{}{}", r.rhs, r.op, r.lhs)]
+}
+
 /// lavaan's group.equal: a free row of a listed kind in group g > 1 shares a
 /// label with the same row of group 1 (the group-1 row's plabel, unless the
 /// user labelled it); rows the user labelled in later groups keep their label.
-fn apply_group_equal(rows: &mut [ParRow], names: &VarNames, keys: &[String]) {
+/// Rows named in `partial` (lavaan's group.partial) stay free in every group.
+fn apply_group_equal(rows: &mut [ParRow], names: &VarNames, keys: &[String], partial: &[String]) {
     if keys.is_empty() {
         return;
     }
+    let partial: Vec<String> = partial.iter().map(|p| p.split_whitespace().collect::<String>()).collect();
     let kind = |r: &ParRow| -> &'static str {
         let lv = |v: &str| names.is_lv(v);
         match r.op.as_str() {
@@ -827,6 +845,10 @@ fn apply_group_equal(rows: &mut [ParRow], names: &VarNames, keys: &[String]) {
             continue;
         };
         if rows[j].free == 0 {
+            continue;
+        }
+        let pn = partial_names(&rows[i]);
+        if partial.iter().any(|p| pn.contains(p)) {
             continue;
         }
         if rows[j].label.is_empty() {
