@@ -634,7 +634,7 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         .filter(|(r, _, _)| matches!(r.op.as_str(), "=~" | "~" | "~~" | "~1" | ":=" | "|" | "~*~"))
         .map(|(r, e, std_all_se)| ParamOut {
             lhs: r.lhs.clone(),
-            op: r.op.clone(),
+            op: model.pt.display_op(r).to_string(),
             rhs: r.rhs.clone(),
             group: if r.op == ":=" && model.pt.ngroups > 1 { 0 } else { r.group.max(1) },
             label: r.label.clone(),

@@ -245,7 +245,7 @@ fn valued_terms(syntax: &ModelSyntax) -> HashSet<(String, String, String)> {
                     (None, Op::Measure) => ("=~", l.name.clone()),
                     (None, _) => ("~1", String::new()),
                     (Some(v), Op::Measure) => ("=~", v.clone()),
-                    (Some(v), Op::Regress) => ("~", v.clone()),
+                    (Some(v), Op::Regress | Op::Form) => ("~", v.clone()),
                     (Some(v), _) => ("~~", v.clone()),
                 };
                 if op == "~~" {

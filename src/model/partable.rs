@@ -150,6 +150,8 @@ pub struct ParTable {
     pub exprs: Vec<ExprRow>,
     /// `lower()` / `upper()` bounds of rows (lavaan's lower and upper columns)
     pub bounds: Vec<Bound>,
+    /// (composite, part) of each `f <~ x` row, held as the regression `f ~ x`
+    pub formative: Vec<(String, String)>,
     pub meanstructure: bool,
     pub ngroups: usize,
     /// Non-fatal remarks (lavaan prints them as warnings).
@@ -226,6 +228,7 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
                             }
                             (Some(v), Op::Measure) => ("=~", v.clone()),
                             (Some(v), Op::Regress) => ("~", v.clone()),
+                            (Some(v), Op::Form) => ("<~", v.clone()),
                             (Some(v), Op::Threshold) => ("|", v.clone()),
                             (Some(v), Op::Scale) => ("~*~", v.clone()),
                             (Some(v), _) => ("~~", v.clone()),
@@ -417,7 +420,10 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
             if let Some(v) = start {
                 ustart = Some(v);
             }
-            push(&mut rows, &f.lhs, f.op, &f.rhs, 1, free, ustart, 0);
+            // a composite's `<~` rows are regressions of it on its parts
+            // (reported as `<~`: `ParTable::display_op`)
+            let op = if f.op == "<~" { "~" } else { f.op };
+            push(&mut rows, &f.lhs, op, &f.rhs, 1, free, ustart, 0);
             let r = rows.last_mut().unwrap();
             r.label = label;
             r.span = Some(f.span);
@@ -490,8 +496,9 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
             if exists(&rows, v, "~~", v) {
                 continue;
             }
-            if names.single_indicator_of(v) {
-                // a factor that is the only indicator of a higher-order factor
+            if names.single_indicator_of(v) || flat.iter().any(|f| f.op == "<~" && f.lhs == *v) {
+                // a factor that is the only indicator of a higher-order factor,
+                // or a composite (`f <~ x1 + x2`: no disturbance, as lavaan)
                 push(&mut rows, v, "~~", v, 0, false, Some(0.0), 0);
             } else {
                 // lavaan (0.6-4 on): with std.lv and loadings equal across
@@ -762,15 +769,29 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
         }
         bounds.push(Bound { row, lower, upper });
     }
+    let formative: Vec<(String, String)> = flat.iter().filter(|f| f.op == "<~").map(|f| (f.lhs.clone(), f.rhs.clone())).collect();
     Ok(ParTable {
         rows,
         names,
         exprs,
         bounds,
+        formative,
         meanstructure,
         ngroups,
         warnings,
     })
+}
+
+impl ParTable {
+    /// The operator a row is reported with: `<~` for a composite's rows
+    /// (held as regressions), else its own.
+    pub fn display_op<'a>(&self, r: &'a ParRow) -> &'a str {
+        if r.op == "~" && self.formative.iter().any(|(f, x)| *f == r.lhs && *x == r.rhs) {
+            "<~"
+        } else {
+            &r.op
+        }
+    }
 }
 
 /// Operators whose presence marks a label as a parameter name.

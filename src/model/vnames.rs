@@ -44,6 +44,10 @@ impl VarNames {
     pub fn from_flat<'a>(flat: impl Iterator<Item = (&'a str, &'a str, &'a str)> + Clone, fixed_x: bool) -> VarNames {
         let mut n = VarNames::default();
         for (l, op, r) in flat.clone() {
+            // a composite (`f <~ x1 + x2`) is a latent variable without indicators
+            if op == "<~" {
+                add(&mut n.lv, l);
+            }
             if op == "=~" {
                 add(&mut n.lv, l);
                 match n.indicators.iter_mut().find(|(f, _)| f == l) {
@@ -58,7 +62,7 @@ impl VarNames {
         for (l, op, r) in flat.clone() {
             match op {
                 "=~" => add(&mut ind, r),
-                "~" => {
+                "~" | "<~" => {
                     add(&mut eqs_y, l);
                     add(&mut eqs_x, r);
                 }

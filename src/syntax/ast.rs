@@ -25,6 +25,8 @@ pub enum Op {
     Threshold,
     /// `~*~` scale factor of an ordinal variable (`x1 ~*~ x1`)
     Scale,
+    /// `<~` is formed by (a composite: `f <~ 1*x1 + x2 + x3`)
+    Form,
 }
 
 impl Op {
@@ -39,6 +41,7 @@ impl Op {
             Op::Greater => ">",
             Op::Threshold => "|",
             Op::Scale => "~*~",
+            Op::Form => "<~",
         }
     }
     pub fn parse(s: &str) -> Option<Op> {
@@ -52,6 +55,7 @@ impl Op {
             ">" => Op::Greater,
             "|" => Op::Threshold,
             "~*~" => Op::Scale,
+            "<~" => Op::Form,
             _ => return None,
         })
     }

@@ -167,7 +167,7 @@ pub fn parse_statement(src: &str, toks: &[Token], warnings: &mut Vec<Diagnostic>
             span,
             "expected a formula such as `f =~ x1 + x2`, `y ~ x` or `x1 ~~ x2`",
         )
-        .help("lavaan's operators are =~ ~ ~~ := == < >"));
+        .help("lavaan's operators are =~ <~ ~ ~~ := == < >"));
     };
     let op_tok = toks[op_at];
     let Tok::Op(op_str) = &op_tok.tok else { unreachable!() };
@@ -210,7 +210,7 @@ pub fn parse_statement(src: &str, toks: &[Token], warnings: &mut Vec<Diagnostic>
         ops: 0,
     };
     let (lhs, rhs) = match op {
-        Op::Measure | Op::Regress | Op::Covary | Op::Threshold | Op::Scale => {
+        Op::Measure | Op::Regress | Op::Covary | Op::Threshold | Op::Scale | Op::Form => {
             let names = parse_lhs_names(&mut lp, op, warnings)?;
             let terms = parse_terms(&mut rp, op, warnings)?;
             if op == Op::Threshold {
@@ -290,8 +290,8 @@ fn unknown_op(s: &str, span: Span) -> Diagnostic {
     };
     let d = Diagnostic::new(format!("unknown operator `{s}`"), span, "not a lavaan operator");
     match guess {
-        Some(g) => d.help(format!("did you mean `{g}`? lavaan's operators are =~ ~ ~~ := == < >")),
-        None => d.help("lavaan's operators are =~ ~ ~~ := == < >"),
+        Some(g) => d.help(format!("did you mean `{g}`? lavaan's operators are =~ <~ ~ ~~ := == < >")),
+        None => d.help("lavaan's operators are =~ <~ ~ ~~ := == < >"),
     }
 }
 
