@@ -257,7 +257,8 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
                 .into(),
         ));
     }
-    let (ds, streamed) = if moments_suffice(opt) && !ordinal {
+    let products = probe.ram.ov.iter().any(|v| v.contains(':'));
+    let (ds, streamed) = if moments_suffice(opt) && !ordinal && !products {
         let (stats, rows) = moments_csv(data_path, &probe.ram.ov, &opt.csv)?;
         let ds = crate::data::Dataset {
             file: dfile.clone(),
@@ -268,7 +269,12 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
         };
         (ds, Some((stats, rows)))
     } else {
-        let ds = read_csv(data_path, &probe.ram.ov, opt.group.as_deref(), &opt.csv).map_err(|e| ordinal_read_error(e, opt, &probe))?;
+        // interaction terms (`x1:x2`) are read as their components and multiplied
+        let ov = &probe.ram.ov;
+        let base = crate::data::products::base_columns(ov).map_err(|e| SemError::Input(format!("{mfile}: {e}")))?;
+        let ds = read_csv(data_path, &base, opt.group.as_deref(), &opt.csv)
+            .map(|d| crate::data::products::with_products(d, ov))
+            .map_err(|e| ordinal_read_error(e, opt, &probe))?;
         (ds, None)
     };
     let rows_read = streamed.as_ref().map_or(ds.nrows(), |s| s.1);

@@ -8,6 +8,7 @@
 pub mod em;
 pub mod moments;
 pub mod patterns;
+pub mod products;
 pub mod read;
 pub mod stream;
 
