@@ -671,7 +671,11 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         warnings.push(why.into());
     }
     let modindices = if opt.modindices && diagnostics.is_none() {
-        match inference::modindices::modindices(model, x, gd) {
+        let mi = match &prep.fiml {
+            Some(f) => inference::modindices::modindices_fiml(model, x, f),
+            None => inference::modindices::modindices(model, x, gd),
+        };
+        match mi {
             Ok(m) => Some(m),
             Err(e) => {
                 warnings.push(format!("modification indices: {e}"));
@@ -697,6 +701,19 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         warnings.extend(w);
         v
     });
+    let residuals = (opt.residuals && diagnostics.is_none()).then(|| {
+        let mut r = inference::residuals::residuals(model, x, gd, vcov.as_ref());
+        if prep.fiml.is_some() {
+            // under FIML `gd` holds the EM moments: raw and correlation residuals
+            // are lavaan's; its standardized ones need the missing-data h1 acov
+            for g in &mut r {
+                g.standardized.iter_mut().flatten().for_each(|v| *v = None);
+                g.mean_standardized = g.mean_standardized.take().map(|m| m.iter().map(|_| None).collect());
+            }
+            warnings.push("--residuals with --missing fiml: raw and correlation residuals against the EM estimates of the saturated model; standardized residuals are not computed under FIML yet (null)".into());
+        }
+        r
+    });
     let nobs: Vec<usize> = fitting.nobs().unwrap_or_else(|| gd.iter().map(|d| d.n).collect());
     FitReport {
         converged: est.converged,
@@ -708,7 +725,7 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         r2,
         hypotheses,
         modindices,
-        residuals: (opt.residuals && diagnostics.is_none()).then(|| inference::residuals::residuals(model, x, gd, vcov.as_ref())),
+        residuals,
         validity,
         effects,
         warnings,

@@ -144,7 +144,4 @@ impl Fitting for FimlFit<'_> {
         }
     }
 
-    fn diagnostics_unavailable(&self) -> Option<&'static str> {
-        Some("--modindices and --residuals are not available with --missing fiml yet; they were left out")
-    }
 }

@@ -150,6 +150,33 @@ fn sym_inverse(m: &DMatrix<f64>) -> Option<DMatrix<f64>> {
 
 /// All modification indices, largest first.
 pub fn modindices(model: &Model, x: &[f64], data: &[GroupData]) -> Result<Vec<ModIndex>, String> {
+    let ntot: f64 = data.iter().map(|d| d.n as f64).sum();
+    modindices_with(model, x, ntot, |ram, xe| {
+        Some((expected_information(ram, xe, data)?, gradient(ram, xe, data)?))
+    })
+}
+
+/// The modification indices under FIML (lavaan's `modindices()` with
+/// missing = "ml"): the expected information of the extended model under
+/// the missing-data patterns (`modindices()` asks for the expected one
+/// whatever the fit used) and the gradient of the FIML discrepancy, both at
+/// the estimates.
+pub fn modindices_fiml(model: &Model, x: &[f64], f: &crate::estimate::fiml::FimlData) -> Result<Vec<ModIndex>, String> {
+    use crate::estimate::fiml;
+    modindices_with(model, x, f.ntotal() as f64, |ram, xe| {
+        Some((fiml::expected_information(ram, xe, f)?, fiml::gradient(ram, xe, f)?))
+    })
+}
+
+/// The modification indices from `info_grad`: the unit information of the
+/// model extended by every fixed parameter, and the gradient of the
+/// discrepancy F, at the estimates (with the fixed values); `ntot` cases.
+fn modindices_with(
+    model: &Model,
+    x: &[f64],
+    ntot: f64,
+    info_grad: impl Fn(&crate::model::Ram, &[f64]) -> Option<(DMatrix<f64>, Vec<f64>)>,
+) -> Result<Vec<ModIndex>, String> {
     let cands = candidates(model);
     let nx = model.ram.nx;
     let mut ram = model.ram.clone();
@@ -176,13 +203,11 @@ pub fn modindices(model: &Model, x: &[f64], data: &[GroupData]) -> Result<Vec<Mo
         xe.push(c.value);
     }
     ram.nx = nx + cands.len();
-    let info = expected_information(&ram, &xe, data).ok_or("the implied covariance matrix is not positive definite")?;
-    let grad = gradient(&ram, &xe, data).ok_or("the implied covariance matrix is not positive definite")?;
+    let (info, grad) = info_grad(&ram, &xe).ok_or("the implied covariance matrix is not positive definite")?;
     let i22 = info.view((0, 0), (nx, nx)).into_owned();
     // under constraints, the constrained inverse (lavaan's augmented information)
     let i22_inv = crate::estimate::constrained::constrained_inverse(&model.ram, x, &i22, sym_inverse)
         .ok_or("could not compute modification indices: the information matrix is singular")?;
-    let ntot: f64 = data.iter().map(|d| d.n as f64).sum();
     let (std_lv, std_all) = std_factors(model, x);
     let mut out = Vec::new();
     for (k, c) in cands.iter().enumerate() {
