@@ -394,6 +394,16 @@ fn bca_intervals_need_as_many_draws_as_cases() {
     }
     assert!(differ > 0, "the acceleration moves some interval");
     let few = run("bca", "50");
-    assert!(few.parameters.iter().filter(|p| p.free).all(|p| p.ci_lower.is_none() && p.se.is_some()));
-    assert!(few.warnings.iter().any(|w| w.contains("at least as many successful bootstrap draws")), "{:?}", few.warnings);
+    assert!(few
+        .parameters
+        .iter()
+        .filter(|p| p.free)
+        .all(|p| p.ci_lower.is_none() && p.se.is_some()));
+    assert!(
+        few.warnings
+            .iter()
+            .any(|w| w.contains("at least as many successful bootstrap draws")),
+        "{:?}",
+        few.warnings
+    );
 }

@@ -68,7 +68,13 @@ fn bounds_next_to_linear_equalities_are_ignored_with_a_warning() {
     assert!(w.iter().any(|w| w.contains("bounds have no effect")), "{w:?}");
     // and kept next to a nonlinear equality: the loading sits on its bound, without a p-value
     let (got, _) = fit_case(DIR, "hs_bounds_nonlinear").unwrap();
-    let row = got["parameters"].as_array().unwrap().iter().find(|p| p["lhs"] == "textual" && p["rhs"] == "x6").unwrap().clone();
+    let row = got["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["lhs"] == "textual" && p["rhs"] == "x6")
+        .unwrap()
+        .clone();
     assert_eq!(row["est"].as_f64(), Some(0.9));
     assert!(row["pvalue"].is_null() && row["se"].as_f64().unwrap() > 0.0, "{row}");
 }
@@ -87,9 +93,18 @@ fn invariance_with_group_partial_matches_lavaan() {
     };
     let r = sem::compare::invariance(&d.join("model.lav"), &d.join("data.csv"), &opt).unwrap();
     let r = serde_json::to_value(&r).unwrap();
-    let want = [("metric", 123.513, 53.0, 55.0), ("scalar", 146.7045, 58.0, 50.0), ("strict", 166.615, 67.0, 41.0)];
+    let want = [
+        ("metric", 123.513, 53.0, 55.0),
+        ("scalar", 146.7045, 58.0, 50.0),
+        ("strict", 166.615, 67.0, 41.0),
+    ];
     for (step, chisq, df, npar) in want {
-        let s = r["steps"].as_array().unwrap().iter().find(|s| s["step"] == step).unwrap_or_else(|| panic!("{step}: {r}"));
+        let s = r["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["step"] == step)
+            .unwrap_or_else(|| panic!("{step}: {r}"));
         assert!((s["chisq"].as_f64().unwrap() - chisq).abs() < 1e-3, "{step}: {s}");
         assert_eq!(s["df"].as_f64(), Some(df), "{step}");
         assert_eq!(s["npar"].as_f64(), Some(npar), "{step}");
@@ -107,5 +122,9 @@ fn group_partial_typo_is_reported() {
         ..sem::model::TableOptions::sem()
     };
     let m = sem::model::Model::new(&syn, &opt).unwrap();
-    assert!(m.pt.warnings.iter().any(|w| w.contains("`f=~x9` names no parameter")), "{:?}", m.pt.warnings);
+    assert!(
+        m.pt.warnings.iter().any(|w| w.contains("`f=~x9` names no parameter")),
+        "{:?}",
+        m.pt.warnings
+    );
 }

@@ -67,7 +67,15 @@ fn fiml_modindices_and_residuals_match_lavaan() {
     }
     assert!(bad.is_empty(), "{} differences:\n{}", bad.len(), bad.join("\n"));
     // standardized residuals: not computed under FIML, and said so
-    assert!(r["standardized"].as_array().unwrap().iter().flat_map(|row| row.as_array().unwrap()).all(Value::is_null));
+    assert!(r["standardized"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|row| row.as_array().unwrap())
+        .all(Value::is_null));
     let w: Vec<&str> = got["warnings"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
-    assert!(w.iter().any(|w| w.contains("standardized residuals are not computed under FIML")), "{w:?}");
+    assert!(
+        w.iter().any(|w| w.contains("standardized residuals are not computed under FIML")),
+        "{w:?}"
+    );
 }

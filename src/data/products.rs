@@ -52,7 +52,13 @@ pub fn with_products(ds: Dataset, want: &[String]) -> Dataset {
     let at = |name: &str| ds.names.iter().position(|n| n == name);
     let cols: Vec<Vec<usize>> = want
         .iter()
-        .map(|w| components(w).unwrap_or_else(|| vec![w.as_str()]).iter().filter_map(|p| at(p)).collect())
+        .map(|w| {
+            components(w)
+                .unwrap_or_else(|| vec![w.as_str()])
+                .iter()
+                .filter_map(|p| at(p))
+                .collect()
+        })
         .collect();
     let n = ds.nrows();
     let mut values = Vec::with_capacity(n * want.len());

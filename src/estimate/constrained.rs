@@ -123,17 +123,24 @@ pub fn solve_for<P: Scoring>(ram: &Ram, problem: P, x0: Vec<f64>, max_iter: u64,
 /// inequalities max(0, -h)).
 fn violation(cons: &Constraints, x: &[f64]) -> f64 {
     match cons.values(x) {
-        Ok(v) => v
-            .eq
-            .iter()
-            .map(|c| c.v.abs())
-            .chain(v.ins.iter().map(|h| (-h.v).max(0.0)))
-            .fold(0.0, f64::max),
+        Ok(v) => {
+            v.eq.iter()
+                .map(|c| c.v.abs())
+                .chain(v.ins.iter().map(|h| (-h.v).max(0.0)))
+                .fold(0.0, f64::max)
+        }
         Err(_) => f64::INFINITY,
     }
 }
 
-fn augmented_lagrangian<P: Scoring>(cons: &Constraints, problem: &P, x0: Vec<f64>, max_iter: u64, xtol: f64, fmin: impl Fn(&[f64]) -> f64) -> Estimate {
+fn augmented_lagrangian<P: Scoring>(
+    cons: &Constraints,
+    problem: &P,
+    x0: Vec<f64>,
+    max_iter: u64,
+    xtol: f64,
+    fmin: impl Fn(&[f64]) -> f64,
+) -> Estimate {
     let mut lambda_eq = vec![0.0; cons.eqs.len()];
     let mut lambda_in = vec![0.0; cons.ins.len()];
     let mut mu = 10.0;
@@ -157,9 +164,9 @@ fn augmented_lagrangian<P: Scoring>(cons: &Constraints, problem: &P, x0: Vec<f64
         }
         x = e.x.clone();
         let viol = violation(cons, &x);
-        let step_small = est.as_ref().is_some_and(|p: &Estimate| {
-            p.x.iter().zip(&x).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max) < 1e-9
-        });
+        let step_small = est
+            .as_ref()
+            .is_some_and(|p: &Estimate| p.x.iter().zip(&x).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max) < 1e-9);
         est = Some(e);
         if viol < 1e-10 || (viol < 1e-7 && step_small) {
             break;
@@ -198,7 +205,12 @@ fn augmented_lagrangian<P: Scoring>(cons: &Constraints, problem: &P, x0: Vec<f64
 /// x, where K spans the directions the constraints leave free
 /// (`Constraints::basis_at`); `invert` inverts the reduced matrix. Plain
 /// `invert(M)` without constraints, or when none binds at x.
-pub fn constrained_inverse(ram: &Ram, x: &[f64], m: &DMatrix<f64>, invert: impl FnOnce(&DMatrix<f64>) -> Option<DMatrix<f64>>) -> Option<DMatrix<f64>> {
+pub fn constrained_inverse(
+    ram: &Ram,
+    x: &[f64],
+    m: &DMatrix<f64>,
+    invert: impl FnOnce(&DMatrix<f64>) -> Option<DMatrix<f64>>,
+) -> Option<DMatrix<f64>> {
     match ram.constraints.as_deref().and_then(|c| c.basis_at(x)) {
         Some(k) => {
             let r = invert(&(k.transpose() * m * &k))?;

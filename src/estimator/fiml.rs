@@ -143,5 +143,4 @@ impl Fitting for FimlFit<'_> {
             "Standard"
         }
     }
-
 }

@@ -328,13 +328,19 @@ pub fn accelerations(draws: &Draws, values: &[Vec<f64>]) -> Result<Vec<f64>, Str
         ));
     }
     if n > 5000 {
-        return Err(format!("BCa intervals are not computed for more than 5000 cases ({n}): use --boot-ci perc or bca.simple"));
+        return Err(format!(
+            "BCa intervals are not computed for more than 5000 cases ({n}): use --boot-ci perc or bca.simple"
+        ));
     }
-    let first: Vec<usize> = draws.group_n.iter().scan(0, |off, &g| {
-        let f = *off;
-        *off += g;
-        Some(f)
-    }).collect();
+    let first: Vec<usize> = draws
+        .group_n
+        .iter()
+        .scan(0, |off, &g| {
+            let f = *off;
+            *off += g;
+            Some(f)
+        })
+        .collect();
     let keep: Vec<usize> = (0..n).filter(|i| !first.contains(i)).collect();
     let q = keep.len() + 1;
     let k = values.first().map_or(0, |v| v.len());
@@ -366,7 +372,9 @@ pub fn accelerations(draws: &Draws, values: &[Vec<f64>]) -> Result<Vec<f64>, Str
         .map(|c| {
             let l: Vec<f64> = std::iter::once(0.0).chain((1..q).map(|i| beta[(i, c)])).collect();
             let mean = l.iter().sum::<f64>() / l.len() as f64;
-            let (s2, s3) = l.iter().fold((0.0, 0.0), |(a, b), v| (a + (v - mean).powi(2), b + (v - mean).powi(3)));
+            let (s2, s3) = l
+                .iter()
+                .fold((0.0, 0.0), |(a, b), v| (a + (v - mean).powi(2), b + (v - mean).powi(3)));
             if s2 > 0.0 {
                 s3 / (6.0 * s2.powf(1.5))
             } else {
@@ -503,7 +511,16 @@ pub fn summarize_one(est: f64, draws: &[f64], ddof: f64, level: f64, ci: CiType,
 
 /// `summarize_one` with the BCa acceleration `a` (used by `CiType::Bca`).
 #[allow(clippy::too_many_arguments)]
-pub fn summarize_accelerated(est: f64, draws: &[f64], ddof: f64, level: f64, ci: CiType, free: bool, a: f64, extreme: &mut bool) -> BootRow {
+pub fn summarize_accelerated(
+    est: f64,
+    draws: &[f64],
+    ddof: f64,
+    level: f64,
+    ci: CiType,
+    free: bool,
+    a: f64,
+    extreme: &mut bool,
+) -> BootRow {
     let mut t: Vec<f64> = draws.iter().copied().filter(|v| v.is_finite()).collect();
     let b = t.len() as f64;
     if t.is_empty() || b - ddof <= 0.0 {
@@ -584,7 +601,11 @@ pub fn summarize(model: &Model, x: &[f64], draws: &Draws, level: f64, ci: CiType
             let col: Vec<f64> = draws.x.iter().map(|d| d[k]).collect();
             let a = acc_free.as_ref().map_or(0.0, |a| a[k]);
             let r = summarize_accelerated(values[i], &col, 0.0, level, ci, true, a, &mut extreme);
-            out[i] = Some(if ci == CiType::Bca && acc_free.is_none() { no_interval(r) } else { r });
+            out[i] = Some(if ci == CiType::Bca && acc_free.is_none() {
+                no_interval(r)
+            } else {
+                r
+            });
         }
     }
     let def_rows: Vec<usize> = (0..nrows).filter(|&i| model.pt.rows[i].op == ":=").collect();
@@ -604,7 +625,11 @@ pub fn summarize(model: &Model, x: &[f64], draws: &Draws, level: f64, ci: CiType
                     let col: Vec<f64> = per_draw.iter().map(|v| v[k]).collect();
                     let a = acc_def.as_ref().map_or(0.0, |a| a[k]);
                     let r = summarize_accelerated(d.v, &col, 1.0, level, ci, false, a, &mut extreme);
-                    out[*row] = Some(if ci == CiType::Bca && acc_def.is_none() { no_interval(r) } else { r });
+                    out[*row] = Some(if ci == CiType::Bca && acc_def.is_none() {
+                        no_interval(r)
+                    } else {
+                        r
+                    });
                 }
             }
         }
@@ -800,12 +825,17 @@ mod tests {
         };
         let a = accelerations(&draws, &values).unwrap()[0];
         let mean = xs.iter().sum::<f64>() / n as f64;
-        let (s2, s3) = xs.iter().fold((0.0, 0.0), |(p, q), x| (p + (x - mean).powi(2), q + (x - mean).powi(3)));
+        let (s2, s3) = xs
+            .iter()
+            .fold((0.0, 0.0), |(p, q), x| (p + (x - mean).powi(2), q + (x - mean).powi(3)));
         let want = s3 / (6.0 * s2.powf(1.5));
         assert!(want.abs() > 1e-3, "a skewed sample: {want}");
         assert!((a - want).abs() < 1e-9, "{a} vs {want}");
         // fewer draws than cases: refused, as lavaan
-        let few = Draws { index: (0..5).collect(), ..draws };
+        let few = Draws {
+            index: (0..5).collect(),
+            ..draws
+        };
         assert!(accelerations(&few, &values[..5]).unwrap_err().contains("at least as many"));
     }
 

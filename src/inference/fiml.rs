@@ -88,7 +88,8 @@ pub fn mlr(ram: &Ram, x: &[f64], f: &FimlData, data: &[GroupData], rows: &[Vec<V
         factors_h1_h0: None,
     };
     let ntot = f.ntotal() as f64;
-    let Some(h_inv) = observed_information(ram, x, f).and_then(|h| crate::estimate::constrained::constrained_inverse(ram, x, &h, inverse)) else {
+    let Some(h_inv) = observed_information(ram, x, f).and_then(|h| crate::estimate::constrained::constrained_inverse(ram, x, &h, inverse))
+    else {
         return none;
     };
     let lay = Layout::new(ram.p(), xi);

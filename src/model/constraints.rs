@@ -73,7 +73,10 @@ impl LinearEq {
     }
     /// The reduced parameters of the point of the constraint set closest to x.
     pub fn reduce(&self, x: &[f64]) -> Vec<f64> {
-        (self.k.transpose() * (DVector::from_column_slice(x) - &self.k0)).iter().copied().collect()
+        (self.k.transpose() * (DVector::from_column_slice(x) - &self.k0))
+            .iter()
+            .copied()
+            .collect()
     }
 }
 
@@ -102,7 +105,9 @@ pub struct Values {
 /// A generic point for rank and linearity checks: no parameter at zero
 /// (lavaan perturbs zero starting values for the same reason).
 fn generic_point(nx: usize, shift: f64) -> Vec<f64> {
-    (0..nx).map(|k| 0.3 + shift + 0.7 * (((k as f64 + 1.0) * 0.618_034 + shift).fract())).collect()
+    (0..nx)
+        .map(|k| 0.3 + shift + 0.7 * (((k as f64 + 1.0) * 0.618_034 + shift).fract()))
+        .collect()
 }
 
 impl Constraints {
@@ -189,7 +194,11 @@ impl Constraints {
         let v = c.values(&x)?;
         for (k, (con, d)) in c.eqs.iter().chain(&c.ins).zip(v.eq.iter().chain(&v.ins)).enumerate() {
             let is_eq = k < c.eqs.len();
-            let holds = if is_eq { d.v.abs() <= 1e-10 * (1.0 + d.v.abs()) } else { d.v >= 0.0 };
+            let holds = if is_eq {
+                d.v.abs() <= 1e-10 * (1.0 + d.v.abs())
+            } else {
+                d.v >= 0.0
+            };
             if d.d.iter().all(|g| *g == 0.0) && !holds {
                 return Err((
                     con.row,
@@ -243,12 +252,23 @@ impl Constraints {
     /// min(0, h(x)) for the inequalities, with their Jacobian.
     fn residuals(&self, x: &[f64]) -> Option<(DVector<f64>, DMatrix<f64>)> {
         let v = self.values(x).ok()?;
-        let rows: Vec<Dual> = v
-            .eq
-            .into_iter()
-            .chain(v.ins.into_iter().map(|h| if h.v < 0.0 { h } else { Dual { v: 0.0, d: vec![0.0; self.nx] } }))
-            .collect();
-        Some((DVector::from_iterator(rows.len(), rows.iter().map(|d| d.v)), jacobian(&rows, self.nx)))
+        let rows: Vec<Dual> =
+            v.eq.into_iter()
+                .chain(v.ins.into_iter().map(|h| {
+                    if h.v < 0.0 {
+                        h
+                    } else {
+                        Dual {
+                            v: 0.0,
+                            d: vec![0.0; self.nx],
+                        }
+                    }
+                }))
+                .collect();
+        Some((
+            DVector::from_iterator(rows.len(), rows.iter().map(|d| d.v)),
+            jacobian(&rows, self.nx),
+        ))
     }
 
     /// Whether some parameter values satisfy the constraints by themselves
@@ -326,7 +346,10 @@ impl Constraints {
                 Form::Bound(k, v) => {
                     let mut d = vec![0.0; n];
                     d[*k] = c.sign;
-                    return Ok(Dual { v: c.sign * (x[*k] - v), d });
+                    return Ok(Dual {
+                        v: c.sign * (x[*k] - v),
+                        d,
+                    });
                 }
             };
             let a = eval_with(lhs, n, &|name| lookup(&defs, name)).map_err(|m| (c.row, m))?;
@@ -367,17 +390,16 @@ impl Constraints {
             return Some(l.k.clone());
         }
         let v = self.values(x).ok()?;
-        let rows: Vec<Dual> = v
-            .eq
-            .into_iter()
-            .chain(
-                v.ins
-                    .into_iter()
-                    .zip(&self.ins)
-                    .filter(|(h, c)| !c.is_bound() && Constraints::is_active(h.v))
-                    .map(|(h, _)| h),
-            )
-            .collect();
+        let rows: Vec<Dual> =
+            v.eq.into_iter()
+                .chain(
+                    v.ins
+                        .into_iter()
+                        .zip(&self.ins)
+                        .filter(|(h, c)| !c.is_bound() && Constraints::is_active(h.v))
+                        .map(|(h, _)| h),
+                )
+                .collect();
         if rows.is_empty() {
             return None;
         }

@@ -44,12 +44,11 @@ impl Model {
         let (x_of_row, nx, unsupported, tied) = free_parameters(&pt);
         check_scale(&pt).map_err(ModelError::Model)?;
         let mut ram = Ram::new(&pt, &x_of_row, nx);
-        let cons = constraints::Constraints::new(&pt, &x_of_row, nx, &tied).map_err(|(row, msg)| {
-            match pt.rows.get(row).and_then(|r| r.span) {
+        let cons =
+            constraints::Constraints::new(&pt, &x_of_row, nx, &tied).map_err(|(row, msg)| match pt.rows.get(row).and_then(|r| r.span) {
                 Some(span) => ModelError::Syntax(Diagnostic::new(msg, span, "this constraint")),
                 None => ModelError::Model(msg),
-            }
-        })?;
+            })?;
         let extra_eq = cons.as_ref().map_or(0, |c| c.rank);
         let mut pt = pt;
         if cons.as_ref().is_some_and(|c| c.bounds_ignored) {

@@ -213,7 +213,9 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
     let mut exprs_src: Vec<(usize, &crate::syntax::Statement)> = Vec::new();
     let mut meanstructure = opt.meanstructure || ngroups > 1;
     let mut warnings: Vec<String> = Vec::new();
-    let mut bound_keys: Vec<((String, &'static str, String, usize), Option<f64>, Option<f64>, Span)> = Vec::new();
+    // (lhs, op, rhs, group) of each bounded row, its bounds and where they were written
+    type BoundKey = ((String, &'static str, String, usize), Option<f64>, Option<f64>, Span);
+    let mut bound_keys: Vec<BoundKey> = Vec::new();
     for (si, st) in syntax.statements.iter().enumerate() {
         match (&st.lhs, &st.rhs) {
             (Lhs::Names(lhs), Rhs::Terms(terms)) => {
@@ -764,12 +766,20 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
         };
         if let (Some(l), Some(u)) = (lower, upper) {
             if l > u {
-                return Err(Diagnostic::new(format!("the lower bound {l} is above the upper bound {u}"), span, "no value fits both bounds"));
+                return Err(Diagnostic::new(
+                    format!("the lower bound {l} is above the upper bound {u}"),
+                    span,
+                    "no value fits both bounds",
+                ));
             }
         }
         bounds.push(Bound { row, lower, upper });
     }
-    let formative: Vec<(String, String)> = flat.iter().filter(|f| f.op == "<~").map(|f| (f.lhs.clone(), f.rhs.clone())).collect();
+    let formative: Vec<(String, String)> = flat
+        .iter()
+        .filter(|f| f.op == "<~")
+        .map(|f| (f.lhs.clone(), f.rhs.clone()))
+        .collect();
     Ok(ParTable {
         rows,
         names,
