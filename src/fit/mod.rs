@@ -85,9 +85,6 @@ pub fn srmr_mplus(groups: &[GroupMoments], meanstructure: bool) -> (f64, f64) {
 pub fn hoelter(x2: f64, df: f64, n: f64, alpha: f64) -> Option<f64> {
     if !x2.is_finite() {
         None
-    } else if df == 0.0 && x2.abs() < 1e-8 {
-        // a saturated model: 0 / 0 (lavaan's NA)
-        None
     } else if df == 0.0 {
         Some(1.0)
     } else if x2 <= 0.0 {
