@@ -136,3 +136,28 @@ fn group_partial_typo_is_reported() {
         m.pt.warnings
     );
 }
+
+/// The bootstrap under constraints: every draw is fitted under them (a
+/// draw converges when the gradient vanishes along the directions they
+/// leave free), so with `a + b == 2` the two loadings move in lockstep and
+/// their bootstrap standard errors are equal.
+#[test]
+fn bootstrap_draws_keep_the_constraints() {
+    let d = std::path::Path::new(DIR).join("hs_sum");
+    let opt = sem::pipeline::FitOptions {
+        bootstrap: Some(sem::inference::bootstrap::BootSettings {
+            draws: 60,
+            seed: 3,
+            ci: sem::inference::bootstrap::CiType::Perc,
+            se: true,
+            bollen_stine: false,
+            progress: false,
+        }),
+        ..Default::default()
+    };
+    let r = sem::pipeline::fit(&d.join("model.lav"), &d.join("data.csv"), &opt).unwrap();
+    let b = r.bootstrap.as_ref().unwrap();
+    assert!(b.successful >= 58, "{b:?}");
+    let se = |rhs: &str| r.parameters.iter().find(|p| p.lhs == "visual" && p.rhs == rhs).unwrap().se.unwrap();
+    assert!(se("x2") > 0.01 && (se("x2") - se("x3")).abs() < 1e-6, "{} {}", se("x2"), se("x3"));
+}

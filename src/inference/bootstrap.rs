@@ -412,6 +412,11 @@ fn one_draw(model: &Model, rows: &[GroupRows], x0: &[f64], seed: u64, b: usize, 
     }
     // a tiny step can also mean a line search that no longer gets anywhere
     let g = gradient(&m.ram, &est.x, &data)?;
+    // under constraints, the gradient along the directions they leave free
+    let g: Vec<f64> = match m.ram.constraints.as_deref().and_then(|c| c.tangent_basis(&est.x)) {
+        Some(k) => (k.transpose() * nalgebra::DVector::from_vec(g)).iter().copied().collect(),
+        None => g,
+    };
     if g.iter().any(|v| v.is_nan() || v.abs() > DRAW_GTOL) {
         return None;
     }

@@ -389,6 +389,20 @@ impl Constraints {
         if let (Some(l), true) = (&self.linear, self.ins.iter().all(Con::is_bound)) {
             return Some(l.k.clone());
         }
+        self.active_basis(x, false)
+    }
+
+    /// The directions in which x can still move without leaving the
+    /// constraint set, active bounds included (where the gradient of an
+    /// optimum must vanish); `None` when nothing binds.
+    pub fn tangent_basis(&self, x: &[f64]) -> Option<DMatrix<f64>> {
+        if let (Some(l), true) = (&self.linear, self.ins.is_empty()) {
+            return Some(l.k.clone());
+        }
+        self.active_basis(x, true)
+    }
+
+    fn active_basis(&self, x: &[f64], bounds: bool) -> Option<DMatrix<f64>> {
         let v = self.values(x).ok()?;
         let rows: Vec<Dual> =
             v.eq.into_iter()
@@ -396,7 +410,7 @@ impl Constraints {
                     v.ins
                         .into_iter()
                         .zip(&self.ins)
-                        .filter(|(h, c)| !c.is_bound() && Constraints::is_active(h.v))
+                        .filter(|(h, c)| (bounds || !c.is_bound()) && Constraints::is_active(h.v))
                         .map(|(h, _)| h),
                 )
                 .collect();
