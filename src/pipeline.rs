@@ -49,6 +49,8 @@ pub struct FitOptions {
     /// multiple-group analysis by this column
     pub group: Option<String>,
     pub group_equal: Vec<String>,
+    /// lavaan's group.partial: parameters `--group-equal` leaves free
+    pub group_partial: Vec<String>,
     /// lavaan's growth() defaults
     pub growth: bool,
     /// add modification indices to the report
@@ -91,6 +93,7 @@ impl Default for FitOptions {
             meanstructure: false,
             group: None,
             group_equal: vec![],
+            group_partial: vec![],
             growth: false,
             modindices: false,
             se_robust: false,
@@ -183,6 +186,7 @@ fn model_from_syntax(
         meanstructure: opt.meanstructure || base.meanstructure || opt.fiml,
         ngroups,
         group_equal: opt.group_equal.clone(),
+        group_partial: opt.group_partial.clone(),
         ordered: ordered.to_vec(),
         parameterization: opt.parameterization,
         ..base
@@ -296,7 +300,9 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
     // ordinal variables need the rows (their statistics are not moments)
     let ordinal = input.ordinal(opt);
     check_missing_options(opt, ordinal)?;
-    let (ds, streamed) = if moments_suffice(opt) && !ordinal {
+    // interaction terms (`x1:x2`) are read as their components and multiplied
+    let products = probe.ram.ov.iter().any(|v| v.contains(':'));
+    let (ds, streamed) = if moments_suffice(opt) && !ordinal && !products {
         let (stats, rows) = moments_csv(data_path, &probe.ram.ov, &opt.csv)?;
         let ds = crate::data::Dataset {
             file: dfile.clone(),
@@ -307,7 +313,12 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
         };
         (ds, Some((stats, rows)))
     } else {
-        let ds = read_csv(data_path, &probe.ram.ov, opt.group.as_deref(), &opt.csv).map_err(|e| ordinal_read_error(e, opt, probe))?;
+        let ov = &probe.ram.ov;
+        let mfile = model_path.display().to_string();
+        let base = crate::data::products::base_columns(ov).map_err(|e| SemError::Input(format!("{mfile}: {e}")))?;
+        let ds = read_csv(data_path, &base, opt.group.as_deref(), &opt.csv)
+            .map(|d| crate::data::products::with_products(d, ov))
+            .map_err(|e| ordinal_read_error(e, opt, probe))?;
         (ds, None)
     };
     let is_column = |c: &str| read_csv(data_path, &[c.to_string()], None, &opt.csv).is_ok();
@@ -711,7 +722,7 @@ fn fit_prepared_full(prep: &Prepared, opt: &FitOptions, pieces: bool) -> (FitRep
     };
     warnings.extend(vcov_warnings);
     if opt.report_extras {
-        warnings.extend(vcov.as_ref().and_then(inference::vcov_warning));
+        warnings.extend(vcov.as_ref().and_then(|v| inference::vcov_warning_at(model, x, v)));
     }
     let scaling = fitting.test_scaling(x, &mut warnings);
     let reported = fitting.reported_model(x);
@@ -746,7 +757,7 @@ fn fit_prepared_full(prep: &Prepared, opt: &FitOptions, pieces: bool) -> (FitRep
         .filter(|(r, _, _)| matches!(r.op.as_str(), "=~" | "~" | "~~" | "~1" | ":=" | "|" | "~*~"))
         .map(|(r, e, std_all_se)| ParamOut {
             lhs: r.lhs.clone(),
-            op: r.op.clone(),
+            op: model.pt.display_op(r).to_string(),
             rhs: r.rhs.clone(),
             group: if r.op == ":=" && model.pt.ngroups > 1 { 0 } else { r.group.max(1) },
             label: r.label.clone(),
@@ -786,7 +797,10 @@ fn fit_prepared_full(prep: &Prepared, opt: &FitOptions, pieces: bool) -> (FitRep
     }
     let modindices = match own_modindices {
         Some(r) => Some(r),
-        None if opt.modindices && diagnostics.is_none() => Some(inference::modindices::modindices(model, x, gd)),
+        None if opt.modindices && diagnostics.is_none() => Some(match &prep.fiml {
+            Some(f) => inference::modindices::modindices_fiml(model, x, f),
+            None => inference::modindices::modindices(model, x, gd),
+        }),
         None => None,
     }
     .and_then(|r| match r {
@@ -839,6 +853,19 @@ fn fit_prepared_full(prep: &Prepared, opt: &FitOptions, pieces: bool) -> (FitRep
         warnings.extend(w);
         v
     });
+    let residuals = (opt.residuals && diagnostics.is_none() && own_residuals.is_none()).then(|| {
+        let mut r = inference::residuals::residuals(model, x, gd, vcov.as_ref());
+        if prep.fiml.is_some() {
+            // under FIML `gd` holds the EM moments: raw and correlation residuals
+            // are lavaan's; its standardized ones need the missing-data h1 acov
+            for g in &mut r {
+                g.standardized.iter_mut().flatten().for_each(|v| *v = None);
+                g.mean_standardized = g.mean_standardized.take().map(|m| m.iter().map(|_| None).collect());
+            }
+            warnings.push("--residuals with --missing fiml: raw and correlation residuals against the EM estimates of the saturated model; standardized residuals are not computed under FIML yet (null)".into());
+        }
+        r
+    });
     let nobs: Vec<usize> = fitting.nobs().unwrap_or_else(|| gd.iter().map(|d| d.n).collect());
     let diff_pieces = if pieces { fitting.difference_pieces(x) } else { None };
     let report = FitReport {
@@ -851,8 +878,7 @@ fn fit_prepared_full(prep: &Prepared, opt: &FitOptions, pieces: bool) -> (FitRep
         r2,
         hypotheses,
         modindices,
-        residuals: own_residuals
-            .or_else(|| (opt.residuals && diagnostics.is_none()).then(|| inference::residuals::residuals(model, x, gd, vcov.as_ref()))),
+        residuals: own_residuals.or(residuals),
         validity,
         effects,
         warnings,

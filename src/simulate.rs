@@ -235,7 +235,7 @@ fn valued_terms(syntax: &ModelSyntax) -> HashSet<(String, String, String)> {
         for t in terms {
             let valued = t.mods.iter().any(|m| match &m.kind {
                 ModKind::Fixed(v) | ModKind::Start(v) => v.iter().any(Option::is_some),
-                ModKind::Label(_) => false,
+                ModKind::Label(_) | ModKind::Lower(_) | ModKind::Upper(_) => false,
             });
             if !valued {
                 continue;
@@ -245,7 +245,7 @@ fn valued_terms(syntax: &ModelSyntax) -> HashSet<(String, String, String)> {
                     (None, Op::Measure) => ("=~", l.name.clone()),
                     (None, _) => ("~1", String::new()),
                     (Some(v), Op::Measure) => ("=~", v.clone()),
-                    (Some(v), Op::Regress) => ("~", v.clone()),
+                    (Some(v), Op::Regress | Op::Form) => ("~", v.clone()),
                     (Some(v), _) => ("~~", v.clone()),
                 };
                 if op == "~~" {

@@ -366,3 +366,44 @@ fn bootstrap_flags_need_a_bootstrap() {
     let o = sem(&["fit", &model, &data, "--se", "bootstrap", "--bootstrap", "1"], None);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// `--boot-ci bca` (lavaan's "bca"): accelerated intervals around the
+/// estimate that differ from bca.simple's; with fewer successful draws than
+/// cases no intervals, and a warning that says why (lavaan stops there).
+#[test]
+fn bca_intervals_need_as_many_draws_as_cases() {
+    let dir = "tests/fixtures/fit/path_fixedx";
+    let run = |ci: &str, draws: &str| {
+        let o = Command::new(env!("CARGO_BIN_EXE_sem"))
+            .args(["fit", &case(dir, "model.lav"), &case(dir, "data.csv"), "--se", "bootstrap"])
+            .args(["--boot-ci", ci, "--bootstrap", draws, "--format", "json"])
+            .output()
+            .unwrap();
+        ok_json(&o)
+    };
+    let (bca, simple) = (run("bca", "300"), run("bca.simple", "300"));
+    assert_eq!(bca.bootstrap.as_ref().unwrap().ci_type.as_deref(), Some("bca"));
+    let mut differ = 0;
+    for (p, q) in bca.parameters.iter().zip(&simple.parameters).filter(|(p, _)| p.free) {
+        let (l, u, e) = (p.ci_lower.unwrap(), p.ci_upper.unwrap(), p.est.unwrap());
+        assert!(l < e && e < u, "{p:?}");
+        assert_eq!(p.se, q.se, "same draws, same standard errors");
+        if (l - q.ci_lower.unwrap()).abs() > 1e-12 || (u - q.ci_upper.unwrap()).abs() > 1e-12 {
+            differ += 1;
+        }
+    }
+    assert!(differ > 0, "the acceleration moves some interval");
+    let few = run("bca", "50");
+    assert!(few
+        .parameters
+        .iter()
+        .filter(|p| p.free)
+        .all(|p| p.ci_lower.is_none() && p.se.is_some()));
+    assert!(
+        few.warnings
+            .iter()
+            .any(|w| w.contains("at least as many successful bootstrap draws")),
+        "{:?}",
+        few.warnings
+    );
+}

@@ -240,7 +240,7 @@ fn expected_information_matches_lavaan() {
     let est = sem::estimate::fiml::estimate(&prep.model, &prep.data, f, 10_000);
     assert!(est.converged);
     let info = sem::estimate::fiml::expected_information(&prep.model.ram, &est.x, f).unwrap();
-    let v = sem::inference::invert_information(&prep.model, &info, f.ntotal() as f64).unwrap();
+    let v = sem::inference::invert_information(&prep.model, &est.x, &info, f.ntotal() as f64).unwrap();
     let keys = keys(&prep);
     for p in exp["params"].as_array().unwrap() {
         let key = format!(

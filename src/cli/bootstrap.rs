@@ -1,5 +1,5 @@
 //! The bootstrap options of `sem fit` (and the commands that share its
-//! flags): `--bootstrap N`, `--seed S`, `--boot-ci perc|bca.simple` and
+//! flags): `--bootstrap N`, `--seed S`, `--boot-ci perc|bca.simple|bca` and
 //! `--test standard|bollen-stine`, checked against `--se` and turned into
 //! the `BootSettings` the pipeline runs (`crate::inference::bootstrap`).
 
@@ -14,6 +14,8 @@ pub enum BootCi {
     /// bias-corrected percentile interval, no acceleration (lavaan's "bca.simple")
     #[value(name = "bca.simple", alias = "bca-simple")]
     BcaSimple,
+    /// bias-corrected and accelerated (lavaan's "bca"; needs at least as many draws as cases)
+    Bca,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,6 +76,7 @@ impl BootArgs {
             ci: match self.boot_ci {
                 BootCi::Perc => CiType::Perc,
                 BootCi::BcaSimple => CiType::BcaSimple,
+                BootCi::Bca => CiType::Bca,
             },
             se: se_bootstrap,
             bollen_stine,

@@ -221,6 +221,10 @@ pub struct FitFlags {
     /// means, residuals, residual.covariances, lv.variances, lv.covariances, regressions
     #[arg(long, value_delimiter = ',')]
     pub group_equal: Vec<String>,
+    /// parameters --group-equal leaves free across groups (lavaan's group.partial),
+    /// comma separated, e.g. `visual=~x3,x7~1`
+    #[arg(long, value_delimiter = ',')]
+    pub group_partial: Vec<String>,
     /// growth-model defaults (lavaan's growth(): observed intercepts 0, latent means free)
     #[arg(long)]
     pub growth: bool,
@@ -365,6 +369,21 @@ impl FitFlags {
         if !self.group_equal.is_empty() && self.group.is_none() {
             return Err(SemError::Input("--group-equal needs --group COL".into()));
         }
+        if !self.group_partial.is_empty() && self.group.is_none() {
+            return Err(SemError::Input("--group-partial needs --group COL".into()));
+        }
+        for p in &self.group_partial {
+            let p: String = p.split_whitespace().collect();
+            let ok = ["=~", "~~", "~1", "~", "|"].iter().any(|op| {
+                p.split_once(op)
+                    .is_some_and(|(l, r)| !l.is_empty() && (!r.is_empty() || *op == "~1") && !r.contains('~'))
+            });
+            if !ok {
+                return Err(SemError::Input(format!(
+                    "--group-partial: `{p}` is not a parameter written `lhs op rhs`, e.g. `visual=~x3`, `x7~1`, `x1~~x2`"
+                )));
+            }
+        }
         // lavaan's se = "robust": robust.sem with ML; MLM and MLR are robust already
         if self.se == SeKind::Robust && (self.missing == Missing::Fiml || matches!(chosen, Estimator::Gls | Estimator::Uls)) {
             return Err(not_yet(
@@ -380,6 +399,7 @@ impl FitFlags {
             meanstructure: self.meanstructure,
             group: self.group.clone(),
             group_equal: self.group_equal.clone(),
+            group_partial: self.group_partial.clone(),
             growth: self.growth,
             modindices: self.modindices,
             se_robust: self.se == SeKind::Robust,

@@ -9,6 +9,7 @@ pub mod em;
 pub mod groups;
 pub mod moments;
 pub mod patterns;
+pub mod products;
 pub mod read;
 pub mod stream;
 

@@ -398,7 +398,9 @@ impl Hessian for FimlProblem<'_> {
 
 /// Fisher scoring on F from `x0`.
 pub fn minimize(ram: &Ram, data: &[GroupData], fiml: &FimlData, x0: Vec<f64>, max_iter: u64) -> Estimate {
-    super::solve(FimlProblem { ram, data, fiml }, x0, max_iter, 1e-9, |x| objective(ram, x, fiml))
+    super::constrained::solve_for(ram, FimlProblem { ram, data, fiml }, x0, max_iter, 1e-9, |x| {
+        objective(ram, x, fiml)
+    })
 }
 
 /// Estimate by FIML: lavaan-style starts from the EM moments (in `data`),

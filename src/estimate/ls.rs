@@ -151,7 +151,7 @@ impl Hessian for LsProblem<'_> {
 pub fn minimize(ram: &Ram, groups: &[LsGroup], x0: Vec<f64>, max_iter: u64) -> super::Estimate {
     let problem = |elems| LsProblem { ram, groups, elems };
     let check = problem(moment_elems(ram.p(), ram.meanstructure));
-    super::solve(problem(moment_elems(ram.p(), ram.meanstructure)), x0, max_iter, 1e-9, |x| {
+    super::constrained::solve_for(ram, problem(moment_elems(ram.p(), ram.meanstructure)), x0, max_iter, 1e-9, |x| {
         check.fmin(x)
     })
 }
@@ -172,7 +172,7 @@ pub fn vcov(ram: &Ram, groups: &[LsGroup], x: &[f64]) -> Option<DMatrix<f64>> {
     };
     let (_, info) = p.pieces(x)?;
     let n: f64 = groups.iter().map(|g| g.data.n as f64).sum();
-    crate::inference::robust::inverse(&info).map(|i| i / (n - groups.len() as f64))
+    super::constrained::constrained_inverse(ram, x, &info, crate::inference::robust::inverse).map(|i| i / (n - groups.len() as f64))
 }
 
 impl super::Scoring for LsProblem<'_> {

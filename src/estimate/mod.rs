@@ -13,6 +13,7 @@
 //! and the information of the next step.
 
 pub mod chol;
+pub mod constrained;
 pub mod fiml;
 pub mod h1;
 pub mod ls;
@@ -313,7 +314,9 @@ pub fn minimize(ram: &Ram, data: &[GroupData], x0: Vec<f64>, max_iter: u64) -> E
 /// Run the optimizer from `x0`, converged when no parameter moves by more
 /// than `xtol` (the bootstrap's draws need less precision than a fit).
 pub fn minimize_tol(ram: &Ram, data: &[GroupData], x0: Vec<f64>, max_iter: u64, xtol: f64) -> Estimate {
-    solve(MlProblem { ram, data }, x0, max_iter, xtol, |x| objective::objective(ram, x, data))
+    constrained::solve_for(ram, MlProblem { ram, data }, x0, max_iter, xtol, |x| {
+        objective::objective(ram, x, data)
+    })
 }
 
 /// Run Fisher scoring on any problem (ML, least squares, FIML) from `x0`;

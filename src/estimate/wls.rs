@@ -523,7 +523,7 @@ impl Scoring for WlsProblem<'_> {
 /// Minimise from `x0`.
 pub fn minimize(model: &Model, groups: &[WlsGroup], x0: Vec<f64>, max_iter: u64) -> Estimate {
     let problem = WlsProblem { model, groups };
-    super::solve(problem, x0, max_iter, 1e-9, |x| WlsProblem { model, groups }.fmin(x))
+    super::constrained::solve_for(&model.ram, problem, x0, max_iter, 1e-9, |x| WlsProblem { model, groups }.fmin(x))
 }
 
 #[cfg(test)]

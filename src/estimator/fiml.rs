@@ -143,8 +143,4 @@ impl Fitting for FimlFit<'_> {
             "Standard"
         }
     }
-
-    fn diagnostics_unavailable(&self) -> Option<&'static str> {
-        Some("--modindices and --residuals are not available with --missing fiml yet; they were left out")
-    }
 }

@@ -184,7 +184,12 @@ impl WlsFit<'_> {
                     _ => ok = false,
                 }
             }
-            let e_inv = if ok { invert(&e) } else { None };
+            // under constraints, the constrained inverse K (K'EK)^-1 K'
+            let e_inv = if ok {
+                crate::estimate::constrained::constrained_inverse(&model.ram, x, &e, invert)
+            } else {
+                None
+            };
             self.pieces = Some(Pieces { jac, resid, e_inv });
         }
     }

@@ -91,6 +91,7 @@ pub fn baseline(model: &Model, data: &[GroupData]) -> (Ram, Vec<f64>) {
         meanstructure: src.meanstructure,
         x_ov: src.x_ov.clone(),
         name_index: Default::default(),
+        constraints: None,
     };
     (ram, x)
 }

@@ -147,8 +147,11 @@ fn corrected(model: &Model, x: &[f64], data: &[GroupData], f: &FimlData, jm: Opt
     let df = model.df() as f64;
     let base_df = data.len() as f64 * (p * (p + 1) / 2 - xi.len() * (xi.len() + 1) / 2 - yi.len()) as f64;
     let (mut t1, mut tb, mut xx3, mut xx3_null) = (0.0, 0.0, 0.0, 0.0);
-    let mut ac = DMatrix::zeros(ram.nx, ram.nx);
-    let mut am = DMatrix::zeros(ram.nx, ram.nx);
+    // under constraints, the model's Jacobian in the directions they leave free
+    let basis = ram.constraints.as_deref().and_then(|c| c.basis_at(x));
+    let nfree = basis.as_ref().map_or(ram.nx, |k| k.ncols());
+    let mut ac = DMatrix::zeros(nfree, nfree);
+    let mut am = DMatrix::zeros(nfree, nfree);
     let mut blocks = Vec::with_capacity(data.len());
     for (g, d) in data.iter().enumerate() {
         let n = d.n as f64;
@@ -176,6 +179,10 @@ fn corrected(model: &Model, x: &[f64], data: &[GroupData], f: &FimlData, jm: Opt
         let (wmi, _) = spd_inverse(&wm)?;
         t1 += (&wc * &wmi).trace();
         let dl = delta(ram, g, x, &lay)?.select_rows(lay.keep.iter());
+        let dl = match &basis {
+            Some(k) => dl * k,
+            None => dl,
+        };
         ac += (dl.transpose() * &wc * &dl) * fg;
         am += (dl.transpose() * &wm * &dl) * fg;
         // the baseline's Jacobian selects the non-x means and variances
@@ -201,7 +208,7 @@ fn corrected(model: &Model, x: &[f64], data: &[GroupData], f: &FimlData, jm: Opt
                 DMatrix::zeros(dim, dim),
                 DMatrix::zeros(dim, dim),
             );
-            let mut d_all = DMatrix::zeros(dim, ram.nx);
+            let mut d_all = DMatrix::zeros(dim, nfree);
             let mut db_all = DMatrix::zeros(dim, nsel);
             let mut col = 0;
             for (g, (fg, wc, wm, wmi, dl, sel)) in blocks.iter().enumerate() {
@@ -210,7 +217,7 @@ fn corrected(model: &Model, x: &[f64], data: &[GroupData], f: &FimlData, jm: Opt
                 wm_all.view_mut((o, o), (kd, kd)).copy_from(&(wm * *fg));
                 wmi_all.view_mut((o, o), (kd, kd)).copy_from(&(wmi / *fg));
                 gamma_all.view_mut((o, o), (kd, kd)).copy_from(&(wmi * &jm[g] * wmi / *fg));
-                d_all.view_mut((o, 0), (kd, ram.nx)).copy_from(dl);
+                d_all.view_mut((o, 0), (kd, nfree)).copy_from(dl);
                 for &r in sel {
                     db_all[(o + r, col)] = 1.0;
                     col += 1;

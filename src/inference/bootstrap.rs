@@ -35,6 +35,16 @@
 //!   w = qnorm(#{t_b < est} / B) the quantiles are taken at
 //!   Phi(2 w + qnorm(alpha)). A free parameter whose draws do not vary keeps
 //!   the interval [est, est], as in lavaan.
+//! - `bca` (lavaan 0.6-12 on): bias-corrected and accelerated, the quantiles
+//!   at Phi(w + (w + z) / (1 - a (w + z))), z = qnorm(alpha), with the
+//!   acceleration a from the empirical influence values L: the coefficients
+//!   of the least-squares regression of the draws on their case frequencies
+//!   (an intercept, the first case of each group left out, a 0 for it),
+//!   a = sum (L - mean L)^3 / (6 (sum (L - mean L)^2)^1.5) (`accelerations`).
+//!   As lavaan it needs at least as many successful draws as cases. With
+//!   several groups lavaan leaves out only the first case for the defined
+//!   parameters (a rank-deficient regression); here it is one per group for
+//!   both.
 //!
 //! Bollen-Stine. The data of each group are transformed so that their
 //! moments equal the model-implied ones, X* = (X - 1 xbar') S^-1/2 Sigma^1/2
@@ -93,6 +103,10 @@ pub enum CiType {
     Perc,
     /// bias-corrected percentile interval without acceleration
     BcaSimple,
+    /// bias-corrected and accelerated (lavaan's "bca"): the acceleration
+    /// from empirical influence values by regression on the draws' case
+    /// frequencies
+    Bca,
 }
 
 impl CiType {
@@ -101,6 +115,7 @@ impl CiType {
         match self {
             CiType::Perc => "perc",
             CiType::BcaSimple => "bca.simple",
+            CiType::Bca => "bca",
         }
     }
 }
@@ -131,7 +146,7 @@ pub struct BootstrapInfo {
     pub successful: usize,
     pub failed: usize,
     pub seed: u64,
-    /// the interval type with `--se bootstrap`: "perc" or "bca.simple"
+    /// the interval type with `--se bootstrap`: "perc", "bca.simple" or "bca"
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ci_type: Option<String>,
 }
@@ -145,6 +160,11 @@ pub struct Draws {
     /// chi-square (sum_g n_g F_g) of each successful draw
     pub chisq: Vec<f64>,
     pub failed: usize,
+    /// the draw number of each successful draw, the seed and the group
+    /// sizes: enough to regenerate a draw's case frequencies (BCa)
+    pub index: Vec<usize>,
+    pub seed: u64,
+    pub group_n: Vec<usize>,
 }
 
 /// The rows a group resamples: n rows of p values, row-major.
@@ -271,6 +291,99 @@ fn moments(rows: &GroupRows, idx: &[usize]) -> Option<GroupData> {
     gd.logdet_s.is_finite().then_some(gd)
 }
 
+/// The rows a draw takes from a group of n (with replacement).
+fn draw_indices(rng: &mut ChaCha8Rng, n: usize) -> Vec<usize> {
+    (0..n).map(|_| below(rng, n as u64) as usize).collect()
+}
+
+/// The case frequencies of draw `b` (groups one after the other), as
+/// `one_draw` drew them.
+fn draw_frequencies(seed: u64, b: usize, group_n: &[usize]) -> Vec<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(b as u64);
+    let mut out = vec![0.0; group_n.iter().sum()];
+    let mut off = 0;
+    for &n in group_n {
+        for i in draw_indices(&mut rng, n) {
+            out[off + i] += 1.0;
+        }
+        off += n;
+    }
+    out
+}
+
+/// The BCa acceleration of each column of `values` (one row per successful
+/// draw), as lavaan's `boot.ci.type = "bca"`: the empirical influence values
+/// are the coefficients of the regression of the draws on their case
+/// frequencies (intercept, first case of each group left out, then a 0 in
+/// its place), L centred, a = sum L^3 / (6 (sum L^2)^1.5). `Err` when the
+/// draws are too few (lavaan needs at least as many as cases) or the cases
+/// too many for the regression.
+pub fn accelerations(draws: &Draws, values: &[Vec<f64>]) -> Result<Vec<f64>, String> {
+    let n: usize = draws.group_n.iter().sum();
+    let b = values.len();
+    if b < n {
+        return Err(format!(
+            "BCa intervals need at least as many successful bootstrap draws ({b}) as cases ({n}), as in lavaan; use --bootstrap {n} or more"
+        ));
+    }
+    if n > 5000 {
+        return Err(format!(
+            "BCa intervals are not computed for more than 5000 cases ({n}): use --boot-ci perc or bca.simple"
+        ));
+    }
+    let first: Vec<usize> = draws
+        .group_n
+        .iter()
+        .scan(0, |off, &g| {
+            let f = *off;
+            *off += g;
+            Some(f)
+        })
+        .collect();
+    let keep: Vec<usize> = (0..n).filter(|i| !first.contains(i)).collect();
+    let q = keep.len() + 1;
+    let k = values.first().map_or(0, |v| v.len());
+    // normal equations X'X beta = X'Y with X = [1, FREQ[, keep]]
+    let mut xtx = DMatrix::zeros(q, q);
+    let mut xty = DMatrix::zeros(q, k);
+    for (r, &bi) in draws.index.iter().enumerate().take(b) {
+        let f = draw_frequencies(draws.seed, bi, &draws.group_n);
+        let row: Vec<f64> = std::iter::once(1.0).chain(keep.iter().map(|&i| f[i])).collect();
+        for i in 0..q {
+            if row[i] == 0.0 {
+                continue;
+            }
+            for j in 0..q {
+                xtx[(i, j)] += row[i] * row[j];
+            }
+            for c in 0..k {
+                xty[(i, c)] += row[i] * values[r][c];
+            }
+        }
+    }
+    let beta = xtx
+        .clone()
+        .cholesky()
+        .map(|c| c.solve(&xty))
+        .or_else(|| xtx.lu().solve(&xty))
+        .ok_or("BCa intervals: the regression on the case frequencies is singular")?;
+    Ok((0..k)
+        .map(|c| {
+            let l: Vec<f64> = std::iter::once(0.0).chain((1..q).map(|i| beta[(i, c)])).collect();
+            let mean = l.iter().sum::<f64>() / l.len() as f64;
+            let (s2, s3) = l
+                .iter()
+                .fold((0.0, 0.0), |(a, b), v| (a + (v - mean).powi(2), b + (v - mean).powi(3)));
+            if s2 > 0.0 {
+                s3 / (6.0 * s2.powf(1.5))
+            } else {
+                0.0
+            }
+        })
+        .collect())
+}
+
 /// One draw: its free parameters and chi-square, or `None` when it fails.
 fn one_draw(model: &Model, rows: &[GroupRows], x0: &[f64], seed: u64, b: usize, max_iter: u64, fixed_x: bool) -> Option<(Vec<f64>, f64)> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -281,7 +394,7 @@ fn one_draw(model: &Model, rows: &[GroupRows], x0: &[f64], seed: u64, b: usize, 
         if n < 2 {
             return None;
         }
-        let idx: Vec<usize> = (0..n).map(|_| below(&mut rng, n as u64) as usize).collect();
+        let idx = draw_indices(&mut rng, n);
         data.push(moments(r, &idx)?);
     }
     let rebound;
@@ -299,6 +412,11 @@ fn one_draw(model: &Model, rows: &[GroupRows], x0: &[f64], seed: u64, b: usize, 
     }
     // a tiny step can also mean a line search that no longer gets anywhere
     let g = gradient(&m.ram, &est.x, &data)?;
+    // under constraints, the gradient along the directions they leave free
+    let g: Vec<f64> = match m.ram.constraints.as_deref().and_then(|c| c.tangent_basis(&est.x)) {
+        Some(k) => (k.transpose() * nalgebra::DVector::from_vec(g)).iter().copied().collect(),
+        None => g,
+    };
     if g.iter().any(|v| v.is_nan() || v.abs() > DRAW_GTOL) {
         return None;
     }
@@ -340,12 +458,16 @@ pub fn resample(
         x: Vec::with_capacity(draws),
         chisq: Vec::with_capacity(draws),
         failed: 0,
+        index: Vec::with_capacity(draws),
+        seed,
+        group_n: rows.iter().map(|r| r.n()).collect(),
     };
-    for r in results {
+    for (b, r) in results.into_iter().enumerate() {
         match r {
             Some((x, t)) => {
                 out.x.push(x);
                 out.chisq.push(t);
+                out.index.push(b);
             }
             None => out.failed += 1,
         }
@@ -389,6 +511,21 @@ pub struct BootRow {
 
 /// SE (divisor `B - ddof`) and interval of one parameter with estimate `est`.
 pub fn summarize_one(est: f64, draws: &[f64], ddof: f64, level: f64, ci: CiType, free: bool, extreme: &mut bool) -> BootRow {
+    summarize_accelerated(est, draws, ddof, level, ci, free, 0.0, extreme)
+}
+
+/// `summarize_one` with the BCa acceleration `a` (used by `CiType::Bca`).
+#[allow(clippy::too_many_arguments)]
+pub fn summarize_accelerated(
+    est: f64,
+    draws: &[f64],
+    ddof: f64,
+    level: f64,
+    ci: CiType,
+    free: bool,
+    a: f64,
+    extreme: &mut bool,
+) -> BootRow {
     let mut t: Vec<f64> = draws.iter().copied().filter(|v| v.is_finite()).collect();
     let b = t.len() as f64;
     if t.is_empty() || b - ddof <= 0.0 {
@@ -412,16 +549,18 @@ pub fn summarize_one(est: f64, draws: &[f64], ddof: f64, level: f64, ci: CiType,
     let alpha = [(1.0 - level) / 2.0, (1.0 + level) / 2.0];
     let interval = match ci {
         CiType::Perc => (norm_inter(&t, alpha[0], extreme), norm_inter(&t, alpha[1], extreme)),
-        CiType::BcaSimple => {
+        CiType::BcaSimple | CiType::Bca => {
             if free && t[0] == t[t.len() - 1] {
                 (est, est)
             } else {
                 let below = t.iter().filter(|v| **v < est).count() as f64;
                 let w = normal.inverse_cdf(below / b);
-                let adj = |a: f64| {
-                    let z = w + (w + normal.inverse_cdf(a));
+                let acc = if ci == CiType::Bca { a } else { 0.0 };
+                let adj = |al: f64| {
+                    let za = normal.inverse_cdf(al);
+                    let z = w + (w + za) / (1.0 - acc * (w + za));
                     if z.is_nan() {
-                        a
+                        al
                     } else {
                         normal.cdf(z)
                     }
@@ -442,13 +581,36 @@ pub fn summarize(model: &Model, x: &[f64], draws: &Draws, level: f64, ci: CiType
     let mut warnings = Vec::new();
     let mut extreme = false;
     let values = row_values(model, x);
+    // BCa: the accelerations, or why there are none (then no intervals)
+    let accel = |vals: &[Vec<f64>], warnings: &mut Vec<String>| -> Option<Vec<f64>> {
+        if ci != CiType::Bca {
+            return None;
+        }
+        match accelerations(draws, vals) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                if !warnings.contains(&e) {
+                    warnings.push(e);
+                }
+                None
+            }
+        }
+    };
+    let no_interval = |r: BootRow| BootRow { ci: None, ..r };
+    let acc_free = accel(&draws.x, &mut warnings);
     for (i, row) in model.pt.rows.iter().enumerate() {
         if !matches!(row.op.as_str(), "=~" | "~" | "~~" | "~1") {
             continue;
         }
         if let Some(k) = model.x_of_row[i] {
             let col: Vec<f64> = draws.x.iter().map(|d| d[k]).collect();
-            out[i] = Some(summarize_one(values[i], &col, 0.0, level, ci, true, &mut extreme));
+            let a = acc_free.as_ref().map_or(0.0, |a| a[k]);
+            let r = summarize_accelerated(values[i], &col, 0.0, level, ci, true, a, &mut extreme);
+            out[i] = Some(if ci == CiType::Bca && acc_free.is_none() {
+                no_interval(r)
+            } else {
+                r
+            });
         }
     }
     let def_rows: Vec<usize> = (0..nrows).filter(|&i| model.pt.rows[i].op == ":=").collect();
@@ -462,10 +624,17 @@ pub fn summarize(model: &Model, x: &[f64], draws: &Draws, level: f64, ci: CiType
                     Err(_) => vec![f64::NAN; defs.len()],
                 })
                 .collect();
+            let acc_def = accel(&per_draw, &mut warnings);
             for (k, (row, d)) in defs.iter().enumerate() {
                 if d.v.is_finite() {
                     let col: Vec<f64> = per_draw.iter().map(|v| v[k]).collect();
-                    out[*row] = Some(summarize_one(d.v, &col, 1.0, level, ci, false, &mut extreme));
+                    let a = acc_def.as_ref().map_or(0.0, |a| a[k]);
+                    let r = summarize_accelerated(d.v, &col, 1.0, level, ci, false, a, &mut extreme);
+                    out[*row] = Some(if ci == CiType::Bca && acc_def.is_none() {
+                        no_interval(r)
+                    } else {
+                        r
+                    });
                 }
             }
         }
@@ -633,6 +802,46 @@ mod tests {
         assert!(!ext);
         // an integer rank gives the order statistic itself: rk = 21 * 4/21 = 4
         assert_eq!(norm_inter(&t, 4.0 / 21.0, &mut ext), t[3]);
+    }
+
+    /// For the mean of one group the statistic is linear in the case
+    /// frequencies, so the regression recovers the influence values exactly
+    /// and a is the skewness formula sum d^3 / (6 (sum d^2)^1.5), d = x - mean.
+    #[test]
+    fn bca_acceleration_of_a_mean_is_the_skewness_formula() {
+        let xs: Vec<f64> = (0..12).map(|i| ((i * i) as f64 * 0.37).exp().ln_1p()).collect();
+        let n = xs.len();
+        let (seed, b) = (7, 40);
+        let group_n = vec![n];
+        let values: Vec<Vec<f64>> = (0..b)
+            .map(|k| {
+                let f = draw_frequencies(seed, k, &group_n);
+                vec![f.iter().zip(&xs).map(|(f, x)| f * x).sum::<f64>() / n as f64]
+            })
+            .collect();
+        let draws = Draws {
+            requested: b,
+            x: values.clone(),
+            chisq: vec![0.0; b],
+            failed: 0,
+            index: (0..b).collect(),
+            seed,
+            group_n,
+        };
+        let a = accelerations(&draws, &values).unwrap()[0];
+        let mean = xs.iter().sum::<f64>() / n as f64;
+        let (s2, s3) = xs
+            .iter()
+            .fold((0.0, 0.0), |(p, q), x| (p + (x - mean).powi(2), q + (x - mean).powi(3)));
+        let want = s3 / (6.0 * s2.powf(1.5));
+        assert!(want.abs() > 1e-3, "a skewed sample: {want}");
+        assert!((a - want).abs() < 1e-9, "{a} vs {want}");
+        // fewer draws than cases: refused, as lavaan
+        let few = Draws {
+            index: (0..5).collect(),
+            ..draws
+        };
+        assert!(accelerations(&few, &values[..5]).unwrap_err().contains("at least as many"));
     }
 
     #[test]

@@ -55,15 +55,25 @@ impl Scope<'_> {
     }
 
     pub fn eval(&self, e: &Expr) -> Result<Dual, String> {
+        eval_with(e, self.n, &|name| self.lookup(name))
+    }
+}
+
+/// Evaluate an expression over `n` free parameters, a name's value and
+/// gradient coming from `lookup` (the parameter table's rows and the
+/// definitions for `:=`; the constraint functions of `crate::model::constraints`).
+pub fn eval_with(e: &Expr, n: usize, lookup: &dyn Fn(&str) -> Option<Dual>) -> Result<Dual, String> {
+    let ev = |e: &Expr| eval_with(e, n, lookup);
+    {
         Ok(match e {
-            Expr::Num(v) => Dual::constant(*v, self.n),
-            Expr::Var(name) => self.lookup(&name.name).ok_or_else(|| format!("unknown label `{}`", name.name))?,
+            Expr::Num(v) => Dual::constant(*v, n),
+            Expr::Var(name) => lookup(&name.name).ok_or_else(|| format!("unknown label `{}`", name.name))?,
             Expr::Neg(a) => {
-                let a = self.eval(a)?;
+                let a = ev(a)?;
                 a.map(-a.v, -1.0)
             }
             Expr::Bin(op, a, b) => {
-                let (a, b) = (self.eval(a)?, self.eval(b)?);
+                let (a, b) = (ev(a)?, ev(b)?);
                 let comb = |v: f64, da: f64, db: f64| Dual {
                     v,
                     d: a.d.iter().zip(&b.d).map(|(x, y)| da * x + db * y).collect(),
@@ -86,7 +96,7 @@ impl Scope<'_> {
                 if args.len() != 1 {
                     return Err(format!("`{}` takes one argument", f.name));
                 }
-                let a = self.eval(&args[0])?;
+                let a = ev(&args[0])?;
                 let x = a.v;
                 let normal = statrs::distribution::Normal::new(0.0, 1.0).unwrap();
                 use statrs::distribution::{Continuous, ContinuousCDF};

@@ -18,7 +18,7 @@ use nalgebra::DMatrix;
 /// vcov of the free parameters from the observed information.
 pub fn vcov(model: &Model, x: &[f64], f: &FimlData) -> Result<DMatrix<f64>, NotIdentified> {
     let info = observed_information(&model.ram, x, f).ok_or(NotIdentified { rows: vec![] })?;
-    super::invert_information(model, &info, f.ntotal() as f64)
+    super::invert_information(model, x, &info, f.ntotal() as f64)
 }
 
 /// The observed- and expected-information standard errors of a parameter
@@ -34,7 +34,7 @@ pub const SE_RATIO_WARN: f64 = 1.5;
 /// they agree or the expected information cannot be inverted.
 pub fn check_against_expected(model: &Model, x: &[f64], f: &FimlData, vcov: &DMatrix<f64>) -> Option<String> {
     let info = expected_information(&model.ram, x, f)?;
-    let exp = super::invert_information(model, &info, f.ntotal() as f64).ok()?;
+    let exp = super::invert_information(model, x, &info, f.ntotal() as f64).ok()?;
     let mut worst: Option<(usize, f64, f64, f64)> = None;
     for k in 0..vcov.nrows() {
         let (so, se) = (vcov[(k, k)].sqrt(), exp[(k, k)].sqrt());
@@ -88,7 +88,8 @@ pub fn mlr(ram: &Ram, x: &[f64], f: &FimlData, data: &[GroupData], rows: &[Vec<V
         factors_h1_h0: None,
     };
     let ntot = f.ntotal() as f64;
-    let Some(h_inv) = observed_information(ram, x, f).and_then(|h| inverse(&h)) else {
+    let Some(h_inv) = observed_information(ram, x, f).and_then(|h| crate::estimate::constrained::constrained_inverse(ram, x, &h, inverse))
+    else {
         return none;
     };
     let lay = Layout::new(ram.p(), xi);

@@ -83,14 +83,43 @@ pub fn row_values(model: &Model, x: &[f64]) -> Vec<f64> {
 pub fn vcov(model: &Model, x: &[f64], data: &[GroupData]) -> Result<DMatrix<f64>, NotIdentified> {
     let ntot: usize = data.iter().map(|d| d.n).sum();
     let info = expected_information(&model.ram, x, data).ok_or(NotIdentified { rows: vec![] })?;
-    invert_information(model, &info, ntot as f64)
+    invert_information(model, x, &info, ntot as f64)
 }
 
 /// info^-1 / n for a unit information matrix (expected or observed), or
 /// the rows of the parameters in its (near) null space. The verdict is taken
 /// on the correlation form, so it does not depend on the units the
 /// variables are measured in.
-pub fn invert_information(model: &Model, info: &DMatrix<f64>, n: f64) -> Result<DMatrix<f64>, NotIdentified> {
+///
+/// Under general constraints (`crate::model::constraints`) the inverse is
+/// the constrained one, K (K' I K)^-1 K' with K the directions the
+/// constraints leave free at the estimate `x` (lavaan's bordered
+/// information), and a null direction of K' I K is reported by the rows
+/// it moves.
+pub fn invert_information(model: &Model, x: &[f64], info: &DMatrix<f64>, n: f64) -> Result<DMatrix<f64>, NotIdentified> {
+    match model.ram.constraints.as_deref().and_then(|c| c.basis_at(x)) {
+        Some(k) => {
+            let inv = invert_scaled(model, &(k.transpose() * info * &k), n, Some(&k))?;
+            Ok(&k * inv * k.transpose())
+        }
+        None => invert_scaled(model, info, n, None),
+    }
+}
+
+/// The rows a direction `v` of the (reduced, when `k`) parameters moves.
+fn rows_moved(model: &Model, v: &[f64], k: Option<&DMatrix<f64>>) -> Vec<usize> {
+    let w: Vec<f64> = match k {
+        Some(k) => (k * nalgebra::DVector::from_column_slice(v)).iter().copied().collect(),
+        None => v.to_vec(),
+    };
+    let max = w.iter().fold(0.0f64, |m, a| m.max(a.abs()));
+    (0..w.len())
+        .filter(|&xi| w[xi].is_nan() || (w[xi].abs() > 0.1 * max.max(1e-300) && (k.is_some() || w[xi].abs() > 0.1)))
+        .filter_map(|xi| model.ram.x_rows[xi].first().copied())
+        .collect()
+}
+
+fn invert_scaled(model: &Model, info: &DMatrix<f64>, n: f64, k: Option<&DMatrix<f64>>) -> Result<DMatrix<f64>, NotIdentified> {
     let nx = info.nrows();
     if nx == 0 {
         return Ok(info.clone());
@@ -103,7 +132,16 @@ pub fn invert_information(model: &Model, info: &DMatrix<f64>, n: f64) -> Result<
     let zero: Vec<usize> = (0..nx).filter(|&k| !(d[k] > 0.0 && d[k].is_finite())).collect();
     if !zero.is_empty() {
         // a parameter the data carry no information about at all
-        let mut rows: Vec<usize> = zero.iter().filter_map(|&k| model.ram.x_rows[k].first().copied()).collect();
+        let mut rows: Vec<usize> = zero
+            .iter()
+            .flat_map(|&z| {
+                let mut e = vec![0.0; nx];
+                e[z] = 1.0;
+                rows_moved(model, &e, k)
+            })
+            .collect();
+        rows.sort_unstable();
+        rows.dedup();
         rows.sort_unstable();
         return Err(NotIdentified { rows });
     }
@@ -132,15 +170,12 @@ pub fn invert_information(model: &Model, info: &DMatrix<f64>, n: f64) -> Result<
         // every direction of the (near) null space: a model can have several
         // unidentified parts (two factors with two indicators each)
         let mut rows: Vec<usize> = Vec::new();
-        for (k, ev) in eig.values.iter().enumerate() {
-            if !(ev.is_nan() || *ev <= tol) && k != kmin {
+        for (c, ev) in eig.values.iter().enumerate() {
+            if !(ev.is_nan() || *ev <= tol) && c != kmin {
                 continue;
             }
-            for (xi, val) in eig.vectors.column(k).iter().enumerate() {
-                if val.abs() > 0.1 || val.is_nan() {
-                    rows.extend(model.ram.x_rows[xi].iter().copied().take(1));
-                }
-            }
+            let v: Vec<f64> = eig.vectors.column(c).iter().copied().collect();
+            rows.extend(rows_moved(model, &v, k));
         }
         rows.sort_unstable();
         rows.dedup();
@@ -200,6 +235,14 @@ pub fn estimates(model: &Model, x: &[f64], vcov: Option<&DMatrix<f64>>, level: f
         out[i].std_lv = std_lv[i];
         out[i].std_all = std_all[i];
     }
+    // lavaan: no p-value for a parameter on its lower() or upper() bound
+    for b in &model.pt.bounds {
+        let Some(est) = out[b.row].est else { continue };
+        let on = |v: Option<f64>| v.is_some_and(|v| (est - v).abs() < f64::EPSILON.sqrt());
+        if model.x_of_row[b.row].is_some() && (on(b.lower) || on(b.upper)) {
+            out[b.row].pvalue = None;
+        }
+    }
     // defined parameters: delta method
     match defined::evaluate_definitions(model, &values) {
         Ok(defs) => {
@@ -212,6 +255,9 @@ pub fn estimates(model: &Model, x: &[f64], vcov: Option<&DMatrix<f64>>, level: f
             for (k, (row, d)) in defs.iter().enumerate() {
                 // scale-safe: `1e200*a` neither overflows nor `1e-170*a` underflows
                 let se = vcov.and_then(|v| match defined::delta_se(&d.d, v) {
+                    // a definition the constraints pin down: no sampling
+                    // variance (lavaan: below sqrt(eps) is 0)
+                    Ok(Some(se)) if se < f64::EPSILON.sqrt() && model.ram.constraints.is_some() => Some(0.0),
                     Ok(Some(se)) => Some(se),
                     Ok(None) => {
                         if d.v.is_finite() {
@@ -222,6 +268,7 @@ pub fn estimates(model: &Model, x: &[f64], vcov: Option<&DMatrix<f64>>, level: f
                         }
                         None
                     }
+                    Err(var) if var.abs() < f64::EPSILON && model.ram.constraints.is_some() => Some(0.0),
                     Err(var) => {
                         if d.v.is_finite() {
                             warnings.push(no_se(&describe(model, *row), var));
@@ -371,6 +418,15 @@ pub fn vcov_warning(vcov: &DMatrix<f64>) -> Option<String> {
             if min > 0.0 { "close to" } else { "smaller than" }
         )
     })
+}
+
+/// `vcov_warning` on the directions the constraints leave free at x (K' V K):
+/// under constraints the vcov of all free parameters is singular by design.
+pub fn vcov_warning_at(model: &Model, x: &[f64], vcov: &DMatrix<f64>) -> Option<String> {
+    match model.ram.constraints.as_deref().and_then(|c| c.basis_at(x)) {
+        Some(k) => vcov_warning(&(k.transpose() * vcov * &k)),
+        None => vcov_warning(vcov),
+    }
 }
 
 /// Free parameter values of the variance rows that are negative (Heywood cases).

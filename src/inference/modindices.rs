@@ -190,6 +190,21 @@ pub fn modindices(model: &Model, x: &[f64], data: &[GroupData]) -> Result<Vec<Mo
     indices(model, x, &cands, &info, &score, ntot)
 }
 
+/// The modification indices under FIML (lavaan's `modindices()` with
+/// missing = "ml"): the expected information of the extended model under
+/// the missing-data patterns (`modindices()` asks for the expected one
+/// whatever the fit used) and the gradient of the FIML discrepancy, both at
+/// the estimates.
+pub fn modindices_fiml(model: &Model, x: &[f64], f: &crate::estimate::fiml::FimlData) -> Result<Vec<ModIndex>, String> {
+    use crate::estimate::fiml;
+    let cands = candidates(model);
+    let (ram, xe) = extend(model, x, &cands);
+    let info = fiml::expected_information(&ram, &xe, f).ok_or("the implied covariance matrix is not positive definite")?;
+    let grad = fiml::gradient(&ram, &xe, f).ok_or("the implied covariance matrix is not positive definite")?;
+    let score: Vec<f64> = grad.iter().map(|g| -0.5 * g).collect();
+    indices(model, x, &cands, &info, &score, f.ntotal() as f64)
+}
+
 /// Modification indices of the WLS family (ordinal data), as lavaan's
 /// `modindices()` for DWLS/WLS/ULS: the same candidates, with E = sum_g
 /// f_g Delta_g'W_g Delta_g the expected information of the extended model
@@ -231,7 +246,9 @@ pub fn modindices_wls(
 fn indices(model: &Model, x: &[f64], cands: &[Candidate], info: &DMatrix<f64>, score: &[f64], ntot: f64) -> Result<Vec<ModIndex>, String> {
     let nx = model.ram.nx;
     let i22 = info.view((0, 0), (nx, nx)).into_owned();
-    let i22_inv = sym_inverse(&i22).ok_or("could not compute modification indices: the information matrix is singular")?;
+    // under constraints, the constrained inverse (lavaan's augmented information)
+    let i22_inv = crate::estimate::constrained::constrained_inverse(&model.ram, x, &i22, sym_inverse)
+        .ok_or("could not compute modification indices: the information matrix is singular")?;
     let (std_lv, std_all) = std_factors(model, x);
     let mut out = Vec::new();
     for (k, c) in cands.iter().enumerate() {

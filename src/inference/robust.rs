@@ -261,7 +261,7 @@ impl Robust {
 /// Satorra-Bentler trace.
 pub fn mlm(ram: &Ram, x: &[f64], data: &[GroupData], raw: &[GroupRaw], info: &DMatrix<f64>) -> Robust {
     let ntot: f64 = data.iter().map(|d| d.n as f64).sum();
-    let Some(e_inv) = inverse(info) else {
+    let Some(e_inv) = crate::estimate::constrained::constrained_inverse(ram, x, info, inverse) else {
         return Robust {
             vcov: None,
             trace: None,
@@ -313,7 +313,9 @@ pub fn mlr(ram: &Ram, x: &[f64], data: &[GroupData], raw: &[GroupRaw]) -> Robust
     let Some(hobs) = observed_information(ram, x, data) else {
         return none;
     };
-    let Some(h_inv) = inverse(&hobs) else { return none };
+    let Some(h_inv) = crate::estimate::constrained::constrained_inverse(ram, x, &hobs, inverse) else {
+        return none;
+    };
     let elems = moment_elems(ram.p(), ram.meanstructure);
     let mut b0_total = DMatrix::zeros(ram.nx, ram.nx);
     let (mut trace_h1, mut trace_h0, mut ndat) = (0.0, 0.0, 0usize);

@@ -4,6 +4,7 @@
 //! (`ram`) the estimator works on. A `Model` cannot exist without a valid
 //! parameter table.
 
+pub mod constraints;
 pub mod partable;
 pub mod ram;
 pub mod vnames;
@@ -20,10 +21,11 @@ pub struct Model {
     pub ram: Ram,
     /// for each parameter-table row, its free parameter after equality constraints
     pub x_of_row: Vec<Option<usize>>,
-    /// constraints the estimator cannot honour yet (general `==`, `<`, `>`):
-    /// the table is valid, but `fit` refuses the model with this message
+    /// constraints the estimator cannot honour yet: the table is valid, but
+    /// `fit` refuses the model with this message
     pub unsupported: Vec<String>,
-    /// general `==` constraints, each removing one free parameter from npar
+    /// the rank of the general `==` constraints (`constraints`): the free
+    /// parameters they remove from npar
     pub extra_eq: usize,
 }
 
@@ -39,9 +41,24 @@ pub enum ModelError {
 impl Model {
     pub fn new(syntax: &ModelSyntax, opt: &TableOptions) -> Result<Model, ModelError> {
         let pt = partable::build(syntax, opt).map_err(ModelError::Syntax)?;
-        let (x_of_row, nx, unsupported, extra_eq) = free_parameters(&pt);
+        let (x_of_row, nx, unsupported, tied) = free_parameters(&pt);
         check_scale(&pt).map_err(ModelError::Model)?;
-        let ram = Ram::new(&pt, &x_of_row, nx);
+        let mut ram = Ram::new(&pt, &x_of_row, nx);
+        let cons =
+            constraints::Constraints::new(&pt, &x_of_row, nx, &tied).map_err(|(row, msg)| match pt.rows.get(row).and_then(|r| r.span) {
+                Some(span) => ModelError::Syntax(Diagnostic::new(msg, span, "this constraint")),
+                None => ModelError::Model(msg),
+            })?;
+        let extra_eq = cons.as_ref().map_or(0, |c| c.rank);
+        let mut pt = pt;
+        if cons.as_ref().is_some_and(|c| c.bounds_ignored) {
+            pt.warnings.push(
+                "lower() and upper() bounds have no effect in the presence of linear equality constraints (shared labels, group.equal, `==`); they are ignored, as in lavaan"
+                    .into(),
+            );
+        }
+        let cons = cons.filter(|c| !(c.eqs.is_empty() && c.ins.is_empty()));
+        ram.constraints = cons.map(std::sync::Arc::new);
         Ok(Model {
             pt,
             ram,
@@ -91,10 +108,11 @@ impl Model {
 }
 
 /// Map free rows to free parameters: rows that share a label (or are tied by
-/// a `lbl == lbl` constraint) share one parameter.
-fn free_parameters(pt: &ParTable) -> (Vec<Option<usize>>, usize, Vec<String>, usize) {
-    let mut unsupported = Vec::new();
-    let mut extra_eq = 0;
+/// a `lbl == lbl` constraint) share one parameter. Also returns the `==`
+/// rows honoured that way; the other constraints are `constraints`'.
+fn free_parameters(pt: &ParTable) -> (Vec<Option<usize>>, usize, Vec<String>, Vec<usize>) {
+    let unsupported = Vec::new();
+    let mut tied = Vec::new();
     let n = pt.rows.len();
     let mut parent: Vec<usize> = (0..n).collect();
     fn find(p: &mut [usize], i: usize) -> usize {
@@ -152,37 +170,23 @@ fn free_parameters(pt: &ParTable) -> (Vec<Option<usize>>, usize, Vec<String>, us
         }
     }
     for e in &pt.exprs {
-        let row = &pt.rows[e.row];
-        match row.op.as_str() {
-            ":=" => {}
-            "==" => {
-                use crate::syntax::Expr;
-                let single = |e: &Expr| {
-                    if let Expr::Var(n) = e {
-                        Some(n.name.clone())
-                    } else {
-                        None
-                    }
-                };
-                match (e.lhs.as_ref().and_then(single), single(&e.rhs)) {
-                    (Some(a), Some(b)) if !lookup(&a).is_empty() && !lookup(&b).is_empty() => {
-                        let (ra, rb) = (lookup(&a)[0], lookup(&b)[0]);
-                        let (ra, rb) = (find(&mut parent, ra), find(&mut parent, rb));
-                        parent[rb] = ra;
-                    }
-                    _ => {
-                        extra_eq += 1;
-                        unsupported.push(format!(
-                            "the constraint `{} == {}` cannot be estimated yet: only equalities between two labels (`a == b`) are supported; give both parameters the same label instead",
-                            row.lhs, row.rhs
-                        ));
-                    }
-                }
+        if pt.rows[e.row].op != "==" {
+            continue;
+        }
+        use crate::syntax::Expr;
+        let single = |e: &Expr| {
+            if let Expr::Var(n) = e {
+                Some(n.name.clone())
+            } else {
+                None
             }
-            _ => unsupported.push(format!(
-                "the inequality constraint `{} {} {}` cannot be estimated yet; remove it, fit the model, and check the sign of the estimate instead",
-                row.lhs, row.op, row.rhs
-            )),
+        };
+        if let (Some(a), Some(b)) = (e.lhs.as_ref().and_then(single), single(&e.rhs)) {
+            if let (Some(&ra), Some(&rb)) = (lookup(&a).first(), lookup(&b).first()) {
+                let (ra, rb) = (find(&mut parent, ra), find(&mut parent, rb));
+                parent[rb] = ra;
+                tied.push(e.row);
+            }
         }
     }
     let mut x_of_row = vec![None; n];
@@ -199,7 +203,7 @@ fn free_parameters(pt: &ParTable) -> (Vec<Option<usize>>, usize, Vec<String>, us
         });
         *slot = Some(x);
     }
-    (x_of_row, nx, unsupported, extra_eq)
+    (x_of_row, nx, unsupported, tied)
 }
 
 /// Every latent variable needs a scale: a fixed loading or a fixed variance,

@@ -24,6 +24,9 @@ pub struct TableOptions {
     /// lavaan's `group.equal`: loadings, intercepts, means, residuals,
     /// residual.covariances, lv.variances, lv.covariances, regressions
     pub group_equal: Vec<String>,
+    /// lavaan's `group.partial`: parameters (`visual=~x3`, `x7~1`) that
+    /// `group_equal` leaves free across groups
+    pub group_partial: Vec<String>,
     /// observed intercepts free (lavaan's int.ov.free; false for growth())
     pub int_ov_free: bool,
     /// latent intercepts free (lavaan's int.lv.free; true for growth())
@@ -80,6 +83,7 @@ impl TableOptions {
             fixed_x: true,
             ngroups: 1,
             group_equal: vec![],
+            group_partial: vec![],
             int_ov_free: true,
             int_lv_free: false,
             ordered: vec![],
@@ -144,10 +148,22 @@ pub struct ParTable {
     pub names: VarNames,
     /// Expressions of `:=`, `==`, `<`, `>` rows, by row index.
     pub exprs: Vec<ExprRow>,
+    /// `lower()` / `upper()` bounds of rows (lavaan's lower and upper columns)
+    pub bounds: Vec<Bound>,
+    /// (composite, part) of each `f <~ x` row, held as the regression `f ~ x`
+    pub formative: Vec<(String, String)>,
     pub meanstructure: bool,
     pub ngroups: usize,
     /// Non-fatal remarks (lavaan prints them as warnings).
     pub warnings: Vec<String>,
+}
+
+/// The bounds `lower(v)*x`, `upper(v)*x` of one row (in its group).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bound {
+    pub row: usize,
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
 }
 
 /// Accumulates the modifiers written for one `lhs op rhs` (terms may repeat).
@@ -156,6 +172,8 @@ struct Mods {
     fixed: Option<Vec<Option<f64>>>,
     label: Option<Vec<Option<String>>>,
     start: Option<Vec<Option<f64>>>,
+    lower: Option<Vec<Option<f64>>>,
+    upper: Option<Vec<Option<f64>>>,
 }
 
 struct Flat {
@@ -211,6 +229,9 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
     let mut exprs_src: Vec<(usize, &crate::syntax::Statement)> = Vec::new();
     let mut meanstructure = opt.meanstructure || ngroups > 1;
     let mut warnings: Vec<String> = Vec::new();
+    // (lhs, op, rhs, group) of each bounded row, its bounds and where they were written
+    type BoundKey = ((String, &'static str, String, usize), Option<f64>, Option<f64>, Span);
+    let mut bound_keys: Vec<BoundKey> = Vec::new();
     for (si, st) in syntax.statements.iter().enumerate() {
         match (&st.lhs, &st.rhs) {
             (Lhs::Names(lhs), Rhs::Terms(terms)) => {
@@ -225,6 +246,7 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
                             }
                             (Some(v), Op::Measure) => ("=~", v.clone()),
                             (Some(v), Op::Regress) => ("~", v.clone()),
+                            (Some(v), Op::Form) => ("<~", v.clone()),
                             (Some(v), Op::Threshold) => ("|", v.clone()),
                             (Some(v), Op::Scale) => ("~*~", v.clone()),
                             (Some(v), _) => ("~~", v.clone()),
@@ -284,10 +306,16 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
                                 ModKind::Start(v) => {
                                     f.start.get_or_insert_with(|| v.clone());
                                 }
+                                ModKind::Lower(v) => {
+                                    f.lower.get_or_insert_with(|| v.clone());
+                                }
+                                ModKind::Upper(v) => {
+                                    f.upper.get_or_insert_with(|| v.clone());
+                                }
                             }
                             // check vector length now so the error points at the modifier
                             let len = match &m.kind {
-                                ModKind::Fixed(v) | ModKind::Start(v) => v.len(),
+                                ModKind::Fixed(v) | ModKind::Start(v) | ModKind::Lower(v) | ModKind::Upper(v) => v.len(),
                                 ModKind::Label(v) => v.len(),
                             };
                             if len != 1 && len != ngroups {
@@ -417,10 +445,21 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
             if let Some(v) = start {
                 ustart = Some(v);
             }
-            push(&mut rows, &f.lhs, f.op, &f.rhs, 1, free, ustart, 0);
+            // a composite's `<~` rows are regressions of it on its parts
+            // (reported as `<~`: `ParTable::display_op`)
+            let op = if f.op == "<~" { "~" } else { f.op };
+            push(&mut rows, &f.lhs, op, &f.rhs, 1, free, ustart, 0);
             let r = rows.last_mut().unwrap();
             r.label = label;
             r.span = Some(f.span);
+            let bound = |v: &Option<Vec<Option<f64>>>, what| match v {
+                Some(v) => per_group(v, g, ngroups, f.span, what),
+                None => Ok(None),
+            };
+            let (lower, upper) = (bound(&f.mods.lower, "lower bound")?, bound(&f.mods.upper, "upper bound")?);
+            if lower.is_some() || upper.is_some() {
+                bound_keys.push(((f.lhs.clone(), f.op, f.rhs.clone(), g + 1), lower, upper, f.span));
+            }
         }
         // default rows, only where the user wrote nothing: the user rows of
         // this group in a hash set (`a ~~ b` under both orders), so that the
@@ -489,8 +528,9 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
             if exists(v, "~~", v) {
                 continue;
             }
-            if names.single_indicator_of(v) {
-                // a factor that is the only indicator of a higher-order factor
+            if names.single_indicator_of(v) || flat.iter().any(|f| f.op == "<~" && f.lhs == *v) {
+                // a factor that is the only indicator of a higher-order factor,
+                // or a composite (`f <~ x1 + x2`: no disturbance, as lavaan)
                 push(&mut rows, v, "~~", v, 0, false, Some(0.0), 0);
             } else {
                 // lavaan (0.6-4 on): with std.lv and loadings equal across
@@ -659,7 +699,13 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
             r.plabel = format!(".p{}.", i + 1);
         }
     }
-    apply_group_equal(&mut rows, &names, &opt.group_equal);
+    apply_group_equal(&mut rows, &names, &opt.group_equal, &opt.group_partial);
+    for p in &opt.group_partial {
+        let p: String = p.split_whitespace().collect();
+        if !rows.iter().any(|r| partial_names(r).contains(&p)) {
+            warnings.push(format!("--group-partial: `{p}` names no parameter of the model; it has no effect"));
+        }
+    }
     // shared labels: `==` rows between the first holder and every other one.
     // As lavaan's lav_partable_labels, an unlabelled row answers to its
     // `lhs op rhs` (`.gN` appended in group N > 1), so `equal("f=~x2")*x6`
@@ -746,14 +792,49 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
         }
     }
     check_expr_names(&rows, &exprs, &names)?;
+    let mut bounds = Vec::with_capacity(bound_keys.len());
+    for ((lhs, op, rhs, g), lower, upper, span) in bound_keys {
+        let Some(row) = rows.iter().position(|r| r.lhs == lhs && r.op == op && r.rhs == rhs && r.group == g) else {
+            continue;
+        };
+        if let (Some(l), Some(u)) = (lower, upper) {
+            if l > u {
+                return Err(Diagnostic::new(
+                    format!("the lower bound {l} is above the upper bound {u}"),
+                    span,
+                    "no value fits both bounds",
+                ));
+            }
+        }
+        bounds.push(Bound { row, lower, upper });
+    }
+    let formative: Vec<(String, String)> = flat
+        .iter()
+        .filter(|f| f.op == "<~")
+        .map(|f| (f.lhs.clone(), f.rhs.clone()))
+        .collect();
     Ok(ParTable {
         rows,
         names,
         exprs,
+        bounds,
+        formative,
         meanstructure,
         ngroups,
         warnings,
     })
+}
+
+impl ParTable {
+    /// The operator a row is reported with: `<~` for a composite's rows
+    /// (held as regressions), else its own.
+    pub fn display_op<'a>(&self, r: &'a ParRow) -> &'a str {
+        if r.op == "~" && self.formative.iter().any(|(f, x)| *f == r.lhs && *x == r.rhs) {
+            "<~"
+        } else {
+            &r.op
+        }
+    }
 }
 
 /// Operators whose presence marks a label as a parameter name.
@@ -772,13 +853,21 @@ fn virtual_label(r: &ParRow, ngroups: usize) -> String {
     l
 }
 
+/// The name `group.partial` gives a row: `lhs op rhs` without spaces
+/// (`visual=~x3`, `x7~1`, `x1~~x2` in either order).
+fn partial_names(r: &ParRow) -> [String; 2] {
+    [format!("{}{}{}", r.lhs, r.op, r.rhs), format!("{}{}{}", r.rhs, r.op, r.lhs)]
+}
+
 /// lavaan's group.equal: a free row of a listed kind in group g > 1 shares a
 /// label with the same row of group 1 (the group-1 row's plabel, unless the
 /// user labelled it); rows the user labelled in later groups keep their label.
-fn apply_group_equal(rows: &mut [ParRow], names: &VarNames, keys: &[String]) {
+/// Rows named in `partial` (lavaan's group.partial) stay free in every group.
+fn apply_group_equal(rows: &mut [ParRow], names: &VarNames, keys: &[String], partial: &[String]) {
     if keys.is_empty() {
         return;
     }
+    let partial: Vec<String> = partial.iter().map(|p| p.split_whitespace().collect::<String>()).collect();
     let kind = |r: &ParRow| -> &'static str {
         let lv = |v: &str| names.is_lv(v);
         match r.op.as_str() {
@@ -829,6 +918,10 @@ fn apply_group_equal(rows: &mut [ParRow], names: &VarNames, keys: &[String]) {
                 rows[i].free = 0;
                 rows[i].ustart = rows[j].ustart;
             }
+            continue;
+        }
+        let pn = partial_names(&rows[i]);
+        if partial.iter().any(|p| pn.contains(p)) {
             continue;
         }
         if rows[j].label.is_empty() {

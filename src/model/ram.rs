@@ -60,6 +60,8 @@ pub struct Ram {
     /// call (a linear search per call made callers that look up every row
     /// quadratic in the model's size)
     pub name_index: std::sync::OnceLock<std::collections::HashMap<String, usize>>,
+    /// the general constraints (`==` other than ties, `<`, `>`) on x
+    pub constraints: Option<std::sync::Arc<super::constraints::Constraints>>,
 }
 
 impl Ram {
@@ -97,6 +99,7 @@ impl Ram {
             meanstructure: pt.meanstructure,
             x_ov: vec![],
             name_index: Default::default(),
+            constraints: None,
         };
         ram.x_ov = pt.names.ov_x.iter().filter_map(|v| ram.index(v).filter(|&k| k < ram.p())).collect();
         for (r, x) in x_of_row.iter().enumerate() {

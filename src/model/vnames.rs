@@ -79,6 +79,10 @@ impl VarNames {
         let mut inds: Vec<(&str, Ordered)> = Vec::new();
         let mut at: HashMap<&str, usize> = HashMap::new();
         for (l, op, r) in flat.clone() {
+            // a composite (`f <~ x1 + x2`) is a latent variable without indicators
+            if op == "<~" {
+                lv.add(l);
+            }
             if op == "=~" {
                 lv.add(l);
                 let k = *at.entry(l).or_insert_with(|| {
@@ -93,7 +97,7 @@ impl VarNames {
         for (l, op, r) in flat.clone() {
             match op {
                 "=~" => ind.add(r),
-                "~" => {
+                "~" | "<~" => {
                     eqs_y.add(l);
                     eqs_x.add(r);
                 }

@@ -25,6 +25,8 @@ pub enum Op {
     Threshold,
     /// `~*~` scale factor of an ordinal variable (`x1 ~*~ x1`)
     Scale,
+    /// `<~` is formed by (a composite: `f <~ 1*x1 + x2 + x3`)
+    Form,
 }
 
 impl Op {
@@ -39,6 +41,7 @@ impl Op {
             Op::Greater => ">",
             Op::Threshold => "|",
             Op::Scale => "~*~",
+            Op::Form => "<~",
         }
     }
     pub fn parse(s: &str) -> Option<Op> {
@@ -52,6 +55,7 @@ impl Op {
             ">" => Op::Greater,
             "|" => Op::Threshold,
             "~*~" => Op::Scale,
+            "<~" => Op::Form,
             _ => return None,
         })
     }
@@ -73,6 +77,10 @@ pub enum ModKind {
     Label(Vec<Option<String>>),
     /// Starting values.
     Start(Vec<Option<f64>>),
+    /// `lower(v)`: lower bounds; `None` is `NA` (no bound in that group).
+    Lower(Vec<Option<f64>>),
+    /// `upper(v)`: upper bounds.
+    Upper(Vec<Option<f64>>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -150,7 +158,7 @@ impl ModelSyntax {
             if let Rhs::Terms(ts) = &st.rhs {
                 for m in ts.iter().flat_map(|t| &t.mods) {
                     n = n.max(match &m.kind {
-                        ModKind::Fixed(v) | ModKind::Start(v) => v.len(),
+                        ModKind::Fixed(v) | ModKind::Start(v) | ModKind::Lower(v) | ModKind::Upper(v) => v.len(),
                         ModKind::Label(v) => v.len(),
                     });
                 }

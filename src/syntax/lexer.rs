@@ -177,12 +177,24 @@ pub fn lex(src: &str) -> Result<Vec<Token>, Diagnostic> {
             }
             c if is_ident_start(c) => {
                 let mut end = i;
-                while let Some(&(j, d)) = it.peek() {
-                    if !is_ident_continue(d) {
-                        break;
+                loop {
+                    while let Some(&(j, d)) = it.peek() {
+                        if !is_ident_continue(d) {
+                            break;
+                        }
+                        end = j + d.len_utf8();
+                        it.next();
                     }
-                    end = j + d.len_utf8();
-                    it.next();
+                    // an interaction term `x1:x2` (lavaan builds the product
+                    // column) is one name; `:=` stays an operator
+                    let rest = &src[end..];
+                    let mut chars = rest.chars();
+                    if chars.next() == Some(':') && chars.next().is_some_and(is_ident_start) {
+                        it.next();
+                        end += 1;
+                        continue;
+                    }
+                    break;
                 }
                 out.push(Token {
                     tok: Tok::Ident(nfc(&src[i..end])),

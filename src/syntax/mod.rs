@@ -40,6 +40,8 @@ fn check_statement(st: &Statement) -> Result<(), Diagnostic> {
                 if t.var.as_deref() == Some(l.name.as_str()) && !matches!(st.op, Op::Covary | Op::Scale) {
                     let what = if st.op == Op::Regress {
                         "a variable cannot be regressed on itself"
+                    } else if st.op == Op::Form {
+                        "a composite cannot be formed by itself"
                     } else {
                         "a factor cannot be measured by itself"
                     };

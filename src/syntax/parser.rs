@@ -167,7 +167,7 @@ pub fn parse_statement(src: &str, toks: &[Token], warnings: &mut Vec<Diagnostic>
             span,
             "expected a formula such as `f =~ x1 + x2`, `y ~ x` or `x1 ~~ x2`",
         )
-        .help("lavaan's operators are =~ ~ ~~ := == < >"));
+        .help("lavaan's operators are =~ <~ ~ ~~ := == < >"));
     };
     let op_tok = toks[op_at];
     let Tok::Op(op_str) = &op_tok.tok else { unreachable!() };
@@ -210,7 +210,7 @@ pub fn parse_statement(src: &str, toks: &[Token], warnings: &mut Vec<Diagnostic>
         ops: 0,
     };
     let (lhs, rhs) = match op {
-        Op::Measure | Op::Regress | Op::Covary | Op::Threshold | Op::Scale => {
+        Op::Measure | Op::Regress | Op::Covary | Op::Threshold | Op::Scale | Op::Form => {
             let names = parse_lhs_names(&mut lp, op, warnings)?;
             let terms = parse_terms(&mut rp, op, warnings)?;
             if op == Op::Threshold {
@@ -290,8 +290,8 @@ fn unknown_op(s: &str, span: Span) -> Diagnostic {
     };
     let d = Diagnostic::new(format!("unknown operator `{s}`"), span, "not a lavaan operator");
     match guess {
-        Some(g) => d.help(format!("did you mean `{g}`? lavaan's operators are =~ ~ ~~ := == < >")),
-        None => d.help("lavaan's operators are =~ ~ ~~ := == < >"),
+        Some(g) => d.help(format!("did you mean `{g}`? lavaan's operators are =~ <~ ~ ~~ := == < >")),
+        None => d.help("lavaan's operators are =~ <~ ~ ~~ := == < >"),
     }
 }
 
@@ -599,14 +599,6 @@ fn parse_term(p: &mut P, op: Op, warnings: &mut Vec<Diagnostic>) -> R<Term> {
 /// `as.numeric(NA)` (free the parameter, as `NA`).
 fn parse_modifier_call(p: &mut P, fname: &str, fspan: Span) -> R<(ModKind, Span)> {
     match fname {
-        "lower" | "upper" => {
-            return Err(Diagnostic::new(
-                format!("`{fname}()` bounds are not supported yet"),
-                fspan,
-                "a bound on a parameter",
-            )
-            .help("lavaan estimates bounded parameters with a bounded optimizer that `sem` does not have; remove the bound (and check the estimate), or fix the parameter"))
-        }
         "prior" | "efa" | "rv" => {
             return Err(Diagnostic::new(
                 format!("the `{fname}()` modifier is not supported"),
@@ -647,6 +639,8 @@ fn parse_modifier_call(p: &mut P, fname: &str, fspan: Span) -> R<(ModKind, Span)
             // as in lavaan, a name inside a modifier makes it a label
             (_, ModKind::Label(v)) if matches!(fname, "start" | "equal" | "label" | "c") => ModKind::Label(v),
             ("start", ModKind::Fixed(v)) => ModKind::Start(v),
+            ("lower", ModKind::Fixed(v)) => ModKind::Lower(v),
+            ("upper", ModKind::Fixed(v)) => ModKind::Upper(v),
             ("equal" | "label", ModKind::Fixed(v)) if v.iter().all(Option::is_none) => ModKind::Label(v.iter().map(|_| None).collect()),
             ("fixed" | "c" | "as.numeric", ModKind::Fixed(v)) => ModKind::Fixed(v),
             _ => {
@@ -746,6 +740,8 @@ fn parse_modifier_call(p: &mut P, fname: &str, fspan: Span) -> R<(ModKind, Span)
     }
     let kind = match fname {
         "start" => ModKind::Start(nums(&items)?),
+        "lower" => ModKind::Lower(nums(&items)?),
+        "upper" => ModKind::Upper(nums(&items)?),
         "equal" | "label" => ModKind::Label(labels(&items)?),
         "fixed" => ModKind::Fixed(nums(&items)?),
         "as.numeric" if items.len() == 1 => ModKind::Fixed(nums(&items)?),
@@ -772,7 +768,7 @@ fn parse_modifier_call(p: &mut P, fname: &str, fspan: Span) -> R<(ModKind, Span)
         _ => {
             return Err(
                 Diagnostic::new(format!("unknown modifier `{fname}(...)`"), fspan, "not a lavaan modifier")
-                    .help("modifiers are a number, NA, a label, start(v), equal(\"lbl\"), label(\"lbl\") or c(...)"),
+                    .help("modifiers are a number, NA, a label, start(v), lower(v), upper(v), equal(\"lbl\"), label(\"lbl\") or c(...)"),
             )
         }
     };
