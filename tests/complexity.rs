@@ -24,6 +24,18 @@ const ALLOWED: &[(&str, &str)] = &[
         "let borrowed = ls.iter().any(",
         "the loadings of one factor in one group: each row once",
     ),
+    (
+        "let categorical = !opt.ordered.is_empty() || syntax.statements.iter().any(",
+        "one pass over the statements, outside any loop",
+    ),
+    (
+        "if !rows.iter().any(|r| partial_names(r).contains(&p))",
+        "once per --group-partial entry (a short list the user types)",
+    ),
+    (
+        "if partial.iter().any(|p| pn.contains(p))",
+        "the --group-partial entries (a short list the user types)",
+    ),
 ];
 
 const PATTERNS: &[&str] = &[

@@ -151,7 +151,7 @@ pub struct ParTable {
     /// `lower()` / `upper()` bounds of rows (lavaan's lower and upper columns)
     pub bounds: Vec<Bound>,
     /// (composite, part) of each `f <~ x` row, held as the regression `f ~ x`
-    pub formative: Vec<(String, String)>,
+    pub formative: std::collections::HashSet<(String, String)>,
     pub meanstructure: bool,
     pub ngroups: usize,
     /// Non-fatal remarks (lavaan prints them as warnings).
@@ -524,11 +524,12 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
             let single = names.single_indicator_of(v);
             push(&mut rows, v, "~~", v, 0, !single, if single { Some(0.0) } else { None }, 0);
         }
+        let composites: std::collections::HashSet<&str> = flat.iter().filter(|f| f.op == "<~").map(|f| f.lhs.as_str()).collect();
         for v in &names.lv {
             if exists(v, "~~", v) {
                 continue;
             }
-            if names.single_indicator_of(v) || flat.iter().any(|f| f.op == "<~" && f.lhs == *v) {
+            if names.single_indicator_of(v) || composites.contains(v.as_str()) {
                 // a factor that is the only indicator of a higher-order factor,
                 // or a composite (`f <~ x1 + x2`: no disturbance, as lavaan)
                 push(&mut rows, v, "~~", v, 0, false, Some(0.0), 0);
@@ -793,8 +794,18 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
     }
     check_expr_names(&rows, &exprs, &names)?;
     let mut bounds = Vec::with_capacity(bound_keys.len());
+    let row_at: std::collections::HashMap<(&str, &str, &str, usize), usize> = if bound_keys.is_empty() {
+        Default::default()
+    } else {
+        // the first row of each key, as a search from the top would find
+        let mut at = std::collections::HashMap::with_capacity(rows.len());
+        for (k, r) in rows.iter().enumerate() {
+            at.entry((r.lhs.as_str(), r.op.as_str(), r.rhs.as_str(), r.group)).or_insert(k);
+        }
+        at
+    };
     for ((lhs, op, rhs, g), lower, upper, span) in bound_keys {
-        let Some(row) = rows.iter().position(|r| r.lhs == lhs && r.op == op && r.rhs == rhs && r.group == g) else {
+        let Some(&row) = row_at.get(&(lhs.as_str(), op, rhs.as_str(), g)) else {
             continue;
         };
         if let (Some(l), Some(u)) = (lower, upper) {
@@ -808,7 +819,7 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
         }
         bounds.push(Bound { row, lower, upper });
     }
-    let formative: Vec<(String, String)> = flat
+    let formative: std::collections::HashSet<(String, String)> = flat
         .iter()
         .filter(|f| f.op == "<~")
         .map(|f| (f.lhs.clone(), f.rhs.clone()))
@@ -829,7 +840,7 @@ impl ParTable {
     /// The operator a row is reported with: `<~` for a composite's rows
     /// (held as regressions), else its own.
     pub fn display_op<'a>(&self, r: &'a ParRow) -> &'a str {
-        if r.op == "~" && self.formative.iter().any(|(f, x)| *f == r.lhs && *x == r.rhs) {
+        if r.op == "~" && self.formative.contains(&(r.lhs.clone(), r.rhs.clone())) {
             "<~"
         } else {
             &r.op
