@@ -142,7 +142,7 @@ proptest! {
         if final_newline {
             text += nl;
         }
-        let opt = CsvOptions { delimiter: d.as_bytes()[0], na: vec!["-999".into()] };
+        let opt = CsvOptions { delimiter: d.as_bytes()[0], na: vec!["-999".into()], ..Default::default() };
         let want = vec!["x".to_string(), "y".to_string()];
         let ds = read_csv_bytes("t.csv", text.as_bytes(), &want, None, &opt).unwrap();
         prop_assert_eq!(ds.nrows(), rows.len());

@@ -6,6 +6,7 @@
 //! file without keeping the rows.
 
 pub mod em;
+pub mod formats;
 pub mod moments;
 pub mod patterns;
 pub mod read;

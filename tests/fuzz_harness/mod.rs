@@ -82,6 +82,7 @@ pub fn read_csv(data: &[u8]) {
     let opt = CsvOptions {
         delimiter,
         na: vec!["-999".into(), "".into()],
+        ..Default::default()
     };
     let first = bytes.split(|&b| b == b'\n').next().unwrap_or(&[]);
     let mut want: Vec<String> = Vec::new();
