@@ -784,7 +784,19 @@ pub fn unusable(r: &FitReport) -> Option<SemError> {
         (Some(why), None) | (None, Some(why)) => why,
         (None, None) => return None,
     };
-    Some(SemError::Model(format!("{}: {why}", r.model_file)))
+    // a missing-value code left in the data is the likeliest cause: say so
+    let codes: Vec<&str> = r
+        .warnings
+        .iter()
+        .filter(|w| w.contains(formats::NA_HINT))
+        .map(String::as_str)
+        .collect();
+    let codes = if codes.is_empty() {
+        String::new()
+    } else {
+        format!("; note: {}", codes.join("; "))
+    };
+    Some(SemError::Model(format!("{}: {why}{codes}", r.model_file)))
 }
 
 /// The bootstrap of `--se bootstrap` / `--test bollen-stine`, when asked

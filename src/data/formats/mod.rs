@@ -178,6 +178,39 @@ pub fn read(path: &Path, want: &[String], group: Option<&str>, opt: &CsvOptions)
     }
 }
 
+/// `read` on bytes already in memory (the format told by their first
+/// bytes alone): what the fuzz tests drive.
+pub fn read_bytes(
+    file: &str,
+    bytes: Vec<u8>,
+    want: &[String],
+    group: Option<&str>,
+    opt: &CsvOptions,
+) -> Result<(Dataset, Warnings), DataError> {
+    match magic(&bytes) {
+        None => {
+            let ds = super::read::read_csv_bytes(file, &bytes, want, group, opt)?;
+            let w = Extremes::of(&ds).warnings(file, &ds.names);
+            Ok((ds, w))
+        }
+        Some(f) => {
+            let mut t = table(file, f, Origin::Bytes(bytes), opt)?;
+            read_table(file, t.as_mut(), want, group, opt)
+        }
+    }
+}
+
+/// `moments` on bytes in memory (a binary format).
+pub fn moments_bytes(file: &str, bytes: Vec<u8>, want: &[String], opt: &CsvOptions) -> Result<(SampleStats, usize, Warnings), DataError> {
+    match magic(&bytes) {
+        None => Err(DataError(format!("{file}: not a binary data format"))),
+        Some(f) => {
+            let mut t = table(file, f, Origin::Bytes(bytes), opt)?;
+            moments_table(file, t.as_mut(), want, opt)
+        }
+    }
+}
+
 /// The listwise moments of the columns `want` and the number of rows read,
 /// without keeping the rows.
 pub fn moments(path: &Path, want: &[String], opt: &CsvOptions) -> Result<(SampleStats, usize, Warnings), DataError> {
@@ -415,6 +448,9 @@ fn moments_table(file: &str, t: &mut dyn Table, want: &[String], opt: &CsvOption
     Ok((acc.stats(), row, w))
 }
 
+/// The words of the warning about a code that looks like a missing value.
+pub const NA_HINT: &str = "if that is a missing-value code, add --na";
+
 /// The codes that questionnaires use for "no answer" and that, left in the
 /// data, make an outlier of every non-response.
 const CLASSIC: [f64; 4] = [-999.0, -99.0, 99.0, 999.0];
@@ -493,7 +529,7 @@ impl Extremes {
             let said: Vec<String> = far.iter().map(|(c, n)| format!("{n} value(s) {c}")).collect();
             let codes: Vec<String> = far.iter().map(|(c, _)| format!("{c}")).collect();
             out.push(format!(
-                "{file}: column `{name}` has {}, far outside its other values ({lo} to {hi}); if that is a missing-value code, add --na {}",
+                "{file}: column `{name}` has {}, far outside its other values ({lo} to {hi}); {NA_HINT} {}",
                 said.join(" and "),
                 codes.join(",")
             ));

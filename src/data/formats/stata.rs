@@ -163,6 +163,7 @@ impl Dta {
             let at = src.pos;
             let tag = src.bytes(5, "the value labels")?;
             if tag == b"</val" {
+                src.expect("ue_labels></stata_dta>")?;
                 break;
             }
             if tag != b"<lbl>" {
