@@ -499,13 +499,14 @@ pub fn check(model_path: &Path, data_path: Option<&Path>, opt: &FitOptions) -> R
     let mut model = model_from_syntax(model_path, &src, &syn, opt, 1, &[])?;
     let ordinal = opt.ordered.is_some() || !model.pt.names.ov_ord.is_empty();
     let mut warnings = vec![];
-    let (mut data_file, mut columns, mut nobs) = (None, None, None);
+    let (mut data_file, mut columns, mut nobs, mut describe) = (None, None, None, None);
     if let Some(dp) = data_path {
         let (ds, w) = formats::read(dp, &model.ram.ov, None, &opt.csv).map_err(|e| ordinal_read_error(e, opt, &model))?;
         warnings.extend(w);
         data_file = Some(dp.display().to_string());
         columns = Some(model.ram.ov.clone());
         nobs = Some(ds.nrows());
+        describe = Some(crate::data::describe::describe(&ds));
         if ordinal {
             // the thresholds of each ordinal variable: one fewer than its categories
             let n = &model.pt.names;
@@ -551,6 +552,7 @@ pub fn check(model_path: &Path, data_path: Option<&Path>, opt: &FitOptions) -> R
         data_file,
         columns_used: columns,
         nobs,
+        describe,
         warnings,
     })
 }

@@ -380,3 +380,23 @@ fn hostile_headers_in_bounded_memory() {
         fails(&o, &[name]);
     }
 }
+
+#[test]
+fn check_describes_each_variable_in_every_format() {
+    let (d, _) = model("describe");
+    let m = write(&d, "m.lav", "f =~ sex + grade + x1 + x5\n");
+    let csv = json(&sem(&["check", &m, &fixture("hs.csv"), "--format", "json"]));
+    let vars = csv["describe"].as_array().unwrap();
+    let by = |n: &str| vars.iter().find(|v| v["name"] == n).unwrap().clone();
+    assert_eq!((by("x1")["n"].as_u64(), by("x1")["missing"].as_u64()), (Some(297), Some(4)));
+    assert_eq!(by("x1")["type"], "continuous");
+    assert_eq!(by("sex")["type"], "categorical");
+    assert_eq!(by("sex")["categories"], serde_json::json!([[1.0, 146], [2.0, 155]]));
+    // x5 with -99 declared missing in SPSS: the same description
+    for file in ["hs.sav", "hs.zsav", "hs_119.dta"] {
+        let r = json(&sem(&["check", &m, &fixture(file), "--format", "json"]));
+        assert_eq!(r["describe"], csv["describe"], "{file}");
+    }
+    let text = stdout(&sem(&["check", &m, &fixture("hs.xlsx"), "--sheet", "survey"]));
+    assert!(text.contains("categorical") && text.contains("1: 146, 2: 155"), "{text}");
+}
