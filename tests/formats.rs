@@ -114,6 +114,9 @@ fn every_format_gives_the_csv_numbers() {
     // the model from standard input
     let o = sem_stdin(&["fit", "-", &fixture("hs.zsav"), "--format", "json"], MODEL.as_bytes());
     same_numbers("model on stdin", &json(&o), &csv);
+    // a .tsv file is tab-separated without --delimiter
+    let tsv = write(&d, "survey.tsv", std::fs::read_to_string(fixture("hs.csv")).unwrap().replace(',', "\t"));
+    same_numbers("tsv", &fit(&m, &tsv, &[]), &csv);
     // an extension that lies: the content decides
     let lying = write(&d, "survey.csv", std::fs::read(fixture("hs.sav")).unwrap());
     same_numbers("sav named .csv", &fit(&m, &lying, &[]), &csv);
@@ -260,6 +263,14 @@ fn numeric_missing_codes_and_the_warning_that_suggests_them() {
     assert!(warnings.contains("`x7`") && warnings.contains("--na 999"), "{warnings}");
     let csv = fit(&m, &fixture("hs.csv"), &[]);
     same_numbers("--na", &fit(&m, &coded, &["--na", "-99,999"]), &csv);
+    // a numeric code matches however the number is written
+    let decimals = write(&d, "decimals.csv", std::fs::read_to_string(&coded).unwrap().replace(",-99,", ",-99.00,"));
+    same_numbers("--na -99 on -99.00", &fit(&m, &decimals, &["--na", "-99,999"]), &csv);
+    same_numbers(
+        "--na -99 on -99.00, FIML",
+        &fit(&m, &decimals, &["--na", "-99,999", "--missing", "fiml"]),
+        &fit(&m, &fixture("hs.csv"), &["--missing", "fiml"]),
+    );
     // the same for the row-keeping reader, and no warning once declared
     let r = fit(&m, &coded, &["--na", "-99,999", "--missing", "fiml"]);
     assert!(!r["warnings"].to_string().contains("--na"), "{}", r["warnings"]);
@@ -399,4 +410,22 @@ fn check_describes_each_variable_in_every_format() {
     }
     let text = stdout(&sem(&["check", &m, &fixture("hs.xlsx"), "--sheet", "survey"]));
     assert!(text.contains("categorical") && text.contains("1: 146, 2: 155"), "{text}");
+}
+
+#[test]
+fn every_command_takes_every_format() {
+    let (d, m) = model("commands");
+    let b = write(&d, "b.lav", format!("{MODEL}visual ~~ 0*textual\n"));
+    let files: Vec<String> = ["hs.sav", "hs.zsav", "hs_118.dta"].iter().map(|f| fixture(f)).collect();
+    let mut args = vec!["batch", m.as_str()];
+    args.extend(files.iter().map(String::as_str));
+    let o = sem(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in ["hs.sav", "hs.zsav", "hs_118.dta"] {
+        assert!(stdout(&o).contains(f), "{}", stdout(&o));
+    }
+    let o = sem(&["compare", &m, &b, &fixture("hs_117.dta")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = sem(&["invariance", &m, &fixture("hs.zsav"), "--group", "school"]);
+    assert!(o.status.success() && stdout(&o).contains("scalar"), "{}", stderr(&o));
 }

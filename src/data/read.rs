@@ -24,6 +24,14 @@ pub struct CsvOptions {
     pub sheet: Option<String>,
 }
 
+impl CsvOptions {
+    /// The `--na` tokens that are numbers: codes that mark a missing value
+    /// however the number is written (`-99`, `-99.0`).
+    pub fn na_codes(&self) -> Vec<f64> {
+        self.na.iter().filter_map(|t| parse_number(t.trim()).ok()).collect()
+    }
+}
+
 impl Default for CsvOptions {
     fn default() -> Self {
         CsvOptions {
@@ -354,6 +362,7 @@ pub fn read_csv_bytes(file: &str, bytes: &[u8], want: &[String], group: Option<&
     let mut lines = Vec::new();
     let mut groups = gidx.map(|_| Vec::new());
     let mut rec = csv::ByteRecord::new();
+    let codes = opt.na_codes();
     loop {
         match rdr.read_byte_record(&mut rec) {
             Ok(false) => break,
@@ -404,7 +413,7 @@ pub fn read_csv_bytes(file: &str, bytes: &[u8], want: &[String], group: Option<&
                     DataError(msg)
                 })?
             };
-            values.push(v);
+            values.push(if codes.contains(&v) { f64::NAN } else { v });
         }
         if let (Some(gi), Some(gs)) = (gidx, groups.as_mut()) {
             gs.push(clean(&String::from_utf8_lossy(&rec[gi])).to_string());

@@ -278,6 +278,8 @@ struct Block<'a> {
     shift: Option<DVector<f64>>,
     buf: Vec<f64>,
     acc: Moments,
+    /// numeric `--na` codes
+    codes: Vec<f64>,
 }
 
 impl<'a> Block<'a> {
@@ -291,6 +293,7 @@ impl<'a> Block<'a> {
             shift: None,
             buf: Vec::with_capacity(BATCH * p),
             acc: Moments::new(p),
+            codes: opt.na_codes(),
         }
     }
 
@@ -311,6 +314,7 @@ impl<'a> Block<'a> {
             if t != usize::MAX {
                 match cell_value(s, self.opt) {
                     Some(v) => {
+                        let v = if self.codes.contains(&v) { f64::NAN } else { v };
                         complete &= !v.is_nan();
                         self.row[t] = v;
                     }
@@ -457,6 +461,7 @@ fn parse_block(bytes: &[u8], delim: u8, opt: &CsvOptions, target: &[usize], p: u
                         let cell = std::str::from_utf8(&bytes[start..i]).map_err(|_| Stop::Invalid)?;
                         cell_value(cell, opt).ok_or(Stop::Invalid)?
                     };
+                    let v = if !b.codes.is_empty() && b.codes.contains(&v) { f64::NAN } else { v };
                     complete &= !v.is_nan();
                     b.row[t] = v;
                 }

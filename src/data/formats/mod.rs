@@ -303,10 +303,6 @@ fn resolve(file: &str, t: &dyn Table, want: &[String], group: Option<&str>) -> R
     Ok((idx, gidx))
 }
 
-/// The numbers among the `--na` tokens: codes that mark a missing value.
-fn na_codes(opt: &CsvOptions) -> Vec<f64> {
-    opt.na.iter().filter_map(|t| super::read::parse_number(t.trim()).ok()).collect()
-}
 
 /// A cell as a value of the model: a number, or text read as CSV reads it.
 fn value(file: &str, row: usize, name: &str, cell: Cell<'_>, opt: &CsvOptions, codes: &[f64]) -> Result<f64, DataError> {
@@ -360,7 +356,7 @@ fn read_table(
     opt: &CsvOptions,
 ) -> Result<(Dataset, Warnings), DataError> {
     let (idx, gidx) = resolve(file, t, want, group)?;
-    let codes = na_codes(opt);
+    let codes = opt.na_codes();
     let gcol = gidx.map(|g| t.columns()[g].clone());
     let namer = gcol.as_ref().map(|c| group_namer(file, c)).transpose()?;
     let mut values = Vec::new();
@@ -396,7 +392,7 @@ const BATCH: usize = 256;
 
 fn moments_table(file: &str, t: &mut dyn Table, want: &[String], opt: &CsvOptions) -> Result<(SampleStats, usize, Warnings), DataError> {
     let (idx, _) = resolve(file, t, want, None)?;
-    let codes = na_codes(opt);
+    let codes = opt.na_codes();
     let p = want.len();
     let mut acc = Moments::new(p);
     let mut shift: Option<DVector<f64>> = None;
