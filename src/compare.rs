@@ -11,6 +11,7 @@
 //! `crate::report::comparison`; JSON is the serialized value.
 
 use crate::fit::distributions::pchisq;
+use crate::fit::satorra2000::DiffPieces;
 use crate::inference::modindices::ModIndex;
 use crate::pipeline::{self, FitOptions, SemError};
 use crate::report::FitReport;
@@ -104,11 +105,16 @@ pub struct DiffTest {
     pub chisq_diff: Option<f64>,
     pub df_diff: Option<f64>,
     pub pvalue: Option<f64>,
-    /// "standard", or "satorra.bentler.2001" for robust estimators
+    /// "standard", "satorra.bentler.2001" for robust estimators (MLM,
+    /// MLR), or "satorra.2000" for WLSMV and ULSMV (lavaan's default there)
     pub method: String,
-    /// the Satorra-Bentler (2001) scaling factor of the difference
+    /// the Satorra-Bentler (2001) scaling factor of the difference; for
+    /// "satorra.2000" 1/a of the scaled-shifted statistic (T0 - T1) a + b
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scaling_factor: Option<f64>,
+    /// "satorra.2000": the shift b of the scaled-shifted statistic
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shift: Option<f64>,
     /// RMSEA of the difference (lavaan's lavTestLRT column):
     /// sqrt(max(0, (dchisq - ddf) / (N ddf))) sqrt(G)
     pub rmsea: Option<f64>,
@@ -171,11 +177,51 @@ pub fn lr_test(a: &ModelLine, b: &ModelLine) -> DiffTest {
         pvalue,
         method,
         scaling_factor,
+        shift: None,
         rmsea,
         cfi_diff: change(restricted.cfi, general.cfi),
         rmsea_diff: change(restricted.rmsea, general.rmsea),
         srmr_diff: change(restricted.srmr, general.srmr),
     }
+}
+
+/// The difference test of two fits with the estimator's own pieces
+/// (`pipeline::fit_with_pieces`): with both pieces (WLSMV, ULSMV) lavaan's
+/// scaled-shifted Satorra (2000) test, else `lr_test`. A test that cannot
+/// be computed has null statistics and a warning in `warnings`.
+pub fn diff_test(a: &ModelLine, pa: Option<&DiffPieces>, b: &ModelLine, pb: Option<&DiffPieces>, warnings: &mut Vec<String>) -> DiffTest {
+    let mut t = lr_test(a, b);
+    let (Some(pa), Some(pb)) = (pa, pb) else { return t };
+    let ((general, pg), (restricted, pr)) = if a.df.unwrap_or(0.0) <= b.df.unwrap_or(0.0) {
+        ((a, pa), (b, pb))
+    } else {
+        ((b, pb), (a, pa))
+    };
+    t.method = "satorra.2000".into();
+    t.rmsea = None;
+    t.chisq_diff = None;
+    t.pvalue = None;
+    let (Some(t1), Some(d1), Some(t0), Some(d0)) = (general.chisq, general.df, restricted.chisq, restricted.df) else {
+        warnings.push(format!(
+            "{} vs {}: no test statistics, so no difference test",
+            general.name, restricted.name
+        ));
+        return t;
+    };
+    match crate::fit::satorra2000::difference(pg, &pr.jac, t1, d1, t0, d0) {
+        Ok(d) => {
+            t.chisq_diff = Some(d.stat);
+            t.df_diff = Some(d.df);
+            t.scaling_factor = Some(d.scaling_factor).filter(|v| v.is_finite());
+            t.shift = Some(d.shift).filter(|v| v.is_finite());
+            t.pvalue = (d.df > 0.0).then(|| 1.0 - pchisq(d.stat.max(0.0), d.df));
+        }
+        Err(e) => warnings.push(format!(
+            "{} vs {}: the scaled difference test could not be computed: {e}",
+            general.name, restricted.name
+        )),
+    }
+    t
 }
 
 /// restricted minus general, when both exist.
@@ -193,9 +239,8 @@ pub struct CompareReport {
 
 /// `sem compare MODEL_A MODEL_B DATA`.
 pub fn compare(a: &Path, b: &Path, data: &Path, opt: &FitOptions) -> Result<CompareReport, SemError> {
-    let ra = pipeline::fit(a, data, opt)?;
-    let rb = pipeline::fit(b, data, opt)?;
-    refuse_ordinal(&ra, "sem compare")?;
+    let (ra, pa) = pipeline::fit_with_pieces(a, data, opt)?;
+    let (rb, pb) = pipeline::fit_with_pieces(b, data, opt)?;
     let (la, lb) = (
         ModelLine::new(&a.display().to_string(), &ra),
         ModelLine::new(&b.display().to_string(), &rb),
@@ -215,7 +260,7 @@ pub fn compare(a: &Path, b: &Path, data: &Path, opt: &FitOptions) -> Result<Comp
             warnings.push(format!("{} did not converge", l.name));
         }
     }
-    let test = lr_test(&la, &lb);
+    let test = diff_test(&la, pa.as_ref(), &lb, pb.as_ref(), &mut warnings);
     if test.chisq_diff.is_some_and(|c| c < 0.0) {
         warnings
             .push("the restricted model fits better than the general one (negative difference): the models are probably not nested".into());
@@ -257,25 +302,19 @@ pub const STEPS: &[(&str, &[&str])] = &[
     ("strict", &["loadings", "intercepts", "residuals"]),
 ];
 
-/// `sem invariance MODEL DATA --group COL`.
-/// lavaan's difference test for the WLS family (ordinal data) is not the
-/// Satorra-Bentler one used here: refuse rather than give a wrong p-value.
-fn refuse_ordinal(r: &FitReport, what: &str) -> Result<(), SemError> {
-    if r.parameters.iter().any(|p| p.op == "|") {
-        return Err(SemError::Input(format!(
-            "{what} with ordinal variables is not supported yet: lavaan's scaled difference test for {} is not implemented; compare the models' fit measures from `sem fit` instead",
-            r.estimator
-        )));
-    }
-    Ok(())
-}
+/// The steps with ordinal variables: thresholds and loadings are
+/// constrained together (lavaan's `group.equal = c("thresholds",
+/// "loadings")`, the usual second step for ordinal items), then intercepts,
+/// then residuals.
+pub const STEPS_ORDINAL: &[(&str, &[&str])] = &[
+    ("configural", &[]),
+    ("metric", &["thresholds", "loadings"]),
+    ("scalar", &["thresholds", "loadings", "intercepts"]),
+    ("strict", &["thresholds", "loadings", "intercepts", "residuals"]),
+];
 
+/// `sem invariance MODEL DATA --group COL`.
 pub fn invariance(model: &Path, data: &Path, opt: &FitOptions) -> Result<InvarianceReport, SemError> {
-    if opt.ordered.is_some() {
-        return Err(SemError::Input(
-            "sem invariance with ordinal variables (--ordered) is not supported yet: lavaan's scaled difference test for WLSMV is not implemented".into(),
-        ));
-    }
     let group = opt
         .group
         .clone()
@@ -284,12 +323,15 @@ pub fn invariance(model: &Path, data: &Path, opt: &FitOptions) -> Result<Invaria
     let mut groups = Vec::new();
     let mut warnings = Vec::new();
     let mut mis = Vec::new();
-    for (name, eq) in STEPS {
+    let mut pieces = Vec::new();
+    let steps_of = if opt.ordered.is_some() { STEPS_ORDINAL } else { STEPS };
+    for (name, eq) in steps_of {
         let o = FitOptions {
             group_equal: eq.iter().map(|s| s.to_string()).collect(),
             ..opt.clone()
         };
-        let r = pipeline::fit(model, data, &o)?;
+        let (r, p) = pipeline::fit_with_pieces(model, data, &o)?;
+        pieces.push(p);
         if !r.converged {
             warnings.push(format!("the {name} model did not converge"));
         }
@@ -318,7 +360,23 @@ pub fn invariance(model: &Path, data: &Path, opt: &FitOptions) -> Result<Invaria
             ..ModelLine::new(name, &r)
         });
     }
-    let tests = steps.windows(2).map(|w| lr_test(&w[0], &w[1])).collect();
+    let mut tests = Vec::new();
+    for k in 1..steps.len() {
+        let t = diff_test(&steps[k - 1], pieces[k - 1].as_ref(), &steps[k], pieces[k].as_ref(), &mut warnings);
+        if t.df_diff == Some(0.0) {
+            warnings.push(format!(
+                "the {} step constrains nothing beyond the {} step (same degrees of freedom){}",
+                steps[k].name,
+                steps[k - 1].name,
+                match (opt.ordered.is_some(), steps[k].name.as_str()) {
+                    (true, "scalar") => ": with ordinal data equal thresholds already make the intercepts equal (lavaan), and those of the latent responses are fixed at 0",
+                    (true, "strict") => ": in the delta parameterization the residual variances of the latent responses are not parameters",
+                    _ => "",
+                }
+            ));
+        }
+        tests.push(t);
+    }
     Ok(InvarianceReport {
         data_file: data.display().to_string(),
         group,

@@ -13,12 +13,14 @@
 //! `pipeline` runs these steps for one model and one data set; `hypotheses`
 //! decides which parameters are hypotheses and whether a fit supports them;
 //! `batch` runs the pipeline over many data sets in parallel, and `gates`
-//! checks a report against a CI's criteria.
+//! checks a report against a CI's criteria; `diagram` draws the path diagram
+//! of a report (SVG, DOT) and `report::html` puts it on a one-file page.
 
 pub mod batch;
 pub mod cli;
 pub mod compare;
 pub mod data;
+pub mod diagram;
 pub mod estimate;
 pub mod estimator;
 pub mod fit;

@@ -563,10 +563,26 @@ pub fn fit(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<FitR
     Ok(fit_prepared(&prep, opt))
 }
 
+/// `fit`, with what the estimator's nested-model difference test needs
+/// (`Fitting::difference_pieces`; `None` for estimators without one).
+pub fn fit_with_pieces(
+    model_path: &Path,
+    data_path: &Path,
+    opt: &FitOptions,
+) -> Result<(FitReport, Option<crate::fit::satorra2000::DiffPieces>), SemError> {
+    let prep = prepare(model_path, data_path, opt)?;
+    Ok(fit_prepared_full(&prep, opt, true))
+}
+
 /// Estimate a prepared model and report it: the estimator chosen in `opt`
 /// (`crate::estimator`) estimates, gives the vcov, scales the test and
 /// computes the fit measures; the rest is the same for every estimator.
 pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
+    fit_prepared_full(prep, opt, false).0
+}
+
+/// `fit_prepared`, with the difference-test pieces when `pieces`.
+fn fit_prepared_full(prep: &Prepared, opt: &FitOptions, pieces: bool) -> (FitReport, Option<crate::fit::satorra2000::DiffPieces>) {
     let model = &prep.model;
     let gd = &prep.data;
     let mut warnings = prep.warnings.clone();
@@ -631,12 +647,15 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         inference::bootstrap::apply(&mut rows, b);
     }
     // standard errors of the standardized solution: delta method with the
-    // (standard or robust) vcov; not computed from bootstrap draws, nor with
-    // ordinal variables (their latent-response variances are not free
-    // parameters of the RAM matrices that `standardize` differentiates)
-    let std_se = match (&vcov, boot.as_ref().is_some_and(|b| b.rows.is_some()) || prep.ordinal.is_some()) {
-        (Some(v), false) => inference::std_se::std_all_se(model, x, v),
-        _ => vec![None; model.pt.rows.len()],
+    // (standard or robust) vcov; not computed from bootstrap draws; with
+    // ordinal variables the estimator standardizes (`Fitting::std_all_at`)
+    let nrows = model.pt.rows.len();
+    let std_se = match (&vcov, boot.as_ref().is_some_and(|b| b.rows.is_some())) {
+        (Some(v), false) if fitting.std_all_at(x).is_some() => {
+            inference::std_se::std_all_se_by(nrows, x, v, |x| fitting.std_all_at(x).unwrap_or_default())
+        }
+        (Some(v), false) if prep.ordinal.is_none() => inference::std_se::std_all_se(model, x, v),
+        _ => vec![None; nrows],
     };
     let parameters: Vec<ParamOut> = model
         .pt
@@ -674,21 +693,30 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         fitmap.insert("bollen_stine_pvalue".into(), p.map_or(Value::Null, Value::from));
     }
     let r2 = r_square(model, &parameters, &prep.group_names);
+    // diagnostics: the estimator's own (ordinal data), else the moment-based
+    // ones when the estimator allows them
     let diagnostics = fitting.diagnostics_unavailable();
-    if let (Some(why), true) = (diagnostics, opt.modindices || opt.residuals) {
+    let own_residuals = if opt.residuals { fitting.residuals(x) } else { None };
+    let own_modindices = if opt.modindices { fitting.modindices(x) } else { None };
+    if own_residuals.as_ref().is_some_and(|r| r.iter().any(|g| g.th_raw.is_some())) {
+        warnings.push("--residuals with ordinal data: raw and correlation residuals (thresholds too); standardized residuals are null (lavaan 0.6-14 has none for categorical data)".into());
+    }
+    let (mi_left_out, res_left_out) = (opt.modindices && own_modindices.is_none(), opt.residuals && own_residuals.is_none());
+    if let (Some(why), true) = (diagnostics, mi_left_out || res_left_out) {
         warnings.push(why.into());
     }
-    let modindices = if opt.modindices && diagnostics.is_none() {
-        match inference::modindices::modindices(model, x, gd) {
-            Ok(m) => Some(m),
-            Err(e) => {
-                warnings.push(format!("modification indices: {e}"));
-                None
-            }
+    let modindices = match own_modindices {
+        Some(r) => Some(r),
+        None if opt.modindices && diagnostics.is_none() => Some(inference::modindices::modindices(model, x, gd)),
+        None => None,
+    }
+    .and_then(|r| match r {
+        Ok(m) => Some(m),
+        Err(e) => {
+            warnings.push(format!("modification indices: {e}"));
+            None
         }
-    } else {
-        None
-    };
+    });
     let hypotheses = hyp::evaluate(&parameters, &prep.expect, opt.alpha);
     let effects = opt.effects.map(|detail| {
         use inference::effects::Uncertainty;
@@ -706,7 +734,8 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         v
     });
     let nobs: Vec<usize> = fitting.nobs().unwrap_or_else(|| gd.iter().map(|d| d.n).collect());
-    FitReport {
+    let diff_pieces = if pieces { fitting.difference_pieces(x) } else { None };
+    let report = FitReport {
         converged: est.converged,
         estimator: estimator.name().into(),
         nobs: if nobs.len() == 1 { Value::from(nobs[0]) } else { Value::from(nobs) },
@@ -716,7 +745,8 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         r2,
         hypotheses,
         modindices,
-        residuals: (opt.residuals && diagnostics.is_none()).then(|| inference::residuals::residuals(model, x, gd, vcov.as_ref())),
+        residuals: own_residuals
+            .or_else(|| (opt.residuals && diagnostics.is_none()).then(|| inference::residuals::residuals(model, x, gd, vcov.as_ref()))),
         validity,
         effects,
         warnings,
@@ -744,7 +774,8 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
         ci_level: opt.ci_level,
         alpha: opt.alpha,
         sem_version: env!("CARGO_PKG_VERSION").into(),
-    }
+    };
+    (report, diff_pieces)
 }
 
 /// How the warning starts when the information matrix is singular.

@@ -101,3 +101,150 @@ fn batch_fits_ordinal_data_like_fit() {
     assert_eq!(r.datasets[0].fit, fit.fit);
     assert!(fit.fit["chisq_scaled"].as_f64().is_some());
 }
+
+/// `std_all_se` against lavaan's `standardizedSolution()` `se` on every
+/// ordinal fixture (`make_std_all_se.R`): loadings, thresholds, (latent
+/// response) variances, scale factors, within 1e-3 relative or 1e-4.
+#[test]
+fn ordinal_std_all_se_matches_standardized_solution() {
+    let all: Value = serde_json::from_str(&std::fs::read_to_string(Path::new(DIR).join("std_all_se.json")).unwrap()).unwrap();
+    let (mut compared, mut bad) = (0, Vec::new());
+    for (case, rows) in all.as_object().unwrap() {
+        let (got, _) = fit_case(DIR, case).unwrap();
+        let params = got["parameters"].as_array().unwrap();
+        for w in rows.as_array().unwrap() {
+            let (lhs, op, rhs) = (w["lhs"].as_str().unwrap(), w["op"].as_str().unwrap(), w["rhs"].as_str().unwrap());
+            let g = w["group"].as_u64().unwrap();
+            let Some(want) = w["se"].as_f64() else { continue };
+            let p = params
+                .iter()
+                .find(|p| {
+                    p["op"] == op
+                        && p["group"].as_u64().unwrap_or(1).max(1) == g
+                        && ((p["lhs"] == lhs && p["rhs"] == rhs) || (op == "~~" && p["lhs"] == rhs && p["rhs"] == lhs))
+                })
+                .unwrap_or_else(|| panic!("{case}: no row {lhs} {op} {rhs} group {g}"));
+            let ours = p["std_all_se"].as_f64();
+            if !ours.is_some_and(|a| (a - want).abs() <= 1e-4f64.max(1e-3 * want.abs())) {
+                bad.push(format!(
+                    "{case}: std_all_se of {lhs} {op} {rhs} (group {g}): ours {ours:?}, lavaan {want}"
+                ));
+            }
+            compared += 1;
+        }
+    }
+    assert!(bad.is_empty(), "{} of {compared} rows differ:\n{}", bad.len(), bad.join("\n"));
+    assert!(compared > 1000, "{compared} rows");
+}
+
+/// Our report of fixture `case` with extra flags.
+fn fit_with(case: &str, extra: &[&str]) -> Value {
+    let d = Path::new(DIR).join(case);
+    let args = std::fs::read_to_string(d.join("args")).unwrap();
+    let mut argv: Vec<String> = vec![
+        "sem".into(),
+        "fit".into(),
+        d.join("model.lav").display().to_string(),
+        d.join("data.csv").display().to_string(),
+    ];
+    argv.extend(args.split_whitespace().map(String::from));
+    argv.extend(extra.iter().map(|s| s.to_string()));
+    let Command::Fit(a) = Cli::try_parse_from(&argv).unwrap().command else {
+        unreachable!()
+    };
+    serde_json::to_value(sem::pipeline::fit(&a.model, &a.data, &a.options().unwrap()).unwrap()).unwrap()
+}
+
+/// `--residuals` against lavaan's `residuals(fit, "raw")` and
+/// `residuals(fit, "cor")` (cov, mean, th; `make_diagnostics.R`), 5e-4
+/// absolute (as the estimates); standardized residuals are null (lavaan has none for
+/// categorical data).
+#[test]
+fn ordinal_residuals_match_lavaan() {
+    let all: Value = serde_json::from_str(&std::fs::read_to_string(Path::new(DIR).join("diagnostics.json")).unwrap()).unwrap();
+    let mut bad = Vec::new();
+    let near = |a: &Value, b: &Value| (a.as_f64().unwrap() - b.as_f64().unwrap()).abs() < 5e-4;
+    for (case, exp) in all.as_object().unwrap() {
+        let got = fit_with(case, &["--residuals"]);
+        let res = got["residuals"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{case}: no residuals: {}", got["warnings"]));
+        for (kind, ours) in [("raw", "raw"), ("cor", "cor")] {
+            for (g, e) in exp[kind].as_array().unwrap().iter().enumerate() {
+                let r = &res[g];
+                for (i, row) in e["cov"].as_array().unwrap().iter().enumerate() {
+                    for (j, v) in row.as_array().unwrap().iter().enumerate() {
+                        if !near(&r[ours][i][j], v) {
+                            bad.push(format!("{case} group {g} {kind} [{i},{j}]: {} vs lavaan {v}", r[ours][i][j]));
+                        }
+                    }
+                }
+                for (k, v) in e["th"].as_array().unwrap().iter().enumerate() {
+                    if !near(&r["th_raw"][k], v) || r["th_names"][k] != e["th_names"][k] {
+                        bad.push(format!(
+                            "{case} group {g} th {k}: {} {} vs lavaan {} {v}",
+                            r["th_names"][k], r["th_raw"][k], e["th_names"][k]
+                        ));
+                    }
+                }
+                for (k, v) in e["mean"].as_array().unwrap().iter().enumerate() {
+                    if !near(&r["mean_raw"][k], v) {
+                        bad.push(format!("{case} group {g} mean {k}: {} vs lavaan {v}", r["mean_raw"][k]));
+                    }
+                }
+                assert!(r["standardized"][0][1].is_null());
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+/// `--modindices` against lavaan's `modindices()` (`make_diagnostics.R`):
+/// the same rows, mi, epc, sepc.lv and sepc.all within 1e-3 relative or
+/// 1e-3 absolute.
+#[test]
+fn ordinal_modindices_match_lavaan() {
+    let all: Value = serde_json::from_str(&std::fs::read_to_string(Path::new(DIR).join("diagnostics.json")).unwrap()).unwrap();
+    let mut bad = Vec::new();
+    for (case, exp) in all.as_object().unwrap() {
+        let got = fit_with(case, &["--modindices"]);
+        let mis = got["modindices"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{case}: no modindices: {}", got["warnings"]));
+        let want: Vec<&Value> = exp["modindices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["mi"].as_f64().is_some())
+            .collect();
+        if mis.len() != want.len() {
+            bad.push(format!("{case}: {} modification indices vs lavaan {}", mis.len(), want.len()));
+        }
+        for w in want {
+            let same = |m: &&Value| {
+                m["op"] == w["op"]
+                    && m["group"] == w["group"]
+                    && ((m["lhs"] == w["lhs"] && m["rhs"] == w["rhs"]) || (w["op"] == "~~" && m["lhs"] == w["rhs"] && m["rhs"] == w["lhs"]))
+            };
+            let Some(m) = mis.iter().find(same) else {
+                bad.push(format!("{case}: no row {} {} {} group {}", w["lhs"], w["op"], w["rhs"], w["group"]));
+                continue;
+            };
+            for k in ["mi", "epc", "sepc_lv", "sepc_all"] {
+                let (a, b) = (m[k].as_f64(), w[k].as_f64());
+                let ok = match (a, b) {
+                    (Some(a), Some(b)) => (a - b).abs() <= 0.001f64.max(0.001 * b.abs()),
+                    (None, None) => true,
+                    _ => false,
+                };
+                if !ok {
+                    bad.push(format!(
+                        "{case}: {} {} {} group {} {k}: {} vs lavaan {}",
+                        w["lhs"], w["op"], w["rhs"], w["group"], m[k], w[k]
+                    ));
+                }
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{} differences:\n{}", bad.len(), bad.join("\n"));
+}

@@ -215,14 +215,15 @@ fn markdown_shows_the_scaled_and_robust_tests() {
     // lavaan: chisq 85.306 / scaled 87.132, CFI 0.931 / 0.925, robust CFI 0.930, robust RMSEA 0.092
     assert!(md.contains("| test | N | npar | chisq |"), "{md}");
     assert!(md.contains("| standard | 301 | 21 | 85.306 | 24 |"), "{md}");
-    assert!(md.contains("| scaled | 301 | 21 | 87.132 | 24 | 0.000 | 0.925 | 0.888 |"), "{md}");
+    // APA style: p as < .001, no leading zero for CFI, TLI, RMSEA
+    assert!(md.contains("| scaled | 301 | 21 | 87.132 | 24 | < .001 | .925 | .888 |"), "{md}");
     assert!(
-        md.contains("| robust | 301 | 21 |  | 24 |  | 0.930 | 0.895 | 0.092 [0.072, 0.114]"),
+        md.contains("| robust | 301 | 21 |  | 24 |  | .930 | .895 | .092 [.072, .114]"),
         "{md}"
     );
     assert!(md.contains("| measure | Standard | Scaled |"), "{md}");
     assert!(md.contains("| Scaling correction factor |  | 0.979 |"), "{md}");
-    assert!(md.contains("| Robust Comparative Fit Index (CFI) |  | 0.930 |"), "{md}");
+    assert!(md.contains("| Robust Comparative Fit Index (CFI) |  | .930 |"), "{md}");
     // plain ML keeps the one-row table
     let md = stdout(&sem(&[
         "fit",

@@ -23,6 +23,8 @@ pub enum BatchFormat {
     Csv,
     Json,
     Markdown,
+    /// one self-contained page: the model's diagram and the tables
+    Html,
 }
 
 #[derive(Args, Debug)]
@@ -80,7 +82,14 @@ pub fn render_styled(r: &BatchReport, f: BatchFormat, style: Style) -> String {
         BatchFormat::Csv => batch_csv::render_styled(r, style),
         BatchFormat::Json => serde_json::to_string_pretty(r).unwrap_or_default() + "\n",
         BatchFormat::Markdown => batch_markdown::render_styled(r, style),
+        BatchFormat::Html => render_html(r, style, None),
     }
+}
+
+/// The HTML page: the markdown tables, with the model's diagram (`figure`, inline SVG).
+pub fn render_html(r: &BatchReport, style: Style, figure: Option<&str>) -> String {
+    let title = format!("sem batch: {}", r.model_file);
+    crate::report::html::markdown_page(&title, &batch_markdown::render_styled(r, style), figure)
 }
 
 pub fn run(a: BatchArgs) -> Result<u8, SemError> {
@@ -102,10 +111,14 @@ pub fn run(a: BatchArgs) -> Result<u8, SemError> {
     let result = crate::batch::run(&a.model, &data, &opt, &gates, a.jobs.map(usize::from), &on_done);
     bar.finish_and_clear();
     let r = result?;
-    emit(
-        &render_styled(&r, a.format, Style::with_digits(a.digits.map(usize::from))),
-        a.output.as_deref(),
-    )?;
+    let style = Style::with_digits(a.digits.map(usize::from));
+    let text = if a.format == BatchFormat::Html {
+        let figure = crate::diagram::command::structure_svg(&a.model, &opt);
+        render_html(&r, style, figure.as_deref())
+    } else {
+        render_styled(&r, a.format, style)
+    };
+    emit(&text, a.output.as_deref())?;
     for d in &r.datasets {
         if d.error.is_some() {
             eprintln!("error: {}: {}: {}", d.dataset, d.status.describe(), d.reason());

@@ -8,9 +8,10 @@ use crate::pipeline::SemError;
 use crate::report::comparison::{self, View};
 use crate::report::Style;
 
-fn render(v: &View, json: impl FnOnce() -> String, format: Format, digits: Option<u8>) -> String {
+fn render(v: &View, json: impl FnOnce() -> String, format: Format, digits: Option<u8>, figure: Option<&str>) -> String {
     let style = Style::with_digits(digits.map(usize::from));
     match format {
+        Format::Html => crate::report::html::markdown_page(&v.title, &comparison::markdown(v, style), figure),
         Format::Json => json(),
         Format::Text => comparison::text(v, style),
         Format::Markdown => comparison::markdown(v, style),
@@ -30,7 +31,7 @@ pub fn run_compare(a: CompareArgs) -> Result<u8, SemError> {
     drop(spinner);
     let r = r?;
     let json = || serde_json::to_string_pretty(&r).unwrap_or_default() + "\n";
-    emit(&render(&View::of_compare(&r), json, a.format, a.digits), a.output.as_deref())?;
+    emit(&render(&View::of_compare(&r), json, a.format, a.digits, None), a.output.as_deref())?;
     Ok(if r.models.iter().all(|m| m.converged) { 0 } else { 1 })
 }
 
@@ -51,6 +52,12 @@ pub fn run_invariance(a: InvarianceArgs) -> Result<u8, SemError> {
     drop(spinner);
     let r = r?;
     let json = || serde_json::to_string_pretty(&r).unwrap_or_default() + "\n";
-    emit(&render(&View::of_invariance(&r), json, a.format, a.digits), a.output.as_deref())?;
+    let figure = (a.format == Format::Html)
+        .then(|| crate::diagram::command::structure_svg(&a.model, &opt))
+        .flatten();
+    emit(
+        &render(&View::of_invariance(&r), json, a.format, a.digits, figure.as_deref()),
+        a.output.as_deref(),
+    )?;
     Ok(if r.steps.iter().all(|m| m.converged) { 0 } else { 1 })
 }

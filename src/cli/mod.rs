@@ -6,6 +6,7 @@
 pub mod batch;
 pub mod bootstrap;
 pub mod comparison;
+pub mod diagram;
 pub mod gates;
 pub mod generate;
 pub mod output;
@@ -48,6 +49,9 @@ pub enum Command {
     Invariance(InvarianceArgs),
     /// Draw a data set from a population model written with fixed values (CSV)
     Simulate(SimulateArgs),
+    /// Draw the path diagram of a model (SVG or DOT); with DATA the fitted values
+    #[command(after_help = diagram::AFTER_HELP)]
+    Diagram(diagram::DiagramArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
     Completions(generate::CompletionsArgs),
     /// Print the man page sem(1) (roff), e.g. `sem man > sem.1`
@@ -96,6 +100,8 @@ pub enum Format {
     Json,
     Csv,
     Markdown,
+    /// one self-contained page: the path diagram and APA-style tables (no network needed)
+    Html,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -411,6 +417,7 @@ pub fn render_fit_styled(r: &FitReport, f: Format, style: report::Style) -> Stri
         Format::Json => serde_json::to_string_pretty(r).unwrap_or_default() + "\n",
         Format::Csv => report::csv_out::render_styled(r, style),
         Format::Markdown => report::markdown::render_styled(r, style),
+        Format::Html => report::html::render(r, style),
     }
 }
 
@@ -480,6 +487,15 @@ pub fn run(cli: Cli) -> Result<u8, SemError> {
                 Format::Json => serde_json::to_string_pretty(&r).unwrap_or_default() + "\n",
                 Format::Text => report::check::render_text(&r),
                 Format::Markdown => report::check::render_markdown(&r),
+                Format::Html => {
+                    let d = crate::diagram::Diagram::from_check(&r, &crate::diagram::Options::default());
+                    let figure = crate::diagram::svg::render_inline(&d, "fig1");
+                    report::html::markdown_page(
+                        &format!("sem check: {}", r.model_file),
+                        &report::check::render_markdown(&r),
+                        Some(&figure),
+                    )
+                }
                 Format::Csv => {
                     let mut w = csv::Writer::from_writer(Vec::new());
                     for p in &r.parameters {
@@ -491,6 +507,7 @@ pub fn run(cli: Cli) -> Result<u8, SemError> {
             emit(&text, a.output.as_deref())?;
             Ok(if r.df < 0 { 1 } else { 0 })
         }
+        Command::Diagram(a) => diagram::run(a),
         Command::Simulate(a) => a.run(),
         Command::Completions(a) => generate::run_completions(a),
         Command::Man(a) => generate::run_man(a),

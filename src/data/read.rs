@@ -363,6 +363,7 @@ pub fn read_csv_bytes(file: &str, bytes: &[u8], want: &[String], group: Option<&
     let mut groups = gidx.map(|_| Vec::new());
     let mut rec = csv::ByteRecord::new();
     let codes = opt.na_codes();
+    let mut cursor = LineCursor::default();
     loop {
         match rdr.read_byte_record(&mut rec) {
             Ok(false) => break,
@@ -372,7 +373,7 @@ pub fn read_csv_bytes(file: &str, bytes: &[u8], want: &[String], group: Option<&
                 return Err(DataError(format!("{file}:{line}: {e}")));
             }
         }
-        let line = rec.position().map_or(0, |p| line_at(bytes, p.byte() as usize));
+        let line = rec.position().map_or(0, |p| cursor.line_at(bytes, p.byte() as usize));
         if rec.iter().all(|c| c.trim_ascii().is_empty()) && rec.len() < header.len().max(2) {
             continue; // a blank line, perhaps with spaces
         }
@@ -439,6 +440,39 @@ pub fn looks_like_data(header: &[String]) -> bool {
     numbers > 0 && 2 * numbers > header.len()
 }
 
+/// `line_at` for records read in order: the line breaks before the last
+/// position are counted once, so reading a file costs one pass over it
+/// instead of one pass per record.
+#[derive(Default)]
+struct LineCursor {
+    pos: usize,
+    breaks: u64,
+}
+
+impl LineCursor {
+    fn line_at(&mut self, bytes: &[u8], at: usize) -> u64 {
+        let mut at = at.min(bytes.len());
+        while at < bytes.len() && matches!(bytes[at], b'\r' | b'\n') {
+            at += 1;
+        }
+        if at < self.pos {
+            *self = LineCursor::default();
+        }
+        self.breaks += count_breaks(bytes, self.pos, at);
+        self.pos = at;
+        self.breaks + 1
+    }
+}
+
+/// Line ends (`\n`, `\r\n`, a lone `\r`) in `bytes[from..to]`.
+fn count_breaks(bytes: &[u8], from: usize, to: usize) -> u64 {
+    bytes[from..to]
+        .iter()
+        .enumerate()
+        .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && bytes.get(from + i + 1) != Some(&b'\n')))
+        .count() as u64
+}
+
 /// The 1-based line of the record that starts at byte `at`. The csv crate's
 /// own line count is one short after CRLF line ends (and does not count a
 /// lone `\r`), so lines are counted here: a line ends at `\n`, `\r\n` or a
@@ -478,5 +512,21 @@ pub fn parse_number(t: &str) -> Result<f64, &'static str> {
         Ok(_) if t.bytes().any(|b| b.is_ascii_digit()) => Err("too large to be a finite number"),
         Ok(_) => Err("infinite, not a finite number"),
         Err(_) => Err("not a number"),
+    }
+}
+
+#[cfg(test)]
+mod line_tests {
+    use super::*;
+
+    #[test]
+    fn line_cursor_agrees_with_line_at() {
+        let bytes = b"a,b\n1,2\r\n3,4\r5,6\n\n7,8\r\n";
+        let mut c = LineCursor::default();
+        for at in 0..=bytes.len() {
+            assert_eq!(c.line_at(bytes, at), line_at(bytes, at), "at {at}");
+        }
+        // going back restarts the count
+        assert_eq!(c.line_at(bytes, 4), line_at(bytes, 4));
     }
 }

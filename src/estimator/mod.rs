@@ -152,6 +152,34 @@ pub trait Fitting {
     fn nobs(&self) -> Option<Vec<usize>> {
         None
     }
+    /// Modification indices by the estimator's own statistics (ordinal
+    /// data); `None`: the moment-based ones, when `diagnostics_unavailable`
+    /// allows them.
+    fn modindices(&mut self, _x: &[f64]) -> Option<Result<Vec<crate::inference::modindices::ModIndex>, String>> {
+        None
+    }
+    /// The residuals of the fitted statistics (lavaan's `residuals()`), for
+    /// estimators whose statistics are not the sample moments (ordinal
+    /// data); `None`: the moment-based residuals, when
+    /// `diagnostics_unavailable` allows them.
+    fn residuals(&mut self, _x: &[f64]) -> Option<Vec<crate::inference::residuals::GroupResiduals>> {
+        None
+    }
+    /// std.all of every parameter-table row at `x` (NaN where there is
+    /// none), for estimators whose standardized values are not those of
+    /// the prepared RAM model at `x` (ordinal data: thresholds, scale
+    /// factors, latent-response variances that follow from `x`); the
+    /// delta method of `std_all_se` differentiates it. `None`: standardize
+    /// the prepared model.
+    fn std_all_at(&mut self, _x: &[f64]) -> Option<Vec<f64>> {
+        None
+    }
+    /// What the Satorra (2000) scaled-shifted difference test of nested
+    /// models needs from this fit at `x` (`crate::fit::satorra2000`), for
+    /// estimators whose `compare` uses that test; `None` otherwise.
+    fn difference_pieces(&mut self, _x: &[f64]) -> Option<crate::fit::satorra2000::DiffPieces> {
+        None
+    }
     /// `None` when modification indices and residuals (moment-based
     /// diagnostics) apply, else why not.
     fn diagnostics_unavailable(&self) -> Option<&'static str> {

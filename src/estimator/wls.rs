@@ -28,7 +28,9 @@ use super::{Baseline, Estimator, Fitting, Scaling};
 use crate::estimate::objective::GroupData;
 use crate::estimate::wls::{self as ew, Layout, Value, WlsGroup};
 use crate::estimate::{start, Estimate};
+use crate::fit::satorra2000::DiffPieces;
 use crate::fit::{categorical, Measures};
+use crate::inference::residuals::GroupResiduals;
 use crate::inference::{NotIdentified, RowEstimate};
 use crate::model::ram::Mat;
 use crate::model::Model;
@@ -121,6 +123,7 @@ impl Estimator for Wls {
                 weight: self.weight(),
                 baseline: None,
                 pieces: None,
+                scratch: None,
             }),
             Err(e) => {
                 // `check` refuses this before; keep the fit going as ML
@@ -148,6 +151,9 @@ struct WlsFit<'a> {
     weight: WeightKind,
     baseline: Option<Baseline>,
     pieces: Option<Pieces>,
+    /// a copy of the model whose fixed latent-response variances
+    /// `std_all_at` updates in place (the delta parameterization)
+    scratch: Option<Model>,
 }
 
 impl WlsFit<'_> {
@@ -445,6 +451,133 @@ impl Fitting for WlsFit<'_> {
         })
     }
 
+    fn modindices(&mut self, x: &[f64]) -> Option<Result<Vec<crate::inference::modindices::ModIndex>, String>> {
+        let reported = self.reported_model(x);
+        let std_model = reported.as_ref().unwrap_or(&self.prep.model);
+        Some(crate::inference::modindices::modindices_wls(
+            &self.prep.model,
+            std_model,
+            x,
+            &self.groups,
+        ))
+    }
+
+    fn residuals(&mut self, x: &[f64]) -> Option<Vec<GroupResiduals>> {
+        let model = &self.prep.model;
+        let ov = &model.ram.ov;
+        let p = ov.len();
+        let mut out = Vec::new();
+        for grp in &self.groups {
+            let imp = ew::implied(model, &grp.lay, x)?;
+            let nth = grp.lay.th.len();
+            // the covariance matrix of a wls.obs-ordered vector: 1 on the
+            // diagonal of ordinal variables, the continuous variances after
+            // the thresholds, then the lower triangle column by column
+            let cov = |v: &DVector<f64>| {
+                let mut m = DMatrix::from_element(p, p, 1.0);
+                for (k, &j) in grp.lay.num.iter().enumerate() {
+                    m[(j, j)] = v[nth + k];
+                }
+                let mut k = grp.lay.first();
+                for j in 0..p {
+                    for i in j + 1..p {
+                        m[(i, j)] = v[k];
+                        m[(j, i)] = v[k];
+                        k += 1;
+                    }
+                }
+                m
+            };
+            let (s, sig) = (cov(&grp.obs), cov(&imp));
+            let cor = |m: &DMatrix<f64>, i: usize, j: usize| m[(i, j)] / (m[(i, i)] * m[(j, j)]).sqrt();
+            let rows = |f: &dyn Fn(usize, usize) -> f64| (0..p).map(|i| (0..p).map(|j| f(i, j)).collect()).collect();
+            // ordinal variables: sample mean 0 minus the latent response's implied mean
+            let (moments, _) = ew::implied_moments(model, &grp.lay, x)?;
+            let mut mean_raw: Vec<f64> = (0..p).map(|j| -moments.mu[j]).collect();
+            let (mut th_names, mut th_raw) = (Vec::new(), Vec::new());
+            for (k, &(j, r, _)) in grp.lay.th.iter().enumerate() {
+                if grp.lay.is_mean(k) {
+                    // a continuous variable's entry is minus its mean
+                    mean_raw[j] = -(grp.obs[k] - imp[k]);
+                } else {
+                    th_names.push(format!("{}|{}", ov[j], model.pt.rows[r].rhs));
+                    th_raw.push(grp.obs[k] - imp[k]);
+                }
+            }
+            out.push(GroupResiduals {
+                group: grp.lay.group + 1,
+                names: ov.clone(),
+                raw: rows(&|i, j| s[(i, j)] - sig[(i, j)]),
+                cor: rows(&|i, j| cor(&s, i, j) - cor(&sig, i, j)),
+                // lavaan 0.6-14 has no standardized residuals for categorical data
+                standardized: vec![vec![None; p]; p],
+                mean_raw: Some(mean_raw),
+                mean_standardized: None,
+                th_names: Some(th_names),
+                th_raw: Some(th_raw),
+            });
+        }
+        Some(out)
+    }
+
+    fn std_all_at(&mut self, x: &[f64]) -> Option<Vec<f64>> {
+        // called twice per parameter by the delta method: one model copy,
+        // its delta-parameterization residual variances set from `x`
+        let mut model = self.scratch.take().unwrap_or_else(|| self.prep.model.clone());
+        let mut ths = Vec::new();
+        for grp in &self.groups {
+            let Some((imp, theta)) = ew::implied_moments(&self.prep.model, &grp.lay, x) else {
+                self.scratch = Some(model);
+                return None;
+            };
+            if !grp.lay.theta {
+                for c in model.ram.groups[grp.lay.group].cells.iter_mut() {
+                    if c.mat == Mat::S && c.i == c.j && c.x.is_none() {
+                        if let Some(k) = grp.lay.ord.iter().position(|&j| j == c.i) {
+                            c.fixed = theta[k];
+                        }
+                    }
+                }
+            }
+            let d = ew::scales(&grp.lay, &imp, x);
+            for (k, &(j, r, th)) in grp.lay.th.iter().enumerate() {
+                if !grp.lay.is_mean(k) {
+                    ths.push((r, th.at(x) * d[j]));
+                }
+            }
+        }
+        let (_, all) = crate::inference::standardize::standardize(&model, x);
+        let mut v: Vec<f64> = all.iter().map(|o| o.unwrap_or(f64::NAN)).collect();
+        for (r, t) in ths {
+            v[r] = t;
+        }
+        for (r, row) in model.pt.rows.iter().enumerate() {
+            if row.op == "~*~" {
+                v[r] = 1.0;
+            }
+        }
+        let v = crate::inference::std_se::with_definitions(&model, v);
+        self.scratch = Some(model);
+        Some(v)
+    }
+
+    fn difference_pieces(&mut self, x: &[f64]) -> Option<DiffPieces> {
+        if !self.mv {
+            return None;
+        }
+        let stats = self.prep.ordinal.as_deref()?;
+        let fg = self.fg();
+        self.ensure(x);
+        let p = self.pieces.as_ref()?;
+        Some(DiffPieces {
+            jac: p.jac.clone(),
+            weight: self.groups.iter().map(|g| g.weight.clone()).collect(),
+            gamma: stats.iter().map(|s| s.nacov.clone()).collect(),
+            fg,
+            info_inv: p.e_inv.clone()?,
+        })
+    }
+
     fn se_type(&self) -> &'static str {
         if self.mv {
             "Robust.sem"
@@ -454,7 +587,7 @@ impl Fitting for WlsFit<'_> {
     }
 
     fn diagnostics_unavailable(&self) -> Option<&'static str> {
-        Some("--modindices and --residuals are not available with ordinal data yet; they were left out")
+        Some("--modindices and --residuals could not be computed for the ordinal statistics (the implied statistics do not exist at the estimates); they were left out")
     }
 
     fn nobs(&self) -> Option<Vec<usize>> {

@@ -15,8 +15,10 @@
 //!   (V the normal-theory weight of the correlations, all blocks without
 //!   the thresholds), its baseline XX3_0 = -N log|R|, c3_0 = tr(Gamma) / df3_0;
 //!   null when the polychoric matrix is not positive definite;
-//! - RMR/SRMR/CRMR from the correlation residuals (continuous variables'
-//!   covariances over their own standard deviations), the "total" versions
+//! - RMR/SRMR/CRMR from the correlation residuals (Bentler's: observed
+//!   and implied covariances of continuous variables over the observed
+//!   standard deviations; the diagonal does not count, but SRMR still
+//!   divides by p(p+1)/2, as lavaan 0.6-14), the "total" versions
 //!   with the threshold residuals counted as means (not the means of the
 //!   continuous variables); RMR in the covariance metric (with the variance
 //!   residuals of continuous variables); srmr = srmr_bentler_nomean;
@@ -314,8 +316,8 @@ pub fn measures(inp: Inputs) -> Measures {
         let mut k = grp.lay.first();
         for j in 0..p {
             for i in j + 1..p {
-                let o = grp.obs[k] / (var(&grp.obs, i) * var(&grp.obs, j)).sqrt();
-                let e = imp[k] / (var(imp, i) * var(imp, j)).sqrt();
+                let sd = (var(&grp.obs, i) * var(&grp.obs, j)).sqrt();
+                let (o, e) = (grp.obs[k] / sd, imp[k] / sd);
                 ss_cor += (o - e) * (o - e);
                 ss_raw += r[k] * r[k];
                 k += 1;

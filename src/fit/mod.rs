@@ -15,6 +15,7 @@ pub mod categorical;
 pub mod distributions;
 pub mod fiml;
 pub mod indices;
+pub mod satorra2000;
 
 use crate::estimate::objective::{eval_group, GroupData};
 use crate::model::Model;

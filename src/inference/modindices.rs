@@ -148,9 +148,9 @@ fn sym_inverse(m: &DMatrix<f64>) -> Option<DMatrix<f64>> {
     Some(eig.map(|v| 1.0 / v))
 }
 
-/// All modification indices, largest first.
-pub fn modindices(model: &Model, x: &[f64], data: &[GroupData]) -> Result<Vec<ModIndex>, String> {
-    let cands = candidates(model);
+/// The model's RAM matrices extended by every candidate (new parameters
+/// after the model's own, at `x`'s end), and the extended parameter vector.
+fn extend(model: &Model, x: &[f64], cands: &[Candidate]) -> (crate::model::Ram, Vec<f64>) {
     let nx = model.ram.nx;
     let mut ram = model.ram.clone();
     let mut xe = x.to_vec();
@@ -176,11 +176,62 @@ pub fn modindices(model: &Model, x: &[f64], data: &[GroupData]) -> Result<Vec<Mo
         xe.push(c.value);
     }
     ram.nx = nx + cands.len();
+    (ram, xe)
+}
+
+/// All modification indices, largest first.
+pub fn modindices(model: &Model, x: &[f64], data: &[GroupData]) -> Result<Vec<ModIndex>, String> {
+    let cands = candidates(model);
+    let (ram, xe) = extend(model, x, &cands);
     let info = expected_information(&ram, &xe, data).ok_or("the implied covariance matrix is not positive definite")?;
     let grad = gradient(&ram, &xe, data).ok_or("the implied covariance matrix is not positive definite")?;
+    let ntot: f64 = data.iter().map(|d| d.n as f64).sum();
+    let score: Vec<f64> = grad.iter().map(|g| -0.5 * g).collect();
+    indices(model, x, &cands, &info, &score, ntot)
+}
+
+/// Modification indices of the WLS family (ordinal data), as lavaan's
+/// `modindices()` for DWLS/WLS/ULS: the same candidates, with E = sum_g
+/// f_g Delta_g'W_g Delta_g the expected information of the extended model
+/// and s = (N - G)/N sum_g f_g Delta_g'W_g (s_g - sigma_g) the score (Delta
+/// the Jacobian of the implied thresholds and correlations; the factor is
+/// that of lavaan's test statistic (N - G) F). `std_model` is the
+/// model whose variances standardize the EPCs (the delta
+/// parameterization's latent-response variances filled in).
+pub fn modindices_wls(
+    model: &Model,
+    std_model: &Model,
+    x: &[f64],
+    groups: &[crate::estimate::wls::WlsGroup],
+) -> Result<Vec<ModIndex>, String> {
+    use crate::estimate::wls as ew;
+    let cands = candidates(model);
+    let (ram, xe) = extend(model, x, &cands);
+    let ext = Model { ram, ..model.clone() };
+    let ntot: f64 = groups.iter().map(|g| g.n as f64).sum();
+    let ne = xe.len();
+    let mut info = DMatrix::zeros(ne, ne);
+    let mut score = nalgebra::DVector::zeros(ne);
+    for g in groups {
+        let fg = g.n as f64 / ntot;
+        let jac = ew::jacobian(&ext, &g.lay, &xe).ok_or("the implied statistics could not be computed")?;
+        let imp = ew::implied(&ext, &g.lay, &xe).ok_or("the implied statistics could not be computed")?;
+        let wd = g.weigh(&jac);
+        info += wd.transpose() * &jac * fg;
+        score += wd.transpose() * (&g.obs - imp) * fg;
+    }
+    // lavaan's WLS gradient carries the (N - G) / N of its test statistic
+    let shrink = (ntot - groups.len() as f64) / ntot;
+    let score: Vec<f64> = score.iter().map(|v| v * shrink).collect();
+    indices(std_model, x, &cands, &info, &score, ntot)
+}
+
+/// MI and EPC of every candidate from the extended model's unit information
+/// and score (the model's own parameters first).
+fn indices(model: &Model, x: &[f64], cands: &[Candidate], info: &DMatrix<f64>, score: &[f64], ntot: f64) -> Result<Vec<ModIndex>, String> {
+    let nx = model.ram.nx;
     let i22 = info.view((0, 0), (nx, nx)).into_owned();
     let i22_inv = sym_inverse(&i22).ok_or("could not compute modification indices: the information matrix is singular")?;
-    let ntot: f64 = data.iter().map(|d| d.n as f64).sum();
     let (std_lv, std_all) = std_factors(model, x);
     let mut out = Vec::new();
     for (k, c) in cands.iter().enumerate() {
@@ -190,7 +241,7 @@ pub fn modindices(model: &Model, x: &[f64], data: &[GroupData]) -> Result<Vec<Mo
         if v.is_nan() || v < f64::EPSILON.cbrt() {
             continue;
         }
-        let s = -0.5 * grad[e];
+        let s = score[e];
         let mi = ntot * s * s / v;
         let epc = s / v;
         let (fl, fa) = (std_lv[c.group - 1](c), std_all[c.group - 1](c));

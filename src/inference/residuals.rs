@@ -29,6 +29,12 @@ pub struct GroupResiduals {
     pub mean_raw: Option<Vec<f64>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mean_standardized: Option<Vec<Option<f64>>>,
+    /// ordinal data: the threshold residuals (sample minus implied, lavaan's
+    /// `residuals()$th`), named `x1|t1`, in lavaan's order
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub th_names: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub th_raw: Option<Vec<f64>>,
 }
 
 fn ratio(r: f64, var: f64) -> Option<f64> {
@@ -139,6 +145,8 @@ pub fn residuals(model: &Model, x: &[f64], data: &[GroupData], vcov: Option<&DMa
             standardized: std,
             mean_raw,
             mean_standardized: mean_std,
+            th_names: None,
+            th_raw: None,
         });
     }
     out

@@ -188,6 +188,22 @@ fn per_group<T: Clone>(v: &[T], g: usize, ngroups: usize, span: Span, what: &str
 
 /// Build the parameter table from the syntax.
 pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagnostic> {
+    // lavaan (lav_options_set): with categorical data, equal intercepts
+    // imply equal thresholds and equal thresholds imply equal intercepts
+    // (of the continuous variables)
+    let categorical = !opt.ordered.is_empty() || syntax.statements.iter().any(|s| s.op == Op::Threshold);
+    let eq = |k: &str| opt.group_equal.iter().any(|x| x == k);
+    let implied_eq = if categorical && eq("thresholds") != eq("intercepts") {
+        let mut ge = opt.group_equal.clone();
+        ge.push(if eq("thresholds") { "intercepts" } else { "thresholds" }.to_string());
+        Some(TableOptions {
+            group_equal: ge,
+            ..opt.clone()
+        })
+    } else {
+        None
+    };
+    let opt = implied_eq.as_ref().unwrap_or(opt);
     let ngroups = opt.ngroups.max(1);
     // 1. flatten the user's formulas, merging repeated terms
     let mut flat: Vec<Flat> = Vec::new();
@@ -787,6 +803,14 @@ fn apply_group_equal(rows: &mut [ParRow], names: &VarNames, keys: &[String]) {
             continue;
         };
         if rows[j].free == 0 {
+            // equal to a fixed row: fixed at its value, as lavaan (the
+            // residual variances of ordinal variables in the theta
+            // parameterization, free in later groups with equal
+            // thresholds, stay at group 1's 1 with equal residuals)
+            if k == "residuals" && rows[j].ustart.is_some() {
+                rows[i].free = 0;
+                rows[i].ustart = rows[j].ustart;
+            }
             continue;
         }
         if rows[j].label.is_empty() {

@@ -72,6 +72,8 @@ impl<'a> View<'a> {
 pub fn method_words(t: &DiffTest) -> &'static str {
     if t.method == "satorra.bentler.2001" {
         "scaled (Satorra-Bentler 2001)"
+    } else if t.method == "satorra.2000" {
+        "scaled-shifted (Satorra 2000)"
     } else {
         "standard"
     }

@@ -4,9 +4,11 @@
 //! robust) and the fit measures follow in lavaan's "Standard | Scaled"
 //! layout (`fit_table`), so the scaled numbers are never hidden behind the
 //! unscaled ones. With bootstrap standard errors the tables carry the
-//! intervals (lavaan's `ci.lower`, `ci.upper`).
+//! intervals (lavaan's `ci.lower`, `ci.upper`). Numbers are written in APA
+//! style (`apa`): p as `< .001`, no leading zero for values bounded by 1,
+//! fixed parameters without SE, z and p.
 
-use super::{fit_table, fmt_opt, FitReport, Style};
+use super::{apa, fit_table, fmt_opt, FitReport, Style};
 use std::fmt::Write as _;
 
 /// The report as markdown, with 3 decimals (1 for AIC and BIC).
@@ -22,6 +24,8 @@ pub fn render_styled(r: &FitReport, style: Style) -> String {
     let ci = fit_table::shows_intervals(r);
     let _ = writeln!(o, "## Model fit\n");
     let f = |k: &str, dd: usize| fmt_opt(r.fit_value(k), dd);
+    // measures bounded by 1, APA style
+    let b = |k: &str| apa::cell(r.fit_value(k), d, true);
     let ic = style.d_or(1);
     let lead = if scaled { "| test " } else { "" };
     let _ = writeln!(
@@ -45,13 +49,13 @@ pub fn render_styled(r: &FitReport, style: Style) -> String {
             f("npar", 0),
             f(&key("chisq"), d),
             f(&df, 0),
-            f(&key("pvalue"), d),
-            f(&key("cfi"), d),
-            f(&key("tli"), d),
-            f(&rm("rmsea"), d),
-            f(&rm("rmsea_ci_lower"), d),
-            f(&rm("rmsea_ci_upper"), d),
-            f("srmr", d),
+            apa::p(r.fit_value(&key("pvalue")), d),
+            b(&key("cfi")),
+            b(&key("tli")),
+            b(&rm("rmsea")),
+            b(&rm("rmsea_ci_lower")),
+            b(&rm("rmsea_ci_upper")),
+            b("srmr"),
             f("aic", ic),
             f("bic", ic)
         );
@@ -95,8 +99,8 @@ pub fn render_styled(r: &FitReport, style: Style) -> String {
                 fmt_opt(h.est, d),
                 fmt_opt(h.se, d),
                 fmt_opt(h.z, d),
-                fmt_opt(h.pvalue, d),
-                fmt_opt(h.std_all, d),
+                apa::p(h.pvalue, d),
+                apa::cell(h.std_all, d, true),
                 match crate::hypotheses::decision(h.supported, h.est, h.pvalue) {
                     "supported" => "yes",
                     "not supported" => "no",
@@ -115,8 +119,11 @@ pub fn render_styled(r: &FitReport, style: Style) -> String {
     let _ = writeln!(o, "{g_s}|---|---|---|---|---|---|---|---|{ci_s}---|---|");
     for p in &r.parameters {
         let g = if grouped { format!("| {} ", p.group) } else { String::new() };
+        // a fixed parameter has no SE, z, p or interval (APA)
+        let free = p.free || p.op == ":=";
+        let shown = |v: Option<f64>| if free { v } else { None };
         let interval = if ci {
-            format!(" {} | {} |", fmt_opt(p.ci_lower, d), fmt_opt(p.ci_upper, d))
+            format!(" {} | {} |", fmt_opt(shown(p.ci_lower), d), fmt_opt(shown(p.ci_upper), d))
         } else {
             String::new()
         };
@@ -128,11 +135,11 @@ pub fn render_styled(r: &FitReport, style: Style) -> String {
             p.rhs,
             p.label,
             fmt_opt(p.est, d),
-            fmt_opt(p.se, d),
-            fmt_opt(p.z, d),
-            fmt_opt(p.pvalue, d),
+            fmt_opt(shown(p.se), d),
+            fmt_opt(shown(p.z), d),
+            apa::p(shown(p.pvalue), d),
             fmt_opt(p.std_lv, d),
-            fmt_opt(p.std_all, d)
+            apa::cell(p.std_all, d, p.op != "~1" && p.op != "|")
         );
     }
     if !r.warnings.is_empty() {
@@ -157,8 +164,8 @@ fn fit_measures(o: &mut String, r: &FitReport, d: usize) {
                 o,
                 "| {} | {} | {} |",
                 row.label.trim(),
-                fit_table::show(row.standard, d),
-                fit_table::show(row.scaled, d)
+                apa::fit_measure(&row.label, row.standard, d),
+                apa::fit_measure(&row.label, row.scaled, d)
             );
         }
     }

@@ -1,9 +1,10 @@
 //! One report type for `sem fit`, rendered many ways. `FitReport` is the
 //! JSON contract (`../shared/CONTRACT.md`): keys are lavaan's names with `.`
 //! replaced by `_`, a value that does not exist is `null`. The text,
-//! CSV and markdown renderers read the same value and nothing else, so the
+//! CSV, markdown and HTML renderers (and the path diagram, `crate::diagram`) read the same value and nothing else, so the
 //! formats cannot disagree. `check` holds the report of `sem check`.
 
+pub mod apa;
 pub mod batch;
 pub mod batch_csv;
 pub mod batch_markdown;
@@ -12,6 +13,7 @@ pub mod check;
 pub mod comparison;
 pub mod csv_out;
 pub mod fit_table;
+pub mod html;
 pub mod markdown;
 pub mod quality;
 pub mod text;

@@ -5,7 +5,7 @@
 //! markdown and JSON say the same; a null measure prints as `—` (text) or
 //! an empty cell, never as a number.
 
-use super::{fmt_opt, FitReport};
+use super::{apa, fmt_opt, FitReport};
 use crate::inference::validity::Validity;
 use std::fmt::Write as _;
 
@@ -155,11 +155,11 @@ pub fn validity_markdown(o: &mut String, r: &FitReport, d: usize) {
                 "| {} | {} | {} | {} | {} | {} | {} | {} |",
                 f.factor,
                 f.indicators,
-                fmt_opt(f.alpha, d),
-                fmt_opt(f.omega, d),
-                fmt_opt(f.ave, d),
-                fmt_opt(f.sqrt_ave, d),
-                fmt_opt(f.max_squared_correlation, d),
+                apa::cell(f.alpha, d, true),
+                apa::cell(f.omega, d, true),
+                apa::cell(f.ave, d, true),
+                apa::cell(f.sqrt_ave, d, true),
+                apa::cell(f.max_squared_correlation, d, true),
                 fl
             );
         }
@@ -301,16 +301,16 @@ pub fn effects_markdown(o: &mut String, r: &FitReport, d: usize) {
                 fmt_opt(e.direct, d),
                 fmt_opt(e.indirect, d),
                 fmt_opt(e.indirect_se, d),
-                fmt_opt(e.indirect_pvalue, d),
+                apa::p(e.indirect_pvalue, d),
                 fmt_opt(e.indirect_ci_lower, d),
                 fmt_opt(e.indirect_ci_upper, d),
                 fmt_opt(e.total, d),
                 fmt_opt(e.total_se, d),
-                fmt_opt(e.total_pvalue, d),
+                apa::p(e.total_pvalue, d),
                 fmt_opt(e.total_ci_lower, d),
                 fmt_opt(e.total_ci_upper, d),
-                fmt_opt(e.indirect_std_all, d),
-                fmt_opt(e.total_std_all, d)
+                apa::cell(e.indirect_std_all, d, true),
+                apa::cell(e.total_std_all, d, true)
             );
             for s in e.specific.iter().flatten() {
                 let _ = writeln!(
@@ -319,10 +319,10 @@ pub fn effects_markdown(o: &mut String, r: &FitReport, d: usize) {
                     s.path.join(" → "),
                     fmt_opt(s.est, d),
                     fmt_opt(s.se, d),
-                    fmt_opt(s.pvalue, d),
+                    apa::p(s.pvalue, d),
                     fmt_opt(s.ci_lower, d),
                     fmt_opt(s.ci_upper, d),
-                    fmt_opt(s.std_all, d)
+                    apa::cell(s.std_all, d, true)
                 );
             }
         }

@@ -113,6 +113,14 @@ pub fn render_styled(r: &FitReport, style: Style) -> String {
             };
             let _ = writeln!(o, "\nCorrelation residuals{title}:\n");
             lower_triangle(&mut o, &gr.names, d, |i, j| Some(gr.cor[i][j]));
+            if let (Some(names), Some(th)) = (&gr.th_names, &gr.th_raw) {
+                // ordinal data: threshold residuals; no standardized residuals (as lavaan)
+                let _ = writeln!(o, "\nThreshold residuals{title}:\n");
+                for (n, v) in names.iter().zip(th) {
+                    let _ = writeln!(o, "  {n:<12} {v:>9.d$}");
+                }
+                continue;
+            }
             let _ = writeln!(o, "\nStandardized residuals{title}:\n");
             lower_triangle(&mut o, &gr.names, d, |i, j| gr.standardized[i][j]);
         }
