@@ -115,7 +115,11 @@ fn every_format_gives_the_csv_numbers() {
     let o = sem_stdin(&["fit", "-", &fixture("hs.zsav"), "--format", "json"], MODEL.as_bytes());
     same_numbers("model on stdin", &json(&o), &csv);
     // a .tsv file is tab-separated without --delimiter
-    let tsv = write(&d, "survey.tsv", std::fs::read_to_string(fixture("hs.csv")).unwrap().replace(',', "\t"));
+    let tsv = write(
+        &d,
+        "survey.tsv",
+        std::fs::read_to_string(fixture("hs.csv")).unwrap().replace(',', "\t"),
+    );
     same_numbers("tsv", &fit(&m, &tsv, &[]), &csv);
     // an extension that lies: the content decides
     let lying = write(&d, "survey.csv", std::fs::read(fixture("hs.sav")).unwrap());
@@ -264,7 +268,11 @@ fn numeric_missing_codes_and_the_warning_that_suggests_them() {
     let csv = fit(&m, &fixture("hs.csv"), &[]);
     same_numbers("--na", &fit(&m, &coded, &["--na", "-99,999"]), &csv);
     // a numeric code matches however the number is written
-    let decimals = write(&d, "decimals.csv", std::fs::read_to_string(&coded).unwrap().replace(",-99,", ",-99.00,"));
+    let decimals = write(
+        &d,
+        "decimals.csv",
+        std::fs::read_to_string(&coded).unwrap().replace(",-99,", ",-99.00,"),
+    );
     same_numbers("--na -99 on -99.00", &fit(&m, &decimals, &["--na", "-99,999"]), &csv);
     same_numbers(
         "--na -99 on -99.00, FIML",

@@ -303,7 +303,6 @@ fn resolve(file: &str, t: &dyn Table, want: &[String], group: Option<&str>) -> R
     Ok((idx, gidx))
 }
 
-
 /// A cell as a value of the model: a number, or text read as CSV reads it.
 fn value(file: &str, row: usize, name: &str, cell: Cell<'_>, opt: &CsvOptions, codes: &[f64]) -> Result<f64, DataError> {
     match cell {
