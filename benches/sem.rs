@@ -7,6 +7,7 @@
 //! | `cfa_5x20` | 5 factors x 20 indicators, N = 1000 | 100 | 205 |
 //! | `cfa_10x20` | 10 factors x 20 indicators, N = 1000 | 200 | 455 |
 //! | `csv` | moments of a 100,000 x 25 CSV file | 25 | |
+//! | `sav` | the same numbers as a bytecode-compressed SPSS `.sav` | 25 | |
 //! | `partable` | 500 and 1000 factors x 3 indicators; 1 factor x 3000 and 10,000 indicators; no data (`sem check`) | 3000 | 501,000 |
 //! | `bradford_wlsmv` | the Bradford model on 25 five-point items (N = 400), WLSMV | 25 | 134 |
 //!
@@ -16,7 +17,9 @@
 //! Bradford group also times `bootstrap_draw` (the inner loop of a
 //! bootstrap, see `common::Bootstrap`) and `batch_100` (`sem batch` over 100
 //! resampled data sets). `csv` times the streaming moments against the
-//! row-storing reader. `partable` times `sem check` (parameter table,
+//! row-storing reader; `sav` times the SPSS reader's streaming moments on
+//! the same numbers (issue 15: at least half the CSV reader's speed).
+//! `partable` times `sem check` (parameter table,
 //! model matrices, hypotheses) of wide models, whose factor covariances
 //! grow as the square of the factors: linear in those rows, 1000 factors
 //! should take well under a second.
@@ -121,6 +124,20 @@ fn csv(c: &mut Criterion) {
             let ds = read_csv(f, &want, None, &opt).expect("rows");
             black_box(SampleStats::listwise(&ds, None).expect("moments"))
         })
+    });
+    g.finish();
+    // the same numbers as an SPSS file
+    let sav = dir.join("big.sav");
+    std::fs::write(&sav, common::csv_to_sav(&std::fs::read_to_string(&file).expect("the file"))).expect("the .sav");
+    let mut g = c.benchmark_group("sav");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
+    let (a, _, _) = sem::data::formats::moments(&sav, &want, &opt).expect("moments");
+    let (b, _, _) = moments_csv(Path::new(&file), &want, &opt).expect("moments");
+    assert!((&a.cov - &b.cov).amax() < 1e-9, "the .sav holds the CSV's numbers");
+    g.bench_with_input(BenchmarkId::new("moments_streaming", rows), &sav, |b, f| {
+        b.iter(|| black_box(sem::data::formats::moments(f, &want, &opt).expect("moments")))
     });
     g.finish();
     let _ = std::fs::remove_dir_all(dir);

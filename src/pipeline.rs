@@ -4,7 +4,7 @@
 //! says, in words a user can act on, which file, line, column or variable is
 //! at fault, and which exit code the contract gives it.
 
-use crate::data::{read::read_csv, stream::moments_csv, CsvOptions, DataError, SampleStats};
+use crate::data::{formats, CsvOptions, DataError, SampleStats};
 use crate::estimate::{self, objective::GroupData, start::bind_fixed_x};
 use crate::model::{Model, ModelError, TableOptions};
 use crate::report::check::{CheckReport, Variables};
@@ -290,10 +290,23 @@ pub struct DataInput<'a> {
     pub moments: Option<(SampleStats, usize)>,
     /// whether a name that is not a model variable is a column of the data (for --ordered)
     pub is_column: &'a dyn Fn(&str) -> bool,
+    /// what the reader noticed (a missing-value code left in a column, ...)
+    pub warnings: Vec<String>,
+}
+
+/// Standard input (`-`) can be the model or the data, not both.
+pub fn not_both_stdin(model: &Path, data: &Path) -> Result<(), SemError> {
+    if crate::data::read::is_stdin(model) && crate::data::read::is_stdin(data) {
+        return Err(SemError::Input(
+            "the model and the data cannot both come from standard input (`-`); give one of them as a file".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Read model and data and bind them (everything before estimation).
 pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<Prepared, SemError> {
+    not_both_stdin(model_path, data_path)?;
     let input = ModelInput::read(model_path, opt)?;
     let dfile = data_path.display().to_string();
     let probe = &input.probe;
@@ -302,8 +315,8 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
     check_missing_options(opt, ordinal)?;
     // interaction terms (`x1:x2`) are read as their components and multiplied
     let products = probe.ram.ov.iter().any(|v| v.contains(':'));
-    let (ds, streamed) = if moments_suffice(opt) && !ordinal && !products {
-        let (stats, rows) = moments_csv(data_path, &probe.ram.ov, &opt.csv)?;
+    let (ds, streamed, data_warnings) = if moments_suffice(opt) && !ordinal && !products {
+        let (stats, rows, w) = formats::moments(data_path, &probe.ram.ov, &opt.csv)?;
         let ds = crate::data::Dataset {
             file: dfile.clone(),
             names: probe.ram.ov.clone(),
@@ -311,23 +324,22 @@ pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<
             lines: vec![],
             group: None,
         };
-        (ds, Some((stats, rows)))
+        (ds, Some((stats, rows)), w)
     } else {
         let ov = &probe.ram.ov;
         let mfile = model_path.display().to_string();
         let base = crate::data::products::base_columns(ov).map_err(|e| SemError::Input(format!("{mfile}: {e}")))?;
-        let ds = read_csv(data_path, &base, opt.group.as_deref(), &opt.csv)
-            .map(|d| crate::data::products::with_products(d, ov))
-            .map_err(|e| ordinal_read_error(e, opt, probe))?;
-        (ds, None)
+        let (ds, w) = formats::read(data_path, &base, opt.group.as_deref(), &opt.csv).map_err(|e| ordinal_read_error(e, opt, probe))?;
+        (crate::data::products::with_products(ds, ov), None, w)
     };
-    let is_column = |c: &str| read_csv(data_path, &[c.to_string()], None, &opt.csv).is_ok();
+    let is_column = |c: &str| formats::has_column(data_path, c, &opt.csv);
     bind(
         &input,
         DataInput {
             dataset: ds,
             moments: streamed,
             is_column: &is_column,
+            warnings: data_warnings,
         },
         opt,
     )
@@ -363,10 +375,11 @@ pub fn bind(input: &ModelInput, data: DataInput, opt: &FitOptions) -> Result<Pre
         dataset: ds,
         moments: streamed,
         is_column,
+        warnings: data_warnings,
     } = data;
     let dfile = ds.file.clone();
     let rows_read = streamed.as_ref().map_or(ds.nrows(), |s| s.1);
-    let mut warnings = Vec::new();
+    let mut warnings = data_warnings;
     let (group_names, group_rows) = match &ds.group {
         None if streamed.is_some() => (vec![], vec![vec![]]),
         None => (vec![], vec![(0..ds.nrows()).collect::<Vec<usize>>()]),
@@ -583,20 +596,25 @@ fn hypothesis_setup(path: &Path, src: &str, model: &Model) -> Result<(hyp::Expec
 /// `sem check MODEL [DATA]`.
 pub fn check(model_path: &Path, data_path: Option<&Path>, opt: &FitOptions) -> Result<CheckReport, SemError> {
     // the model file is read once (it may be a FIFO or `<(...)`)
+    if let Some(dp) = data_path {
+        not_both_stdin(model_path, dp)?;
+    }
     let (src, syn) = parse_model(model_path)?;
     let mut model = model_from_syntax(model_path, &src, &syn, opt, 1, &[])?;
     let ordinal = opt.ordered.is_some() || !model.pt.names.ov_ord.is_empty();
     let mut warnings = vec![];
-    let (mut data_file, mut columns, mut nobs) = (None, None, None);
+    let (mut data_file, mut columns, mut nobs, mut describe) = (None, None, None, None);
     if let Some(dp) = data_path {
-        let ds = read_csv(dp, &model.ram.ov, None, &opt.csv).map_err(|e| ordinal_read_error(e, opt, &model))?;
+        let (ds, w) = formats::read(dp, &model.ram.ov, None, &opt.csv).map_err(|e| ordinal_read_error(e, opt, &model))?;
+        warnings.extend(w);
         data_file = Some(dp.display().to_string());
         columns = Some(model.ram.ov.clone());
         nobs = Some(ds.nrows());
+        describe = Some(crate::data::describe::describe(&ds));
         if ordinal {
             // the thresholds of each ordinal variable: one fewer than its categories
             let n = &model.pt.names;
-            let is_column = |c: &str| read_csv(dp, &[c.to_string()], None, &opt.csv).is_ok();
+            let is_column = |c: &str| formats::has_column(dp, c, &opt.csv);
             let dfile = dp.display().to_string();
             let ord =
                 crate::ordinal::columns::ordinal_names(opt.ordered.as_ref(), &n.ov, &n.ov_ord, &n.exo, &dfile, &is_column, &mut warnings)
@@ -638,6 +656,7 @@ pub fn check(model_path: &Path, data_path: Option<&Path>, opt: &FitOptions) -> R
         data_file,
         columns_used: columns,
         nobs,
+        describe,
         warnings,
     })
 }
@@ -949,7 +968,19 @@ pub fn unusable(r: &FitReport) -> Option<SemError> {
         (Some(why), None) | (None, Some(why)) => why,
         (None, None) => return None,
     };
-    Some(SemError::Model(format!("{}: {why}", r.model_file)))
+    // a missing-value code left in the data is the likeliest cause: say so
+    let codes: Vec<&str> = r
+        .warnings
+        .iter()
+        .filter(|w| w.contains(formats::NA_HINT))
+        .map(String::as_str)
+        .collect();
+    let codes = if codes.is_empty() {
+        String::new()
+    } else {
+        format!("; note: {}", codes.join("; "))
+    };
+    Some(SemError::Model(format!("{}: {why}{codes}", r.model_file)))
 }
 
 /// The bootstrap of `--se bootstrap` / `--test bollen-stine`, when asked

@@ -4,7 +4,9 @@
 //! arbitrary text, on lavaan-like token soup and on mutated valid models
 //! (never a panic; every error's span inside the text), and the CSV reader
 //! on arbitrary bytes (never a panic) and on decorated tables of numbers
-//! (every number read back exactly). `PROPTEST_CASES=100000` makes a long run.
+//! (every number read back exactly), and the SPSS, Stata and Excel readers
+//! on mutated fixture files (never a panic, never a hang).
+//! `PROPTEST_CASES=100000` makes a long run.
 
 mod fuzz_harness;
 
@@ -78,8 +80,56 @@ fn mutated_model() -> impl Strategy<Value = String> {
         })
 }
 
+/// The binary fixtures of tests/fixtures/formats.
+const FORMAT_FIXTURES: [&str; 7] = [
+    "hs.sav",
+    "hs_plain.sav",
+    "hs.zsav",
+    "hs_117.dta",
+    "hs_118.dta",
+    "hs_119.dta",
+    "hs.xlsx",
+];
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// Flipped, overwritten, cut and inserted bytes anywhere in a binary
+    /// data file: an error naming the file, or consistent data.
+    #[test]
+    fn format_readers_survive_mutated_files(
+        which in 0..FORMAT_FIXTURES.len(),
+        edits in prop::collection::vec((any::<Index>(), any::<u8>(), 0u8..4), 1..6),
+        cut in prop::option::weighted(0.3, any::<Index>()),
+        group in any::<bool>(),
+    ) {
+        let mut b = std::fs::read(format!("tests/fixtures/formats/{}", FORMAT_FIXTURES[which])).unwrap();
+        for (at, byte, how) in edits {
+            let i = at.index(b.len());
+            match how {
+                0 => b[i] = byte,
+                1 => b[i] ^= 1 << (byte % 8),
+                2 => { let end = (i + 8).min(b.len()); b[i..end].fill(byte); }
+                _ => b.insert(i, byte),
+            }
+        }
+        if let Some(c) = cut {
+            let n = c.index(b.len());
+            b.truncate(n);
+        }
+        fuzz_harness::read_formats(&b, &["x1", "x5", "x7"], group.then_some("school"));
+    }
+
+    /// Any short bytes behind each format's signature.
+    #[test]
+    fn format_readers_survive_any_bytes_after_a_signature(
+        sig in prop::sample::select(vec![&b"$FL2"[..], b"$FL3", b"<stata_dta><header><release>118</release><byteorder>LSF</byteorder><K>", b"PK\x03\x04", b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1"]),
+        rest in prop::collection::vec(any::<u8>(), 0..1024),
+    ) {
+        let mut b = sig.to_vec();
+        b.extend(rest);
+        fuzz_harness::read_formats(&b, &["x1"], None);
+    }
 
     #[test]
     fn parser_survives_any_text(s in "\\PC{0,200}") {
@@ -142,7 +192,7 @@ proptest! {
         if final_newline {
             text += nl;
         }
-        let opt = CsvOptions { delimiter: d.as_bytes()[0], na: vec!["-999".into()] };
+        let opt = CsvOptions { delimiter: d.as_bytes()[0], na: vec!["-999".into()], ..Default::default() };
         let want = vec!["x".to_string(), "y".to_string()];
         let ds = read_csv_bytes("t.csv", text.as_bytes(), &want, None, &opt).unwrap();
         prop_assert_eq!(ds.nrows(), rows.len());

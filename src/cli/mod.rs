@@ -70,7 +70,7 @@ pub struct CompareArgs {
     pub model_a: PathBuf,
     /// the second model file (nested in, or nesting, the first)
     pub model_b: PathBuf,
-    /// CSV data file
+    /// data file: CSV, SPSS .sav/.zsav, Stata .dta, Excel .xlsx, or `-` (standard input)
     pub data: PathBuf,
     #[command(flatten)]
     pub flags: FitFlags,
@@ -141,29 +141,39 @@ pub enum SeKind {
 /// Options shared by the commands that read data.
 #[derive(Args, Debug, Clone)]
 pub struct DataArgs {
-    /// CSV field delimiter (one character)
-    #[arg(long, default_value = ",")]
-    pub delimiter: String,
-    /// extra missing-value tokens, comma separated (besides empty, NA and .)
+    /// CSV field delimiter (one character; default `,`, or `;` with --decimal ,)
+    #[arg(long)]
+    pub delimiter: Option<String>,
+    /// extra missing values, comma separated (besides empty, NA and .): text
+    /// tokens, and numeric codes such as -99,999 (SPSS, Stata and Excel too)
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     pub na: Vec<String>,
+    /// decimal mark of delimited text: `.` (default) or `,`
+    #[arg(long, default_value = ".", value_parser = [".", ","])]
+    pub decimal: String,
+    /// worksheet of an Excel DATA file (default the first)
+    #[arg(long, value_name = "NAME")]
+    pub sheet: Option<String>,
 }
 
 impl DataArgs {
     pub fn csv_options(&self) -> Result<CsvOptions, SemError> {
-        let d = match self.delimiter.as_str() {
+        let decimal = self.decimal.as_bytes().first().copied().unwrap_or(b'.');
+        let given = self.delimiter.as_deref().unwrap_or(if decimal == b',' { ";" } else { "," });
+        let d = match given {
             "\\t" | "tab" => "\t",
             s => s,
         };
         if d.len() != 1 {
             return Err(SemError::Input(format!(
-                "--delimiter takes one single-byte character, not `{}`",
-                self.delimiter
+                "--delimiter takes one single-byte character, not `{given}`"
             )));
         }
         Ok(CsvOptions {
             delimiter: d.as_bytes()[0],
             na: self.na.clone(),
+            decimal,
+            sheet: self.sheet.clone(),
         })
     }
 }
@@ -172,7 +182,7 @@ impl DataArgs {
 pub struct FitArgs {
     /// model file in lavaan model syntax
     pub model: PathBuf,
-    /// CSV data file with a header row
+    /// data file with a header row: CSV, SPSS .sav/.zsav, Stata .dta, Excel .xlsx, or `-` (standard input)
     pub data: PathBuf,
     #[command(flatten)]
     pub flags: FitFlags,
@@ -304,7 +314,7 @@ impl OrdinalArgs {
 pub struct CheckArgs {
     /// model file in lavaan model syntax
     pub model: PathBuf,
-    /// optional CSV data file: adds df and the columns used
+    /// optional data file (any format `fit` reads): adds df, the columns used and a description of each
     pub data: Option<PathBuf>,
     #[arg(long)]
     pub std_lv: bool,

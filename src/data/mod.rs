@@ -5,7 +5,9 @@
 //! those moments are needed, `stream` computes them in one pass over the
 //! file without keeping the rows.
 
+pub mod describe;
 pub mod em;
+pub mod formats;
 pub mod groups;
 pub mod moments;
 pub mod patterns;

@@ -15,8 +15,21 @@ use std::path::Path;
 #[derive(Debug, Clone)]
 pub struct CsvOptions {
     pub delimiter: u8,
-    /// extra missing-value tokens besides empty, `NA` and `.`
+    /// extra missing-value tokens besides empty, `NA` and `.`; in SPSS,
+    /// Stata and Excel files a token that is a number is a numeric code
     pub na: Vec<String>,
+    /// the decimal mark of delimited text: `.` or `,` (`--decimal ,`)
+    pub decimal: u8,
+    /// the worksheet of an Excel workbook (`--sheet`); the first when `None`
+    pub sheet: Option<String>,
+}
+
+impl CsvOptions {
+    /// The `--na` tokens that are numbers: codes that mark a missing value
+    /// however the number is written (`-99`, `-99.0`).
+    pub fn na_codes(&self) -> Vec<f64> {
+        self.na.iter().filter_map(|t| parse_number(t.trim()).ok()).collect()
+    }
 }
 
 impl Default for CsvOptions {
@@ -24,6 +37,8 @@ impl Default for CsvOptions {
         CsvOptions {
             delimiter: b',',
             na: vec![],
+            decimal: b'.',
+            sheet: None,
         }
     }
 }
@@ -122,6 +137,16 @@ pub const MAX_DATA_LINE: usize = 64 << 20;
 /// once (`compare`, `invariance`) see the same bytes every time.
 pub fn read_file(what: &str, path: &Path) -> Result<Vec<u8>, String> {
     let file = path.display().to_string();
+    if is_stdin(path) {
+        if let Some(b) = once_read().lock().ok().and_then(|m| m.get(path).cloned()) {
+            return Ok(b.to_vec());
+        }
+        let bytes = read_stream(what, "(standard input)", &mut std::io::stdin().lock())?;
+        if let Ok(mut m) = once_read().lock() {
+            m.insert(path.to_path_buf(), std::sync::Arc::new(bytes.clone()));
+        }
+        return Ok(bytes);
+    }
     if path.is_dir() {
         return Err(format!("{what} {file} is a directory, not a file"));
     }
@@ -139,6 +164,11 @@ pub fn read_file(what: &str, path: &Path) -> Result<Vec<u8>, String> {
         }
     }
     Ok(bytes)
+}
+
+/// Whether a path is `-`, standard input.
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
 }
 
 /// The bytes of the FIFOs, process substitutions and devices read so far.
@@ -169,6 +199,11 @@ pub fn read_stream(what: &str, file: &str, r: &mut impl std::io::Read) -> Result
         buf.extend_from_slice(&chunk[..n]);
         if buf.starts_with(b"\xFF\xFE") || buf.starts_with(b"\xFE\xFF") {
             return Ok(buf);
+        }
+        // an SPSS, Stata or Excel file (the data formats' magic bytes) is
+        // binary by design: read it whole, the format's reader checks it
+        if !model && start < 16 && super::formats::binary_magic(&buf) {
+            return r.read_to_end(&mut buf).map(|_| buf).map_err(|e| describe_io_error(what, file, &e));
         }
         let new = &buf[start..];
         if let Some(at) = memchr::memchr(0, new) {
@@ -327,6 +362,7 @@ pub fn read_csv_bytes(file: &str, bytes: &[u8], want: &[String], group: Option<&
     let mut lines = Vec::new();
     let mut groups = gidx.map(|_| Vec::new());
     let mut rec = csv::ByteRecord::new();
+    let codes = opt.na_codes();
     let mut cursor = LineCursor::default();
     loop {
         match rdr.read_byte_record(&mut rec) {
@@ -365,12 +401,12 @@ pub fn read_csv_bytes(file: &str, bytes: &[u8], want: &[String], group: Option<&
             let v = if is_missing(cell, opt) {
                 f64::NAN
             } else {
-                parse_number(clean(cell)).map_err(|why| {
+                parse_cell(clean(cell), opt.decimal).map_err(|why| {
                     let mut msg = format!("{file}:{line}: column `{}` holds `{}`, which is {why}", want[k], cell.trim());
                     if why != "not a number" {
                         msg.push_str("; mark missing values as empty cells, NA or with --na");
-                    } else if cell.contains(',') && opt.delimiter != b',' {
-                        msg.push_str("; if it uses a decimal comma, convert it to a decimal point");
+                    } else if cell.contains(',') && opt.delimiter != b',' && opt.decimal != b',' {
+                        msg.push_str("; if it uses a decimal comma, add --decimal ,");
                     } else {
                         msg.push_str("; if it marks a missing value, add --na ");
                         msg.push_str(clean(cell));
@@ -378,7 +414,7 @@ pub fn read_csv_bytes(file: &str, bytes: &[u8], want: &[String], group: Option<&
                     DataError(msg)
                 })?
             };
-            values.push(v);
+            values.push(if codes.contains(&v) { f64::NAN } else { v });
         }
         if let (Some(gi), Some(gs)) = (gidx, groups.as_mut()) {
             gs.push(clean(&String::from_utf8_lossy(&rec[gi])).to_string());
@@ -454,9 +490,22 @@ pub fn line_at(bytes: &[u8], at: usize) -> u64 {
     breaks as u64 + 1
 }
 
+/// A cell as a number with the decimal mark of `--decimal`: with `,` the
+/// comma is the decimal mark and a point is not (`1.234` is refused rather
+/// than read as a thousands separator or a decimal).
+pub fn parse_cell(t: &str, decimal: u8) -> Result<f64, &'static str> {
+    if decimal == b',' {
+        if t.contains('.') {
+            return Err("not a number");
+        }
+        return parse_number(&t.replacen(',', ".", 1));
+    }
+    parse_number(t)
+}
+
 /// A finite number, or why not. Rust's parser would also read `inf`,
 /// `infinity` and `NaN` (any case); those never become numbers here.
-fn parse_number(t: &str) -> Result<f64, &'static str> {
+pub fn parse_number(t: &str) -> Result<f64, &'static str> {
     match t.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
         Ok(v) if v.is_nan() => Err("not a number (NaN)"),

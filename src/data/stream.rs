@@ -50,6 +50,8 @@ pub struct Moments {
     pub rows: usize,
     /// records with a missing value on a wanted column
     pub incomplete: usize,
+    /// extremes and missing-value-like codes of the complete rows
+    pub ext: super::formats::Extremes,
 }
 
 impl Moments {
@@ -61,6 +63,7 @@ impl Moments {
             m2: DMatrix::zeros(p, p),
             rows: 0,
             incomplete: 0,
+            ext: super::formats::Extremes::new(p),
         }
     }
 
@@ -68,6 +71,7 @@ impl Moments {
     pub fn merge(&mut self, other: &Moments) {
         self.rows += other.rows;
         self.incomplete += other.incomplete;
+        self.ext.merge(&other.ext);
         if other.n == 0 {
             return;
         }
@@ -89,7 +93,7 @@ impl Moments {
     }
 
     /// Merge a batch of complete rows less `shift`, stored row after row in `buf`.
-    fn add_batch(&mut self, shift: &DVector<f64>, buf: &[f64]) {
+    pub fn add_batch(&mut self, shift: &DVector<f64>, buf: &[f64]) {
         let p = self.mean.len();
         if p == 0 || buf.is_empty() {
             return;
@@ -109,6 +113,7 @@ impl Moments {
             m2,
             rows: 0,
             incomplete: 0,
+            ext: super::formats::Extremes::new(0),
         });
     }
 
@@ -131,7 +136,7 @@ impl Moments {
 
 /// Listwise moments of the columns `want` of a CSV file and the number of
 /// rows read, without keeping the rows; the errors are `read_csv`'s.
-pub fn moments_csv(path: &Path, want: &[String], opt: &CsvOptions) -> Result<(SampleStats, usize), DataError> {
+pub fn moments_csv(path: &Path, want: &[String], opt: &CsvOptions) -> Result<(SampleStats, usize, super::formats::Extremes), DataError> {
     // a FIFO, a process substitution (`<(cat data.csv)`) or a device can be
     // read only once: read it whole (bounded, see `read_file`) and work on the bytes
     if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
@@ -143,20 +148,20 @@ pub fn moments_csv(path: &Path, want: &[String], opt: &CsvOptions) -> Result<(Sa
             Err(Stop::Invalid) => None,
         };
         return match m {
-            Some(m) if m.n > 0 => Ok((m.stats(), m.rows)),
+            Some(m) if m.n > 0 => Ok((m.stats(), m.rows, m.ext)),
             _ => {
                 let ds = super::read::read_csv_bytes(&file, &bytes, want, None, opt)?;
                 let stats = SampleStats::listwise(&ds, None)?;
-                Ok((stats, ds.nrows()))
+                Ok((stats, ds.nrows(), super::formats::Extremes::of(&ds)))
             }
         };
     }
     match stream(path, want, opt) {
-        Some(m) if m.n > 0 => Ok((m.stats(), m.rows)),
+        Some(m) if m.n > 0 => Ok((m.stats(), m.rows, m.ext)),
         _ => {
             let ds = read_csv(path, want, None, opt)?;
             let stats = SampleStats::listwise(&ds, None)?;
-            Ok((stats, ds.nrows()))
+            Ok((stats, ds.nrows(), super::formats::Extremes::of(&ds)))
         }
     }
 }
@@ -217,6 +222,9 @@ fn cell_value(cell: &str, opt: &CsvOptions) -> Option<f64> {
     if t.is_empty() || t == "NA" || t == "." || opt.na.iter().any(|n| n == t) {
         return Some(f64::NAN);
     }
+    if opt.decimal != b'.' {
+        return super::read::parse_cell(t, opt.decimal).ok();
+    }
     decimal(t.as_bytes()).or_else(|| t.parse::<f64>().ok()).filter(|v| v.is_finite())
 }
 
@@ -270,6 +278,8 @@ struct Block<'a> {
     shift: Option<DVector<f64>>,
     buf: Vec<f64>,
     acc: Moments,
+    /// numeric `--na` codes
+    codes: Vec<f64>,
 }
 
 impl<'a> Block<'a> {
@@ -283,6 +293,7 @@ impl<'a> Block<'a> {
             shift: None,
             buf: Vec::with_capacity(BATCH * p),
             acc: Moments::new(p),
+            codes: opt.na_codes(),
         }
     }
 
@@ -303,6 +314,7 @@ impl<'a> Block<'a> {
             if t != usize::MAX {
                 match cell_value(s, self.opt) {
                     Some(v) => {
+                        let v = if self.codes.contains(&v) { f64::NAN } else { v };
                         complete &= !v.is_nan();
                         self.row[t] = v;
                     }
@@ -326,6 +338,7 @@ impl<'a> Block<'a> {
         }
         self.acc.rows += 1;
         if complete {
+            self.acc.ext.push(&self.row);
             let shift = self.shift.get_or_insert_with(|| DVector::from_column_slice(&self.row));
             self.buf.extend(self.row.iter().zip(shift.iter()).map(|(v, s)| v - s));
             if self.buf.len() == BATCH * self.p {
@@ -361,7 +374,8 @@ fn targets(ncol: usize, idx: &[usize]) -> Vec<usize> {
 
 /// Parse a block of whole lines split by hand.
 fn parse_block(bytes: &[u8], delim: u8, opt: &CsvOptions, target: &[usize], p: usize) -> Result<Moments, Stop> {
-    if memchr::memchr(b'"', bytes).is_some() {
+    // quotes, or decimal commas: the csv crate splits the fields
+    if memchr::memchr(b'"', bytes).is_some() || opt.decimal != b'.' {
         return Err(Stop::Csv);
     }
     if memchr::memchr_iter(b'\r', bytes).any(|i| bytes.get(i + 1) != Some(&b'\n')) {
@@ -447,6 +461,7 @@ fn parse_block(bytes: &[u8], delim: u8, opt: &CsvOptions, target: &[usize], p: u
                         let cell = std::str::from_utf8(&bytes[start..i]).map_err(|_| Stop::Invalid)?;
                         cell_value(cell, opt).ok_or(Stop::Invalid)?
                     };
+                    let v = if !b.codes.is_empty() && b.codes.contains(&v) { f64::NAN } else { v };
                     complete &= !v.is_nan();
                     b.row[t] = v;
                 }
@@ -600,7 +615,7 @@ mod tests {
     fn agree_with(name: &str, text: &str, want: &[&str], opt: &CsvOptions) {
         let want = names(want);
         let p = write(name, text);
-        let (s, rows) = moments_csv(&p, &want, opt).unwrap();
+        let (s, rows, _) = moments_csv(&p, &want, opt).unwrap();
         let ds = read_csv_bytes("x", text.as_bytes(), &want, None, opt).unwrap();
         let r = SampleStats::listwise(&ds, None).unwrap();
         assert_eq!(rows, ds.nrows(), "{name}");
@@ -660,6 +675,7 @@ mod tests {
         let semi = CsvOptions {
             delimiter: b';',
             na: vec!["-99".into()],
+            ..Default::default()
         };
         agree_with("semicolon.csv", "x;y\n1;2\n3;-99\n6;6\n4; 1\n", &["y", "x"], &semi);
     }
@@ -686,7 +702,7 @@ mod tests {
         }
         // not UTF-8 in a column the model does not use: accepted, as read_csv does
         let p = write("latin1.csv", b"x,y,z\n1,2,caf\xe9\n3,1,a\n");
-        let (s, rows) = moments_csv(&p, &names(&["x", "y"]), &opt).unwrap();
+        let (s, rows, _) = moments_csv(&p, &names(&["x", "y"]), &opt).unwrap();
         assert_eq!((rows, s.nobs), (2, 2));
     }
 

@@ -523,6 +523,7 @@ impl Study {
                 dataset: ds,
                 moments: Some((stats, design.total())),
                 is_column: &no,
+                warnings: vec![],
             },
             &opt,
         )?;
@@ -673,6 +674,7 @@ impl Study {
                 dataset: ds,
                 moments: None,
                 is_column: &is_column,
+                warnings: vec![],
             },
             &self.fit,
         )?;

@@ -38,7 +38,23 @@ pub struct CheckReport {
     pub columns_used: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nobs: Option<usize>,
+    /// with DATA: a description of each model variable (`data::describe`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub describe: Option<Vec<crate::data::describe::VariableSummary>>,
     pub warnings: Vec<String>,
+}
+
+/// A number of the description, or `NA`.
+fn num(v: Option<f64>) -> String {
+    v.map_or("NA".into(), |v| format!("{v:.3}"))
+}
+
+/// The categories of a variable: `1: 146, 2: 155`.
+fn categories(s: &crate::data::describe::VariableSummary) -> String {
+    s.categories
+        .as_ref()
+        .map(|c| c.iter().map(|(v, n)| format!("{v}: {n}")).collect::<Vec<_>>().join(", "))
+        .unwrap_or_default()
 }
 
 pub fn render_text(r: &CheckReport) -> String {
@@ -86,6 +102,33 @@ pub fn render_text(r: &CheckReport) -> String {
         let _ = writeln!(o, "  data:                {} ({} rows)", f, r.nobs.unwrap_or(0));
         let _ = writeln!(o, "  columns used:        {}", cols.join(", "));
     }
+    if let Some(d) = &r.describe {
+        let w = d.iter().map(|s| s.name.len()).max().unwrap_or(8).max(8);
+        let _ = writeln!(
+            o,
+            "\n  {:<w$} {:<11} {:>6} {:>7} {:>9} {:>9} {:>9} {:>9}  categories",
+            "variable", "type", "n", "missing", "mean", "sd", "min", "max"
+        );
+        for s in d {
+            let _ = writeln!(
+                o,
+                "{}",
+                format!(
+                    "  {:<w$} {:<11} {:>6} {:>7} {:>9} {:>9} {:>9} {:>9}  {}",
+                    s.name,
+                    s.kind,
+                    s.n,
+                    s.missing,
+                    num(s.mean),
+                    num(s.sd),
+                    num(s.min),
+                    num(s.max),
+                    categories(s)
+                )
+                .trim_end()
+            );
+        }
+    }
     for w in &r.warnings {
         let _ = writeln!(o, "warning: {w}");
     }
@@ -114,6 +157,26 @@ pub fn render_markdown(r: &CheckReport) -> String {
             r.nobs.unwrap_or(0),
             cols.join(", ")
         );
+    }
+    if let Some(d) = &r.describe {
+        let _ = writeln!(o, "\n## Variables\n");
+        let _ = writeln!(o, "| variable | type | n | missing | mean | sd | min | max | categories |");
+        let _ = writeln!(o, "|---|---|---|---|---|---|---|---|---|");
+        for s in d {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                s.name,
+                s.kind,
+                s.n,
+                s.missing,
+                num(s.mean),
+                num(s.sd),
+                num(s.min),
+                num(s.max),
+                categories(s)
+            );
+        }
     }
     if !r.hypotheses.is_empty() {
         let _ = writeln!(o, "\n## Hypotheses\n");

@@ -82,6 +82,7 @@ pub fn read_csv(data: &[u8]) {
     let opt = CsvOptions {
         delimiter,
         na: vec!["-999".into(), "".into()],
+        ..Default::default()
     };
     let first = bytes.split(|&b| b == b'\n').next().unwrap_or(&[]);
     let mut want: Vec<String> = Vec::new();
@@ -108,5 +109,28 @@ pub fn read_csv(data: &[u8]) {
             "message without the file name: {}",
             e.0
         ),
+    }
+}
+
+/// The binary data readers (SPSS, Stata, Excel) on any bytes: an error or
+/// a data set, never a panic; what comes out is consistent.
+pub fn read_formats(bytes: &[u8], want: &[&str], group: Option<&str>) {
+    let want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
+    let opt = CsvOptions {
+        na: vec!["-99".into()],
+        ..Default::default()
+    };
+    match sem::data::formats::read_bytes("fuzz.bin", bytes.to_vec(), &want, group, &opt) {
+        Ok((ds, _)) => {
+            assert!(ds.values.iter().all(|v| v.is_nan() || v.is_finite()), "a value became infinite");
+            assert_eq!(ds.values.len(), ds.nrows() * ds.names.len());
+            if let Some(g) = &ds.group {
+                assert_eq!(g.len(), ds.nrows());
+            }
+        }
+        Err(e) => assert!(e.0.contains("fuzz.bin"), "an error that does not name the file: {}", e.0),
+    }
+    if let Ok((st, rows, _)) = sem::data::formats::moments_bytes("fuzz.bin", bytes.to_vec(), &want, &opt) {
+        assert!(st.nobs <= rows);
     }
 }
