@@ -12,13 +12,23 @@ use std::path::{Path, PathBuf};
 
 const FIX: &str = "tests/fixtures/fit";
 
+/// The current test thread as a file-name part (letters and digits only).
+fn thread_tag() -> String {
+    format!("{:?}", std::thread::current().id())
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect()
+}
+
 /// (model file, data file, FIML?)
 fn cases() -> Vec<(PathBuf, PathBuf, bool)> {
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
     // two factors with two indicators each and no covariance: 8 parameters
     // for 10 moments, df = 2, yet each factor's loading and variance cannot
     // be told apart
-    let unid = tmp.join("unidentified_two_by_two.lav");
+    // one file per test thread: the two tests run at once, and a file one
+    // of them is rewriting (truncated, then written) reads as empty to the other
+    let unid = tmp.join(format!("unidentified_two_by_two_{}.lav", thread_tag()));
     std::fs::write(&unid, "f1 =~ x1 + x2\nf2 =~ x4 + x5\nf1 ~~ 0*f2\n").unwrap();
     let d = |c: &str| Path::new(FIX).join(c);
     vec![
@@ -47,7 +57,7 @@ fn rescaled(data: &Path, model_vars: &[String], col: usize, factor: f64, tag: &s
         }
         out.push(cells.join(","));
     }
-    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("rescaled_{tag}.csv"));
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("rescaled_{tag}_{}.csv", thread_tag()));
     std::fs::write(&path, out.join("\n") + "\n").unwrap();
     path
 }
