@@ -591,7 +591,9 @@ pub fn build(syntax: &ModelSyntax, opt: &TableOptions) -> Result<ParTable, Diagn
                 } else {
                     r.op == "~~" && r.lhs == r.rhs && ord(&r.lhs)
                 };
-                if hit && ord(&r.lhs) {
+                // a value the user fixed (`u3 ~*~ c(1, 1)*u3`) stays fixed, as in lavaan
+                let user_fixed = r.user == 1 && r.free == 0 && r.ustart.is_some();
+                if hit && ord(&r.lhs) && !user_fixed {
                     r.free = 1;
                     r.ustart = None;
                 }
