@@ -61,4 +61,10 @@ snap!(constraint_contradicts, "f =~ x1 + a*x2 + b*x3\na + b == 2\n2*a + 2*b == 3
 snap!(constraint_no_solution, "f =~ x1 + a*x2 + b*x3\na*a == -1\n");
 snap!(inequalities_no_solution, "f =~ x1 + a*x2 + b*x3\na > 2\na < 1\n");
 snap!(prior_refused, "f =~ x1 + prior(\"normal(0,1)\")*x2 + x3\n");
+snap!(efa_block_refused, "efa(\"b\")*f1 + efa(\"b\")*f2 =~ x1 + x2 + x3 + x4 + x5 + x6\n");
+snap!(
+    level_block_refused,
+    "level: 1\n  f =~ y1 + y2 + y3\nlevel: 2\n  fb =~ y1 + y2 + y3\n"
+);
+snap!(group_block_refused, "group: 1\n  f =~ y1 + y2 + y3\n");
 snap!(start_vector_of_labels_and_numbers, "f =~ x1 + start(c(1, \"a\"))*x2 + x3\n");

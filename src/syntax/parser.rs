@@ -171,6 +171,26 @@ pub fn parse_statement(src: &str, toks: &[Token], warnings: &mut Vec<Diagnostic>
     };
     let op_tok = toks[op_at];
     let Tok::Op(op_str) = &op_tok.tok else { unreachable!() };
+    // lavaan's block headers `level: 1` (multilevel) and `group: 1` (per-group
+    // syntax): named, not called an unknown operator
+    if op_str == ":" && op_at == 1 {
+        if let Tok::Ident(word) = &toks[0].tok {
+            let what = match word.to_ascii_lowercase().as_str() {
+                "level" => Some((
+                    "multilevel models (`level:` blocks, lavaan's `cluster=`) are not supported",
+                    "sem fits single-level models; fit the within- and between-level models in lavaan or Mplus",
+                )),
+                "group" | "class" => Some((
+                    "per-group model blocks (`group:` blocks) are not supported",
+                    "write one model for all groups and use --group COL (with --group-equal or c() modifiers for differences)",
+                )),
+                _ => None,
+            };
+            if let Some((what, help)) = what {
+                return Err(Diagnostic::new(what, toks[0].span.to(op_tok.span), "not supported by `sem`").help(help));
+            }
+        }
+    }
     let op = Op::parse(op_str).ok_or_else(|| unknown_op(op_str, op_tok.span))?;
     let lhs_toks = &toks[..op_at];
     let rhs_toks = &toks[op_at + 1..];
@@ -311,6 +331,23 @@ fn parse_lhs_names(p: &mut P, op: Op, warnings: &mut Vec<Diagnostic>) -> R<Vec<N
             }
         }
         if let Some(k) = last_star {
+            // `efa("block")*f1 + efa("block")*f2 =~ ...` is lavaan's exploratory
+            // block (rotated loadings): not a modifier to drop, a model `sem`
+            // does not fit; refuse it by name rather than fit a plain CFA
+            for j in p.pos..k {
+                if let (Tok::Ident(name), Some(Tok::LParen)) = (&p.toks[j].tok, p.toks.get(j + 1).map(|t| &t.tok)) {
+                    if *name == "efa" {
+                        return Err(Diagnostic::new(
+                            "exploratory factor blocks (`efa(\"...\")*` on the left of `=~`) are not supported",
+                            p.toks[j].span,
+                            "not supported by `sem`",
+                        )
+                        .help(
+                            "sem fits confirmatory models only; write the loadings of each factor (a CFA), or run lavaan for the EFA block",
+                        ));
+                    }
+                }
+            }
             let span = p.toks[p.pos].span.to(p.toks[k].span);
             warnings.push(Diagnostic::new(
                 format!("a modifier on the left of `{}` is ignored (as in lavaan)", op.as_str()),
