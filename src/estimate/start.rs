@@ -27,8 +27,22 @@ pub fn bind_fixed_x(model: &mut Model, data: &[GroupData]) {
     }
 }
 
-/// lavaan-style starting values for the free parameters.
+/// lavaan-style starting values for the free parameters; 0.5 for a
+/// parameter in no RAM matrix (`cell_start` leaves those to the caller).
 pub fn default_start(model: &Model, data: &[GroupData], simple: bool) -> Vec<f64> {
+    let mut x = cell_start(model, data, simple);
+    for v in x.iter_mut() {
+        if !v.is_finite() {
+            *v = 0.5;
+        }
+    }
+    x
+}
+
+/// lavaan-style starting values for the free parameters of the RAM
+/// matrices; NaN for the others (thresholds, scale factors), which the
+/// ordinal estimators start from the data.
+pub fn cell_start(model: &Model, data: &[GroupData], simple: bool) -> Vec<f64> {
     let ram = &model.ram;
     let p = ram.p();
     let mut x = vec![f64::NAN; ram.nx];
@@ -80,11 +94,6 @@ pub fn default_start(model: &Model, data: &[GroupData], simple: bool) -> Vec<f64
                 }
             };
             x[xi] = v;
-        }
-    }
-    for v in x.iter_mut() {
-        if !v.is_finite() {
-            *v = 0.5;
         }
     }
     x

@@ -262,6 +262,47 @@ pub(crate) fn trace_prod(a: &DMatrix<f64>, b: &DMatrix<f64>) -> f64 {
     a.iter().zip(bt.iter()).map(|(x, y)| x * y).sum()
 }
 
+/// Start the parameters outside the RAM matrices as lavaan does: a
+/// threshold at its univariate sample value (thresholds tied by a label or
+/// an equality at the mean of theirs, the point of the constraint set
+/// closest to the separate starts), a scale factor at 1, a user's
+/// `start(v)` first; anything else left at 0.5 (`start::default_start`).
+/// Before, `default_start` had already put 0.5 in every threshold and scale
+/// factor, far from the data: a growth model whose four thresholds share one
+/// label (Mplus ex6.4) then drifted and stagnated.
+fn ordinal_start(model: &Model, groups: &[WlsGroup], stats: &[crate::ordinal::OrdinalStats], x0: &mut [f64]) {
+    let unset: Vec<bool> = x0.iter().map(|v| !v.is_finite()).collect();
+    let mut user: Vec<Option<f64>> = vec![None; x0.len()];
+    let mut sum = vec![0.0; x0.len()];
+    let mut count = vec![0usize; x0.len()];
+    for (grp, s) in groups.iter().zip(stats) {
+        for (k, &(_, row, v)) in grp.lay.th.iter().enumerate() {
+            if let (Value::Free(i), false) = (v, grp.lay.is_mean(k)) {
+                if !unset[i] {
+                    continue;
+                }
+                match model.pt.rows[row].ustart {
+                    Some(u) if user[i].is_none() => user[i] = Some(u),
+                    _ => {
+                        sum[i] += s.th[k];
+                        count[i] += 1;
+                    }
+                }
+            }
+        }
+    }
+    for (r, row) in model.pt.rows.iter().enumerate() {
+        if let (Some(i), "~*~") = (model.x_of_row[r], row.op.as_str()) {
+            if unset[i] && user[i].is_none() && count[i] == 0 {
+                user[i] = Some(row.ustart.unwrap_or(1.0));
+            }
+        }
+    }
+    for (i, v) in x0.iter_mut().enumerate().filter(|(i, _)| unset[*i]) {
+        *v = user[i].unwrap_or(if count[i] > 0 { sum[i] / count[i] as f64 } else { 0.5 });
+    }
+}
+
 impl Fitting for WlsFit<'_> {
     fn estimate(&mut self) -> Estimate {
         let model = &self.prep.model;
@@ -286,20 +327,8 @@ impl Fitting for WlsFit<'_> {
                 }
             })
             .collect();
-        let mut x0 = start::default_start(model, &gd, false);
-        for (grp, s) in self.groups.iter().zip(stats) {
-            for (k, &(_, _, v)) in grp.lay.th.iter().enumerate() {
-                if let Value::Free(i) = v {
-                    if x0[i].is_nan() && !grp.lay.is_mean(k) {
-                        x0[i] = s.th[k];
-                    }
-                }
-            }
-        }
-        for v in x0.iter_mut().filter(|v| v.is_nan()) {
-            // scale factors of later groups
-            *v = 1.0;
-        }
+        let mut x0 = start::cell_start(model, &gd, false);
+        ordinal_start(model, &self.groups, stats, &mut x0);
         let est = ew::minimize(model, &self.groups, x0, self.opt.max_iter);
         self.pieces = None;
         est
