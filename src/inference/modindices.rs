@@ -181,13 +181,10 @@ fn extend(model: &Model, x: &[f64], cands: &[Candidate]) -> (crate::model::Ram, 
 
 /// All modification indices, largest first.
 pub fn modindices(model: &Model, x: &[f64], data: &[GroupData]) -> Result<Vec<ModIndex>, String> {
-    let cands = candidates(model);
-    let (ram, xe) = extend(model, x, &cands);
-    let info = expected_information(&ram, &xe, data).ok_or("the implied covariance matrix is not positive definite")?;
-    let grad = gradient(&ram, &xe, data).ok_or("the implied covariance matrix is not positive definite")?;
     let ntot: f64 = data.iter().map(|d| d.n as f64).sum();
-    let score: Vec<f64> = grad.iter().map(|g| -0.5 * g).collect();
-    indices(model, x, &cands, &info, &score, ntot)
+    of_discrepancy(model, x, ntot, |ram, xe| {
+        Some((expected_information(ram, xe, data)?, gradient(ram, xe, data)?))
+    })
 }
 
 /// The modification indices under FIML (lavaan's `modindices()` with
@@ -197,12 +194,25 @@ pub fn modindices(model: &Model, x: &[f64], data: &[GroupData]) -> Result<Vec<Mo
 /// the estimates.
 pub fn modindices_fiml(model: &Model, x: &[f64], f: &crate::estimate::fiml::FimlData) -> Result<Vec<ModIndex>, String> {
     use crate::estimate::fiml;
+    of_discrepancy(model, x, f.ntotal() as f64, |ram, xe| {
+        Some((fiml::expected_information(ram, xe, f)?, fiml::gradient(ram, xe, f)?))
+    })
+}
+
+/// The indices of a likelihood discrepancy F from `info_grad`: the unit
+/// information and the gradient of F of the extended model (the score is
+/// -F'/2), `ntot` cases.
+fn of_discrepancy(
+    model: &Model,
+    x: &[f64],
+    ntot: f64,
+    info_grad: impl Fn(&crate::model::Ram, &[f64]) -> Option<(DMatrix<f64>, Vec<f64>)>,
+) -> Result<Vec<ModIndex>, String> {
     let cands = candidates(model);
     let (ram, xe) = extend(model, x, &cands);
-    let info = fiml::expected_information(&ram, &xe, f).ok_or("the implied covariance matrix is not positive definite")?;
-    let grad = fiml::gradient(&ram, &xe, f).ok_or("the implied covariance matrix is not positive definite")?;
+    let (info, grad) = info_grad(&ram, &xe).ok_or("the implied covariance matrix is not positive definite")?;
     let score: Vec<f64> = grad.iter().map(|g| -0.5 * g).collect();
-    indices(model, x, &cands, &info, &score, f.ntotal() as f64)
+    indices(model, x, &cands, &info, &score, ntot)
 }
 
 /// Modification indices of the WLS family (ordinal data), as lavaan's
