@@ -10,6 +10,7 @@
 //! | `sav` | the same numbers as a bytecode-compressed SPSS `.sav` | 25 | |
 //! | `partable` | 500 and 1000 factors x 3 indicators; 1 factor x 3000 and 10,000 indicators; no data (`sem check`) | 3000 | 501,000 |
 //! | `bradford_wlsmv` | the Bradford model on 25 five-point items (N = 400), WLSMV | 25 | 134 |
+//! | `wide_1x500` | one factor x 500 indicators, N = 1000 (`fit` only) | 500 | 1000 |
 //!
 //! In each model group: `fit` (estimate, vcov, fit measures, standardized
 //! solution: everything after reading the data), `gradient` and
@@ -26,8 +27,11 @@
 //! `bradford_wlsmv` times `prepare` (CSV, thresholds,
 //! polychoric correlations, NACOV) and `fit` (DWLS estimate, robust vcov,
 //! scaled-shifted test, fit measures) of the lavaan fixture
-//! tests/fixtures/ordinal/bradford_likert5 with `--ordered all`. The
-//! workloads come from `common` (seeded).
+//! tests/fixtures/ordinal/bradford_likert5 with `--ordered all`.
+//! `wide_1x500` times the whole fit of a wide measurement model, where the
+//! O(p^3) and O(q^3) dense algebra dominates (issue 18: a one-factor model
+//! with 3000 indicators must finish). The workloads come from `common`
+//! (seeded).
 
 mod common;
 
@@ -95,6 +99,20 @@ fn cfa(c: &mut Criterion) {
     model_group(c, "cfa_5x20", &m5, &d5, 20);
     let (m10, d10) = common::cfa_files(&dir, 10, 20, 1000, 1);
     model_group(c, "cfa_10x20", &m10, &d10, 10);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn wide(c: &mut Criterion) {
+    let dir = common::scratch("wide");
+    let (m, d) = common::cfa_files(&dir, 1, 500, 1000, 1);
+    let opt = FitOptions::default();
+    let prep = prepare(&m, &d, &opt).expect("a valid workload");
+    let mut g = c.benchmark_group("wide_1x500");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(10));
+    g.bench_function("fit", |b| b.iter(|| black_box(fit_prepared(&prep, &opt))));
+    g.finish();
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -187,5 +205,5 @@ fn bradford_wlsmv(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bradford, cfa, csv, partable, bradford_wlsmv);
+criterion_group!(benches, bradford, cfa, csv, partable, bradford_wlsmv, wide);
 criterion_main!(benches);

@@ -36,4 +36,5 @@ pub mod pipeline;
 pub mod power;
 pub mod report;
 pub mod simulate;
+pub mod stage;
 pub mod syntax;

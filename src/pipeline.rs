@@ -306,6 +306,7 @@ pub fn not_both_stdin(model: &Path, data: &Path) -> Result<(), SemError> {
 
 /// Read model and data and bind them (everything before estimation).
 pub fn prepare(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<Prepared, SemError> {
+    crate::stage::set("reading the model and the data");
     not_both_stdin(model_path, data_path)?;
     let input = ModelInput::read(model_path, opt)?;
     let dfile = data_path.display().to_string();
@@ -698,7 +699,9 @@ fn fit_prepared_full(prep: &Prepared, opt: &FitOptions, pieces: bool) -> (FitRep
     let mut fitting = estimator.bind(prep, opt, &mut warnings);
     // a group is named by its value in the group column and its position
     let labels = crate::data::groups::GroupLabels::new(opt.group.as_deref(), &prep.group_names);
+    crate::stage::set("estimating");
     let est = fitting.estimate();
+    crate::stage::set("standard errors");
     if !est.converged {
         let why = est.message.clone().unwrap_or_default();
         let more_iterations = if est.iterations >= opt.max_iter {
@@ -751,6 +754,7 @@ fn fit_prepared_full(prep: &Prepared, opt: &FitOptions, pieces: bool) -> (FitRep
     warnings.extend(w2);
     fitting.finish_rows(x, vcov.as_ref(), opt.ci_level, &mut rows);
     let boot = run_bootstrap(prep, opt, &est, vcov.is_some(), &mut warnings);
+    crate::stage::set("standardized solution");
     if let Some(b) = boot.as_ref().and_then(|b| b.rows.as_ref()) {
         inference::bootstrap::apply(&mut rows, b);
     }
@@ -792,6 +796,7 @@ fn fit_prepared_full(prep: &Prepared, opt: &FitOptions, pieces: bool) -> (FitRep
             std_all_se,
         })
         .collect();
+    crate::stage::set("fit measures");
     let measures = fitting.measures(x, scaling);
     let mut fitmap = Map::new();
     for (k, v) in measures {

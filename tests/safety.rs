@@ -379,6 +379,25 @@ fn long_fits_show_progress_on_a_terminal_only() {
     assert!(o.stderr.is_empty(), "{}", stderr(&o));
 }
 
+/// The fit names its stages (`sem::stage`), which the spinner shows after
+/// the elapsed time: reading, estimating with the iteration and F, standard
+/// errors, fit measures, in that order.
+#[test]
+fn a_fit_names_its_stages_for_the_spinner() {
+    let opt = sem::pipeline::FitOptions::default();
+    sem::pipeline::fit(std::path::Path::new(HS_MODEL), std::path::Path::new(HS_CSV), &opt).unwrap();
+    let seen = sem::stage::seen();
+    let at = |k: &str| {
+        seen.iter()
+            .position(|s| s == k)
+            .unwrap_or_else(|| panic!("no stage {k:?} in {seen:?}"))
+    };
+    let read = at("reading the model and the data");
+    let est = read + seen[read..].iter().position(|s| s == "estimating").unwrap();
+    let se = est + seen[est..].iter().position(|s| s == "standard errors").unwrap();
+    assert!(seen[se..].iter().any(|s| s == "fit measures"), "{seen:?}");
+}
+
 /// Names with an accent typed as a combining character (NFD) are the same
 /// names as the composed ones (NFC), in the model and in the data's header.
 #[test]

@@ -3,7 +3,8 @@
 //! instead of a silent terminal. It appears only after that second, so quick
 //! runs never flicker, and indicatif draws nothing when stderr is not a
 //! terminal, so pipes, files and CI logs stay clean. It lives in its own
-//! thread and knows nothing of the estimator: dropping the guard clears it.
+//! thread and knows nothing of the estimator beyond the stage it names
+//! (`crate::stage`): dropping the guard clears it.
 //! `SEM_PROGRESS_AFTER_MS` changes the delay (the tests use 0).
 
 use std::sync::mpsc;
@@ -33,8 +34,22 @@ impl Progress {
             if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
                 bar.set_style(style);
             }
-            bar.set_message(what);
+            // the stage the pipeline names (`crate::stage`), after `what`
+            let message = |stage: &str| {
+                if stage.is_empty() {
+                    what.clone()
+                } else {
+                    format!("{what}: {stage}")
+                }
+            };
+            let mut shown = crate::stage::current();
+            bar.set_message(message(&shown));
             while rx.recv_timeout(Duration::from_millis(120)) == Err(mpsc::RecvTimeoutError::Timeout) {
+                let stage = crate::stage::current();
+                if stage != shown {
+                    bar.set_message(message(&stage));
+                    shown = stage;
+                }
                 bar.tick();
             }
             bar.finish_and_clear();

@@ -187,9 +187,61 @@ fn newton_step(h: &DMatrix<f64>, g: &[f64]) -> Option<DVector<f64>> {
     dense_newton_step(h, g)
 }
 
+/// From this many free parameters the step is first sought by conjugate
+/// gradients: a Cholesky factor of H is n^3/3 flops per iteration (seconds
+/// at n = 6000, a one-factor model with 3000 indicators), a CG iteration one
+/// product H v, and the information of a measurement model needs a few dozen.
+const CG_FROM: usize = 1500;
+
+/// Solve H s = -g by conjugate gradients with the diagonal of H as the
+/// preconditioner, to a residual of 1e-12 |g|; `None` when H shows itself
+/// not positive definite or the iterations do not converge (the caller then
+/// factors H).
+fn cg_newton_step(h: &DMatrix<f64>, g: &[f64]) -> Option<DVector<f64>> {
+    let n = g.len();
+    let diag: Vec<f64> = (0..n).map(|i| h[(i, i)]).collect();
+    if diag.iter().any(|d| !(*d > 0.0 && d.is_finite())) {
+        return None;
+    }
+    let b = -DVector::from_column_slice(g);
+    let bnorm = b.norm();
+    if bnorm == 0.0 {
+        return Some(DVector::zeros(n));
+    }
+    let mut x = DVector::zeros(n);
+    let mut r = b.clone();
+    let mut z = DVector::from_fn(n, |i, _| r[i] / diag[i]);
+    let mut d = z.clone();
+    let mut rz = r.dot(&z);
+    let mut hd = DVector::zeros(n);
+    for _ in 0..n.min(1000) {
+        hd.gemv(1.0, h, &d, 0.0);
+        let dhd = d.dot(&hd);
+        if dhd.is_nan() || dhd <= 0.0 {
+            return None;
+        }
+        let alpha = rz / dhd;
+        x.axpy(alpha, &d, 1.0);
+        r.axpy(-alpha, &hd, 1.0);
+        if r.norm() <= 1e-12 * bnorm {
+            return Some(x);
+        }
+        z = DVector::from_fn(n, |i, _| r[i] / diag[i]);
+        let rz_new = r.dot(&z);
+        d = &z + &d * (rz_new / rz);
+        rz = rz_new;
+    }
+    None
+}
+
 /// Solve H s = -g densely, with a ridge when H is singular or indefinite.
 fn dense_newton_step(h: &DMatrix<f64>, g: &[f64]) -> Option<DVector<f64>> {
     let n = g.len();
+    if n >= CG_FROM {
+        if let Some(s) = cg_newton_step(h, g) {
+            return Some(s);
+        }
+    }
     let scale = (0..n).map(|i| h[(i, i)].abs()).fold(0.0, f64::max).max(1e-12);
     let mut ridge = 0.0;
     for _ in 0..12 {
@@ -227,6 +279,7 @@ impl<O: Scoring> Solver<O, St> for FisherScoring<O::Eval> {
             .current
             .take()
             .ok_or_else(|| Error::msg("the implied covariance matrix is not positive definite"))?;
+        crate::stage::set(format!("estimating: iteration {}, F = {f0:.6}", state.get_iter() + 1));
         let (g, h) = problem.problem("gradient_count", |p| p.gradient_hessian(&e))?;
         let s = newton_step(&h, &g).ok_or_else(|| Error::msg("the information matrix is singular"))?;
         let full = s.iter().fold(0.0, |m: f64, v| m.max(v.abs()));

@@ -172,7 +172,7 @@ fn corrected(model: &Model, x: &[f64], data: &[GroupData], f: &FimlData, jm: Opt
         }
         let (k0, ld0) = spd_inverse(&s0)?;
         let dm = &d.mean - &m0;
-        xx3_null += n * (ld0 + (&d.cov * &k0).trace() - d.logdet_s - p as f64 + dm.dot(&(&k0 * &dm)));
+        xx3_null += n * (ld0 + d.cov.dot(&k0) - d.logdet_s - p as f64 + dm.dot(&(&k0 * &dm)));
         // information matrices without the x block
         let wm = lay.reduce(&h1_observed_missing(&f.patterns[g], &d.mean, &d.cov, &lay)?);
         let wc = lay.reduce(&h1_complete(&d.cov, &lay)?);

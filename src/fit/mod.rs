@@ -152,7 +152,7 @@ pub fn measures_with(model: &Model, x: &[f64], data: &[GroupData], lik: Option<&
         base += n * ((0..p).filter(|j| !exo.contains(j)).map(|j| d.cov[(j, j)].ln()).sum::<f64>() + ld_exo - ld_s);
         // log-likelihoods, conditional on x
         let marg_x = if xi.is_empty() { 0.0 } else { -n / 2.0 * (px * ln2pi + ld_xx + px) };
-        let mut quad = (&d.cov * &e.k).trace();
+        let mut quad = d.cov.dot(&e.k); // tr(S K), both symmetric
         if ms {
             let dm = &d.mean - &e.implied.mu;
             quad += (dm.transpose() * &e.k * &dm)[(0, 0)];
@@ -196,7 +196,8 @@ pub fn measures_with(model: &Model, x: &[f64], data: &[GroupData], lik: Option<&
         let k = &e.k;
         let resid = &d.cov - sig;
         let kr = k * &resid;
-        let mut num = 0.5 * (&kr * &kr).trace();
+        // tr(M M) as the elementwise product of M and M': O(p^2) after M
+        let mut num = 0.5 * kr.dot(&kr.transpose());
         let mut s_tilde = d.cov.clone();
         for &a in &xi {
             for &b in &xi {
@@ -204,7 +205,7 @@ pub fn measures_with(model: &Model, x: &[f64], data: &[GroupData], lik: Option<&
             }
         }
         let ks = k * &s_tilde;
-        let mut den = 0.5 * (&ks * &ks).trace();
+        let mut den = 0.5 * ks.dot(&ks.transpose());
         if ms {
             let dm = &d.mean - &e.implied.mu;
             num += (dm.transpose() * k * &dm)[(0, 0)];

@@ -42,11 +42,7 @@ impl Scope<'_> {
         if let Some((_, d)) = self.defined.iter().find(|(n, _)| n == name) {
             return Some(d.clone());
         }
-        let rows = &self.model.pt.rows;
-        let r = rows
-            .iter()
-            .position(|r| matches!(r.op.as_str(), "=~" | "~" | "~~" | "~1") && r.label == name)
-            .or_else(|| rows.iter().position(|r| r.plabel == name))?;
+        let r = row_of_label(self.model, name)?;
         let mut d = Dual::constant(self.values[r], self.n);
         if let Some(x) = self.model.x_of_row[r] {
             d.d[x] = 1.0;
@@ -57,6 +53,43 @@ impl Scope<'_> {
     pub fn eval(&self, e: &Expr) -> Result<Dual, String> {
         eval_with(e, self.n, &|name| self.lookup(name))
     }
+}
+
+/// The parameter-table row a label names: the first model row carrying it
+/// as a label, else the row with that plabel (`.p3.`).
+pub fn row_of_label(model: &Model, name: &str) -> Option<usize> {
+    let rows = &model.pt.rows;
+    rows.iter()
+        .position(|r| matches!(r.op.as_str(), "=~" | "~" | "~~" | "~1") && r.label == name)
+        .or_else(|| rows.iter().position(|r| r.plabel == name))
+}
+
+/// Every `:=` row evaluated on the row values `values`, with gradients with
+/// respect to those row values (not the free parameters): the chain rule of
+/// the standardized solution's delta method (`super::std_se`).
+pub fn definitions_over_rows(model: &Model, values: &[f64]) -> Result<Vec<(usize, Dual)>, String> {
+    let n = values.len();
+    let mut defined: Vec<(String, Dual)> = Vec::new();
+    let mut out = Vec::new();
+    for e in &model.pt.exprs {
+        let row = &model.pt.rows[e.row];
+        if row.op != ":=" {
+            continue;
+        }
+        let lookup = |name: &str| {
+            if let Some((_, d)) = defined.iter().find(|(n, _)| n == name) {
+                return Some(d.clone());
+            }
+            let r = row_of_label(model, name)?;
+            let mut d = Dual::constant(values[r], n);
+            d.d[r] = 1.0;
+            Some(d)
+        };
+        let d = eval_with(&e.rhs, n, &lookup)?;
+        defined.push((row.lhs.clone(), d.clone()));
+        out.push((e.row, d));
+    }
+    Ok(out)
 }
 
 /// Evaluate an expression over `n` free parameters, a name's value and
