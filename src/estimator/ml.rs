@@ -313,4 +313,36 @@ impl Fitting for MlFit<'_> {
     fn information(&self) -> Option<super::Information> {
         Some(self.information)
     }
+
+    /// MLMV and MLMVS: lavTestLRT()'s default for their tests is the
+    /// scaled-shifted Satorra (2000) difference, from the Jacobians, the
+    /// structured h1 information (lavaan's `WLS.V` for ML), the ADF Gamma
+    /// and the inverse expected information of the general model.
+    fn difference_pieces(&mut self, x: &[f64]) -> Option<crate::fit::satorra2000::DiffPieces> {
+        if !matches!(self.robust, Robust::Mlmv | Robust::Mlmvs) {
+            return None;
+        }
+        let ram = &self.prep.model.ram;
+        let info = self.information_at(ram, x)?;
+        let info_inv = crate::estimate::constrained::constrained_inverse(ram, x, &info, robust::inverse)?;
+        let gd = &self.prep.data;
+        let ntot: f64 = gd.iter().map(|d| d.n as f64).sum();
+        let elems = robust::moment_elems(ram.p(), ram.meanstructure);
+        let raw = self.raw();
+        let (mut jac, mut weight, mut gamma, mut fg) = (vec![], vec![], vec![], vec![]);
+        for (g, d) in gd.iter().enumerate() {
+            let e = crate::estimate::objective::eval_group(ram, g, x, d)?;
+            jac.push(robust::delta(ram, g, x, d, &elems)?);
+            weight.push(robust::h1_weight(&e.implied.sigma, &elems, &ram.x_ov)?);
+            gamma.push(robust::gamma_adf(&raw[g].rows, &elems, &ram.x_ov));
+            fg.push(d.n as f64 / ntot);
+        }
+        Some(crate::fit::satorra2000::DiffPieces {
+            jac,
+            weight,
+            gamma,
+            fg,
+            info_inv,
+        })
+    }
 }
