@@ -930,7 +930,12 @@ fn fit_prepared_full(prep: &Prepared, opt: &FitOptions, pieces: bool) -> (FitRep
             (Some(_), Some(b)) if b.info.successful >= 2 => "Bootstrap".into(),
             (Some(_), Some(_)) => "none (too few successful bootstrap draws)".into(),
         },
-        information: fitting.information().map(|i| i.label().into()),
+        // bootstrap standard errors come from no information matrix
+        information: if boot.as_ref().is_some_and(|b| b.rows.is_some()) {
+            None
+        } else {
+            fitting.information().map(|i| i.label().into())
+        },
         bootstrap: boot.map(|b| b.info),
         ci_level: opt.ci_level,
         alpha: opt.alpha,

@@ -152,8 +152,11 @@ struct MlFit<'a> {
     baseline: Option<Baseline>,
     /// MLMV, MLMVS: tr(U Gamma) and tr((U Gamma)^2) of the model and the
     /// baseline (set by `test_scaling`, read by `measures`)
-    adjusted: Option<(Option<(f64, f64)>, Option<(f64, f64)>)>,
+    adjusted: Option<(Traces, Traces)>,
 }
+
+/// tr(U Gamma) and tr((U Gamma)^2), when computable.
+type Traces = Option<(f64, f64)>;
 
 impl MlFit<'_> {
     fn raw(&mut self) -> &[robust::GroupRaw] {

@@ -13,7 +13,13 @@
 //!   stencil on the analytic gradient, lavaan's `lav_model_hessian`) and B0
 //!   the mean outer product of the casewise scores, vcov = H^-1 B0 H^-1 / N;
 //!   c = (tr(A1^-1 B1) - f_g tr(H^-1 B0_g)) / df with A1, B1 the same two
-//!   matrices for the saturated model at the sample moments.
+//!   matrices for the saturated model at the sample moments. The bread may
+//!   be the expected information instead (`information = "expected"`), and
+//!   with the standard test this is `se = "robust.huber.white"`.
+//! - MLMV, MLMVS: MLM's sandwich; their tests also need tr((U Gamma)^2)
+//!   with the groups stacked (`ug_traces`).
+//! - MLF (`information = "first.order"`): the information is B0 itself
+//!   (`first_order_information`).
 //!
 //! Moments are ordered as lavaan's: the means (with a mean structure), then
 //! the lower triangle of the covariance matrix column by column.
