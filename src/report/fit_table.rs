@@ -410,5 +410,32 @@ mod tests {
         r.estimator = "ML".into();
         r.missing_patterns = Some(json!(3));
         assert_eq!(estimates_header(&r)[1], ("Information".to_string(), "Observed".to_string()));
+        // --information: the report's choice wins over the default, with
+        // lavaan's third line for it
+        let pairs = |r: &FitReport| -> Vec<(String, String)> { estimates_header(r) };
+        let line = |a: &str, b: &str| (a.to_string(), b.to_string());
+        r.information = Some("First.order".into());
+        assert_eq!(
+            pairs(&r)[1..],
+            [
+                line("Information", "First.order"),
+                line("Information saturated (h1) model", "Structured")
+            ]
+        );
+        r.missing_patterns = None;
+        r.information = Some("Observed".into());
+        assert_eq!(
+            pairs(&r)[1..],
+            [line("Information", "Observed"), line("Observed information based on", "Hessian")]
+        );
+        r.se_type = "Robust.huber.white".into();
+        r.information = Some("Expected".into());
+        assert_eq!(
+            pairs(&r)[1..],
+            [
+                line("Information bread", "Expected"),
+                line("Information saturated (h1) model", "Structured")
+            ]
+        );
     }
 }
