@@ -85,12 +85,17 @@ pub fn scaled_shifted_measures(measures: &Measures, s: Scaling, ngroups: usize) 
     // df = 0: the "scaled" statistic is the unscaled one (lavaan)
     let xs = if df == 0.0 { x2 } else { x2 / s.model + s.shift };
     let xns = x2n / s.baseline + s.baseline_shift;
-    // the robust indices' factor: (1/a)(df - b)/df = tr(U Gamma)/df
-    let c_hat = s.model * (df - s.shift) / df;
-    let c_hat0 = s.baseline * (dfn - s.baseline_shift) / dfn;
+    // the robust indices' factor: (1/a)(df - b)/df = tr(U Gamma)/df; with
+    // df = 0 lavaan's test has no shift and its robust CFI/TLI/RNI fall
+    // back to the standard formulas (1), the robust RMSEA to 0
+    let (c_hat, c_hat0) = if df == 0.0 {
+        (1.0, 1.0)
+    } else {
+        (s.model * (df - s.shift) / df, s.baseline * (dfn - s.baseline_shift) / dfn)
+    };
     let (lo_s, hi_s) = rmsea_ci(xs, df, n, g, 1.0);
     let robust_ok = c_hat.is_finite() && c_hat0.is_finite();
-    let (lo_r, hi_r) = if s.model.is_finite() {
+    let (lo_r, hi_r) = if s.model.is_finite() || df == 0.0 {
         rmsea_ci(xs, df, n, g, s.model)
     } else {
         (None, None)
@@ -237,6 +242,32 @@ mod tests {
         assert!((v("df_scaled").unwrap() - 22.5).abs() < 1e-12);
         assert!((v("chisq_scaled").unwrap() - 60.0 / (30.0 / 22.5)).abs() < 1e-9);
         assert_eq!(v("cfi_robust"), None);
+    }
+
+    #[test]
+    fn saturated_mlmv_has_lavaans_robust_values() {
+        // lavaan 0.6-14, MLMV, `f =~ x1 + x2 + x3` on Holzinger-Swineford:
+        // cfi.robust = tli.robust = rni.robust = 1, rmsea.robust = 0 and its
+        // interval (0, 0), robust p-values NA, scaling factor NA
+        let m: Measures = vec![
+            ("chisq", Some(0.0)),
+            ("df", Some(0.0)),
+            ("baseline_chisq", Some(100.0)),
+            ("baseline_df", Some(3.0)),
+            ("ntotal", Some(301.0)),
+        ];
+        let s = scaling(Some((0.0, 0.0)), Some((4.0, 6.0)), 0.0, 3.0, true, &mut vec![]);
+        let out = scaled_shifted_measures(&m, s, 1);
+        let v = |k: &str| out.iter().find(|(n, _)| *n == k).unwrap().1;
+        for k in ["cfi_robust", "tli_robust", "rni_robust", "nnfi_robust"] {
+            assert_eq!(v(k), Some(1.0), "{k}");
+        }
+        for k in ["rmsea_robust", "rmsea_ci_lower_robust", "rmsea_ci_upper_robust", "chisq_scaled"] {
+            assert_eq!(v(k), Some(0.0), "{k}");
+        }
+        for k in ["rmsea_pvalue_robust", "chisq_scaling_factor", "pvalue_scaled"] {
+            assert_eq!(v(k), None, "{k}");
+        }
     }
 
     #[test]
