@@ -57,6 +57,13 @@ pub struct FitOptions {
     pub modindices: bool,
     /// --se robust: robust.sem standard errors with ML (lavaan's se = "robust")
     pub se_robust: bool,
+    /// --se robust.huber.white: Huber-White standard errors with ML and the
+    /// standard test (lavaan's se = "robust.huber.white")
+    pub se_huber_white: bool,
+    /// --information: lavaan's `information` for the ML family; `None`: the
+    /// estimator's default (expected; observed for MLR, FIML and
+    /// Huber-White standard errors; first-order for MLF)
+    pub information: Option<crate::estimator::Information>,
     /// add residuals (raw, correlation, standardized) to the report
     pub residuals: bool,
     pub ci_level: f64,
@@ -97,6 +104,8 @@ impl Default for FitOptions {
             growth: false,
             modindices: false,
             se_robust: false,
+            se_huber_white: false,
+            information: None,
             residuals: false,
             ci_level: 0.95,
             alpha: 0.05,
@@ -925,6 +934,12 @@ fn fit_prepared_full(prep: &Prepared, opt: &FitOptions, pieces: bool) -> (FitRep
             (Some(_), None) => fitting.se_type().into(),
             (Some(_), Some(b)) if b.info.successful >= 2 => "Bootstrap".into(),
             (Some(_), Some(_)) => "none (too few successful bootstrap draws)".into(),
+        },
+        // bootstrap standard errors come from no information matrix
+        information: if boot.as_ref().is_some_and(|b| b.rows.is_some()) {
+            None
+        } else {
+            fitting.information().map(|i| i.label().into())
         },
         bootstrap: boot.map(|b| b.info),
         ci_level: opt.ci_level,

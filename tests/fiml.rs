@@ -157,5 +157,5 @@ fn fiml_is_refused_with_another_estimator() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--missing fiml works with --estimator ml or mlr only"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--missing fiml works with --estimator ml, mlr or mlf only"));
 }

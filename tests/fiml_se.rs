@@ -83,7 +83,8 @@ fn fiml(prep: &Prepared, mlr: bool) -> Fiml {
             .iter()
             .map(|r| sem::inference::fiml::used_rows(&prep.dataset, r, &model.ram.x_ov))
             .collect();
-        let r = sem::inference::fiml::mlr(&model.ram, x, f, &prep.data, &rows, &model.ram.x_ov);
+        let bread = sem::estimate::fiml::observed_information(&model.ram, x, f).unwrap();
+        let r = sem::inference::fiml::mlr(&model.ram, x, f, &prep.data, &rows, &model.ram.x_ov, &bread, false);
         (r.vcov.unwrap(), Some(chisq / (r.trace.unwrap() / model.df() as f64)))
     } else {
         (sem::inference::fiml::vcov(model, x, f).unwrap(), None)

@@ -115,6 +115,12 @@ pub enum Estimator {
     Ml,
     Mlr,
     Mlm,
+    /// robust.sem standard errors, mean-and-variance adjusted (scaled-shifted) test
+    Mlmv,
+    /// robust.sem standard errors, Satterthwaite mean-and-variance adjusted test
+    Mlmvs,
+    /// standard errors from the first-order (outer product of gradients) information
+    Mlf,
     Gls,
     Uls,
     Wlsmv,
@@ -135,7 +141,22 @@ pub enum Missing {
 pub enum SeKind {
     Standard,
     Robust,
+    /// Huber-White sandwich standard errors with ML (lavaan's se = "robust.huber.white")
+    #[value(name = "robust.huber.white")]
+    RobustHuberWhite,
     Bootstrap,
+}
+
+/// lavaan's `information`: the matrix the standard errors come from.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InformationArg {
+    /// the expected (Fisher) information (default for ML, MLM, MLMV, MLMVS)
+    Expected,
+    /// the Hessian of the objective (default for MLR, FIML, robust.huber.white)
+    Observed,
+    /// the outer product of the casewise gradients (default for MLF)
+    #[value(name = "first.order")]
+    FirstOrder,
 }
 
 /// Options shared by the commands that read data.
@@ -246,6 +267,10 @@ pub struct FitFlags {
     pub meanstructure: bool,
     #[arg(long, value_enum, default_value = "standard")]
     pub se: SeKind,
+    /// the information matrix of the standard errors (lavaan's information=);
+    /// default: the estimator's
+    #[arg(long, value_enum)]
+    pub information: Option<InformationArg>,
     /// confidence level of the intervals
     #[arg(long, default_value_t = 0.95)]
     pub ci_level: f64,
@@ -359,14 +384,39 @@ impl FitFlags {
             Estimator::Ml => crate::pipeline::EstimatorKind::Ml,
             Estimator::Mlm => crate::pipeline::EstimatorKind::Mlm,
             Estimator::Mlr => crate::pipeline::EstimatorKind::Mlr,
+            Estimator::Mlmv => crate::pipeline::EstimatorKind::Mlmv,
+            Estimator::Mlmvs => crate::pipeline::EstimatorKind::Mlmvs,
+            Estimator::Mlf => crate::pipeline::EstimatorKind::Mlf,
             Estimator::Gls => crate::pipeline::EstimatorKind::Gls,
             Estimator::Uls => crate::pipeline::EstimatorKind::Uls,
         };
-        if self.missing == Missing::Fiml && !matches!(estimator, crate::pipeline::EstimatorKind::Ml | crate::pipeline::EstimatorKind::Mlr) {
+        if self.missing == Missing::Fiml
+            && !matches!(
+                estimator,
+                crate::pipeline::EstimatorKind::Ml | crate::pipeline::EstimatorKind::Mlr | crate::pipeline::EstimatorKind::Mlf
+            )
+        {
+            let lavaan_refuses = matches!(chosen, Estimator::Mlm | Estimator::Mlmv | Estimator::Gls | Estimator::Uls);
             return Err(SemError::Input(format!(
-                "--missing fiml works with --estimator ml or mlr only for now, not with --estimator {}; drop one of the two",
+                "--missing fiml works with --estimator ml, mlr or mlf only, not with --estimator {}{}; drop one of the two",
+                format!("{chosen:?}").to_lowercase(),
+                if lavaan_refuses {
+                    format!(" (lavaan: missing=\"ml\" is not allowed for estimator {})", estimator.name())
+                } else {
+                    String::new()
+                }
+            )));
+        }
+        if self.se == SeKind::RobustHuberWhite && !matches!(chosen, Estimator::Ml) {
+            return Err(SemError::Input(format!(
+                "--se robust.huber.white works with --estimator ml (Huber-White standard errors with the standard test), not with --estimator {}; --estimator mlr has them with the Yuan-Bentler test",
                 format!("{chosen:?}").to_lowercase()
             )));
+        }
+        if self.information.is_some() && self.se == SeKind::Bootstrap {
+            return Err(SemError::Input(
+                "--information does not apply to --se bootstrap: bootstrap standard errors use no information matrix".into(),
+            ));
         }
         for k in &self.group_equal {
             if !crate::model::partable::GROUP_EQUAL.contains(&k.as_str()) {
@@ -413,6 +463,12 @@ impl FitFlags {
             growth: self.growth,
             modindices: self.modindices,
             se_robust: self.se == SeKind::Robust,
+            se_huber_white: self.se == SeKind::RobustHuberWhite,
+            information: self.information.map(|i| match i {
+                InformationArg::Expected => crate::estimator::Information::Expected,
+                InformationArg::Observed => crate::estimator::Information::Observed,
+                InformationArg::FirstOrder => crate::estimator::Information::FirstOrder,
+            }),
             residuals: self.residuals,
             ci_level: self.ci_level,
             alpha: self.alpha,

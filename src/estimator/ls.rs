@@ -33,7 +33,7 @@ impl Estimator for Ls {
         if groups.is_none() {
             warnings.push("the GLS weight matrix cannot be computed: the sample covariance matrix is singular".into());
             // without a weight the fit falls back to ML, as it always has
-            return super::ml::Ml(super::ml::Robust::None).bind(prep, opt, warnings);
+            return super::ml::Ml::plain().bind(prep, opt, warnings);
         }
         Box::new(LsFit {
             prep,

@@ -19,7 +19,8 @@
 //! 6. the name of its standard errors and whether the moment-based
 //!    diagnostics (modification indices, residuals) apply.
 //!
-//! Modules: `ml` (ML with its robust variants MLM, MLR and `--se robust`),
+//! Modules: `ml` (ML with its variants MLM, MLMV, MLMVS, MLR, MLF, `--se
+//! robust`, `--se robust.huber.white` and `--information`),
 //! `ls` (GLS, ULS for continuous data), `fiml` (`--missing fiml`, also with
 //! MLR). Adding an estimator means one module and one line in `select`.
 
@@ -44,6 +45,15 @@ pub enum EstimatorKind {
     Mlm,
     /// Huber-White standard errors, Yuan-Bentler (Mplus) scaled chi-square
     Mlr,
+    /// robust.sem standard errors, mean-and-variance adjusted
+    /// "scaled.shifted" chi-square
+    Mlmv,
+    /// robust.sem standard errors, Satterthwaite "mean.var.adjusted"
+    /// chi-square
+    Mlmvs,
+    /// first-order (outer product of the casewise gradients) information,
+    /// standard test
+    Mlf,
     /// generalized least squares (weight from the sample covariance)
     Gls,
     /// unweighted least squares (continuous data; with --ordered the
@@ -66,12 +76,47 @@ impl EstimatorKind {
             EstimatorKind::Ml => "ML",
             EstimatorKind::Mlm => "MLM",
             EstimatorKind::Mlr => "MLR",
+            EstimatorKind::Mlmv => "MLMV",
+            EstimatorKind::Mlmvs => "MLMVS",
+            EstimatorKind::Mlf => "MLF",
             EstimatorKind::Gls => "GLS",
             EstimatorKind::Uls => "ULS",
             EstimatorKind::Wlsmv => "WLSMV",
             EstimatorKind::Ulsmv => "ULSMV",
             EstimatorKind::Wls => "WLS",
             EstimatorKind::Dwls => "DWLS",
+        }
+    }
+}
+
+/// lavaan's `information=`: the information matrix the standard errors
+/// (and, for the robust tests, the U matrix of the test) are computed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Information {
+    /// Delta' W Delta with W the normal-theory h1 information at the
+    /// implied moments (lavaan's h1.information = "structured")
+    Expected,
+    /// the Hessian of the objective (lavaan's observed.information = "hessian")
+    Observed,
+    /// the mean outer product of the casewise scores (gradients)
+    FirstOrder,
+}
+
+impl Information {
+    /// lavaan's spelling, as `summary()` prints it under "Information".
+    pub fn label(self) -> &'static str {
+        match self {
+            Information::Expected => "Expected",
+            Information::Observed => "Observed",
+            Information::FirstOrder => "First.order",
+        }
+    }
+    /// lavaan's option value (`information = "first.order"`).
+    pub fn option(self) -> &'static str {
+        match self {
+            Information::Expected => "expected",
+            Information::Observed => "observed",
+            Information::FirstOrder => "first.order",
         }
     }
 }
@@ -138,6 +183,12 @@ pub trait Fitting {
     fn measures(&mut self, x: &[f64], scaling: Option<Scaling>) -> Measures;
     /// The report's `se_type` when the standard errors exist.
     fn se_type(&self) -> &'static str;
+    /// The information matrix the standard errors come from (lavaan's
+    /// `information`), for the ML family; `None`: the report says what the
+    /// estimator's own default is.
+    fn information(&self) -> Option<Information> {
+        None
+    }
     /// The model to report the estimates with, when the estimator derives
     /// fixed values from the estimates (the delta parameterization's
     /// residual variances of latent responses); `None`: the prepared model.
@@ -200,6 +251,9 @@ pub fn select_for(opt: &FitOptions, ordinal: bool) -> Result<Box<dyn Estimator>,
     if ordinal && opt.fiml {
         return Err("--missing fiml does not apply to ordinal data; ordinal variables use listwise deletion".into());
     }
+    if ordinal && (opt.information.is_some() || opt.se_huber_white) {
+        return Err("--information and --se robust.huber.white apply to the ML family of continuous data, not to ordinal data".into());
+    }
     let theta = opt.parameterization == crate::model::partable::Parameterization::Theta;
     let family = |k| -> Box<dyn Estimator> { Box::new(wls::Wls(k, theta)) };
     Ok(match (opt.estimator, opt.fiml) {
@@ -215,20 +269,39 @@ pub fn select_for(opt: &FitOptions, ordinal: bool) -> Result<Box<dyn Estimator>,
                 opt.estimator.name().to_lowercase()
             ))
         }
-        (K::Ml | K::Mlm | K::Mlr | K::Gls, _) if ordinal => {
+        (K::Ml | K::Mlm | K::Mlr | K::Mlmv | K::Mlmvs | K::Mlf | K::Gls, _) if ordinal => {
             return Err(format!(
                 "--estimator {} does not apply to ordinal data; use wlsmv (the default), ulsmv, wls, dwls or uls",
                 opt.estimator.name().to_lowercase()
             ))
         }
-        (K::Ml, false) if opt.se_robust => Box::new(ml::Ml(ml::Robust::SeRobust)),
-        (K::Ml, false) => Box::new(ml::Ml(ml::Robust::None)),
-        (K::Mlm, false) => Box::new(ml::Ml(ml::Robust::Mlm)),
-        (K::Mlr, false) => Box::new(ml::Ml(ml::Robust::Mlr)),
+        (K::Ml, false) if opt.se_robust => ml::Ml::with(ml::Robust::SeRobust, opt)?,
+        (K::Ml, false) if opt.se_huber_white => ml::Ml::with(ml::Robust::SeHuberWhite, opt)?,
+        (K::Ml, false) => ml::Ml::with(ml::Robust::None, opt)?,
+        (K::Mlf, false) => ml::Ml::with(ml::Robust::Mlf, opt)?,
+        (K::Mlm, false) => ml::Ml::with(ml::Robust::Mlm, opt)?,
+        (K::Mlmv, false) => ml::Ml::with(ml::Robust::Mlmv, opt)?,
+        (K::Mlmvs, false) => ml::Ml::with(ml::Robust::Mlmvs, opt)?,
+        (K::Mlr, false) => ml::Ml::with(ml::Robust::Mlr, opt)?,
+        (K::Gls | K::Uls, false) if opt.information.is_some() || opt.se_huber_white => {
+            return Err(format!(
+                "--information and --se robust.huber.white apply to the ML family, not to --estimator {}",
+                opt.estimator.name().to_lowercase()
+            ))
+        }
         (K::Gls, false) => Box::new(ls::Ls(crate::estimate::ls::LsKind::Gls)),
         (K::Uls, false) => Box::new(ls::Ls(crate::estimate::ls::LsKind::Uls)),
-        (K::Ml, true) => Box::new(fiml::Fiml { mlr: false }),
-        (K::Mlr, true) => Box::new(fiml::Fiml { mlr: true }),
+        (K::Ml, true) if opt.se_huber_white => fiml::Fiml::with(true, false, opt)?,
+        (K::Ml, true) => fiml::Fiml::with(false, false, opt)?,
+        (K::Mlf, true) => fiml::Fiml::with(false, true, opt)?,
+        (K::Mlr, true) => fiml::Fiml::with(true, false, opt)?,
+        (k @ (K::Mlm | K::Mlmv | K::Mlmvs), true) => {
+            return Err(format!(
+                "--missing fiml does not work with --estimator {}: its robust standard errors and test need complete data (lavaan: missing=\"ml\" is not allowed for estimator {}); use --estimator mlr with --missing fiml, or listwise deletion",
+                k.name().to_lowercase(),
+                k.name()
+            ))
+        }
         (k, true) => {
             return Err(format!(
                 "--missing fiml works with --estimator ml or mlr, not {}",
@@ -240,7 +313,7 @@ pub fn select_for(opt: &FitOptions, ordinal: bool) -> Result<Box<dyn Estimator>,
 
 /// The default estimator (ML), for a choice `select` refuses.
 pub fn fallback() -> Box<dyn Estimator> {
-    Box::new(ml::Ml(ml::Robust::None))
+    Box::new(ml::Ml::plain())
 }
 
 /// The robust variants' remark when the sandwich cannot be computed.

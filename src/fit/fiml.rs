@@ -57,8 +57,20 @@ pub fn baseline_logl(model: &Model, f: &FimlData) -> Vec<f64> {
 /// Every measure at the FIML estimate `x`; `data` holds the EM moments.
 /// `jm`: with a robust (scaled) test, per group the saturated model's unit
 /// first-order information at the EM moments, for version V3 of the
-/// corrected indices (`corrected`).
-pub fn measures(model: &Model, x: &[f64], data: &[GroupData], f: &FimlData, jm: Option<&[DMatrix<f64>]>) -> Measures {
+/// corrected indices (`corrected`). `e_h1`: per group the saturated model's
+/// unit information (over the kept elements) that the fit's information
+/// matrix E = sum_g f_g Delta' A_g Delta is built from, as lavaan's
+/// `inverted.information` with h1.information = "unstructured": `None` for
+/// the observed one (the default), else the expected or first-order one of
+/// `--information`.
+pub fn measures(
+    model: &Model,
+    x: &[f64],
+    data: &[GroupData],
+    f: &FimlData,
+    jm: Option<&[DMatrix<f64>]>,
+    e_h1: Option<&[DMatrix<f64>]>,
+) -> Measures {
     let Some(logl) = fiml::logl(&model.ram, x, f) else {
         return vec![("npar", Some(model.npar() as f64)), ("df", Some(model.df() as f64))];
     };
@@ -85,7 +97,7 @@ pub fn measures(model: &Model, x: &[f64], data: &[GroupData], f: &FimlData, jm: 
         set(&mut m, "srmr_mplus", Some(with_means));
         set(&mut m, "srmr_mplus_nomean", Some(nomean));
     }
-    let rb = corrected(model, x, data, f, jm);
+    let rb = corrected(model, x, data, f, jm, e_h1);
     let base_df = m
         .iter()
         .find(|(k, _)| *k == "baseline_df")
@@ -137,7 +149,14 @@ struct Corrected {
     c_hat_null: f64,
 }
 
-fn corrected(model: &Model, x: &[f64], data: &[GroupData], f: &FimlData, jm: Option<&[DMatrix<f64>]>) -> Option<Corrected> {
+fn corrected(
+    model: &Model,
+    x: &[f64],
+    data: &[GroupData],
+    f: &FimlData,
+    jm: Option<&[DMatrix<f64>]>,
+    e_h1: Option<&[DMatrix<f64>]>,
+) -> Option<Corrected> {
     let ram = &model.ram;
     let p = ram.p();
     let xi: Vec<usize> = model.pt.names.ov_x.iter().filter_map(|v| ram.index(v)).collect();
@@ -184,7 +203,8 @@ fn corrected(model: &Model, x: &[f64], data: &[GroupData], f: &FimlData, jm: Opt
             None => dl,
         };
         ac += (dl.transpose() * &wc * &dl) * fg;
-        am += (dl.transpose() * &wm * &dl) * fg;
+        let a_e = e_h1.map_or(&wm, |h| &h[g]);
+        am += (dl.transpose() * a_e * &dl) * fg;
         // the baseline's Jacobian selects the non-x means and variances
         let sel: Vec<usize> = lay
             .keep
@@ -208,6 +228,8 @@ fn corrected(model: &Model, x: &[f64], data: &[GroupData], f: &FimlData, jm: Opt
                 DMatrix::zeros(dim, dim),
                 DMatrix::zeros(dim, dim),
             );
+            // the h1 information of E (Wm unless --information says otherwise)
+            let mut we_all = DMatrix::zeros(dim, dim);
             let mut d_all = DMatrix::zeros(dim, nfree);
             let mut db_all = DMatrix::zeros(dim, nsel);
             let mut col = 0;
@@ -215,6 +237,7 @@ fn corrected(model: &Model, x: &[f64], data: &[GroupData], f: &FimlData, jm: Opt
                 let o = g * kd;
                 wc_all.view_mut((o, o), (kd, kd)).copy_from(&(wc * *fg));
                 wm_all.view_mut((o, o), (kd, kd)).copy_from(&(wm * *fg));
+                we_all.view_mut((o, o), (kd, kd)).copy_from(&(e_h1.map_or(wm, |h| &h[g]) * *fg));
                 wmi_all.view_mut((o, o), (kd, kd)).copy_from(&(wmi / *fg));
                 gamma_all.view_mut((o, o), (kd, kd)).copy_from(&(wmi * &jm[g] * wmi / *fg));
                 d_all.view_mut((o, 0), (kd, nfree)).copy_from(dl);
@@ -225,7 +248,7 @@ fn corrected(model: &Model, x: &[f64], data: &[GroupData], f: &FimlData, jm: Opt
             }
             let u_of = |d: &DMatrix<f64>| -> Option<DMatrix<f64>> {
                 let wd = &wm_all * d;
-                let e_inv = spd_inverse(&(d.transpose() * &wd))?.0;
+                let e_inv = spd_inverse(&(d.transpose() * &we_all * d))?.0;
                 Some(&wm_all - &wd * e_inv * wd.transpose())
             };
             let mid = &wmi_all * &wc_all * &wmi_all;

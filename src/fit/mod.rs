@@ -10,6 +10,7 @@
 //!   interval by inverting the non-central chi-square, SRMR (Bentler), RMR,
 //!   CRMR, GFI/AGFI/PGFI, CN, MFI, ECVI.
 
+pub mod adjusted;
 pub mod baseline;
 pub mod categorical;
 pub mod distributions;

@@ -9,7 +9,7 @@
 use super::robust::{inverse, inverse_nonzero, Robust};
 use super::NotIdentified;
 use crate::estimate::fiml::{expected_information, observed_information, FimlData};
-use crate::estimate::h1::{casewise_scores, delta, h1_observed_missing, Layout};
+use crate::estimate::h1::{casewise_scores, delta, h1_expected_missing, h1_observed_missing, Layout};
 use crate::estimate::objective::GroupData;
 use crate::model::ram::{Implied, Ram};
 use crate::model::Model;
@@ -75,38 +75,65 @@ pub fn h1_firstorder(rows: &[Vec<Vec<f64>>], data: &[GroupData], lay: &Layout) -
         .collect()
 }
 
-/// MLR under FIML (lavaan's estimator = "MLR", missing = "ml"): the
-/// Huber-White sandwich H^-1 B0 H^-1 / N with H the unit observed
-/// information and B0 the mean outer product of the casewise scores
-/// (chained through Delta), and the Yuan-Bentler (Mplus) trace
-/// sum_g tr(A1_g^-1 B1_g) - tr(H^-1 B0), A1 and B1 the observed and
-/// first-order information of the saturated model at the EM moments.
-pub fn mlr(ram: &Ram, x: &[f64], f: &FimlData, data: &[GroupData], rows: &[Vec<Vec<f64>>], xi: &[usize]) -> Robust {
+/// The unit first-order information of the model under FIML (lavaan's
+/// `information = "first.order"` with missing = "ml"): the mean outer
+/// product of the casewise scores at the implied moments, chained through
+/// Delta, sum_g (S_g'S_g) / N.
+pub fn first_order_information(ram: &Ram, x: &[f64], rows: &[Vec<Vec<f64>>], xi: &[usize], ntot: f64) -> Option<DMatrix<f64>> {
+    let lay = Layout::new(ram.p(), xi);
+    let mut b0 = DMatrix::zeros(ram.nx, ram.nx);
+    for (g, r) in rows.iter().enumerate() {
+        let (a, s, m) = ram.matrices(g, x);
+        let implied = Implied::new(&a, &s, &m, ram.p())?;
+        let z = casewise_scores(r, &implied.mu, &implied.sigma, &lay)?;
+        let s0 = z * delta(ram, g, x, &lay)?.select_rows(lay.keep.iter());
+        b0 += s0.transpose() * &s0 / ntot;
+    }
+    Some(b0)
+}
+
+/// MLR under FIML (lavaan's estimator = "MLR", missing = "ml"; also
+/// se = "robust.huber.white"): the Huber-White sandwich
+/// H^-1 B0 H^-1 / N with H the unit `bread` (the observed information by
+/// default, the expected one with information = "expected") and B0 the
+/// mean outer product of the casewise scores (chained through Delta), and
+/// the Yuan-Bentler (Mplus) trace sum_g tr(A1_g^-1 B1_g) - tr(H^-1 B0), A1
+/// and B1 the observed (with `a1_expected`, as lavaan's information =
+/// "expected": the expected) and first-order information of the saturated
+/// model at the EM moments.
+#[allow(clippy::too_many_arguments)]
+pub fn mlr(
+    ram: &Ram,
+    x: &[f64],
+    f: &FimlData,
+    data: &[GroupData],
+    rows: &[Vec<Vec<f64>>],
+    xi: &[usize],
+    bread: &DMatrix<f64>,
+    a1_expected: bool,
+) -> Robust {
     let none = Robust {
         vcov: None,
         trace: None,
         factors_h1_h0: None,
     };
     let ntot = f.ntotal() as f64;
-    let Some(h_inv) = observed_information(ram, x, f).and_then(|h| crate::estimate::constrained::constrained_inverse(ram, x, &h, inverse))
-    else {
+    let Some(h_inv) = crate::estimate::constrained::constrained_inverse(ram, x, bread, inverse) else {
         return none;
     };
     let lay = Layout::new(ram.p(), xi);
     let Some(b1) = h1_firstorder(rows, data, &lay) else { return none };
-    let mut b0 = DMatrix::zeros(ram.nx, ram.nx);
+    let Some(b0) = first_order_information(ram, x, rows, xi, ntot) else {
+        return none;
+    };
     let (mut trace, mut ndat) = (0.0, 0usize);
     for (g, d) in data.iter().enumerate() {
-        let (a, s, m) = ram.matrices(g, x);
-        let Some(implied) = Implied::new(&a, &s, &m, ram.p()) else {
-            return none;
+        let a1 = if a1_expected {
+            h1_expected_missing(&f.patterns[g], &d.cov, &lay)
+        } else {
+            h1_observed_missing(&f.patterns[g], &d.mean, &d.cov, &lay)
         };
-        let (Some(z), Some(dl)) = (casewise_scores(&rows[g], &implied.mu, &implied.sigma, &lay), delta(ram, g, x, &lay)) else {
-            return none;
-        };
-        let s0 = z * dl.select_rows(lay.keep.iter());
-        b0 += s0.transpose() * &s0 / ntot;
-        let Some(a1) = h1_observed_missing(&f.patterns[g], &d.mean, &d.cov, &lay) else {
+        let Some(a1) = a1 else {
             return none;
         };
         let Some((a1_inv, kept)) = inverse_nonzero(&lay.reduce(&a1)) else {

@@ -13,7 +13,13 @@
 //!   stencil on the analytic gradient, lavaan's `lav_model_hessian`) and B0
 //!   the mean outer product of the casewise scores, vcov = H^-1 B0 H^-1 / N;
 //!   c = (tr(A1^-1 B1) - f_g tr(H^-1 B0_g)) / df with A1, B1 the same two
-//!   matrices for the saturated model at the sample moments.
+//!   matrices for the saturated model at the sample moments. The bread may
+//!   be the expected information instead (`information = "expected"`), and
+//!   with the standard test this is `se = "robust.huber.white"`.
+//! - MLMV, MLMVS: MLM's sandwich; their tests also need tr((U Gamma)^2)
+//!   with the groups stacked (`ug_traces`).
+//! - MLF (`information = "first.order"`): the information is B0 itself
+//!   (`first_order_information`).
 //!
 //! Moments are ordered as lavaan's: the means (with a mean structure), then
 //! the lower triangle of the covariance matrix column by column.
@@ -301,19 +307,52 @@ pub fn mlm(ram: &Ram, x: &[f64], data: &[GroupData], raw: &[GroupRaw], info: &DM
     }
 }
 
-/// MLR: Huber-White sandwich with the observed information and the casewise
-/// scores; the Yuan-Bentler (Mplus) trace.
-pub fn mlr(ram: &Ram, x: &[f64], data: &[GroupData], raw: &[GroupRaw]) -> Robust {
+/// One group's first-order information B0_g: the mean outer product of
+/// the casewise scores of the normal log-likelihood with respect to the free
+/// parameters (scores in the moments, at the implied moments, chained
+/// through Delta). Without a mean structure the means are the sample means,
+/// as lavaan's (`lav_model_h1_information_firstorder`).
+fn group_first_order(
+    ram: &Ram,
+    g: usize,
+    x: &[f64],
+    d: &GroupData,
+    rows: &[Vec<f64>],
+    elems: &[(usize, usize, bool)],
+) -> Option<DMatrix<f64>> {
+    let dl = delta(ram, g, x, d, elems)?;
+    let e = eval_group(ram, g, x, d)?;
+    let mu = if ram.meanstructure { e.implied.mu.clone() } else { d.mean.clone() };
+    let sc = casewise_moment_scores(rows, &mu, &e.implied.sigma, elems)?;
+    let s0 = sc * dl;
+    Some(s0.transpose() * &s0 / rows.len() as f64)
+}
+
+/// The unit first-order information sum_g f_g B0_g (lavaan's
+/// `information = "first.order"`, the information of estimator MLF).
+pub fn first_order_information(ram: &Ram, x: &[f64], data: &[GroupData], raw: &[GroupRaw]) -> Option<DMatrix<f64>> {
+    let ntot: f64 = data.iter().map(|d| d.n as f64).sum();
+    let elems = moment_elems(ram.p(), ram.meanstructure);
+    let mut b0 = DMatrix::zeros(ram.nx, ram.nx);
+    for (g, d) in data.iter().enumerate() {
+        b0 += group_first_order(ram, g, x, d, &raw[g].rows, &elems)? * (d.n as f64 / ntot);
+    }
+    Some(b0)
+}
+
+/// MLR (and `se = "robust.huber.white"`): Huber-White sandwich with the
+/// `bread` (the unit observed information by default, lavaan's
+/// `information = "observed"`; the expected one with `information =
+/// "expected"`) and the casewise scores; the Yuan-Bentler (Mplus) trace with
+/// the same bread.
+pub fn mlr(ram: &Ram, x: &[f64], data: &[GroupData], raw: &[GroupRaw], bread: &DMatrix<f64>) -> Robust {
     let none = Robust {
         vcov: None,
         trace: None,
         factors_h1_h0: None,
     };
     let ntot: f64 = data.iter().map(|d| d.n as f64).sum();
-    let Some(hobs) = observed_information(ram, x, data) else {
-        return none;
-    };
-    let Some(h_inv) = crate::estimate::constrained::constrained_inverse(ram, x, &hobs, inverse) else {
+    let Some(h_inv) = crate::estimate::constrained::constrained_inverse(ram, x, bread, inverse) else {
         return none;
     };
     let elems = moment_elems(ram.p(), ram.meanstructure);
@@ -321,17 +360,9 @@ pub fn mlr(ram: &Ram, x: &[f64], data: &[GroupData], raw: &[GroupRaw]) -> Robust
     let (mut trace_h1, mut trace_h0, mut ndat) = (0.0, 0.0, 0usize);
     for (g, d) in data.iter().enumerate() {
         let fg = d.n as f64 / ntot;
-        let n = raw[g].rows.len() as f64;
-        let (Some(dl), Some(e)) = (delta(ram, g, x, d, &elems), eval_group(ram, g, x, d)) else {
+        let Some(b0) = group_first_order(ram, g, x, d, &raw[g].rows, &elems) else {
             return none;
         };
-        // without a mean structure the means are the sample means
-        let mu = if ram.meanstructure { e.implied.mu.clone() } else { d.mean.clone() };
-        let Some(sc) = casewise_moment_scores(&raw[g].rows, &mu, &e.implied.sigma, &elems) else {
-            return none;
-        };
-        let s0 = &sc * &dl;
-        let b0 = s0.transpose() * &s0 / n;
         // saturated model at the sample moments: A1 and B1 = A1 Gamma A1
         let Some(a1) = h1_weight(&d.cov, &elems, &ram.x_ov) else {
             return none;
@@ -349,4 +380,40 @@ pub fn mlr(ram: &Ram, x: &[f64], data: &[GroupData], raw: &[GroupRaw]) -> Robust
         trace: Some(trace_h1 - trace_h0),
         factors_h1_h0: Some((trace_h1 / ndat as f64, trace_h0)),
     }
+}
+
+/// tr(U Gamma) and tr((U Gamma)^2) with the groups stacked, as lavaan 0.6-14
+/// computes them for its mean-and-variance adjusted tests (MLMV's
+/// "scaled.shifted", MLMVS's "mean.var.adjusted"; `lav_test_satorra_bentler`
+/// with method "original", the 0.6-13 multiple-group fix):
+/// U = V - V Delta E^-1 Delta' V with V = bdiag(f_g W_g), Delta the groups'
+/// Jacobians stacked, E the unit expected information (`info`, constrained
+/// inverse) and Gamma = bdiag(Gamma_g / f_g). The first trace is MLM's.
+pub fn ug_traces(ram: &Ram, x: &[f64], data: &[GroupData], raw: &[GroupRaw], info: &DMatrix<f64>) -> Option<(f64, f64)> {
+    let ntot: f64 = data.iter().map(|d| d.n as f64).sum();
+    let e_inv = crate::estimate::constrained::constrained_inverse(ram, x, info, inverse)?;
+    let elems = moment_elems(ram.p(), ram.meanstructure);
+    let m = elems.len();
+    let ng = data.len();
+    // W_g Gamma_g on the diagonal blocks (f_g cancels), f_g W_g Delta_g
+    // stacked, and Delta_g' W_g Gamma_g side by side
+    let mut ug = DMatrix::zeros(m * ng, m * ng);
+    let mut vd = DMatrix::zeros(m * ng, ram.nx);
+    let mut dvg = DMatrix::zeros(ram.nx, m * ng);
+    for (g, d) in data.iter().enumerate() {
+        let fg = d.n as f64 / ntot;
+        let dl = delta(ram, g, x, d, &elems)?;
+        let e = eval_group(ram, g, x, d)?;
+        let w = h1_weight(&e.implied.sigma, &elems, &ram.x_ov)?;
+        let gamma = gamma_adf(&raw[g].rows, &elems, &ram.x_ov);
+        let wd = &w * &dl;
+        ug.view_mut((g * m, g * m), (m, m)).copy_from(&(&w * &gamma));
+        vd.view_mut((g * m, 0), (m, ram.nx)).copy_from(&(&wd * fg));
+        dvg.view_mut((0, g * m), (ram.nx, m)).copy_from(&(wd.transpose() * &gamma));
+    }
+    ug -= vd * e_inv * dvg;
+    let tr1 = ug.trace();
+    let ugt = ug.transpose();
+    let tr2: f64 = ug.iter().zip(ugt.iter()).map(|(a, b)| a * b).sum();
+    Some((tr1, tr2))
 }

@@ -482,6 +482,8 @@ impl Study {
         if continuous_ml {
             opt.estimator = crate::pipeline::EstimatorKind::Ml;
             opt.se_robust = false;
+            opt.se_huber_white = false;
+            opt.information = None;
         }
         let p = self.columns.len();
         let (mut sigma, mut mu) = (nalgebra::DMatrix::zeros(p, p), nalgebra::DVector::zeros(p));

@@ -71,7 +71,9 @@ fn scaled_lines(o: &mut String, r: &BatchReport, fd: usize, kw: usize) {
     for (i, d) in r.datasets.iter().enumerate().filter(|(_, d)| d.converged.is_some()) {
         let _ = write!(o, "  {:<kw$}", format!("[{}]", i + 1));
         for (k, h) in SCALED {
-            let dec = if k.starts_with("df") { 0 } else { fd };
+            // degrees of freedom are counts, except MLMVS's fractional scaled df
+            let fractional = d.fit_value(k).is_some_and(|v| v.fract() != 0.0);
+            let dec = if k.starts_with("df") && !fractional { 0 } else { fd };
             let v = fmt_opt(d.fit_value(k), dec);
             let _ = write!(o, " {:>w$}", if v.is_empty() { "NA" } else { &v }, w = w.max(h.len()));
         }

@@ -107,7 +107,11 @@ fn scaled_cells(l: &ModelLine, d: usize) -> Vec<String> {
     vec![
         l.name.clone(),
         f(l.chisq_scaled, d),
-        f(l.df_scaled.or(l.df), 0),
+        // MLMVS's scaled df is fractional
+        f(
+            l.df_scaled.or(l.df),
+            if l.df_scaled.is_some_and(|v| v.fract() != 0.0) { d } else { 0 },
+        ),
         f(l.pvalue_scaled, d),
         f(l.chisq_scaling_factor, d),
         f(l.cfi_robust, d),

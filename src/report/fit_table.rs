@@ -65,6 +65,7 @@ pub fn correction_name(estimator: &str) -> Option<&'static str> {
     match estimator.to_ascii_uppercase().as_str() {
         "MLR" => Some("Yuan-Bentler correction (Mplus variant)"),
         "MLM" => Some("Satorra-Bentler correction"),
+        "MLMVS" => Some("mean and variance adjusted correction"),
         "MLMV" | "WLSMV" | "ULSMV" => Some(SECOND_ORDER),
         _ => None,
     }
@@ -289,7 +290,8 @@ pub fn show(c: Cell, d: usize) -> String {
 /// ML and MLM (and `--se robust`) use the expected information of the
 /// structured h1 model; MLR's sandwich has an observed-information bread
 /// (the Hessian); FIML uses the observed information; ULS the unstructured
-/// h1 model; bootstrap standard errors name no information matrix.
+/// h1 model; bootstrap standard errors name no information matrix. With
+/// `--information` (the report's `information`) the matrix named is that one.
 pub fn estimates_header(r: &FitReport) -> Vec<(String, String)> {
     let se = r.se_type.as_str();
     let fiml = r.missing_patterns.is_some();
@@ -308,27 +310,33 @@ pub fn estimates_header(r: &FitReport) -> Vec<(String, String)> {
         out.extend(boot);
         return out;
     }
+    // the information matrix: the report's (`--information`, the ML
+    // family), else the estimator's default
+    let default = if se == "Robust.huber.white" || fiml {
+        "Observed"
+    } else {
+        "Expected"
+    };
+    let info = r.information.as_deref().unwrap_or(default);
     if se == "Robust.huber.white" {
         out.push(("Standard errors".into(), "Sandwich".into()));
-        out.push(("Information bread".into(), "Observed".into()));
-        out.push(("Observed information based on".into(), "Hessian".into()));
+        out.push(("Information bread".into(), info.into()));
     } else {
         out.push(("Standard errors".into(), se.into()));
-        if fiml {
-            out.push(("Information".into(), "Observed".into()));
-            out.push(("Observed information based on".into(), "Hessian".into()));
+        out.push(("Information".into(), info.into()));
+    }
+    if info == "Observed" {
+        out.push(("Observed information based on".into(), "Hessian".into()));
+    } else {
+        // lavaan 0.6-14: ULS and the categorical least-squares estimators
+        // (WLS, DWLS, WLSMV, ULSMV) use the unstructured h1 model; ML, MLM, GLS the structured one
+        let unstructured = ["ULS", "ULSMV", "WLS", "DWLS", "WLSMV", "WLSM", "ULSM"];
+        let h1 = if unstructured.iter().any(|e| r.estimator.eq_ignore_ascii_case(e)) {
+            "Unstructured"
         } else {
-            out.push(("Information".into(), "Expected".into()));
-            // lavaan 0.6-14: ULS and the categorical least-squares estimators
-            // (WLS, DWLS, WLSMV, ULSMV) use the unstructured h1 model; ML, MLM, GLS the structured one
-            let unstructured = ["ULS", "ULSMV", "WLS", "DWLS", "WLSMV", "WLSM", "ULSM"];
-            let h1 = if unstructured.iter().any(|e| r.estimator.eq_ignore_ascii_case(e)) {
-                "Unstructured"
-            } else {
-                "Structured"
-            };
-            out.push(("Information saturated (h1) model".into(), h1.into()));
-        }
+            "Structured"
+        };
+        out.push(("Information saturated (h1) model".into(), h1.into()));
     }
     out.extend(boot);
     out
@@ -402,5 +410,32 @@ mod tests {
         r.estimator = "ML".into();
         r.missing_patterns = Some(json!(3));
         assert_eq!(estimates_header(&r)[1], ("Information".to_string(), "Observed".to_string()));
+        // --information: the report's choice wins over the default, with
+        // lavaan's third line for it
+        let pairs = |r: &FitReport| -> Vec<(String, String)> { estimates_header(r) };
+        let line = |a: &str, b: &str| (a.to_string(), b.to_string());
+        r.information = Some("First.order".into());
+        assert_eq!(
+            pairs(&r)[1..],
+            [
+                line("Information", "First.order"),
+                line("Information saturated (h1) model", "Structured")
+            ]
+        );
+        r.missing_patterns = None;
+        r.information = Some("Observed".into());
+        assert_eq!(
+            pairs(&r)[1..],
+            [line("Information", "Observed"), line("Observed information based on", "Hessian")]
+        );
+        r.se_type = "Robust.huber.white".into();
+        r.information = Some("Expected".into());
+        assert_eq!(
+            pairs(&r)[1..],
+            [
+                line("Information bread", "Expected"),
+                line("Information saturated (h1) model", "Structured")
+            ]
+        );
     }
 }

@@ -114,7 +114,10 @@ pub fn render(r: &FitReport, style: Style) -> String {
         nobs,
         if r.converged { "converged" } else { "did not converge" },
         r.iterations,
-        esc(&r.se_type),
+        match &r.information {
+            Some(i) => format!("{} ({} information)", esc(&r.se_type), esc(&i.to_lowercase())),
+            None => esc(&r.se_type),
+        },
         esc(&r.sem_version)
     );
     let mut table_no = 0;

@@ -126,6 +126,11 @@ pub struct FitReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub missing_patterns: Option<Value>,
     pub se_type: String,
+    /// the information matrix the standard errors come from, lavaan's
+    /// `information` as `summary()` prints it ("Expected", "Observed",
+    /// "First.order"); for the ML family (with FIML too), absent otherwise
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub information: Option<String>,
     /// with --se bootstrap or --test bollen-stine: type, draws, successful, failed, seed, ci_type
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bootstrap: Option<crate::inference::bootstrap::BootstrapInfo>,
