@@ -596,6 +596,13 @@ impl Fitting for WlsFit<'_> {
         Some(v)
     }
 
+    fn std_all_se(&mut self, x: &[f64], vcov: &DMatrix<f64>) -> Option<Vec<Option<f64>>> {
+        let mut base = self.std_all_at(x)?;
+        base.resize(self.prep.model.pt.rows.len(), f64::NAN);
+        let jac = crate::inference::std_ordinal::jacobian(&self.prep.model, &self.groups, x, &base)?;
+        Some(crate::inference::std_ordinal::se_from_jacobian(&base, &jac, vcov))
+    }
+
     fn difference_pieces(&mut self, x: &[f64]) -> Option<DiffPieces> {
         if !self.mv {
             return None;

@@ -15,6 +15,7 @@ pub mod modindices;
 pub mod residuals;
 pub mod robust;
 pub mod standardize;
+pub mod std_ordinal;
 pub mod std_se;
 pub mod validity;
 
