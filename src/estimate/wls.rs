@@ -256,37 +256,44 @@ pub fn jacobian(model: &Model, lay: &Layout, x: &[f64]) -> Option<DMatrix<f64>> 
         delta: DVector::zeros(p),
     };
     let ord_diag = |i: usize, j: usize| !lay.theta && i == j && lay.ord.contains(&i);
+    // the nonzeros of B's columns over the observed rows: an indicator's
+    // column has one, a factor's its indicators (and those downstream)
+    let bnz: Vec<Vec<(usize, f64)>> = (0..b.ncols())
+        .map(|i| (0..p).map(|r| (r, b[(r, i)])).filter(|&(_, v)| v != 0.0).collect())
+        .collect();
     for cell in &model.ram.groups[lay.group].cells {
         let Some(k) = cell.x else { continue };
         let (i, j) = (cell.i, cell.j);
         match cell.mat {
             Mat::A => {
+                // B e_i C_j. + its transpose
                 let dk = der[k].get_or_insert_with(new);
-                for r in 0..p {
-                    let bri = b[(r, i)];
+                for &(r, bri) in &bnz[i] {
                     dk.mu[r] += bri * bm[j];
                     for t in 0..p {
-                        dk.sig[(r, t)] += bri * c[(j, t)] + c[(r, j)] * b[(t, i)];
+                        let v = bri * c[(j, t)];
+                        dk.sig[(r, t)] += v;
+                        dk.sig[(t, r)] += v;
                     }
                 }
             }
             Mat::S if ord_diag(i, j) => {}
             Mat::S => {
                 let dk = der[k].get_or_insert_with(new);
-                for r in 0..p {
-                    for t in 0..p {
-                        dk.sig[(r, t)] += if i == j {
-                            b[(r, i)] * b[(t, i)]
-                        } else {
-                            b[(r, i)] * b[(t, j)] + b[(r, j)] * b[(t, i)]
-                        };
+                for &(r, bri) in &bnz[i] {
+                    for &(t, btj) in &bnz[j] {
+                        let v = bri * btj;
+                        dk.sig[(r, t)] += v;
+                        if i != j {
+                            dk.sig[(t, r)] += v;
+                        }
                     }
                 }
             }
             Mat::M => {
                 let dk = der[k].get_or_insert_with(new);
-                for r in 0..p {
-                    dk.mu[r] += b[(r, i)];
+                for &(r, bri) in &bnz[i] {
+                    dk.mu[r] += bri;
                 }
             }
         }
@@ -318,13 +325,9 @@ pub fn jacobian(model: &Model, lay: &Layout, x: &[f64]) -> Option<DMatrix<f64>> 
                     if t == 0.0 {
                         continue;
                     }
-                    for r in 0..p {
-                        let brl = b[(r, l)];
-                        if brl == 0.0 {
-                            continue;
-                        }
-                        for u in 0..p {
-                            dk.sig[(r, u)] += t * brl * b[(u, l)];
+                    for &(r, brl) in &bnz[l] {
+                        for &(u, bul) in &bnz[l] {
+                            dk.sig[(r, u)] += t * brl * bul;
                         }
                     }
                 }
@@ -366,7 +369,7 @@ pub fn jacobian(model: &Model, lay: &Layout, x: &[f64]) -> Option<DMatrix<f64>> 
             }
         }
     }
-    jac.iter().all(|v| v.is_finite()).then_some(jac)
+    jac.as_slice().iter().all(|v| v.is_finite()).then_some(jac)
 }
 
 /// d sigma / d x of one group by central differences (the check of
@@ -442,13 +445,29 @@ impl WlsGroup {
         match &self.wdiag {
             Some(w) => {
                 let mut out = m.clone();
-                for (i, mut row) in out.row_iter_mut().enumerate() {
-                    row *= w[i];
+                let w = w.as_slice();
+                for col in out.as_mut_slice().chunks_exact_mut(w.len().max(1)) {
+                    for (v, wi) in col.iter_mut().zip(w) {
+                        *v *= wi;
+                    }
                 }
                 out
             }
             None => &self.weight * m,
         }
+    }
+
+    /// W v.
+    pub fn weigh_vec(&self, v: &DVector<f64>) -> DVector<f64> {
+        match &self.wdiag {
+            Some(w) => v.component_mul(w),
+            None => &self.weight * v,
+        }
+    }
+
+    /// Delta'W Delta from the nonzeros of Delta.
+    pub fn gram(&self, jac: &DMatrix<f64>, sp: &SparseCols) -> DMatrix<f64> {
+        sp.tr_mul_sym(&self.weigh(jac))
     }
 
     /// r'W r.
@@ -463,8 +482,81 @@ impl WlsGroup {
 /// The diagonal of a square matrix whose off-diagonal entries are all 0.
 pub fn diagonal_of(m: &DMatrix<f64>) -> Option<DVector<f64>> {
     let n = m.nrows();
-    let diag = (0..n).all(|j| (0..n).all(|i| i == j || m[(i, j)] == 0.0));
+    let diag = n == m.ncols()
+        && m.as_slice()
+            .chunks_exact(n.max(1))
+            .enumerate()
+            .all(|(j, c)| c.iter().enumerate().all(|(i, v)| i == j || *v == 0.0));
     diag.then(|| m.diagonal())
+}
+
+/// The nonzero entries (row, value) of every column of a matrix. The
+/// Jacobian of the ordinal statistics is mostly zeros (a threshold moves
+/// one statistic, a loading the correlations of its indicator), so its
+/// products go column by column over the nonzeros: Delta'W Delta of the
+/// Bradford model (400 x 134) is ~0.5 M multiplications instead of 7.2 M.
+pub struct SparseCols {
+    pub nrows: usize,
+    pub cols: Vec<Vec<(usize, f64)>>,
+}
+
+impl SparseCols {
+    pub fn new(m: &DMatrix<f64>) -> SparseCols {
+        SparseCols {
+            nrows: m.nrows(),
+            cols: m
+                .column_iter()
+                .map(|c| c.iter().enumerate().filter(|(_, v)| **v != 0.0).map(|(r, v)| (r, *v)).collect())
+                .collect(),
+        }
+    }
+
+    /// S' B (B with `nrows` rows).
+    pub fn tr_mul(&self, b: &DMatrix<f64>) -> DMatrix<f64> {
+        let mut out = DMatrix::zeros(self.cols.len(), b.ncols());
+        for (l, bc) in b.column_iter().enumerate() {
+            let bc = bc.as_slice();
+            for (k, sc) in self.cols.iter().enumerate() {
+                out[(k, l)] = sc.iter().map(|&(r, a)| a * bc[r]).sum();
+            }
+        }
+        out
+    }
+
+    /// S' B when it is symmetric (B = W S, B = Gamma W S with W and Gamma
+    /// symmetric): entry (k, l) and (l, k) from the sparser of columns k
+    /// and l, B's columns read at its nonzeros.
+    pub fn tr_mul_sym(&self, b: &DMatrix<f64>) -> DMatrix<f64> {
+        let n = self.cols.len();
+        let mut out = DMatrix::zeros(n, n);
+        for k in 0..n {
+            for l in 0..=k {
+                let (s, o) = if self.cols[k].len() <= self.cols[l].len() { (k, l) } else { (l, k) };
+                let bc = b.column(o);
+                let v: f64 = self.cols[s].iter().map(|&(r, a)| a * bc[r]).sum();
+                out[(k, l)] = v;
+                out[(l, k)] = v;
+            }
+        }
+        out
+    }
+
+    /// S' v.
+    pub fn tr_mul_vec(&self, v: &DVector<f64>) -> DVector<f64> {
+        DVector::from_iterator(self.cols.len(), self.cols.iter().map(|sc| sc.iter().map(|&(r, a)| a * v[r]).sum()))
+    }
+
+    /// B S (B with `nrows` columns).
+    pub fn left_mul(&self, b: &DMatrix<f64>) -> DMatrix<f64> {
+        let mut out = DMatrix::zeros(b.nrows(), self.cols.len());
+        for (k, sc) in self.cols.iter().enumerate() {
+            let mut oc = out.column_mut(k);
+            for &(r, a) in sc {
+                oc.axpy(a, &b.column(r), 1.0);
+            }
+        }
+        out
+    }
 }
 
 /// The discrepancy function as a Fisher-scoring problem.
@@ -512,9 +604,9 @@ impl Scoring for WlsProblem<'_> {
             let s = implied(self.model, &grp.lay, x).ok_or_else(bad)?;
             let jac = jacobian(self.model, &grp.lay, x).ok_or_else(bad)?;
             let r = &grp.obs - s;
-            let wd = grp.weigh(&jac);
-            grad -= wd.transpose() * r * (2.0 * fg[g]);
-            h += jac.transpose() * wd * (2.0 * fg[g]);
+            let sp = SparseCols::new(&jac);
+            grad -= sp.tr_mul_vec(&grp.weigh_vec(&r)) * (2.0 * fg[g]);
+            h += grp.gram(&jac, &sp) * (2.0 * fg[g]);
         }
         Ok((grad.iter().copied().collect(), h))
     }
