@@ -133,7 +133,7 @@ const BLOCKS_FROM: usize = 200;
 /// The index sets of the diagonal blocks of a symmetric matrix (the
 /// connected components of its nonzero pattern), in order of their first
 /// index; one block when everything is connected.
-fn diagonal_blocks(h: &DMatrix<f64>) -> Vec<Vec<usize>> {
+pub(crate) fn diagonal_blocks(h: &DMatrix<f64>) -> Vec<Vec<usize>> {
     let n = h.nrows();
     let mut parent: Vec<usize> = (0..n).collect();
     fn root(parent: &mut [usize], mut i: usize) -> usize {
