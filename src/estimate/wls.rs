@@ -659,6 +659,15 @@ impl Scoring for WlsProblem<'_> {
         }
         Ok((grad.iter().copied().collect(), h))
     }
+    /// Delta'W Delta with a diagonal W is block diagonal (in the delta
+    /// parameterization every threshold is a 1 x 1 block): solved by blocks
+    fn blocks_from(&self) -> usize {
+        if self.groups.iter().all(|g| g.wdiag.is_some()) {
+            2
+        } else {
+            super::BLOCKS_FROM
+        }
+    }
 }
 
 /// Minimise from `x0`.
