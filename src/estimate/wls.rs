@@ -408,7 +408,10 @@ fn jacobian_at(model: &Model, lay: &Layout, x: &[f64], imp: &Implied) -> Option<
         }
     }
     // the other columns hold scale factors only
-    let finite = d.iter().all(|v| v.is_finite()) && der.iter().all(|dk| jac.column(dk.k).iter().all(|v| v.is_finite()));
+    let finite = d.iter().all(|v| v.is_finite())
+        && der
+            .iter()
+            .all(|dk| jac.as_slice()[dk.k * n..(dk.k + 1) * n].iter().all(|v| v.is_finite()));
     finite.then_some(jac)
 }
 
@@ -552,9 +555,11 @@ impl SparseCols {
     pub fn new(m: &DMatrix<f64>) -> SparseCols {
         SparseCols {
             nrows: m.nrows(),
-            cols: m
-                .column_iter()
-                .map(|c| c.iter().enumerate().filter(|(_, v)| **v != 0.0).map(|(r, v)| (r, *v)).collect())
+            cols: (0..m.ncols())
+                .map(|k| {
+                    let c = &m.as_slice()[k * m.nrows()..(k + 1) * m.nrows()];
+                    c.iter().enumerate().filter(|(_, v)| **v != 0.0).map(|(r, v)| (r, *v)).collect()
+                })
                 .collect(),
         }
     }
