@@ -3,8 +3,9 @@
 //! mean-and-variance adjusted "scaled.shifted" test; lavaan's default with
 //! ordinal data), ULSMV (the same with ULS weights), and WLS, DWLS, ULS with
 //! standard errors and test. Delta or theta parameterization, any number of groups,
-//! ordinal and continuous indicators (no exogenous covariates: lavaan would
-//! condition on them).
+//! ordinal and continuous indicators; with observed exogenous covariates the
+//! statistics are conditional on them (lavaan's conditional.x:
+//! `crate::ordinal::exo`, `crate::estimate::wls_x`; delta, ordinal items only).
 //!
 //! With Delta the Jacobian of the implied statistics (`crate::estimate::wls`),
 //! W the weight, Gamma the NACOV of the sample statistics and
@@ -72,12 +73,16 @@ impl Wls {
             .iter()
             .enumerate()
             .map(|(g, s)| {
-                Ok(WlsGroup::new(
-                    Layout::new(&prep.model, g, &s.ordered, self.1)?,
-                    s.wls_obs.clone(),
-                    s.weight(self.weight())?,
-                    s.nobs,
-                ))
+                let lay = match &s.exo {
+                    // conditional.x: the covariates leave the statistics, their slopes enter
+                    Some(_) => {
+                        let xs = &prep.model.ram.x_ov;
+                        let ordered: Vec<bool> = (0..prep.model.ram.p()).map(|j| !xs.contains(&j)).collect();
+                        Layout::new(&prep.model, g, &ordered, self.1)?.conditional(xs)
+                    }
+                    None => Layout::new(&prep.model, g, &s.ordered, self.1)?,
+                };
+                Ok(WlsGroup::new(lay, s.wls_obs.clone(), s.weight(self.weight())?, s.nobs))
             })
             .collect()
     }
@@ -94,11 +99,7 @@ impl Estimator for Wls {
         }
     }
     fn check(&self, prep: &Prepared) -> Result<(), String> {
-        if let Some(x) = prep.model.pt.names.ov_x.first() {
-            return Err(format!(
-                "`{x}` is an observed exogenous covariate: with ordinal data lavaan conditions on it (conditional.x), which is not supported yet; model it as a latent-free variable or leave it out"
-            ));
-        }
+        crate::ordinal::exo::check(prep, self.1)?;
         let groups = self.groups(prep)?;
         let labels = crate::data::groups::GroupLabels::new(None, &prep.group_names);
         for (g, grp) in groups.iter().enumerate() {
@@ -327,6 +328,7 @@ impl Fitting for WlsFit<'_> {
                 }
             })
             .collect();
+        let gd = crate::ordinal::exo::start_data(model, stats, gd);
         let mut x0 = start::cell_start(model, &gd, false);
         ordinal_start(model, &self.groups, stats, &mut x0);
         let est = ew::minimize(model, &self.groups, x0, self.opt.max_iter);
@@ -462,7 +464,9 @@ impl Fitting for WlsFit<'_> {
         x2n *= self.ntotal() - self.groups.len() as f64;
         let stats = self.prep.ordinal.as_deref().unwrap_or_default();
         self.ensure(x);
-        let catml = match (self.mv, self.pieces.as_ref()) {
+        // lavaan 0.6-14 has no catML (robust CFI/TLI/RMSEA) with conditional.x
+        let conditional_x = self.groups.iter().any(|g| !g.lay.x.is_empty());
+        let catml = match (self.mv && !conditional_x, self.pieces.as_ref()) {
             (true, Some(p)) => p
                 .e_inv
                 .as_ref()
@@ -487,6 +491,9 @@ impl Fitting for WlsFit<'_> {
     }
 
     fn modindices(&mut self, x: &[f64]) -> Option<Result<Vec<crate::inference::modindices::ModIndex>, String>> {
+        if self.groups.iter().any(|g| !g.lay.x.is_empty()) {
+            return None;
+        }
         let reported = self.reported_model(x);
         let std_model = reported.as_ref().unwrap_or(&self.prep.model);
         Some(crate::inference::modindices::modindices_wls(
@@ -498,6 +505,9 @@ impl Fitting for WlsFit<'_> {
     }
 
     fn residuals(&mut self, x: &[f64]) -> Option<Vec<GroupResiduals>> {
+        if self.groups.iter().any(|g| !g.lay.x.is_empty()) {
+            return None;
+        }
         let model = &self.prep.model;
         let ov = &model.ram.ov;
         let p = ov.len();
@@ -575,9 +585,10 @@ impl Fitting for WlsFit<'_> {
                 }
             }
             let d = ew::scales(&grp.lay, &imp, x);
+            let sd = crate::ordinal::exo::std_scales(&grp.lay, &imp, d.clone());
             for (k, &(j, r, th)) in grp.lay.th.iter().enumerate() {
                 if !grp.lay.is_mean(k) {
-                    ths.push((r, th.at(x) * d[j]));
+                    ths.push((r, th.at(x) * sd[j]));
                 }
             }
         }
@@ -622,6 +633,9 @@ impl Fitting for WlsFit<'_> {
     }
 
     fn diagnostics_unavailable(&self) -> Option<&'static str> {
+        if self.groups.iter().any(|g| !g.lay.x.is_empty()) {
+            return Some(crate::ordinal::exo::NO_DIAGNOSTICS);
+        }
         Some("--modindices and --residuals could not be computed for the ordinal statistics (the implied statistics do not exist at the estimates); they were left out")
     }
 
@@ -658,12 +672,13 @@ impl Fitting for WlsFit<'_> {
                 continue;
             };
             let d = ew::scales(&grp.lay, &imp, x);
+            let sd = crate::ordinal::exo::std_scales(&grp.lay, &imp, d.clone());
             for (k, &(j, r, v)) in grp.lay.th.iter().enumerate() {
                 if grp.lay.is_mean(k) {
                     continue;
                 }
                 let est = v.at(x);
-                let d = d[j];
+                let d = sd[j];
                 crate::inference::fill_row(&mut rows[r], est, se_of(r), level);
                 rows[r].std_lv = Some(est);
                 rows[r].std_all = Some(est * d);

@@ -179,7 +179,8 @@ pub fn measures(inp: Inputs) -> Measures {
     let ng = inp.groups.len() as f64;
     let ntot: f64 = inp.groups.iter().map(|g| g.n as f64).sum();
     let neff = ntot - ng;
-    let p = model.ram.p();
+    // the covariates of conditional.x are not among the statistics' variables
+    let p = model.ram.p() - inp.groups.first().map_or(0, |g| g.lay.x.len());
     let npar = model.npar() as f64;
     let df = model.df() as f64;
     let dfn: f64 = inp.groups.iter().map(|g| (g.obs.len() - g.lay.first()) as f64).sum();
@@ -323,8 +324,9 @@ pub fn measures(inp: Inputs) -> Measures {
                 k += 1;
             }
         }
-        let pstar = pf * (pf + 1.0) / 2.0;
         let pcor = pf * (pf - 1.0) / 2.0;
+        // lavaan adds its nvar, which counts the covariates of conditional.x too
+        let pstar = pcor + model.ram.p() as f64;
         rmr += wg * ((ss_raw + ss_th) / (pstar + nth_ord)).sqrt();
         rmr_nm += wg * (ss_raw / pstar).sqrt();
         srmr += wg * ((ss_cor + ss_th) / (pstar + nth_ord)).sqrt();

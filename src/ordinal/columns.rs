@@ -40,8 +40,8 @@ impl OrderedSpec {
 
 /// The ordinal variables of a model, in its observed-variable order `ov`:
 /// those `spec` declares and those with `|` rows (`ov_ord`). Exogenous
-/// covariates (`ov_x`) cannot be ordinal here (lavaan would condition on
-/// them: conditional.x), nor can a model with ordinal variables have any.
+/// covariates (`ov_x`) cannot be ordinal here; the statistics are
+/// conditional on them (lavaan's conditional.x, `super::exo`).
 /// `is_column(name)` says whether a name that is not a model variable is a
 /// column of the data file (such names are ignored with a warning, as lavaan
 /// ignores `ordered =` names the model does not use).
@@ -78,12 +78,6 @@ pub fn ordinal_names(
     if let Some(x) = names.iter().find(|v| ov_x.contains(v)) {
         return Err(format!(
             "`{x}` is an exogenous covariate (a predictor only); ordinal covariates are not supported yet (lavaan would condition on them): treat it as continuous (leave it out of --ordered)"
-        ));
-    }
-    if !names.is_empty() && !ov_x.is_empty() {
-        return Err(format!(
-            "with ordinal variables, lavaan conditions on the exogenous covariate(s) {} (conditional.x), which sem does not support yet; model the covariate(s) as indicators of a latent variable, or fit without --ordered",
-            ov_x.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")
         ));
     }
     Ok(names)
