@@ -4,7 +4,8 @@
 //! WLSMV with std.lv, the theta parameterization, mixed ordinal and
 //! continuous indicators, missing values (listwise, pairwise), two groups (configural; equal thresholds and
 //! loadings), binary items, and the Bradford model on simulated
-//! 5-point items. Every row of `parameterEstimates()` (thresholds `|` and
+//! 5-point items; MIMIC models and Bradford with observed covariates (lavaan's
+//! conditional.x: `mimic_*`, `bradford_x1`). Every row of `parameterEstimates()` (thresholds `|` and
 //! scale factors `~*~` too) is compared on est, se, z, pvalue, ci, std_lv
 //! and std_all; every fit measure lavaan reports must be there and match;
 //! R-square of the latent responses; nobs.
