@@ -11,9 +11,12 @@
 //! items make diag(C0) = 1 / Delta_j^2 (the delta parameterization given x,
 //! as lavaan). In lavaan's `wls.obs` order with `conditional.x`:
 //!
-//!   thresholds  (tau_jk - mu0_j) Delta_j,
-//!   slopes      Pi_jk Delta_j (covariate by covariate),
-//!   correlations  Delta_i Delta_j C0_ij (i > j, column by column).
+//!   thresholds  (tau_jk - mu0_j) Delta_j (minus the intercept mu0_j of a
+//!               continuous variable),
+//!   slopes      Pi_jk Delta_j (covariate by covariate; Delta_j = 1 when continuous),
+//!   residual variances C0_jj of the continuous variables,
+//!   correlations  Delta_i Delta_j C0_ij (i > j, column by column; covariances
+//!               where continuous variables are involved).
 //!
 //! The Jacobian is by central differences of these statistics (the
 //! analytic one of `super::wls` does not cover the slopes).
@@ -78,13 +81,17 @@ pub fn implied(model: &Model, lay: &Layout, x: &[f64]) -> Option<DVector<f64>> {
     let d: Vec<f64> = (0..p).map(|j| lay.scale[j].at(x)).collect();
     let ys: Vec<usize> = (0..p).filter(|j| !lay.x.contains(j)).collect();
     let mut out = Vec::with_capacity(lay.len(p));
-    for &(j, _, v) in &lay.th {
-        out.push((v.at(x) - imp.mu[j]) * d[j]);
+    for (e, &(j, _, v)) in lay.th.iter().enumerate() {
+        // a continuous variable's entry is minus its intercept
+        out.push(if lay.is_mean(e) { -imp.mu[j] } else { (v.at(x) - imp.mu[j]) * d[j] });
     }
     for &k in &lay.x {
         for &j in &ys {
             out.push(imp.b[(j, k)] * d[j]);
         }
+    }
+    for &j in &lay.num {
+        out.push(imp.sigma[(j, j)]);
     }
     for (c, &j) in ys.iter().enumerate() {
         for &i in &ys[c + 1..] {

@@ -77,7 +77,10 @@ impl Wls {
                     // conditional.x: the covariates leave the statistics, their slopes enter
                     Some(_) => {
                         let xs = &prep.model.ram.x_ov;
-                        let ordered: Vec<bool> = (0..prep.model.ram.p()).map(|j| !xs.contains(&j)).collect();
+                        let mut ys = s.ordered.iter();
+                        let ordered: Vec<bool> = (0..prep.model.ram.p())
+                            .map(|j| !xs.contains(&j) && ys.next().copied().unwrap_or(false))
+                            .collect();
                         Layout::new(&prep.model, g, &ordered, self.1)?.conditional(xs)
                     }
                     None => Layout::new(&prep.model, g, &s.ordered, self.1)?,
@@ -250,6 +253,11 @@ pub(crate) fn vstack(blocks: &[DMatrix<f64>]) -> DMatrix<f64> {
 
 /// lavaan's scaled.shifted test from U Gamma: (scaling factor 1/a, shift b).
 fn scaled_shifted(ug: &DMatrix<f64>, df: f64) -> (f64, f64) {
+    // no degrees of freedom (a saturated model, a baseline without
+    // correlations): the statistic stays as it is (lavaan: scaled = standard)
+    if df == 0.0 {
+        return (f64::INFINITY, 0.0);
+    }
     let tr1 = ug.trace();
     let tr2 = trace_prod(ug, ug);
     let a = (df / tr2).sqrt();
@@ -314,7 +322,7 @@ impl Fitting for WlsFit<'_> {
             .zip(&self.groups)
             .map(|(s, g)| {
                 // latent responses: mean 0; continuous variables: their means
-                let mut mean = DVector::zeros(s.cov.nrows());
+                let mut mean = DVector::zeros(model.ram.p());
                 for (k, &(j, _, _)) in g.lay.th.iter().enumerate() {
                     if g.lay.is_mean(k) {
                         mean[j] = -s.wls_obs[k];

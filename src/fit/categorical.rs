@@ -300,10 +300,15 @@ pub fn measures(inp: Inputs) -> Measures {
         let wg = grp.n as f64 / ntot;
         let nth = grp.lay.th.len();
         let r = &grp.obs - imp;
+        // the variances of continuous variables follow the thresholds (and
+        // the slopes of conditional.x); the statistics' variables leave out
+        // the covariates
+        let voff = grp.lay.first() - grp.lay.num.len();
+        let ys: Vec<usize> = (0..model.ram.p()).filter(|j| !grp.lay.x.contains(j)).collect();
         // residuals in the correlation metric: observed and implied
         // covariances of continuous variables over their own variances
-        let var = |v: &DVector<f64>, j: usize| match grp.lay.num.iter().position(|&k| k == j) {
-            Some(k) => v[nth + k],
+        let var = |v: &DVector<f64>, j: usize| match grp.lay.num.iter().position(|&k| k == ys[j]) {
+            Some(k) => v[voff + k],
             None => 1.0,
         };
         // threshold residuals (the means of continuous variables do not count)
@@ -312,7 +317,7 @@ pub fn measures(inp: Inputs) -> Measures {
         let nth_ord = ths.len() as f64;
         let (mut ss_cor, mut ss_raw) = (0.0, 0.0);
         for k in 0..grp.lay.num.len() {
-            ss_raw += r[nth + k] * r[nth + k];
+            ss_raw += r[voff + k] * r[voff + k];
         }
         let mut k = grp.lay.first();
         for j in 0..p {
@@ -332,7 +337,8 @@ pub fn measures(inp: Inputs) -> Measures {
         srmr += wg * ((ss_cor + ss_th) / (pstar + nth_ord)).sqrt();
         srmr_nm += wg * (ss_cor / pstar).sqrt();
         crmr += wg * ((ss_cor + ss_th) / (pcor + nth_ord)).sqrt();
-        crmr_nm += wg * (ss_cor / pcor).sqrt();
+        // no correlations (one item): lavaan's summary of nothing is 0
+        crmr_nm += wg * if pcor > 0.0 { (ss_cor / pcor).sqrt() } else { 0.0 };
         let num = (r.transpose() * &grp.weight * &r)[(0, 0)];
         let den = (grp.obs.transpose() * &grp.weight * &grp.obs)[(0, 0)];
         gfi += wg * (1.0 - num / den);

@@ -15,9 +15,10 @@
 //! with `conditional.x`: thresholds, `vec(slopes)` (covariate by covariate),
 //! correlations (`vech`, column by column below the diagonal).
 //!
-//! Only ordinal endogenous variables are covered here: a continuous
-//! endogenous variable with covariates (lavaan's linear regression and
-//! polyserial correlation of residuals) is refused by the estimator.
+//! A continuous endogenous variable gets a linear regression on the
+//! covariates (intercept, slopes, residual variance; `lav_uvreg_fit`), and
+//! its pairs the polyserial (`lav_bvmix`) or Pearson (`lav_bvreg`)
+//! correlation of the residuals, turned into covariances as lavaan does.
 
 use super::bivariate::solve_score;
 use super::normal::{dbinorm, dnorm, pnorm, qnorm, Bvn};
@@ -288,9 +289,212 @@ fn pair_scores(a: &Probit, b: &Probit, x: &DMatrix<f64>, rho: f64) -> PairScores
     out
 }
 
+/// One continuous endogenous variable after its linear regression on the
+/// covariates (lavaan's `lav_uvreg_fit`): intercept, slopes, residual
+/// variance (denominator N), residuals.
+struct Reg {
+    res: Vec<f64>,
+    intercept: f64,
+    slopes: Vec<f64>,
+    var: f64,
+    /// casewise scores: intercept, slopes, variance
+    scores: DMatrix<f64>,
+}
+
+fn regression(y: &[f64], x: &DMatrix<f64>, name: &str) -> Result<Reg, String> {
+    let (n, q) = (y.len(), x.ncols());
+    let x1 = DMatrix::from_fn(n, q + 1, |i, k| if k == 0 { 1.0 } else { x[(i, k - 1)] });
+    let xtx = x1.transpose() * &x1;
+    let xty = x1.transpose() * DVector::from_column_slice(y);
+    let beta = xtx
+        .cholesky()
+        .map(|c| c.solve(&xty))
+        .filter(|b| b.iter().all(|v| v.is_finite()))
+        .ok_or_else(|| format!("the linear regression of `{name}` on the covariates failed; the covariates may not be of full rank"))?;
+    let yhat = &x1 * &beta;
+    let res: Vec<f64> = (0..n).map(|i| y[i] - yhat[i]).collect();
+    let var = res.iter().map(|r| r * r).sum::<f64>() / n as f64;
+    if !(var > 0.0) {
+        return Err(format!(
+            "continuous variable `{name}` has no residual variance given the covariates"
+        ));
+    }
+    let mut scores = DMatrix::zeros(n, q + 2);
+    for i in 0..n {
+        for k in 0..=q {
+            scores[(i, k)] = x1[(i, k)] * res[i] / var;
+        }
+        scores[(i, q + 1)] = -1.0 / (2.0 * var) + res[i] * res[i] / (2.0 * var * var);
+    }
+    Ok(Reg {
+        res,
+        intercept: beta[0],
+        slopes: beta.iter().skip(1).copied().collect(),
+        var,
+        scores,
+    })
+}
+
+/// Stage 1 of one endogenous variable.
+enum Uni1 {
+    Ord(Probit),
+    Num(Reg),
+}
+
+impl Uni1 {
+    /// the threshold-block entries: thresholds, or the intercept
+    fn nth(&self) -> usize {
+        match self {
+            Uni1::Ord(o) => o.th.len(),
+            Uni1::Num(_) => 1,
+        }
+    }
+    fn slopes(&self) -> &[f64] {
+        match self {
+            Uni1::Ord(o) => &o.slopes,
+            Uni1::Num(r) => &r.slopes,
+        }
+    }
+}
+
+/// Stage 2 for a continuous (a) and an ordinal (b) variable given the
+/// covariates (lavaan's `lav_bvmix` with `eXo`): the polyserial correlation
+/// of the residual of a with the latent response of b, and the casewise
+/// scores (rho; a's intercept, slopes, variance; b's thresholds, slopes).
+struct MixOut {
+    rho: f64,
+    sc_rho: Vec<f64>,
+    a: DMatrix<f64>,
+    b: DMatrix<f64>,
+}
+
+fn polyserial_x(a: &Reg, b: &Probit, x: &DMatrix<f64>) -> MixOut {
+    let n = a.res.len();
+    let q = x.ncols();
+    let sd = a.var.sqrt();
+    let z: Vec<f64> = a.res.iter().map(|r| r / sd).collect();
+    let eps = f64::EPSILON;
+    let cond = |i: usize, rho: f64| {
+        let r = (1.0 - rho * rho).sqrt();
+        let t1 = (b.z1[i] - rho * z[i]) / r;
+        let t2 = (b.z2[i] - rho * z[i]) / r;
+        let p = (pnorm(t1) - pnorm(t2)).max(eps);
+        (r, t1, t2, p)
+    };
+    // lavaan's start: cor(Z, y) sd(y) / sum(dnorm(th)), halved above 0.9
+    let ycode: Vec<f64> = b.y.iter().map(|&c| c as f64).collect();
+    let start = {
+        let nf = n as f64;
+        let (mz, my) = (z.iter().sum::<f64>() / nf, ycode.iter().sum::<f64>() / nf);
+        let (mut szy, mut szz, mut syy) = (0.0, 0.0, 0.0);
+        for i in 0..n {
+            szy += (z[i] - mz) * (ycode[i] - my);
+            szz += (z[i] - mz).powi(2);
+            syy += (ycode[i] - my).powi(2);
+        }
+        let cor = szy / (szz * syy).sqrt();
+        let sdy = (syy / nf).sqrt();
+        let r0 = cor * sdy / b.th.iter().map(|&t| dnorm(t)).sum::<f64>();
+        if r0.is_nan() {
+            0.0
+        } else if r0.abs() > 0.9 {
+            r0 / 2.0
+        } else {
+            r0
+        }
+    };
+    let score = |rho: f64| {
+        (0..n)
+            .filter_map(|i| {
+                let (r, t1, t2, p) = cond(i, rho);
+                let lik = dnorm(z[i]) / sd * p;
+                (lik >= MIN_PROB).then(|| (dnorm(t1) * (b.z1[i] * rho - z[i]) - dnorm(t2) * (b.z2[i] * rho - z[i])) / (p * r * r * r))
+            })
+            .sum::<f64>()
+    };
+    let rho = solve_score(score, -0.995, 0.995, start);
+    let nth = b.th.len();
+    let mut out = MixOut {
+        rho,
+        sc_rho: vec![0.0; n],
+        a: DMatrix::zeros(n, q + 2),
+        b: DMatrix::zeros(n, nth + q),
+    };
+    for i in 0..n {
+        let (r, t1, t2, p) = cond(i, rho);
+        let (y1, y2) = (dnorm(t1), dnorm(t2));
+        let mu = (z[i] + rho / r * (y1 - y2) / p) / sd;
+        out.a[(i, 0)] = mu;
+        for k in 0..q {
+            out.a[(i, 1 + k)] = mu * x[(i, k)];
+        }
+        out.a[(i, q + 1)] = ((z[i] * z[i] - 1.0) + rho * z[i] / r * (y1 - y2) / p) / (2.0 * a.var);
+        let c = b.y[i];
+        if c < nth {
+            out.b[(i, c)] += y1 / (r * p);
+        }
+        if c > 0 {
+            out.b[(i, c - 1)] -= y2 / (r * p);
+        }
+        for k in 0..q {
+            out.b[(i, nth + k)] = (y2 - y1) * x[(i, k)] / (r * p);
+        }
+        out.sc_rho[i] = (y1 * (b.z1[i] * rho - z[i]) - y2 * (b.z2[i] * rho - z[i])) / (p * r * r * r);
+    }
+    out
+}
+
+/// Stage 2 for two continuous variables given the covariates (lavaan's
+/// `lav_bvreg` with `eXo`, complete data): the correlation of the residuals,
+/// and the casewise scores (rho; a's and b's intercept, slopes, variance).
+fn pearson_x(a: &Reg, b: &Reg, x: &DMatrix<f64>) -> MixOut {
+    let n = a.res.len();
+    let q = x.ncols();
+    let (e1, e2) = (&a.res, &b.res);
+    let nf = n as f64;
+    let (m1, m2) = (e1.iter().sum::<f64>() / nf, e2.iter().sum::<f64>() / nf);
+    let (mut s12, mut s11, mut s22) = (0.0, 0.0, 0.0);
+    for i in 0..n {
+        s12 += (e1[i] - m1) * (e2[i] - m2);
+        s11 += (e1[i] - m1).powi(2);
+        s22 += (e2[i] - m2).powi(2);
+    }
+    let mut rho = s12 / (s11 * s22).sqrt();
+    if !rho.is_finite() || rho.abs() >= 1.0 {
+        rho = 0.0;
+    }
+    let (v1, v2) = (a.var, b.var);
+    let (sd1, sd2) = (v1.sqrt(), v2.sqrt());
+    let r = 1.0 - rho * rho;
+    let mut out = MixOut {
+        rho,
+        sc_rho: vec![0.0; n],
+        a: DMatrix::zeros(n, q + 2),
+        b: DMatrix::zeros(n, q + 2),
+    };
+    for i in 0..n {
+        let (y1, y2) = (e1[i], e2[i]);
+        let mu1 = (2.0 * y1 / v1 - 2.0 * rho * y2 / (sd1 * sd2)) / (2.0 * r);
+        let mu2 = -(2.0 * rho * y1 / (sd1 * sd2) - 2.0 * y2 / v2) / (2.0 * r);
+        let var1 = -(0.5 / v1 - (y1 * y1 / (v1 * v1) - rho * y1 * y2 / (v1 * sd1 * sd2)) / (2.0 * r));
+        let var2 = -(0.5 / v2 + (rho * y1 * y2 / (v2 * sd1 * sd2) - y2 * y2 / (v2 * v2)) / (2.0 * r));
+        let zz = y1 * y1 / v1 - 2.0 * rho * y1 * y2 / (sd1 * sd2) + y2 * y2 / v2;
+        out.sc_rho[i] = rho / r + (y1 * y2 / (sd1 * sd2 * r) - zz * rho / (r * r));
+        for (m, mu, var) in [(&mut out.a, mu1, var1), (&mut out.b, mu2, var2)] {
+            m[(i, 0)] = mu;
+            for k in 0..q {
+                m[(i, 1 + k)] = mu * x[(i, k)];
+            }
+            m[(i, q + 1)] = var;
+        }
+    }
+    out
+}
+
 /// The three-stage statistics of one group conditional on the covariates:
-/// `cols[j]` item j's column (all ordinal, `levels[j]` its categories),
-/// `xcols[k]` covariate k's column; listwise over items and covariates.
+/// `cols[j]` endogenous variable j's column (`levels[j]` its categories when
+/// ordinal, empty when continuous), `xcols[k]` covariate k's column;
+/// listwise over all of them.
 pub fn ordinal_stats_x(
     cols: &[Vec<f64>],
     names: &[String],
@@ -307,9 +511,15 @@ pub fn ordinal_stats_x(
         return Err(format!("only {n} complete case(s); the sample statistics need at least two"));
     }
     let x = DMatrix::from_fn(n, q, |i, k| xcols[k][keep[i]]);
+    let ordered: Vec<bool> = levels.iter().map(|l| !l.is_empty()).collect();
     let mut fits = Vec::with_capacity(p);
     for j in 0..p {
         let lv = &levels[j];
+        if !ordered[j] {
+            let y: Vec<f64> = keep.iter().map(|&i| cols[j][i]).collect();
+            fits.push(Uni1::Num(regression(&y, &x, &names[j])?));
+            continue;
+        }
         if lv.len() < 2 {
             return Err(format!(
                 "ordinal variable `{}` has {} category; an ordinal variable needs at least two",
@@ -338,71 +548,122 @@ pub fn ordinal_stats_x(
                 lv.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(" ")
             ));
         }
-        fits.push(probit(y, lv.len(), &x, &names[j])?);
+        fits.push(Uni1::Ord(probit(y, lv.len(), &x, &names[j])?));
     }
-    // layout: thresholds (item by item), slopes (covariate by covariate), correlations
+    // layout: thresholds (intercepts of continuous variables), slopes
+    // (covariate by covariate), variances of continuous variables, correlations
     let mut th_start = Vec::with_capacity(p);
     let (mut th, mut th_idx) = (Vec::new(), Vec::new());
     for (j, f) in fits.iter().enumerate() {
         th_start.push(th.len());
-        th.extend_from_slice(&f.th);
-        th_idx.extend(std::iter::repeat_n(j + 1, f.th.len()));
+        match f {
+            Uni1::Ord(o) => {
+                th.extend_from_slice(&o.th);
+                th_idx.extend(std::iter::repeat_n(j + 1, o.th.len()));
+            }
+            Uni1::Num(r) => {
+                th.push(r.intercept);
+                th_idx.push(0);
+            }
+        }
     }
     let nth = th.len();
     let sl = |j: usize, k: usize| nth + k * p + j;
-    let a11 = nth + p * q;
+    let num: Vec<usize> = (0..p).filter(|&j| !ordered[j]).collect();
+    let var_pos = |j: usize| num.iter().position(|&v| v == j).map(|k| nth + p * q + k);
+    let a11 = nth + p * q + num.len();
     let pstar = p * (p - 1) / 2;
     let total = a11 + pstar;
+    // the columns of variable j's stage-1 block: threshold block, slopes, variance
+    let block = |j: usize| -> Vec<usize> {
+        let mut idx: Vec<usize> = (th_start[j]..th_start[j] + fits[j].nth()).collect();
+        idx.extend((0..q).map(|k| sl(j, k)));
+        idx.extend(var_pos(j));
+        idx
+    };
     let mut sc = DMatrix::<f64>::zeros(n, total);
     for (j, f) in fits.iter().enumerate() {
-        let nt = f.th.len();
-        for t in 0..nt {
-            sc.column_mut(th_start[j] + t).copy_from(&f.scores.column(t));
-        }
-        for k in 0..q {
-            sc.column_mut(sl(j, k)).copy_from(&f.scores.column(nt + k));
+        let m = match f {
+            Uni1::Ord(o) => &o.scores,
+            Uni1::Num(r) => &r.scores,
+        };
+        for (c, col) in block(j).into_iter().enumerate() {
+            sc.column_mut(col).copy_from(&m.column(c));
         }
     }
+    let sd: Vec<f64> = fits.iter().map(|f| if let Uni1::Num(r) = f { r.var.sqrt() } else { 1.0 }).collect();
     let pairs: Vec<(usize, usize)> = (0..p).flat_map(|j| (j + 1..p).map(move |i| (j, i))).collect();
-    let outs: Vec<(f64, PairScores)> = {
+    // per pair (i > j): rho, the rho scores, the scores of i's and j's stage-1 blocks
+    let outs: Vec<MixOut> = {
         use rayon::prelude::*;
         pairs
             .par_iter()
-            .map(|&(j, i)| {
-                let rho = polychoric_x(&fits[j], &fits[i]);
-                (rho, pair_scores(&fits[i], &fits[j], &x, rho))
+            .map(|&(j, i)| match (&fits[i], &fits[j]) {
+                (Uni1::Ord(a), Uni1::Ord(b)) => {
+                    let rho = polychoric_x(b, a);
+                    let s = pair_scores(a, b, &x, rho);
+                    MixOut {
+                        rho,
+                        sc_rho: s.rho,
+                        a: s.a,
+                        b: s.b,
+                    }
+                }
+                (Uni1::Num(a), Uni1::Ord(b)) => polyserial_x(a, b, &x),
+                (Uni1::Ord(a), Uni1::Num(b)) => {
+                    let o = polyserial_x(b, a, &x);
+                    MixOut {
+                        rho: o.rho,
+                        sc_rho: o.sc_rho,
+                        a: o.b,
+                        b: o.a,
+                    }
+                }
+                (Uni1::Num(a), Uni1::Num(b)) => pearson_x(a, b, &x),
             })
             .collect()
     };
     let mut cor = DMatrix::<f64>::identity(p, p);
     let mut a21 = DMatrix::<f64>::zeros(pstar, a11);
+    let mut h21 = DMatrix::<f64>::zeros(pstar, a11);
+    let mut h22 = vec![1.0; pstar];
     let mut warnings = Vec::new();
-    for (qi, (&(j, i), (rho, s))) in pairs.iter().zip(&outs).enumerate() {
-        cor[(i, j)] = *rho;
-        cor[(j, i)] = *rho;
+    for (qi, (&(j, i), s)) in pairs.iter().zip(&outs).enumerate() {
+        let rho = s.rho;
+        cor[(i, j)] = rho;
+        cor[(j, i)] = rho;
         if rho.abs() > 0.99 {
             warnings.push(format!("the correlation between {} and {} is (nearly) 1.0", names[i], names[j]));
         }
-        sc.column_mut(a11 + qi).copy_from_slice(&s.rho);
-        let dot = |m: &DMatrix<f64>, c: usize| s.rho.iter().zip(m.column(c).iter()).map(|(a, b)| a * b).sum::<f64>();
+        sc.column_mut(a11 + qi).copy_from_slice(&s.sc_rho);
+        let dot = |m: &DMatrix<f64>, c: usize| s.sc_rho.iter().zip(m.column(c).iter()).map(|(a, b)| a * b).sum::<f64>();
         for (v, m) in [(i, &s.a), (j, &s.b)] {
-            let nt = fits[v].th.len();
-            for t in 0..nt {
-                a21[(qi, th_start[v] + t)] = dot(m, t);
+            for (c, col) in block(v).into_iter().enumerate() {
+                a21[(qi, col)] = dot(m, c);
             }
-            for k in 0..q {
-                a21[(qi, sl(v, k))] = dot(m, nt + k);
+        }
+        // correlations to covariances where continuous variables are involved
+        match (var_pos(i), var_pos(j)) {
+            (Some(vi), Some(vj)) => {
+                h21[(qi, vi)] = sd[j] * rho / (2.0 * sd[i]);
+                h21[(qi, vj)] = sd[i] * rho / (2.0 * sd[j]);
+                h22[qi] = sd[i] * sd[j];
             }
+            (Some(v), None) | (None, Some(v)) => {
+                let k = if var_pos(i).is_some() { i } else { j };
+                h21[(qi, v)] = rho / (2.0 * sd[k]);
+                h22[qi] = sd[k];
+            }
+            (None, None) => {}
         }
     }
     // the casewise influence F = SC B^-T (see `super::assemble`), NACOV = N F'F
     let mut inf = DMatrix::<f64>::zeros(n, total);
-    for (j, f) in fits.iter().enumerate() {
-        let mut idx: Vec<usize> = (th_start[j]..th_start[j] + f.th.len()).collect();
-        idx.extend((0..q).map(|k| sl(j, k)));
+    for j in 0..p {
+        let idx = block(j);
         let sub = DMatrix::from_fn(n, idx.len(), |r, c| sc[(r, idx[c])]);
-        let block = sub.transpose() * &sub;
-        let a11_inv = block.clone().try_inverse().unwrap_or_else(|| pseudo_inverse(&block));
+        let gram_j = sub.transpose() * &sub;
+        let a11_inv = gram_j.clone().try_inverse().unwrap_or_else(|| pseudo_inverse(&gram_j));
         let fi = sub * a11_inv.transpose();
         for (c, &col) in idx.iter().enumerate() {
             inf.column_mut(col).copy_from(&fi.column(c));
@@ -420,30 +681,50 @@ pub fn ordinal_stats_x(
         }
         inf.column_mut(a11 + qi).copy_from(&(col * a22_inv));
     }
+    if !num.is_empty() {
+        for qi in 0..pstar {
+            let mut col = inf.column(a11 + qi) * h22[qi];
+            for m in 0..a11 {
+                let h = h21[(qi, m)];
+                if h != 0.0 {
+                    col.axpy(h, &inf.column(m), 1.0);
+                }
+            }
+            inf.column_mut(a11 + qi).copy_from(&col);
+        }
+        // a continuous variable's intercept is stored as a "threshold" (minus it)
+        for (t, &ti) in th_idx.iter().enumerate() {
+            if ti == 0 {
+                inf.column_mut(t).neg_mut();
+            }
+        }
+    }
     let mut nacov = gram(&inf);
     nacov *= n as f64;
-    let slopes = DMatrix::from_fn(p, q, |j, k| fits[j].slopes[k]);
-    let mut obs = th.clone();
+    let slopes = DMatrix::from_fn(p, q, |j, k| fits[j].slopes()[k]);
+    let cov = DMatrix::from_fn(p, p, |r, c| cor[(r, c)] * sd[r] * sd[c]);
+    let mut obs: Vec<f64> = th.iter().zip(&th_idx).map(|(&t, &i)| if i == 0 { -t } else { t }).collect();
     for k in 0..q {
         obs.extend(slopes.column(k).iter());
     }
+    obs.extend(num.iter().map(|&j| sd[j] * sd[j]));
     for j in 0..p {
         for i in j + 1..p {
-            obs.push(cor[(i, j)]);
+            obs.push(cov[(i, j)]);
         }
     }
     let nf = n as f64;
     let mean = DVector::from_fn(q, |k, _| x.column(k).sum() / nf);
-    let cov = DMatrix::from_fn(q, q, |a, b| {
+    let xcov = DMatrix::from_fn(q, q, |a, b| {
         (0..n).map(|i| (x[(i, a)] - mean[a]) * (x[(i, b)] - mean[b])).sum::<f64>() / (nf - 1.0)
     });
-    let stats = OrdinalStats {
+    Ok(OrdinalStats {
         nobs: n,
-        ordered: vec![true; p],
+        ordered,
         levels: levels.to_vec(),
         th,
         th_idx,
-        cov: cor,
+        cov,
         wls_obs: DVector::from_vec(obs),
         nacov,
         influence: inf,
@@ -451,11 +732,10 @@ pub fn ordinal_stats_x(
         exo: Some(Covariates {
             names: xnames.to_vec(),
             mean,
-            cov,
+            cov: xcov,
             slopes,
         }),
-    };
-    Ok(stats)
+    })
 }
 
 /// The statistics of each group with covariates (`group_stats` with
@@ -478,18 +758,10 @@ pub fn group_stats_x(
     };
     let yi: Vec<usize> = ys.iter().map(col).collect::<Result<_, _>>()?;
     let xi: Vec<usize> = xs.iter().map(col).collect::<Result<_, _>>()?;
-    let mut lv = Vec::with_capacity(ys.len());
-    for v in ys {
-        match levels.iter().find(|(n, _)| n == v) {
-            Some((_, l)) => lv.push(l.clone()),
-            None => {
-                return Err(format!(
-                    "`{v}` is continuous; with exogenous covariates ({}) every endogenous observed variable must be ordinal for now (lavaan's conditional.x with continuous variables is not supported yet): declare it ordinal or drop the covariates",
-                    xs.join(", ")
-                ))
-            }
-        }
-    }
+    let lv: Vec<Vec<f64>> = ys
+        .iter()
+        .map(|v| levels.iter().find(|(n, _)| n == v).map(|(_, l)| l.clone()).unwrap_or_default())
+        .collect();
     let mut out = Vec::with_capacity(group_rows.len());
     for (g, rows) in group_rows.iter().enumerate() {
         let take = |idx: &[usize]| -> Vec<Vec<f64>> { idx.iter().map(|&j| rows.iter().map(|&i| ds.values[i * p + j]).collect()).collect() };
@@ -600,7 +872,8 @@ pub fn std_scales(lay: &crate::estimate::wls::Layout, full: &crate::model::ram::
 /// Start values with covariates: the covariance of all observed variables
 /// (items and covariates) implied by the stage-1 slopes and the conditional
 /// correlations, Sigma_yy = R + Pi Sxx Pi', Sigma_yx = Pi Sxx, with the
-/// covariates' means; `gd` (the statistics' own moments) is kept without them.
+/// covariates' means; `gd` (the statistics' own moments, means of continuous
+/// variables at their intercepts) is kept without covariates.
 pub fn start_data(
     model: &crate::model::Model,
     stats: &[OrdinalStats],
@@ -618,7 +891,14 @@ pub fn start_data(
             let pis = pi * &c.cov;
             let yy = &s.cov + &pis * pi.transpose();
             let mut cov = DMatrix::zeros(p, p);
-            let mut mean = DVector::zeros(p);
+            // continuous variables: intercept (from `gd`) + slopes times the covariates' means
+            let pim = pi * &c.mean;
+            let mut mean = g.mean.clone();
+            for (a, &i) in ys.iter().enumerate() {
+                if !s.ordered[a] {
+                    mean[i] += pim[a];
+                }
+            }
             for (a, &i) in ys.iter().enumerate() {
                 for (b, &j) in ys.iter().enumerate() {
                     cov[(i, j)] = yy[(a, b)];
