@@ -314,7 +314,7 @@ fn regression(y: &[f64], x: &DMatrix<f64>, name: &str) -> Result<Reg, String> {
     let yhat = &x1 * &beta;
     let res: Vec<f64> = (0..n).map(|i| y[i] - yhat[i]).collect();
     let var = res.iter().map(|r| r * r).sum::<f64>() / n as f64;
-    if !(var > 0.0) {
+    if var.is_nan() || var <= 0.0 {
         return Err(format!(
             "continuous variable `{name}` has no residual variance given the covariates"
         ));
