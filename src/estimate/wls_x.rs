@@ -1,7 +1,7 @@
 //! The implied statistics of the WLS family when the ordinal items are
 //! conditional on observed exogenous covariates (lavaan's `conditional.x`,
 //! its default with ordinal data and a covariate): the sample side is
-//! `crate::ordinal::exo`. Delta parameterization.
+//! `crate::ordinal::exo`. Delta or theta parameterization.
 //!
 //! The covariates have no parents in the RAM matrices. With their variances,
 //! covariances and means set to zero, B = (I - A)^-1 and C0 = B S0 B' give
@@ -9,7 +9,8 @@
 //! their means at x = 0, and the columns of B for the covariates the
 //! reduced-form slopes Pi. The residual variances theta_j of the ordinal
 //! items make diag(C0) = 1 / Delta_j^2 (the delta parameterization given x,
-//! as lavaan). In lavaan's `wls.obs` order with `conditional.x`:
+//! as lavaan); in the theta parameterization they are parameters and
+//! Delta_j = 1 / sqrt(C0_jj). In lavaan's `wls.obs` order with `conditional.x`:
 //!
 //!   thresholds  (tau_jk - mu0_j) Delta_j (minus the intercept mu0_j of a
 //!               continuous variable),
@@ -38,6 +39,12 @@ fn conditional(model: &Model, lay: &Layout, x: &[f64]) -> Option<(Implied, Vec<f
         s.row_mut(k).fill(0.0);
         s.column_mut(k).fill(0.0);
         m[k] = 0.0;
+    }
+    if lay.theta {
+        // theta: the residual variances are parameters; the scale factors follow
+        let theta = lay.ord.iter().map(|&j| s[(j, j)]).collect();
+        let imp = Implied::new(&a, &s, &m, p)?;
+        return Some((imp, theta, full_s));
     }
     for &j in &lay.ord {
         s[(j, j)] = 0.0;
@@ -74,11 +81,30 @@ pub fn implied_moments(model: &Model, lay: &Layout, x: &[f64]) -> Option<(Implie
     Some((Implied::new(&a, &s, &m, model.ram.p())?, theta))
 }
 
+/// The scale factors Delta_j given the covariates: parameters (delta) or
+/// 1 / sd(y*_j | x) of the ordinal variables (theta); 1 for continuous ones.
+fn deltas(lay: &Layout, cond: &Implied, x: &[f64]) -> Vec<f64> {
+    (0..lay.scale.len())
+        .map(|j| match (lay.theta, lay.ord.contains(&j)) {
+            (true, true) => 1.0 / cond.sigma[(j, j)].sqrt(),
+            (true, false) => 1.0,
+            (false, _) => lay.scale[j].at(x),
+        })
+        .collect()
+}
+
+/// The scale factors at `x` (what `~*~` rows report in the theta
+/// parameterization).
+pub fn scales(model: &Model, lay: &Layout, x: &[f64]) -> Option<Vec<f64>> {
+    let (imp, _, _) = conditional(model, lay, x)?;
+    Some(deltas(lay, &imp, x))
+}
+
 /// The implied statistics of one group in `wls.obs` order.
 pub fn implied(model: &Model, lay: &Layout, x: &[f64]) -> Option<DVector<f64>> {
     let p = model.ram.p();
     let (imp, _, _) = conditional(model, lay, x)?;
-    let d: Vec<f64> = (0..p).map(|j| lay.scale[j].at(x)).collect();
+    let d = deltas(lay, &imp, x);
     let ys: Vec<usize> = (0..p).filter(|j| !lay.x.contains(j)).collect();
     let mut out = Vec::with_capacity(lay.len(p));
     for (e, &(j, _, v)) in lay.th.iter().enumerate() {

@@ -5,7 +5,7 @@
 //! standard errors and test. Delta or theta parameterization, any number of groups,
 //! ordinal and continuous indicators; with observed exogenous covariates the
 //! statistics are conditional on them (lavaan's conditional.x:
-//! `crate::ordinal::exo`, `crate::estimate::wls_x`; delta, ordinal items only).
+//! `crate::ordinal::exo`, `crate::estimate::wls_x`).
 //!
 //! With Delta the Jacobian of the implied statistics (`crate::estimate::wls`),
 //! W the weight, Gamma the NACOV of the sample statistics and
@@ -102,7 +102,7 @@ impl Estimator for Wls {
         }
     }
     fn check(&self, prep: &Prepared) -> Result<(), String> {
-        crate::ordinal::exo::check(prep, self.1)?;
+        crate::ordinal::exo::check(prep)?;
         let groups = self.groups(prep)?;
         let labels = crate::data::groups::GroupLabels::new(None, &prep.group_names);
         for (g, grp) in groups.iter().enumerate() {
@@ -694,6 +694,10 @@ impl Fitting for WlsFit<'_> {
             for (r, row) in model.pt.rows.iter().enumerate() {
                 if row.op == "~*~" && row.group == grp.lay.group + 1 {
                     let est = match (model.x_of_row[r], model.ram.index(&row.lhs)) {
+                        // conditional.x: the scale given the covariates
+                        (_, Some(j)) if grp.lay.theta && !grp.lay.x.is_empty() => {
+                            crate::estimate::wls_x::scales(model, &grp.lay, x).map_or(f64::NAN, |s| s[j])
+                        }
                         (_, Some(j)) if grp.lay.theta => d[j],
                         (Some(k), _) => x[k],
                         _ => row.ustart.unwrap_or(1.0),

@@ -836,10 +836,9 @@ pub fn bind_covariates(model: &mut crate::model::Model, stats: &[OrdinalStats]) 
 pub const NO_DIAGNOSTICS: &str =
     "--modindices and --residuals are not available yet for ordinal data with exogenous covariates (conditional.x); they were left out";
 
-/// The estimator's refusals for a model with covariates: lavaan's
-/// conditional.x is covered with the delta parameterization, fixed.x, and
-/// ordinal endogenous variables.
-pub fn check(prep: &crate::pipeline::Prepared, theta: bool) -> Result<(), String> {
+/// The estimator's refusal for a model with covariates: lavaan's
+/// conditional.x needs them fixed (fixed.x).
+pub fn check(prep: &crate::pipeline::Prepared) -> Result<(), String> {
     let names = &prep.model.pt.names;
     let conditional = prep.ordinal.iter().flatten().any(|s| s.exo.is_some());
     if !conditional {
@@ -849,12 +848,6 @@ pub fn check(prep: &crate::pipeline::Prepared, theta: bool) -> Result<(), String
             ));
         }
         return Ok(());
-    }
-    if theta {
-        return Err(format!(
-            "--parameterization theta with exogenous covariates ({}) is not supported yet (the statistics are conditional on them); use the delta parameterization",
-            names.ov_x.join(", ")
-        ));
     }
     Ok(())
 }
