@@ -22,6 +22,7 @@
 
 use super::bivariate::solve_score;
 use super::normal::{dbinorm, dnorm, pnorm, qnorm, Bvn};
+use super::univariate::MISSING;
 use super::{gram, pseudo_inverse, OrdinalStats};
 use nalgebra::{DMatrix, DVector};
 
@@ -75,8 +76,11 @@ fn bounds(y: &[usize], x: &DMatrix<f64>, th: &[f64], beta: &[f64]) -> (Vec<f64>,
     let n = y.len();
     let (mut z1, mut z2) = (vec![0.0; n], vec![0.0; n]);
     for i in 0..n {
-        let eta: f64 = (0..beta.len()).map(|k| x[(i, k)] * beta[k]).sum();
         let c = y[i];
+        if c == MISSING {
+            continue;
+        }
+        let eta: f64 = (0..beta.len()).map(|k| x[(i, k)] * beta[k]).sum();
         z1[i] = if c < nth { th[c] } else { FAR } - eta;
         z2[i] = if c > 0 { th[c - 1] } else { -FAR } - eta;
     }
@@ -88,7 +92,7 @@ fn loglik(y: &[usize], x: &DMatrix<f64>, th: &[f64], beta: &[f64]) -> f64 {
         return f64::NEG_INFINITY;
     }
     let (z1, z2) = bounds(y, x, th, beta);
-    z1.iter().zip(&z2).map(|(&a, &b)| prob(a, b).ln()).sum()
+    (0..y.len()).filter(|&i| y[i] != MISSING).map(|i| prob(z1[i], z2[i]).ln()).sum()
 }
 
 /// Stage 1 for one item: the probit regression of `y` (0-based categories,
@@ -114,6 +118,9 @@ fn probit(y: Vec<usize>, ncat: usize, x: &DMatrix<f64>, name: &str) -> Result<Pr
         let mut d2 = DVector::<f64>::zeros(np);
         for i in 0..y.len() {
             let c = y[i];
+            if c == MISSING {
+                continue;
+            }
             let p = prob(z1[i], z2[i]);
             d1.fill(0.0);
             d2.fill(0.0);
@@ -167,6 +174,9 @@ fn probit(y: Vec<usize>, ncat: usize, x: &DMatrix<f64>, name: &str) -> Result<Pr
     let mut scores = DMatrix::<f64>::zeros(n, np);
     for i in 0..n {
         let c = y[i];
+        if c == MISSING {
+            continue;
+        }
         let p = prob(z1[i], z2[i]);
         let (f1, f2) = (dnorm(z1[i]), dnorm(z2[i]));
         if c < nth {
@@ -192,11 +202,17 @@ fn probit(y: Vec<usize>, ncat: usize, x: &DMatrix<f64>, name: &str) -> Result<Pr
 /// The Pearson correlation of two category codings (lavaan's start, 0
 /// when undefined).
 fn code_cor(a: &[usize], b: &[usize]) -> f64 {
-    let n = a.len() as f64;
-    let ma = a.iter().sum::<usize>() as f64 / n;
-    let mb = b.iter().sum::<usize>() as f64 / n;
+    let both: Vec<(usize, usize)> = a
+        .iter()
+        .zip(b)
+        .filter(|(&u, &v)| u != MISSING && v != MISSING)
+        .map(|(&u, &v)| (u, v))
+        .collect();
+    let n = both.len() as f64;
+    let ma = both.iter().map(|t| t.0).sum::<usize>() as f64 / n;
+    let mb = both.iter().map(|t| t.1).sum::<usize>() as f64 / n;
     let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
-    for (&u, &v) in a.iter().zip(b) {
+    for &(u, v) in &both {
         let (du, dv) = (u as f64 - ma, v as f64 - mb);
         sab += du * dv;
         saa += du * du;
@@ -224,6 +240,7 @@ fn polychoric_x(a: &Probit, b: &Probit) -> f64 {
     let score = |rho: f64| {
         let bvn = Bvn::new(rho);
         (0..a.y.len())
+            .filter(|&i| a.y[i] != MISSING && b.y[i] != MISSING)
             .filter_map(|i| {
                 let l = rect(&bvn, a, b, i);
                 (l >= MIN_PROB).then(|| phi_sum(a, b, i, rho) / l)
@@ -266,6 +283,9 @@ fn pair_scores(a: &Probit, b: &Probit, x: &DMatrix<f64>, rho: f64) -> PairScores
         (z(u.z1[i]), z(u.z2[i]))
     };
     for i in 0..n {
+        if a.y[i] == MISSING || b.y[i] == MISSING {
+            continue;
+        }
         let lik = rect(&bvn, a, b, i);
         if lik.is_nan() || lik <= MIN_PROB {
             continue;
@@ -303,9 +323,16 @@ struct Reg {
 
 fn regression(y: &[f64], x: &DMatrix<f64>, name: &str) -> Result<Reg, String> {
     let (n, q) = (y.len(), x.ncols());
-    let x1 = DMatrix::from_fn(n, q + 1, |i, k| if k == 0 { 1.0 } else { x[(i, k - 1)] });
+    // missing values (pairwise deletion) have no row
+    let x1 = DMatrix::from_fn(n, q + 1, |i, k| match (y[i].is_nan(), k) {
+        (true, _) => 0.0,
+        (false, 0) => 1.0,
+        (false, k) => x[(i, k - 1)],
+    });
+    let y0: Vec<f64> = y.iter().map(|v| if v.is_nan() { 0.0 } else { *v }).collect();
+    let nobs = y.iter().filter(|v| !v.is_nan()).count();
     let xtx = x1.transpose() * &x1;
-    let xty = x1.transpose() * DVector::from_column_slice(y);
+    let xty = x1.transpose() * DVector::from_vec(y0);
     let beta = xtx
         .cholesky()
         .map(|c| c.solve(&xty))
@@ -313,14 +340,14 @@ fn regression(y: &[f64], x: &DMatrix<f64>, name: &str) -> Result<Reg, String> {
         .ok_or_else(|| format!("the linear regression of `{name}` on the covariates failed; the covariates may not be of full rank"))?;
     let yhat = &x1 * &beta;
     let res: Vec<f64> = (0..n).map(|i| y[i] - yhat[i]).collect();
-    let var = res.iter().map(|r| r * r).sum::<f64>() / n as f64;
+    let var = res.iter().filter(|r| !r.is_nan()).map(|r| r * r).sum::<f64>() / nobs as f64;
     if var.is_nan() || var <= 0.0 {
         return Err(format!(
             "continuous variable `{name}` has no residual variance given the covariates"
         ));
     }
     let mut scores = DMatrix::zeros(n, q + 2);
-    for i in 0..n {
+    for i in (0..n).filter(|&i| !y[i].is_nan()) {
         for k in 0..=q {
             scores[(i, k)] = x1[(i, k)] * res[i] / var;
         }
@@ -381,16 +408,18 @@ fn polyserial_x(a: &Reg, b: &Probit, x: &DMatrix<f64>) -> MixOut {
         let p = (pnorm(t1) - pnorm(t2)).max(eps);
         (r, t1, t2, p)
     };
+    let both: Vec<usize> = (0..n).filter(|&i| !z[i].is_nan() && b.y[i] != MISSING).collect();
     // lavaan's start: cor(Z, y) sd(y) / sum(dnorm(th)), halved above 0.9
-    let ycode: Vec<f64> = b.y.iter().map(|&c| c as f64).collect();
     let start = {
-        let nf = n as f64;
-        let (mz, my) = (z.iter().sum::<f64>() / nf, ycode.iter().sum::<f64>() / nf);
+        let nf = both.len() as f64;
+        let ycode = |i: usize| b.y[i] as f64;
+        let mz = both.iter().map(|&i| z[i]).sum::<f64>() / nf;
+        let my = both.iter().map(|&i| ycode(i)).sum::<f64>() / nf;
         let (mut szy, mut szz, mut syy) = (0.0, 0.0, 0.0);
-        for i in 0..n {
-            szy += (z[i] - mz) * (ycode[i] - my);
+        for &i in &both {
+            szy += (z[i] - mz) * (ycode(i) - my);
             szz += (z[i] - mz).powi(2);
-            syy += (ycode[i] - my).powi(2);
+            syy += (ycode(i) - my).powi(2);
         }
         let cor = szy / (szz * syy).sqrt();
         let sdy = (syy / nf).sqrt();
@@ -404,8 +433,8 @@ fn polyserial_x(a: &Reg, b: &Probit, x: &DMatrix<f64>) -> MixOut {
         }
     };
     let score = |rho: f64| {
-        (0..n)
-            .filter_map(|i| {
+        both.iter()
+            .filter_map(|&i| {
                 let (r, t1, t2, p) = cond(i, rho);
                 let lik = dnorm(z[i]) / sd * p;
                 (lik >= MIN_PROB).then(|| (dnorm(t1) * (b.z1[i] * rho - z[i]) - dnorm(t2) * (b.z2[i] * rho - z[i])) / (p * r * r * r))
@@ -420,7 +449,7 @@ fn polyserial_x(a: &Reg, b: &Probit, x: &DMatrix<f64>) -> MixOut {
         a: DMatrix::zeros(n, q + 2),
         b: DMatrix::zeros(n, nth + q),
     };
-    for i in 0..n {
+    for &i in &both {
         let (r, t1, t2, p) = cond(i, rho);
         let (y1, y2) = (dnorm(t1), dnorm(t2));
         let mu = (z[i] + rho / r * (y1 - y2) / p) / sd;
@@ -451,10 +480,12 @@ fn pearson_x(a: &Reg, b: &Reg, x: &DMatrix<f64>) -> MixOut {
     let n = a.res.len();
     let q = x.ncols();
     let (e1, e2) = (&a.res, &b.res);
-    let nf = n as f64;
-    let (m1, m2) = (e1.iter().sum::<f64>() / nf, e2.iter().sum::<f64>() / nf);
+    let both: Vec<usize> = (0..n).filter(|&i| !e1[i].is_nan() && !e2[i].is_nan()).collect();
+    let nf = both.len() as f64;
+    let m1 = both.iter().map(|&i| e1[i]).sum::<f64>() / nf;
+    let m2 = both.iter().map(|&i| e2[i]).sum::<f64>() / nf;
     let (mut s12, mut s11, mut s22) = (0.0, 0.0, 0.0);
-    for i in 0..n {
+    for &i in &both {
         s12 += (e1[i] - m1) * (e2[i] - m2);
         s11 += (e1[i] - m1).powi(2);
         s22 += (e2[i] - m2).powi(2);
@@ -465,6 +496,16 @@ fn pearson_x(a: &Reg, b: &Reg, x: &DMatrix<f64>) -> MixOut {
     }
     let (v1, v2) = (a.var, b.var);
     let (sd1, sd2) = (v1.sqrt(), v2.sqrt());
+    let rho_score = |rho: f64, y1: f64, y2: f64| {
+        let r = 1.0 - rho * rho;
+        let zz = y1 * y1 / v1 - 2.0 * rho * y1 * y2 / (sd1 * sd2) + y2 * y2 / v2;
+        rho / r + (y1 * y2 / (sd1 * sd2 * r) - zz * rho / (r * r))
+    };
+    // with missing values lavaan maximises the bivariate likelihood (means
+    // and variances fixed) instead of taking the residuals' correlation
+    if both.len() < n {
+        rho = solve_score(|rho| both.iter().map(|&i| rho_score(rho, e1[i], e2[i])).sum(), -0.999, 0.999, rho);
+    }
     let r = 1.0 - rho * rho;
     let mut out = MixOut {
         rho,
@@ -472,14 +513,13 @@ fn pearson_x(a: &Reg, b: &Reg, x: &DMatrix<f64>) -> MixOut {
         a: DMatrix::zeros(n, q + 2),
         b: DMatrix::zeros(n, q + 2),
     };
-    for i in 0..n {
+    for &i in &both {
         let (y1, y2) = (e1[i], e2[i]);
         let mu1 = (2.0 * y1 / v1 - 2.0 * rho * y2 / (sd1 * sd2)) / (2.0 * r);
         let mu2 = -(2.0 * rho * y1 / (sd1 * sd2) - 2.0 * y2 / v2) / (2.0 * r);
         let var1 = -(0.5 / v1 - (y1 * y1 / (v1 * v1) - rho * y1 * y2 / (v1 * sd1 * sd2)) / (2.0 * r));
         let var2 = -(0.5 / v2 + (rho * y1 * y2 / (v2 * sd1 * sd2) - y2 * y2 / (v2 * v2)) / (2.0 * r));
-        let zz = y1 * y1 / v1 - 2.0 * rho * y1 * y2 / (sd1 * sd2) + y2 * y2 / v2;
-        out.sc_rho[i] = rho / r + (y1 * y2 / (sd1 * sd2 * r) - zz * rho / (r * r));
+        out.sc_rho[i] = rho_score(rho, y1, y2);
         for (m, mu, var) in [(&mut out.a, mu1, var1), (&mut out.b, mu2, var2)] {
             m[(i, 0)] = mu;
             for k in 0..q {
@@ -494,21 +534,40 @@ fn pearson_x(a: &Reg, b: &Reg, x: &DMatrix<f64>) -> MixOut {
 /// The three-stage statistics of one group conditional on the covariates:
 /// `cols[j]` endogenous variable j's column (`levels[j]` its categories when
 /// ordinal, empty when continuous), `xcols[k]` covariate k's column;
-/// listwise over all of them.
+/// listwise over all of them, or (`pairwise`, lavaan's `missing =
+/// "pairwise"`) each statistic from the rows where its variables are
+/// observed, rows missing a covariate left out.
 pub fn ordinal_stats_x(
     cols: &[Vec<f64>],
     names: &[String],
     levels: &[Vec<f64>],
     xcols: &[Vec<f64>],
     xnames: &[String],
+    pairwise: bool,
 ) -> Result<OrdinalStats, String> {
     let p = cols.len();
     let q = xcols.len();
     let nrows = cols.first().map_or(0, Vec::len);
-    let keep: Vec<usize> = (0..nrows).filter(|&i| cols.iter().chain(xcols).all(|c| !c[i].is_nan())).collect();
+    // rows with every covariate (lavaan deletes the others under fixed.x) and
+    // every endogenous value (listwise) or at least one (pairwise)
+    let keep: Vec<usize> = (0..nrows)
+        .filter(|&i| xcols.iter().all(|c| !c[i].is_nan()))
+        .filter(|&i| match pairwise {
+            false => cols.iter().all(|c| !c[i].is_nan()),
+            true => cols.iter().any(|c| !c[i].is_nan()),
+        })
+        .collect();
     let n = keep.len();
     if n < 2 {
         return Err(format!("only {n} complete case(s); the sample statistics need at least two"));
+    }
+    let mut warnings = Vec::new();
+    let x_missing = (0..nrows).filter(|&i| xcols.iter().any(|c| c[i].is_nan())).count();
+    if pairwise && x_missing > 0 {
+        warnings.push(format!(
+            "{x_missing} row(s) with a missing value on the covariate(s) {} were left out (as lavaan deletes them with fixed.x)",
+            xnames.join(", ")
+        ));
     }
     let x = DMatrix::from_fn(n, q, |i, k| xcols[k][keep[i]]);
     let ordered: Vec<bool> = levels.iter().map(|l| !l.is_empty()).collect();
@@ -530,13 +589,17 @@ pub fn ordinal_stats_x(
         let mut y = Vec::with_capacity(n);
         for &i in &keep {
             let v = cols[j][i];
+            if v.is_nan() {
+                y.push(MISSING);
+                continue;
+            }
             match lv.binary_search_by(|a| a.total_cmp(&v)) {
                 Ok(k) => y.push(k),
                 Err(_) => return Err(format!("ordinal variable `{}` has value {v}, not one of its categories", names[j])),
             }
         }
         let mut freq = vec![0usize; lv.len()];
-        for &k in &y {
+        for &k in y.iter().filter(|&&k| k != MISSING) {
             freq[k] += 1;
         }
         if freq.contains(&0) {
@@ -627,7 +690,6 @@ pub fn ordinal_stats_x(
     let mut a21 = DMatrix::<f64>::zeros(pstar, a11);
     let mut h21 = DMatrix::<f64>::zeros(pstar, a11);
     let mut h22 = vec![1.0; pstar];
-    let mut warnings = Vec::new();
     for (qi, (&(j, i), s)) in pairs.iter().zip(&outs).enumerate() {
         let rho = s.rho;
         cor[(i, j)] = rho;
@@ -748,6 +810,7 @@ pub fn group_stats_x(
     ys: &[String],
     xs: &[String],
     levels: &[(String, Vec<f64>)],
+    pairwise: bool,
 ) -> Result<Vec<OrdinalStats>, String> {
     let p = ds.names.len();
     let col = |v: &String| {
@@ -765,7 +828,7 @@ pub fn group_stats_x(
     let mut out = Vec::with_capacity(group_rows.len());
     for (g, rows) in group_rows.iter().enumerate() {
         let take = |idx: &[usize]| -> Vec<Vec<f64>> { idx.iter().map(|&j| rows.iter().map(|&i| ds.values[i * p + j]).collect()).collect() };
-        let r = ordinal_stats_x(&take(&yi), ys, &lv, &take(&xi), xs).map_err(|e| match group_names.get(g) {
+        let r = ordinal_stats_x(&take(&yi), ys, &lv, &take(&xi), xs, pairwise).map_err(|e| match group_names.get(g) {
             Some(_) => format!(
                 "{} ({}): {e}",
                 ds.file,
@@ -780,8 +843,7 @@ pub fn group_stats_x(
 
 /// The statistics of each group for a model with covariates (the
 /// pipeline's entry): the items are the model's observed variables other
-/// than its covariates `ov_x`; a missing-data option other than listwise is
-/// refused (lavaan: pairwise deletion with conditional.x is not supported).
+/// than its covariates `ov_x`; `pairwise`: lavaan's `missing = "pairwise"`.
 pub fn prepare(
     ds: &crate::data::Dataset,
     group_rows: &[Vec<usize>],
@@ -792,14 +854,8 @@ pub fn prepare(
 ) -> Result<Vec<OrdinalStats>, String> {
     let names = &model.pt.names;
     let xs = &names.ov_x;
-    if pairwise {
-        return Err(format!(
-            "--missing pairwise with exogenous covariates ({}) is not supported (lavaan conditions on them and refuses missing = \"pairwise\" then); use listwise deletion",
-            xs.join(", ")
-        ));
-    }
     let ys: Vec<String> = names.ov.iter().filter(|v| !xs.contains(v)).cloned().collect();
-    group_stats_x(ds, group_rows, group_names, &ys, xs, levels)
+    group_stats_x(ds, group_rows, group_names, &ys, xs, levels, pairwise)
 }
 
 /// Fix the covariates' variances, covariances and means in the model at
