@@ -499,9 +499,6 @@ impl Fitting for WlsFit<'_> {
     }
 
     fn modindices(&mut self, x: &[f64]) -> Option<Result<Vec<crate::inference::modindices::ModIndex>, String>> {
-        if self.groups.iter().any(|g| !g.lay.x.is_empty()) {
-            return None;
-        }
         let reported = self.reported_model(x);
         let std_model = reported.as_ref().unwrap_or(&self.prep.model);
         Some(crate::inference::modindices::modindices_wls(

@@ -888,9 +888,8 @@ pub fn bind_covariates(model: &mut crate::model::Model, stats: &[OrdinalStats]) 
     }
 }
 
-/// Why --modindices and --residuals are left out with covariates.
-pub const NO_DIAGNOSTICS: &str =
-    "--modindices and --residuals are not available yet for ordinal data with exogenous covariates (conditional.x); they were left out";
+/// Why --residuals are left out with covariates.
+pub const NO_DIAGNOSTICS: &str = "--residuals are not available yet for ordinal data with exogenous covariates (conditional.x: residuals of thresholds, slopes and correlations); they were left out";
 
 /// The estimator's refusal for a model with covariates: lavaan's
 /// conditional.x needs them fixed (fixed.x).
