@@ -130,15 +130,16 @@ impl Layout {
         self
     }
 
-    /// Number of statistics: thresholds (and means), variances of the
-    /// continuous variables, correlations (covariances).
+    /// Number of statistics: thresholds (and means), slopes on the
+    /// covariates (conditional.x), variances of the continuous variables,
+    /// correlations (covariances) among the variables other than covariates.
     pub fn len(&self, p: usize) -> usize {
         let q = p - self.x.len();
         self.first() + q * (q - 1) / 2
     }
 
-    /// Number of statistics before the correlations: thresholds, means and
-    /// variances (what the baseline model fits freely).
+    /// Number of statistics before the correlations: thresholds, means,
+    /// slopes and variances (what the baseline model fits freely).
     pub fn first(&self) -> usize {
         self.th.len() + self.num.len() + (self.ord.len() + self.num.len()) * self.x.len()
     }

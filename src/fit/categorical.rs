@@ -345,6 +345,10 @@ pub fn measures(inp: Inputs) -> Measures {
     }
     let nel: f64 = inp.groups.iter().map(|g| g.obs.len() as f64).sum();
     let nel1 = inp.groups.first().map_or(0.0, |g| g.obs.len() as f64);
+    // df = 0: lavaan's CN is NA when its statistic is below machine epsilon,
+    // else 1 (qchisq(., 0) = 0); which one depends on where its optimizer
+    // stops (a saturated probit regression lands at 1e-18 or at 1e-12), ours
+    // at 0: NA here
     let cn = |a: f64| (!(df == 0.0 && x2 < 2.2e-16)).then(|| qchisq(a, df.max(1e-300)) / (x2 / neff) + 1.0);
     m.extend([
         ("rmr", Some(rmr)),
