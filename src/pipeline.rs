@@ -768,9 +768,10 @@ fn fit_prepared_full(prep: &Prepared, opt: &FitOptions, pieces: bool) -> (FitRep
     // skipped when the caller asks for no extras (`sem power`)
     let nrows = model.pt.rows.len();
     let std_se = match (&vcov, boot.as_ref().is_some_and(|b| b.rows.is_some())) {
-        (Some(v), false) if opt.report_extras && fitting.std_all_at(x).is_some() => {
-            inference::std_se::std_all_se_by(nrows, x, v, |x| fitting.std_all_at(x).unwrap_or_default())
-        }
+        (Some(v), false) if opt.report_extras && fitting.std_all_at(x).is_some() => match fitting.std_all_se(x, v) {
+            Some(se) => se,
+            None => inference::std_se::std_all_se_by(nrows, x, v, |x| fitting.std_all_at(x).unwrap_or_default()),
+        },
         (Some(v), false) if opt.report_extras && prep.ordinal.is_none() => inference::std_se::std_all_se(model, x, v),
         _ => vec![None; nrows],
     };

@@ -69,6 +69,12 @@ pub trait Scoring {
     type Eval;
     fn evaluate(&self, x: &[f64]) -> Result<(f64, Option<Self::Eval>), Error>;
     fn gradient_hessian(&self, e: &Self::Eval) -> Result<(Vec<f64>, DMatrix<f64>), Error>;
+    /// From how many parameters on a block-diagonal Hessian is solved block
+    /// by block (`BLOCKS_FROM`); a problem whose Hessian is block diagonal by
+    /// construction says so with a smaller number.
+    fn blocks_from(&self) -> usize {
+        BLOCKS_FROM
+    }
 }
 
 impl Scoring for MlProblem<'_> {
@@ -134,7 +140,7 @@ const BLOCKS_FROM: usize = 200;
 /// The index sets of the diagonal blocks of a symmetric matrix (the
 /// connected components of its nonzero pattern), in order of their first
 /// index; one block when everything is connected.
-fn diagonal_blocks(h: &DMatrix<f64>) -> Vec<Vec<usize>> {
+pub(crate) fn diagonal_blocks(h: &DMatrix<f64>) -> Vec<Vec<usize>> {
     let n = h.nrows();
     let mut parent: Vec<usize> = (0..n).collect();
     fn root(parent: &mut [usize], mut i: usize) -> usize {
@@ -169,8 +175,8 @@ fn diagonal_blocks(h: &DMatrix<f64>) -> Vec<Vec<usize>> {
 
 /// Solve H s = -g, with a ridge when H is singular or indefinite; block by
 /// block when H is block diagonal and large (`BLOCKS_FROM`).
-fn newton_step(h: &DMatrix<f64>, g: &[f64]) -> Option<DVector<f64>> {
-    if g.len() >= BLOCKS_FROM {
+fn newton_step(h: &DMatrix<f64>, g: &[f64], blocks_from: usize) -> Option<DVector<f64>> {
+    if g.len() >= blocks_from {
         let blocks = diagonal_blocks(h);
         if blocks.len() > 1 {
             let mut s = DVector::zeros(g.len());
@@ -229,7 +235,8 @@ impl<O: Scoring> Solver<O, St> for FisherScoring<O::Eval> {
             .take()
             .ok_or_else(|| Error::msg("the implied covariance matrix is not positive definite"))?;
         let (g, h) = problem.problem("gradient_count", |p| p.gradient_hessian(&e))?;
-        let s = newton_step(&h, &g).ok_or_else(|| Error::msg("the information matrix is singular"))?;
+        let blocks_from = problem.problem.as_ref().map_or(BLOCKS_FROM, |p| p.blocks_from());
+        let s = newton_step(&h, &g, blocks_from).ok_or_else(|| Error::msg("the information matrix is singular"))?;
         let full = s.iter().fold(0.0, |m: f64, v| m.max(v.abs()));
         if full < STAGNATION_SHRINK * self.best_step {
             self.best_step = full;
@@ -503,7 +510,7 @@ mod tests {
         assert_eq!(blocks.len(), 2);
         assert_eq!(blocks[0], (0..150).collect::<Vec<_>>());
         let g: Vec<f64> = (0..n).map(|i| (i as f64).sin()).collect();
-        let s = newton_step(&h, &g).unwrap();
+        let s = newton_step(&h, &g, BLOCKS_FROM).unwrap();
         let dense = dense_newton_step(&h, &g).unwrap();
         assert!((s - dense).amax() < 1e-12);
     }

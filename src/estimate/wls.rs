@@ -222,9 +222,14 @@ pub fn implied(model: &Model, lay: &Layout, x: &[f64]) -> Option<DVector<f64>> {
     if !lay.x.is_empty() {
         return super::wls_x::implied(model, lay, x);
     }
-    let p = model.ram.p();
     let (imp, _) = implied_moments(model, lay, x)?;
-    let d = scales(lay, &imp, x);
+    statistics(model, lay, x, &imp)
+}
+
+/// The implied statistics from the implied moments at `x`.
+fn statistics(model: &Model, lay: &Layout, x: &[f64], imp: &Implied) -> Option<DVector<f64>> {
+    let p = model.ram.p();
+    let d = scales(lay, imp, x);
     let mut out = DVector::zeros(lay.len(p));
     for (k, &(j, _, v)) in lay.th.iter().enumerate() {
         out[k] = if lay.is_mean(k) { -imp.mu[j] } else { (v.at(x) - imp.mu[j]) * d[j] };
@@ -262,56 +267,98 @@ pub fn jacobian(model: &Model, lay: &Layout, x: &[f64]) -> Option<DMatrix<f64>> 
     if !lay.x.is_empty() {
         return super::wls_x::jacobian(model, lay, x);
     }
+    let (imp, _) = implied_moments(model, lay, x)?;
+    jacobian_at(model, lay, x, &imp)
+}
+
+/// sigma(x) and d sigma / d x from one implied-moments pass.
+pub fn implied_and_jacobian(model: &Model, lay: &Layout, x: &[f64]) -> Option<(DVector<f64>, DMatrix<f64>)> {
+    if !lay.x.is_empty() {
+        return Some((super::wls_x::implied(model, lay, x)?, super::wls_x::jacobian(model, lay, x)?));
+    }
+    let (imp, _) = implied_moments(model, lay, x)?;
+    Some((statistics(model, lay, x, &imp)?, jacobian_at(model, lay, x, &imp)?))
+}
+
+/// `jacobian` from the implied moments at `x`.
+fn jacobian_at(model: &Model, lay: &Layout, x: &[f64], imp: &Implied) -> Option<DMatrix<f64>> {
     let nx = x.len();
     let p = model.ram.p();
     let n = lay.len(p);
-    let (imp, _) = implied_moments(model, lay, x)?;
-    let d = scales(lay, &imp, x);
+    let d = scales(lay, imp, x);
     let (b, c, bm) = (&imp.b, &imp.c, &imp.bm);
-    // per parameter: d Sigma (observed block), d mu, d Delta
+    let nv = b.nrows();
+    let (bs, cs) = (b.as_slice(), c.as_slice());
+    // per parameter that enters the RAM matrices or a scale factor: d Sigma
+    // (observed block, column-major p x p), d mu, d Delta; `slot[k]` is
+    // its index in `der`
     struct Deriv {
-        sig: DMatrix<f64>,
-        mu: DVector<f64>,
-        delta: DVector<f64>,
+        k: usize,
+        sig: Vec<f64>,
+        mu: Vec<f64>,
+        delta: Vec<f64>,
     }
-    let mut der: Vec<Option<Deriv>> = (0..nx).map(|_| None).collect();
-    let new = || Deriv {
-        sig: DMatrix::zeros(p, p),
-        mu: DVector::zeros(p),
-        delta: DVector::zeros(p),
+    let mut der: Vec<Deriv> = Vec::new();
+    let mut slot: Vec<usize> = vec![usize::MAX; nx];
+    let mut at = |k: usize, der: &mut Vec<Deriv>| {
+        if slot[k] == usize::MAX {
+            slot[k] = der.len();
+            der.push(Deriv {
+                k,
+                sig: vec![0.0; p * p],
+                mu: vec![0.0; p],
+                delta: vec![0.0; p],
+            });
+        }
+        slot[k]
     };
     let ord_diag = |i: usize, j: usize| !lay.theta && i == j && lay.ord.contains(&i);
+    // the nonzeros of B's columns over the observed rows: an indicator's
+    // column has one, a factor's its indicators (and those downstream)
+    let bnz: Vec<Vec<(usize, f64)>> = (0..nv)
+        .map(|i| {
+            bs[i * nv..i * nv + p]
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| **v != 0.0)
+                .map(|(r, v)| (r, *v))
+                .collect()
+        })
+        .collect();
     for cell in &model.ram.groups[lay.group].cells {
         let Some(k) = cell.x else { continue };
         let (i, j) = (cell.i, cell.j);
+        if cell.mat == Mat::S && ord_diag(i, j) {
+            continue;
+        }
+        let q = at(k, &mut der);
+        let dk = &mut der[q];
         match cell.mat {
             Mat::A => {
-                let dk = der[k].get_or_insert_with(new);
-                for r in 0..p {
-                    let bri = b[(r, i)];
+                // B e_i C_j. + its transpose
+                for &(r, bri) in &bnz[i] {
                     dk.mu[r] += bri * bm[j];
                     for t in 0..p {
-                        dk.sig[(r, t)] += bri * c[(j, t)] + c[(r, j)] * b[(t, i)];
+                        let v = bri * cs[t * nv + j];
+                        dk.sig[t * p + r] += v;
+                        dk.sig[r * p + t] += v;
                     }
                 }
             }
-            Mat::S if ord_diag(i, j) => {}
             Mat::S => {
-                let dk = der[k].get_or_insert_with(new);
-                for r in 0..p {
-                    for t in 0..p {
-                        dk.sig[(r, t)] += if i == j {
-                            b[(r, i)] * b[(t, i)]
-                        } else {
-                            b[(r, i)] * b[(t, j)] + b[(r, j)] * b[(t, i)]
-                        };
+                for &(r, bri) in &bnz[i] {
+                    for &(t, btj) in &bnz[j] {
+                        let v = bri * btj;
+                        dk.sig[t * p + r] += v;
+                        if i != j {
+                            dk.sig[r * p + t] += v;
+                        }
                     }
                 }
             }
             Mat::M => {
-                let dk = der[k].get_or_insert_with(new);
-                for r in 0..p {
-                    dk.mu[r] += b[(r, i)];
+                for &(r, bri) in &bnz[i] {
+                    dk.mu[r] += bri;
                 }
             }
         }
@@ -319,46 +366,40 @@ pub fn jacobian(model: &Model, lay: &Layout, x: &[f64]) -> Option<DMatrix<f64>> 
     if !lay.theta {
         for (j, v) in lay.scale.iter().enumerate() {
             if let Value::Free(k) = v {
-                der[*k].get_or_insert_with(new).delta[j] += 1.0;
+                let s = at(*k, &mut der);
+                der[s].delta[j] += 1.0;
             }
         }
-        // theta keeps the latent responses' variances at 1/Delta^2
+        // theta keeps the latent responses' variances at 1/Delta^2: one
+        // solve for all parameters
         let ko = lay.ord.len();
-        if ko > 0 {
-            let mut mm = DMatrix::zeros(ko, ko);
-            for (a_, &j) in lay.ord.iter().enumerate() {
-                for (b_, &l) in lay.ord.iter().enumerate() {
-                    mm[(a_, b_)] = b[(j, l)] * b[(j, l)];
+        if ko > 0 && !der.is_empty() {
+            let mm = DMatrix::from_fn(ko, ko, |a, l| b[(lay.ord[a], lay.ord[l])].powi(2));
+            let mut rhs = DMatrix::zeros(ko, der.len());
+            for (q, dk) in der.iter().enumerate() {
+                for (a, &j) in lay.ord.iter().enumerate() {
+                    rhs[(a, q)] = -2.0 * dk.delta[j] / d[j].powi(3) - dk.sig[j * p + j];
                 }
             }
-            let lu = mm.lu();
-            for dk in der.iter_mut().flatten() {
-                let mut rhs = DVector::zeros(ko);
-                for (a_, &j) in lay.ord.iter().enumerate() {
-                    rhs[a_] = -2.0 * dk.delta[j] / d[j].powi(3) - dk.sig[(j, j)];
-                }
-                let dth = lu.solve(&rhs)?;
-                for (b_, &l) in lay.ord.iter().enumerate() {
-                    let t = dth[b_];
+            let dth = mm.lu().solve(&rhs)?;
+            for (q, dk) in der.iter_mut().enumerate() {
+                for (a, &l) in lay.ord.iter().enumerate() {
+                    let t = dth[(a, q)];
                     if t == 0.0 {
                         continue;
                     }
-                    for r in 0..p {
-                        let brl = b[(r, l)];
-                        if brl == 0.0 {
-                            continue;
-                        }
-                        for u in 0..p {
-                            dk.sig[(r, u)] += t * brl * b[(u, l)];
+                    for &(r, brl) in &bnz[l] {
+                        for &(u, bul) in &bnz[l] {
+                            dk.sig[u * p + r] += t * brl * bul;
                         }
                     }
                 }
             }
         }
     } else {
-        for dk in der.iter_mut().flatten() {
+        for dk in der.iter_mut() {
             for j in 0..p {
-                dk.delta[j] = -0.5 * imp.sigma[(j, j)].powf(-1.5) * dk.sig[(j, j)];
+                dk.delta[j] = -0.5 * imp.sigma[(j, j)].powf(-1.5) * dk.sig[j * p + j];
             }
         }
     }
@@ -368,30 +409,35 @@ pub fn jacobian(model: &Model, lay: &Layout, x: &[f64]) -> Option<DMatrix<f64>> 
             jac[(e, k)] += d[j];
         }
     }
-    for (k, dk) in der.iter().enumerate() {
-        let Some(dk) = dk else { continue };
-        let mut col = jac.column_mut(k);
-        for (e, &(j, _, v)) in lay.th.iter().enumerate() {
-            col[e] += if lay.is_mean(e) {
+    let sig = imp.sigma.as_slice();
+    let tau: Vec<f64> = lay.th.iter().map(|t| t.2.at(x)).collect();
+    let mean: Vec<bool> = (0..lay.th.len()).map(|e| lay.is_mean(e)).collect();
+    for dk in &der {
+        let col = &mut jac.as_mut_slice()[dk.k * n..(dk.k + 1) * n];
+        for (e, &(j, _, _)) in lay.th.iter().enumerate() {
+            col[e] += if mean[e] {
                 -dk.mu[j]
             } else {
-                -dk.mu[j] * d[j] + (v.at(x) - imp.mu[j]) * dk.delta[j]
+                -dk.mu[j] * d[j] + (tau[e] - imp.mu[j]) * dk.delta[j]
             };
         }
         let mut e = lay.th.len();
         for &j in &lay.num {
-            col[e] += dk.sig[(j, j)];
+            col[e] += dk.sig[j * p + j];
             e += 1;
         }
         for j in 0..p {
+            let (ddj, dj) = (dk.delta[j], d[j]);
+            let (scol, dcol) = (&sig[j * p..(j + 1) * p], &dk.sig[j * p..(j + 1) * p]);
             for i in j + 1..p {
-                let sij = imp.sigma[(i, j)];
-                col[e] += (dk.delta[i] * d[j] + d[i] * dk.delta[j]) * sij + d[i] * d[j] * dk.sig[(i, j)];
+                col[e] += (dk.delta[i] * dj + d[i] * ddj) * scol[i] + d[i] * dj * dcol[i];
                 e += 1;
             }
         }
     }
-    jac.iter().all(|v| v.is_finite()).then_some(jac)
+    // the other columns hold scale factors only
+    let finite = d.iter().all(|v| v.is_finite()) && der.iter().all(|dk| jac.column(dk.k).iter().all(|v| v.is_finite()));
+    finite.then_some(jac)
 }
 
 /// d sigma / d x of one group by central differences (the check of
@@ -467,12 +513,36 @@ impl WlsGroup {
         match &self.wdiag {
             Some(w) => {
                 let mut out = m.clone();
-                for (i, mut row) in out.row_iter_mut().enumerate() {
-                    row *= w[i];
+                let w = w.as_slice();
+                for col in out.as_mut_slice().chunks_exact_mut(w.len().max(1)) {
+                    for (v, wi) in col.iter_mut().zip(w) {
+                        *v *= wi;
+                    }
                 }
                 out
             }
             None => &self.weight * m,
+        }
+    }
+
+    /// W v.
+    pub fn weigh_vec(&self, v: &DVector<f64>) -> DVector<f64> {
+        match &self.wdiag {
+            Some(w) => v.component_mul(w),
+            None => &self.weight * v,
+        }
+    }
+
+    /// Delta'W Delta from the nonzeros of Delta (with a diagonal W, the
+    /// weights go into the sparse entries: no weighted copy of Delta).
+    pub fn gram(&self, jac: &DMatrix<f64>, sp: &SparseCols) -> DMatrix<f64> {
+        match &self.wdiag {
+            Some(w) => SparseCols {
+                nrows: sp.nrows,
+                cols: sp.cols.iter().map(|c| c.iter().map(|&(r, a)| (r, a * w[r])).collect()).collect(),
+            }
+            .tr_mul_sym(jac),
+            None => sp.tr_mul_sym(&self.weigh(jac)),
         }
     }
 
@@ -488,8 +558,83 @@ impl WlsGroup {
 /// The diagonal of a square matrix whose off-diagonal entries are all 0.
 pub fn diagonal_of(m: &DMatrix<f64>) -> Option<DVector<f64>> {
     let n = m.nrows();
-    let diag = (0..n).all(|j| (0..n).all(|i| i == j || m[(i, j)] == 0.0));
+    let diag = n == m.ncols()
+        && m.as_slice()
+            .chunks_exact(n.max(1))
+            .enumerate()
+            .all(|(j, c)| c.iter().enumerate().all(|(i, v)| i == j || *v == 0.0));
     diag.then(|| m.diagonal())
+}
+
+/// The nonzero entries (row, value) of every column of a matrix. The
+/// Jacobian of the ordinal statistics is mostly zeros (a threshold moves
+/// one statistic, a loading the correlations of its indicator), so its
+/// products go column by column over the nonzeros: Delta'W Delta of the
+/// Bradford model (400 x 134) is ~0.5 M multiplications instead of 7.2 M.
+pub struct SparseCols {
+    pub nrows: usize,
+    pub cols: Vec<Vec<(usize, f64)>>,
+}
+
+impl SparseCols {
+    pub fn new(m: &DMatrix<f64>) -> SparseCols {
+        SparseCols {
+            nrows: m.nrows(),
+            cols: m
+                .column_iter()
+                .map(|c| c.iter().enumerate().filter(|(_, v)| **v != 0.0).map(|(r, v)| (r, *v)).collect())
+                .collect(),
+        }
+    }
+
+    /// S' B (B with `nrows` rows).
+    pub fn tr_mul(&self, b: &DMatrix<f64>) -> DMatrix<f64> {
+        let mut out = DMatrix::zeros(self.cols.len(), b.ncols());
+        for (l, bc) in b.column_iter().enumerate() {
+            let bc = bc.as_slice();
+            for (k, sc) in self.cols.iter().enumerate() {
+                out[(k, l)] = sc.iter().map(|&(r, a)| a * bc[r]).sum();
+            }
+        }
+        out
+    }
+
+    /// S' B when it is symmetric (B = W S, B = Gamma W S with W and Gamma
+    /// symmetric): entry (k, l) and (l, k) from the sparser of columns k
+    /// and l, B's columns read at its nonzeros.
+    pub fn tr_mul_sym(&self, b: &DMatrix<f64>) -> DMatrix<f64> {
+        let n = self.cols.len();
+        let nr = b.nrows();
+        let bs = b.as_slice();
+        let mut out = DMatrix::zeros(n, n);
+        for k in 0..n {
+            for l in 0..=k {
+                let (s, o) = if self.cols[k].len() <= self.cols[l].len() { (k, l) } else { (l, k) };
+                let bc = &bs[o * nr..(o + 1) * nr];
+                let v: f64 = self.cols[s].iter().map(|&(r, a)| a * bc[r]).sum();
+                out[(k, l)] = v;
+                out[(l, k)] = v;
+            }
+        }
+        out
+    }
+
+    /// S' v.
+    pub fn tr_mul_vec(&self, v: &DVector<f64>) -> DVector<f64> {
+        DVector::from_iterator(self.cols.len(), self.cols.iter().map(|sc| sc.iter().map(|&(r, a)| a * v[r]).sum()))
+    }
+
+    /// B S (B with `nrows` columns).
+    pub fn left_mul(&self, b: &DMatrix<f64>) -> DMatrix<f64> {
+        let mut out = DMatrix::zeros(b.nrows(), self.cols.len());
+        for (k, sc) in self.cols.iter().enumerate() {
+            let mut oc = out.column_mut(k);
+            for &(r, a) in sc {
+                oc.axpy(a, &b.column(r), 1.0);
+            }
+        }
+        out
+    }
 }
 
 /// The discrepancy function as a Fisher-scoring problem.
@@ -534,14 +679,22 @@ impl Scoring for WlsProblem<'_> {
         let mut h = DMatrix::zeros(nx, nx);
         let bad = || Error::msg("the implied correlations cannot be computed");
         for (g, grp) in self.groups.iter().enumerate() {
-            let s = implied(self.model, &grp.lay, x).ok_or_else(bad)?;
-            let jac = jacobian(self.model, &grp.lay, x).ok_or_else(bad)?;
+            let (s, jac) = implied_and_jacobian(self.model, &grp.lay, x).ok_or_else(bad)?;
             let r = &grp.obs - s;
-            let wd = grp.weigh(&jac);
-            grad -= wd.transpose() * r * (2.0 * fg[g]);
-            h += jac.transpose() * wd * (2.0 * fg[g]);
+            let sp = SparseCols::new(&jac);
+            grad -= sp.tr_mul_vec(&grp.weigh_vec(&r)) * (2.0 * fg[g]);
+            h += grp.gram(&jac, &sp) * (2.0 * fg[g]);
         }
         Ok((grad.iter().copied().collect(), h))
+    }
+    /// Delta'W Delta with a diagonal W is block diagonal (in the delta
+    /// parameterization every threshold is a 1 x 1 block): solved by blocks
+    fn blocks_from(&self) -> usize {
+        if self.groups.iter().all(|g| g.wdiag.is_some()) {
+            2
+        } else {
+            super::BLOCKS_FROM
+        }
     }
 }
 

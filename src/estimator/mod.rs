@@ -174,6 +174,11 @@ pub trait Fitting {
     fn std_all_at(&mut self, _x: &[f64]) -> Option<Vec<f64>> {
         None
     }
+    /// `std_all_se` per row by the delta method with an analytic Jacobian
+    /// of `std_all_at`; `None`: central differences of `std_all_at`.
+    fn std_all_se(&mut self, _x: &[f64], _vcov: &DMatrix<f64>) -> Option<Vec<Option<f64>>> {
+        None
+    }
     /// What the Satorra (2000) scaled-shifted difference test of nested
     /// models needs from this fit at `x` (`crate::fit::satorra2000`), for
     /// estimators whose `compare` uses that test; `None` otherwise.

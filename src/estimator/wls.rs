@@ -146,6 +146,16 @@ struct Pieces {
     resid: Vec<DVector<f64>>,
     /// E^-1 (E = sum_g f_g Delta'W Delta), when invertible
     e_inv: Option<DMatrix<f64>>,
+    /// the robust pieces, once asked for
+    robust: Option<Robust>,
+}
+
+/// The products of the robust vcov and the scaled-shifted test, once:
+/// per group Y_g = Gamma_g W_g Delta_g, and the "meat"
+/// M = sum_g f_g Delta_g'W_g Gamma_g W_g Delta_g = sum_g f_g (W_g Delta_g)'Y_g.
+struct Robust {
+    y: Vec<DMatrix<f64>>,
+    meat: DMatrix<f64>,
 }
 
 struct WlsFit<'a> {
@@ -181,7 +191,7 @@ impl WlsFit<'_> {
             for (g, grp) in self.groups.iter().enumerate() {
                 match (ew::jacobian(model, &grp.lay, x), ew::implied(model, &grp.lay, x)) {
                     (Some(j), Some(s)) => {
-                        e += j.transpose() * grp.weigh(&j) * fg[g];
+                        e += grp.gram(&j, &ew::SparseCols::new(&j)) * fg[g];
                         resid.push(&grp.obs - s);
                         jac.push(j);
                     }
@@ -190,11 +200,42 @@ impl WlsFit<'_> {
             }
             // under constraints, the constrained inverse K (K'EK)^-1 K'
             let e_inv = if ok {
-                crate::estimate::constrained::constrained_inverse(&model.ram, x, &e, invert)
+                crate::estimate::constrained::constrained_inverse(&model.ram, x, &e, invert_blocks)
             } else {
                 None
             };
-            self.pieces = Some(Pieces { jac, resid, e_inv });
+            self.pieces = Some(Pieces {
+                jac,
+                resid,
+                e_inv,
+                robust: None,
+            });
+        }
+    }
+
+    /// The robust pieces at `x` (`Robust`), from the nonzeros of W Delta
+    /// (Gamma is dense: Gamma (W Delta) costs nnz(W Delta) n, not n^2 k).
+    fn robust(&mut self, x: &[f64]) -> Option<&Robust> {
+        self.ensure_robust(x);
+        self.pieces.as_ref()?.robust.as_ref()
+    }
+
+    fn ensure_robust(&mut self, x: &[f64]) {
+        self.ensure(x);
+        let fg = self.fg();
+        let stats = self.prep.ordinal.as_deref().unwrap_or_default();
+        let groups = &self.groups;
+        let Some(p) = self.pieces.as_mut() else { return };
+        if p.robust.is_none() && p.jac.len() == groups.len() {
+            let mut meat = DMatrix::zeros(x.len(), x.len());
+            let mut y = Vec::new();
+            for (g, (grp, j)) in groups.iter().zip(&p.jac).enumerate() {
+                let wd = ew::SparseCols::new(&grp.weigh(j));
+                let yg = wd.left_mul(&stats[g].nacov);
+                meat += wd.tr_mul_sym(&yg) * fg[g];
+                y.push(yg);
+            }
+            p.robust = Some(Robust { y, meat });
         }
     }
 
@@ -224,6 +265,29 @@ fn invert(m: &DMatrix<f64>) -> Option<DMatrix<f64>> {
     sym.cholesky().map(|c| c.inverse())
 }
 
+/// Inverse of a symmetric positive definite matrix block by block when it
+/// is block diagonal: E = Delta'W Delta with a diagonal W has the
+/// thresholds of the delta parameterization as 1 x 1 blocks (their columns
+/// of Delta touch only their own statistic), so the Bradford model's
+/// 134 x 134 inverse is 100 scalars and one 34 x 34.
+fn invert_blocks(m: &DMatrix<f64>) -> Option<DMatrix<f64>> {
+    let blocks = crate::estimate::diagonal_blocks(m);
+    if blocks.len() < 2 {
+        return invert(m);
+    }
+    let mut out = DMatrix::zeros(m.nrows(), m.ncols());
+    for b in &blocks {
+        let mb = DMatrix::from_fn(b.len(), b.len(), |i, j| m[(b[i], b[j])]);
+        let ib = invert(&mb)?;
+        for (i, &bi) in b.iter().enumerate() {
+            for (j, &bj) in b.iter().enumerate() {
+                out[(bi, bj)] = ib[(i, j)];
+            }
+        }
+    }
+    Some(out)
+}
+
 /// The block-diagonal matrix of `blocks`.
 pub(crate) fn bdiag(blocks: Vec<DMatrix<f64>>) -> DMatrix<f64> {
     let n: usize = blocks.iter().map(|b| b.nrows()).sum();
@@ -251,18 +315,39 @@ pub(crate) fn vstack(blocks: &[DMatrix<f64>]) -> DMatrix<f64> {
     out
 }
 
-/// lavaan's scaled.shifted test from U Gamma: (scaling factor 1/a, shift b).
-fn scaled_shifted(ug: &DMatrix<f64>, df: f64) -> (f64, f64) {
+/// lavaan's scaled.shifted test from tr(U Gamma) and tr((U Gamma)^2):
+/// (scaling factor 1/a, shift b).
+fn scaled_shifted(tr1: f64, tr2: f64, df: f64) -> (f64, f64) {
     // no degrees of freedom (a saturated model, a baseline without
     // correlations): the statistic stays as it is (lavaan: scaled = standard)
     if df == 0.0 {
         return (f64::INFINITY, 0.0);
     }
-    let tr1 = ug.trace();
-    let tr2 = trace_prod(ug, ug);
     let a = (df / tr2).sqrt();
     let b = df - a * tr1;
     (1.0 / a, b)
+}
+
+/// tr(W Gamma) and tr((W Gamma)^2) for a symmetric Gamma; with a diagonal
+/// W (`wdiag`) sum_i w_i Gamma_ii and sum_ij w_i w_j Gamma_ij^2, without
+/// the product.
+fn weighted_traces(wdiag: Option<&DVector<f64>>, w: &DMatrix<f64>, gamma: &DMatrix<f64>) -> (f64, f64) {
+    match wdiag {
+        Some(wd) => {
+            let (n, w) = (wd.len(), wd.as_slice());
+            let (mut t1, mut t2) = (0.0, 0.0);
+            for (j, col) in gamma.as_slice().chunks_exact(n.max(1)).enumerate() {
+                t1 += w[j] * col[j];
+                let s: f64 = col.iter().zip(w).map(|(g, wi)| wi * g * g).sum();
+                t2 += w[j] * s;
+            }
+            (t1, t2)
+        }
+        None => {
+            let wg = w * gamma;
+            (wg.trace(), trace_prod(&wg, &wg))
+        }
+    }
 }
 
 /// tr(A B) without forming A B: sum_ij A_ij B_ji.
@@ -347,10 +432,7 @@ impl Fitting for WlsFit<'_> {
     fn vcov(&mut self, x: &[f64], _: &mut Vec<String>) -> Result<Option<DMatrix<f64>>, NotIdentified> {
         let n = self.ntotal() - self.groups.len() as f64;
         let mv = self.mv;
-        let stats = self.prep.ordinal.as_deref().unwrap_or_default();
-        let fg = self.fg();
         self.ensure(x);
-        let groups = &self.groups;
         let Some(p) = self.pieces.as_ref() else {
             return Err(NotIdentified { rows: vec![] });
         };
@@ -360,12 +442,11 @@ impl Fitting for WlsFit<'_> {
         if !mv {
             return Ok(Some(e_inv / n));
         }
-        let mut meat = DMatrix::zeros(x.len(), x.len());
-        for (g, (grp, j)) in groups.iter().zip(&p.jac).enumerate() {
-            let wd = grp.weigh(j);
-            meat += (wd.transpose() * &stats[g].nacov) * &wd * fg[g];
-        }
-        Ok(Some(e_inv * meat * e_inv / n))
+        let e_inv = e_inv.clone();
+        let Some(r) = self.robust(x) else {
+            return Err(NotIdentified { rows: vec![] });
+        };
+        Ok(Some(&e_inv * &r.meat * &e_inv / n))
     }
 
     fn baseline(&mut self) -> &Baseline {
@@ -375,6 +456,12 @@ impl Fitting for WlsFit<'_> {
             let mut x = Vec::new();
             for grp in &self.groups {
                 let nth = grp.lay.first();
+                if grp.wdiag.is_some() {
+                    // W11^-1 W1 s = s1 when W is diagonal (and s1 when W11
+                    // is not invertible)
+                    x.extend(grp.obs.rows(0, nth).iter());
+                    continue;
+                }
                 let w11 = grp.weight.view((0, 0), (nth, nth)).into_owned();
                 let w1 = grp.weight.rows(0, nth).into_owned();
                 let t = invert(&w11).map(|i| i * w1 * &grp.obs);
@@ -396,48 +483,57 @@ impl Fitting for WlsFit<'_> {
         let stats = self.prep.ordinal.as_deref().unwrap_or_default();
         let fg = self.fg();
         self.ensure(x);
+        let e_inv = self.pieces.as_ref()?.e_inv.clone();
+        // stacked over groups: W = bdiag(f_g W_g), Gamma = bdiag(Gamma_g / f_g),
+        // A = W Delta, K = E^-1, U Gamma = W Gamma - A K A'Gamma; with
+        // A'Gamma A = M (the vcov's meat) and Gamma A = (Y_g) stacked,
+        //   tr(U Gamma) = sum_g tr(W_g Gamma_g) - tr(K M),
+        //   tr((U Gamma)^2) = sum_g tr((W_g Gamma_g)^2) - 2 tr(K sum_g f_g Y_g'W_g Y_g) + tr(K M K M),
+        // without any n x n product
+        self.ensure_robust(x);
+        let robust = self.pieces.as_ref().and_then(|p| p.robust.as_ref());
+        let model = match (e_inv, robust) {
+            (Some(k), Some(r)) => Some({
+                let groups = &self.groups;
+                let (mut t1, mut t2) = (0.0, 0.0);
+                let mut ywy = DMatrix::zeros(x.len(), x.len());
+                for (g, (grp, st)) in groups.iter().zip(stats).enumerate() {
+                    let (a, b) = weighted_traces(grp.wdiag.as_ref(), &grp.weight, &st.nacov);
+                    t1 += a;
+                    t2 += b;
+                    ywy += r.y[g].transpose() * grp.weigh(&r.y[g]) * fg[g];
+                }
+                let km = &k * &r.meat;
+                t1 -= km.trace();
+                t2 += -2.0 * trace_prod(&k, &ywy) + trace_prod(&km, &km);
+                scaled_shifted(t1, t2, df)
+            }),
+            _ => None,
+        };
         let groups = &self.groups;
-        let p = self.pieces.as_ref()?;
-        // stacked over groups: W = bdiag(f_g W_g), Gamma = bdiag(Gamma_g / f_g)
-        // U Gamma = W Gamma - (W Delta) E^-1 (W Delta)' Gamma, without forming
-        // U (f_g W_g times Gamma_g / f_g is W_g Gamma_g)
-        let model = p.e_inv.as_ref().map(|e_inv| {
-            let wg = bdiag(groups.iter().zip(stats).map(|(g, s)| g.weigh(&s.nacov)).collect());
-            let wd: Vec<DMatrix<f64>> = groups.iter().zip(&p.jac).zip(&fg).map(|((g, j), f)| g.weigh(j) * *f).collect();
-            let wd = vstack(&wd);
-            let gam = bdiag(stats.iter().zip(&fg).map(|(s, f)| &s.nacov / *f).collect());
-            let dwg = wd.transpose() * gam;
-            let ug = wg - (wd * e_inv) * dwg;
-            scaled_shifted(&ug, df)
-        });
         // the baseline (thresholds free per group): per group Delta = [I; 0],
         // U Gamma = (W - W1 W11^-1 W1') Gamma, traces summed over groups; with
         // a diagonal W, U is W with the first block zeroed
-        let mut ug0 = Vec::new();
+        let mut base_tr = Some((0.0, 0.0));
         for (grp, st) in groups.iter().zip(stats) {
             let (w, nth) = (&grp.weight, grp.lay.first());
-            if let Some(wd) = grp.wdiag.as_ref().filter(|wd| wd.rows(0, nth).iter().all(|&v| v > 0.0)) {
-                let mut ug = st.nacov.clone();
-                for (i, mut row) in ug.row_iter_mut().enumerate() {
-                    row *= if i < nth { 0.0 } else { wd[i] };
-                }
-                ug0.push(ug);
-                continue;
-            }
-            let w11 = w.view((0, 0), (nth, nth)).into_owned();
-            let w1 = w.columns(0, nth).into_owned();
-            match invert(&w11) {
-                Some(i) => ug0.push((w - &w1 * i * w1.transpose()) * &st.nacov),
-                None => {
-                    ug0.clear();
-                    break;
-                }
-            }
+            let tr = if let Some(wd) = grp.wdiag.as_ref().filter(|wd| wd.rows(0, nth).iter().all(|&v| v > 0.0)) {
+                let mut u = wd.clone();
+                u.rows_mut(0, nth).fill(0.0);
+                Some(weighted_traces(Some(&u), w, &st.nacov))
+            } else {
+                let w11 = w.view((0, 0), (nth, nth)).into_owned();
+                let w1 = w.columns(0, nth).into_owned();
+                invert(&w11).map(|i| {
+                    let ug = (w - &w1 * i * w1.transpose()) * &st.nacov;
+                    (ug.trace(), trace_prod(&ug, &ug))
+                })
+            };
+            base_tr = base_tr.zip(tr).map(|((a, b), (c, d))| (a + c, b + d));
         }
-        let base = (ug0.len() == groups.len()).then(|| {
+        let base = base_tr.map(|(t1, t2)| {
             let dfn: f64 = groups.iter().map(|g| (g.obs.len() - g.lay.first()) as f64).sum();
-            let ug = bdiag(ug0);
-            scaled_shifted(&ug, dfn)
+            scaled_shifted(t1, t2, dfn)
         });
         if model.is_none() && df > 0.0 {
             warnings.push("the scaled test statistic could not be computed".into());
@@ -610,6 +706,13 @@ impl Fitting for WlsFit<'_> {
         let v = crate::inference::std_se::with_definitions(&model, v);
         self.scratch = Some(model);
         Some(v)
+    }
+
+    fn std_all_se(&mut self, x: &[f64], vcov: &DMatrix<f64>) -> Option<Vec<Option<f64>>> {
+        let mut base = self.std_all_at(x)?;
+        base.resize(self.prep.model.pt.rows.len(), f64::NAN);
+        let jac = crate::inference::std_ordinal::jacobian(&self.prep.model, &self.groups, x, &base)?;
+        Some(crate::inference::std_ordinal::se_from_jacobian(&base, &jac, vcov))
     }
 
     fn difference_pieces(&mut self, x: &[f64]) -> Option<DiffPieces> {

@@ -92,7 +92,25 @@ pub fn catml(
     let logdet = |c: &nalgebra::Cholesky<f64, nalgebra::Dyn>| 2.0 * c.l().diagonal().iter().map(|v| v.ln()).sum::<f64>();
     let idx: Vec<(usize, usize)> = (0..p).flat_map(|j| (j + 1..p).map(move |i| (i, j))).collect();
     let (mut xx3, mut xx3_null, mut kbs) = (0.0, 0.0, 0.0);
-    let (mut vs, mut ws, mut gs, mut ds) = (vec![], vec![], vec![], vec![]);
+    // ks = tr((I - P)'V (I - P) Gamma), P = D K D'W (groups stacked, V, W,
+    // Gamma block diagonal, K = E^-1), without any (G ps)^2 matrix: only
+    // the parameters with a nonzero in D (set S; thresholds have none)
+    // matter, and with F = K_SS,
+    //   ks = tr(V Gamma) - 2 tr(F C) + tr(F A F B),
+    //   C = sum_g (Gamma_g W_g D_g)'(V_g D_g), A = sum_g D_g'V_g D_g,
+    //   B = sum_g (W_g D_g)'Gamma_g (W_g D_g)
+    let nx = e_inv.nrows();
+    let sel: Vec<usize> = (0..nx)
+        .filter(|&k| {
+            groups
+                .iter()
+                .zip(jac)
+                .any(|(g, j)| j.column(k).rows(g.lay.th.len(), ps).iter().any(|v| *v != 0.0))
+        })
+        .collect();
+    let ns = sel.len();
+    let f = DMatrix::from_fn(ns, ns, |a, b| e_inv[(sel[a], sel[b])]);
+    let (mut tvg, mut cm, mut am, mut bm) = (0.0, DMatrix::zeros(ns, ns), DMatrix::zeros(ns, ns), DMatrix::zeros(ns, ns));
     for ((grp, st), j) in groups.iter().zip(stats).zip(jac) {
         let nth = grp.lay.th.len();
         let fg = grp.n as f64 / ntot;
@@ -111,37 +129,33 @@ pub fn catml(
         xx3_null += -n * logdet(&rc);
         let v = DMatrix::from_fn(ps, ps, |a, b| {
             let ((i, j), (k, l)) = (idx[a], idx[b]);
-            si[(i, k)] * si[(j, l)] + si[(i, l)] * si[(j, k)]
+            (si[(i, k)] * si[(j, l)] + si[(i, l)] * si[(j, k)]) * fg
         });
-        let gc = st.nacov.view((nth, nth), (ps, ps)).into_owned() / fg;
-        kbs += gc.trace();
-        vs.push(v * fg);
-        ws.push(grp.weight.view((nth, nth), (ps, ps)).into_owned() * fg);
-        gs.push(gc);
-        ds.push(j.rows(nth, ps).into_owned());
+        let gam = st.nacov.view((nth, nth), (ps, ps)).into_owned() / fg;
+        kbs += gam.trace();
+        // tr(V Gamma) of two symmetric matrices: the sum of their entrywise product
+        tvg += v.as_slice().iter().zip(gam.as_slice()).map(|(a, b)| a * b).sum::<f64>();
+        let d = DMatrix::from_fn(ps, ns, |r, a| j[(nth + r, sel[a])]);
+        let w = grp.weight.view((nth, nth), (ps, ps));
+        let wd = match grp.wdiag.as_ref() {
+            Some(wv) => {
+                let mut m = d.clone();
+                for (mut row, wi) in m.row_iter_mut().zip(wv.rows(nth, ps).iter()) {
+                    row *= wi * fg;
+                }
+                m
+            }
+            None => w * &d * fg,
+        };
+        let vd = &v * &d;
+        let gwd = &gam * &wd;
+        cm += gwd.transpose() * &vd;
+        am += d.transpose() * vd;
+        bm += wd.transpose() * gwd;
     }
     let df3 = (ps * groups.len()) as f64 - (model.npar() as f64 - th_free.len() as f64);
-    let (v, w, gam) = (
-        crate::estimator::wls::bdiag(vs),
-        crate::estimator::wls::bdiag(ws),
-        crate::estimator::wls::bdiag(gs),
-    );
-    let d = crate::estimator::wls::vstack(&ds);
-    // (I - Delta E^-1 Delta' W), W diagonal or not; tr(wiu' V wiu Gamma)
-    // as tr((wiu' V)(wiu Gamma)) without the last product
-    let ded = &d * e_inv * d.transpose();
-    let dedw = match crate::estimate::wls::diagonal_of(&w) {
-        Some(wd) => {
-            let mut m = ded;
-            for (j, mut col) in m.column_iter_mut().enumerate() {
-                col *= wd[j];
-            }
-            m
-        }
-        None => ded * &w,
-    };
-    let wiu = DMatrix::identity(d.nrows(), d.nrows()) - dedw;
-    let ks = crate::estimator::wls::trace_prod(&(wiu.transpose() * v), &(&wiu * &gam));
+    let (fa, fb) = (&f * am, &f * bm);
+    let ks = tvg - 2.0 * crate::estimator::wls::trace_prod(&f, &cm) + crate::estimator::wls::trace_prod(&fa, &fb);
     let c3 = ks / df3;
     let df3_null = (ps * groups.len()) as f64;
     let c3_null = kbs / df3_null;

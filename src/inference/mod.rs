@@ -15,6 +15,7 @@ pub mod modindices;
 pub mod residuals;
 pub mod robust;
 pub mod standardize;
+pub mod std_ordinal;
 pub mod std_se;
 pub mod validity;
 
@@ -406,6 +407,17 @@ pub fn admissibility_in(model: &Model, x: &[f64], labels: &crate::data::groups::
 /// of a model that is not or barely identified).
 pub fn vcov_warning(vcov: &DMatrix<f64>) -> Option<String> {
     if vcov.nrows() == 0 || vcov.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    // the usual case first: a Cholesky factor of V - s I (s well above the
+    // threshold and the rounding of the factorization) proves every
+    // eigenvalue larger than the threshold, at a fraction of the cost of
+    // the eigenvalues; otherwise the eigenvalues decide
+    let n = vcov.nrows();
+    let scale = vcov.diagonal().iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let shift = 2.0 * f64::EPSILON.powf(0.75) + 1e3 * n as f64 * f64::EPSILON * scale;
+    let sym = (vcov + vcov.transpose()) * 0.5 - DMatrix::identity(n, n) * shift;
+    if sym.cholesky().is_some() {
         return None;
     }
     // eigenvalues only: nalgebra's QR iteration is exact enough for them and

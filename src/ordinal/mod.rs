@@ -408,18 +408,23 @@ fn assemble(uni: Vec<Uni>, names: &[String], ordered: Vec<bool>, levels: Vec<Vec
 /// product of cost N p^2 in the statistics).
 fn gram(f: &DMatrix<f64>) -> DMatrix<f64> {
     let m = f.ncols();
-    let blocks = rayon::current_num_threads().min(m / 64).max(1);
+    // symmetric: only the column blocks on and below the diagonal, F_I'F_J
+    // for I >= J (blocks of 64 columns: 10 of 16 products at m = 256),
+    // the rest mirrored; in parallel over the block columns
+    let nb = m.div_ceil(64).max(1);
+    let bounds: Vec<(usize, usize)> = (0..nb).map(|b| (b * m / nb, (b + 1) * m / nb)).collect();
     // an explicit transpose lets nalgebra use its blocked (matrixmultiply) product
     let ft = f.transpose();
-    if blocks == 1 {
-        return &ft * f;
-    }
     use rayon::prelude::*;
-    let bounds: Vec<(usize, usize)> = (0..blocks).map(|b| (b * m / blocks, (b + 1) * m / blocks)).collect();
-    let parts: Vec<DMatrix<f64>> = bounds.par_iter().map(|&(a, b)| &ft * f.columns(a, b - a)).collect();
+    let parts: Vec<DMatrix<f64>> = bounds.par_iter().map(|&(a, b)| ft.rows(a, m - a) * f.columns(a, b - a)).collect();
     let mut w = DMatrix::zeros(m, m);
     for (&(a, b), part) in bounds.iter().zip(parts) {
-        w.columns_mut(a, b - a).copy_from(&part);
+        w.view_mut((a, a), (m - a, b - a)).copy_from(&part);
+    }
+    for j in 0..m {
+        for i in 0..j {
+            w[(i, j)] = w[(j, i)];
+        }
     }
     w
 }
