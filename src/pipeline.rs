@@ -502,8 +502,13 @@ pub fn bind(input: &ModelInput, data: DataInput, opt: &FitOptions) -> Result<Pre
         } else {
             crate::ordinal::OrdMissing::Listwise
         };
-        let st = crate::ordinal::columns::group_stats(&ds, &group_rows, &group_names, &model.pt.names.ov, &levels, missing)
-            .map_err(SemError::Input)?;
+        let st = if model.pt.names.ov_x.is_empty() {
+            crate::ordinal::columns::group_stats(&ds, &group_rows, &group_names, &model.pt.names.ov, &levels, missing)
+                .map_err(SemError::Input)?
+        } else {
+            // lavaan's conditional.x: statistics given the covariates
+            crate::ordinal::exo::prepare(&ds, &group_rows, &group_names, &model, &levels, opt.pairwise).map_err(SemError::Input)?
+        };
         warnings.extend(st.iter().flat_map(|s| s.warnings.iter().cloned()));
         let used: usize = st.iter().map(|s| s.nobs).sum();
         if opt.pairwise && dropped > 0 {
@@ -516,6 +521,9 @@ pub fn bind(input: &ModelInput, data: DataInput, opt: &FitOptions) -> Result<Pre
         None
     };
     bind_fixed_x(&mut model, &data);
+    if let Some(st) = ordinal.as_ref().filter(|st| st.iter().any(|s| s.exo.is_some())) {
+        crate::ordinal::exo::bind_covariates(&mut model, st);
+    }
     let expect = hyp::expectations(src, &mfile, &model.pt.rows).map_err(SemError::Input)?;
     let mut all = model.pt.warnings.clone();
     all.extend(hyp::warnings(&model.pt.rows, &expect));

@@ -119,11 +119,26 @@ fn a_category_missing_from_a_group_is_lavaans_error() {
 }
 
 #[test]
-fn ordinal_covariates_are_refused_by_name() {
+fn ordinal_covariates_are_conditioned_on() {
     let d = scratch("cov");
     let m = write(&d, "m.lav", "f =~ x1 + x2 + x3\nf ~ x4\n");
     refused(&sem(&["fit", &m, HS3, "--ordered", "x4"]), &["`x4` is an exogenous covariate"]);
-    refused(&sem(&["fit", &m, HS3, "--ordered", "x1,x2,x3"]), &["conditional.x", "`x4`"]);
+    // continuous items: the statistics are conditional on `x4` (lavaan's conditional.x)
+    let ok = sem(&["fit", &m, HS3, "--ordered", "x1,x2,x3", "--format", "json"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+    let v: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
+    assert!(v["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["lhs"] == "f" && p["op"] == "~" && p["rhs"] == "x4" && p["se"].as_f64().is_some_and(|s| s > 0.0)));
+    let theta = sem(&["fit", &m, HS3, "--ordered", "x1,x2,x3", "--parameterization", "theta"]);
+    assert_eq!(theta.status.code(), Some(0), "{}", stderr(&theta));
+    // a continuous indicator next to ordinal ones: its regression on `x4` joins the statistics
+    let mixed = sem(&["fit", &m, HS3, "--ordered", "x1,x2", "--format", "json"]);
+    assert_eq!(mixed.status.code(), Some(0), "{}", stderr(&mixed));
+    let pairwise = sem(&["fit", &m, HS3, "--ordered", "x1,x2,x3", "--missing", "pairwise"]);
+    assert_eq!(pairwise.status.code(), Some(0), "{}", stderr(&pairwise));
     refused(
         &sem(&["fit", &m, HS3, "--ordered", "all", "--missing", "fiml"]),
         &["--missing fiml"],

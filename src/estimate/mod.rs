@@ -20,6 +20,7 @@ pub mod ls;
 pub mod objective;
 pub mod start;
 pub mod wls;
+pub mod wls_x;
 
 use argmin::core::{
     CostFunction, Error, Executor, Gradient, Hessian, IterState, Problem, Solver, State, TerminationReason, TerminationStatus, KV,

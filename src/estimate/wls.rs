@@ -61,6 +61,10 @@ pub struct Layout {
     /// theta parameterization: the residual variances are in the table and
     /// the scale factors follow from them (Delta_j = 1 / sd(y*_j))
     pub theta: bool,
+    /// observed indices of the exogenous covariates the statistics are
+    /// conditional on (lavaan's `conditional.x`, `super::wls_x`); empty
+    /// without covariates
+    pub x: Vec<usize>,
 }
 
 impl Layout {
@@ -113,19 +117,31 @@ impl Layout {
             ord: (0..p).filter(|&j| ordered[j]).collect(),
             num: (0..p).filter(|&j| !ordered[j]).collect(),
             theta,
+            x: vec![],
         })
     }
 
-    /// Number of statistics: thresholds (and means), variances of the
-    /// continuous variables, correlations (covariances).
-    pub fn len(&self, p: usize) -> usize {
-        self.first() + p * (p - 1) / 2
+    /// The layout conditional on the exogenous covariates `xs` (observed
+    /// indices): they leave the thresholds/means, their slopes follow.
+    pub fn conditional(mut self, xs: &[usize]) -> Layout {
+        self.th.retain(|t| !xs.contains(&t.0));
+        self.num.retain(|j| !xs.contains(j));
+        self.x = xs.to_vec();
+        self
     }
 
-    /// Number of statistics before the correlations: thresholds, means and
-    /// variances (what the baseline model fits freely).
+    /// Number of statistics: thresholds (and means), slopes on the
+    /// covariates (conditional.x), variances of the continuous variables,
+    /// correlations (covariances) among the variables other than covariates.
+    pub fn len(&self, p: usize) -> usize {
+        let q = p - self.x.len();
+        self.first() + q * (q - 1) / 2
+    }
+
+    /// Number of statistics before the correlations: thresholds, means,
+    /// slopes and variances (what the baseline model fits freely).
     pub fn first(&self) -> usize {
-        self.th.len() + self.num.len()
+        self.th.len() + self.num.len() + (self.ord.len() + self.num.len()) * self.x.len()
     }
 
     /// Whether `th` entry `k` is a continuous variable's (minus) mean.
@@ -142,6 +158,9 @@ impl Layout {
 /// parameterization's residual variances filled in: the implied matrices
 /// and theta_j per ordinal variable.
 pub fn implied_moments(model: &Model, lay: &Layout, x: &[f64]) -> Option<(Implied, Vec<f64>)> {
+    if !lay.x.is_empty() {
+        return super::wls_x::implied_moments(model, lay, x);
+    }
     let ram = &model.ram;
     let p = ram.p();
     let (a, mut s, m) = ram.matrices(lay.group, x);
@@ -200,6 +219,9 @@ pub fn scales(lay: &Layout, imp: &Implied, x: &[f64]) -> Vec<f64> {
 
 /// The implied statistics sigma(x) of one group in `wls.obs` order.
 pub fn implied(model: &Model, lay: &Layout, x: &[f64]) -> Option<DVector<f64>> {
+    if !lay.x.is_empty() {
+        return super::wls_x::implied(model, lay, x);
+    }
     let (imp, _) = implied_moments(model, lay, x)?;
     statistics(model, lay, x, &imp)
 }
@@ -242,12 +264,18 @@ fn statistics(model: &Model, lay: &Layout, x: &[f64], imp: &Implied) -> Option<D
 /// statistics' derivatives follow by the product rule:
 /// d[(tau - mu_j) Delta_j] and d[Delta_i Delta_j Sigma_ij].
 pub fn jacobian(model: &Model, lay: &Layout, x: &[f64]) -> Option<DMatrix<f64>> {
+    if !lay.x.is_empty() {
+        return super::wls_x::jacobian(model, lay, x);
+    }
     let (imp, _) = implied_moments(model, lay, x)?;
     jacobian_at(model, lay, x, &imp)
 }
 
 /// sigma(x) and d sigma / d x from one implied-moments pass.
 pub fn implied_and_jacobian(model: &Model, lay: &Layout, x: &[f64]) -> Option<(DVector<f64>, DMatrix<f64>)> {
+    if !lay.x.is_empty() {
+        return Some((super::wls_x::implied(model, lay, x)?, super::wls_x::jacobian(model, lay, x)?));
+    }
     let (imp, _) = implied_moments(model, lay, x)?;
     Some((statistics(model, lay, x, &imp)?, jacobian_at(model, lay, x, &imp)?))
 }

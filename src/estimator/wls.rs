@@ -3,8 +3,9 @@
 //! mean-and-variance adjusted "scaled.shifted" test; lavaan's default with
 //! ordinal data), ULSMV (the same with ULS weights), and WLS, DWLS, ULS with
 //! standard errors and test. Delta or theta parameterization, any number of groups,
-//! ordinal and continuous indicators (no exogenous covariates: lavaan would
-//! condition on them).
+//! ordinal and continuous indicators; with observed exogenous covariates the
+//! statistics are conditional on them (lavaan's conditional.x:
+//! `crate::ordinal::exo`, `crate::estimate::wls_x`).
 //!
 //! With Delta the Jacobian of the implied statistics (`crate::estimate::wls`),
 //! W the weight, Gamma the NACOV of the sample statistics and
@@ -72,12 +73,19 @@ impl Wls {
             .iter()
             .enumerate()
             .map(|(g, s)| {
-                Ok(WlsGroup::new(
-                    Layout::new(&prep.model, g, &s.ordered, self.1)?,
-                    s.wls_obs.clone(),
-                    s.weight(self.weight())?,
-                    s.nobs,
-                ))
+                let lay = match &s.exo {
+                    // conditional.x: the covariates leave the statistics, their slopes enter
+                    Some(_) => {
+                        let xs = &prep.model.ram.x_ov;
+                        let mut ys = s.ordered.iter();
+                        let ordered: Vec<bool> = (0..prep.model.ram.p())
+                            .map(|j| !xs.contains(&j) && ys.next().copied().unwrap_or(false))
+                            .collect();
+                        Layout::new(&prep.model, g, &ordered, self.1)?.conditional(xs)
+                    }
+                    None => Layout::new(&prep.model, g, &s.ordered, self.1)?,
+                };
+                Ok(WlsGroup::new(lay, s.wls_obs.clone(), s.weight(self.weight())?, s.nobs))
             })
             .collect()
     }
@@ -94,11 +102,7 @@ impl Estimator for Wls {
         }
     }
     fn check(&self, prep: &Prepared) -> Result<(), String> {
-        if let Some(x) = prep.model.pt.names.ov_x.first() {
-            return Err(format!(
-                "`{x}` is an observed exogenous covariate: with ordinal data lavaan conditions on it (conditional.x), which is not supported yet; model it as a latent-free variable or leave it out"
-            ));
-        }
+        crate::ordinal::exo::check(prep)?;
         let groups = self.groups(prep)?;
         let labels = crate::data::groups::GroupLabels::new(None, &prep.group_names);
         for (g, grp) in groups.iter().enumerate() {
@@ -314,6 +318,11 @@ pub(crate) fn vstack(blocks: &[DMatrix<f64>]) -> DMatrix<f64> {
 /// lavaan's scaled.shifted test from tr(U Gamma) and tr((U Gamma)^2):
 /// (scaling factor 1/a, shift b).
 fn scaled_shifted(tr1: f64, tr2: f64, df: f64) -> (f64, f64) {
+    // no degrees of freedom (a saturated model, a baseline without
+    // correlations): the statistic stays as it is (lavaan: scaled = standard)
+    if df == 0.0 {
+        return (f64::INFINITY, 0.0);
+    }
     let a = (df / tr2).sqrt();
     let b = df - a * tr1;
     (1.0 / a, b)
@@ -398,7 +407,7 @@ impl Fitting for WlsFit<'_> {
             .zip(&self.groups)
             .map(|(s, g)| {
                 // latent responses: mean 0; continuous variables: their means
-                let mut mean = DVector::zeros(s.cov.nrows());
+                let mut mean = DVector::zeros(model.ram.p());
                 for (k, &(j, _, _)) in g.lay.th.iter().enumerate() {
                     if g.lay.is_mean(k) {
                         mean[j] = -s.wls_obs[k];
@@ -412,6 +421,7 @@ impl Fitting for WlsFit<'_> {
                 }
             })
             .collect();
+        let gd = crate::ordinal::exo::start_data(model, stats, gd);
         let mut x0 = start::cell_start(model, &gd, false);
         ordinal_start(model, &self.groups, stats, &mut x0);
         let est = ew::minimize(model, &self.groups, x0, self.opt.max_iter);
@@ -558,7 +568,9 @@ impl Fitting for WlsFit<'_> {
         x2n *= self.ntotal() - self.groups.len() as f64;
         let stats = self.prep.ordinal.as_deref().unwrap_or_default();
         self.ensure(x);
-        let catml = match (self.mv, self.pieces.as_ref()) {
+        // lavaan 0.6-14 has no catML (robust CFI/TLI/RMSEA) with conditional.x
+        let conditional_x = self.groups.iter().any(|g| !g.lay.x.is_empty());
+        let catml = match (self.mv && !conditional_x, self.pieces.as_ref()) {
             (true, Some(p)) => p
                 .e_inv
                 .as_ref()
@@ -594,6 +606,9 @@ impl Fitting for WlsFit<'_> {
     }
 
     fn residuals(&mut self, x: &[f64]) -> Option<Vec<GroupResiduals>> {
+        if self.groups.iter().any(|g| !g.lay.x.is_empty()) {
+            return None;
+        }
         let model = &self.prep.model;
         let ov = &model.ram.ov;
         let p = ov.len();
@@ -671,9 +686,10 @@ impl Fitting for WlsFit<'_> {
                 }
             }
             let d = ew::scales(&grp.lay, &imp, x);
+            let sd = crate::ordinal::exo::std_scales(&grp.lay, &imp, d.clone());
             for (k, &(j, r, th)) in grp.lay.th.iter().enumerate() {
                 if !grp.lay.is_mean(k) {
-                    ths.push((r, th.at(x) * d[j]));
+                    ths.push((r, th.at(x) * sd[j]));
                 }
             }
         }
@@ -725,6 +741,9 @@ impl Fitting for WlsFit<'_> {
     }
 
     fn diagnostics_unavailable(&self) -> Option<&'static str> {
+        if self.groups.iter().any(|g| !g.lay.x.is_empty()) {
+            return Some(crate::ordinal::exo::NO_DIAGNOSTICS);
+        }
         Some("--modindices and --residuals could not be computed for the ordinal statistics (the implied statistics do not exist at the estimates); they were left out")
     }
 
@@ -761,12 +780,13 @@ impl Fitting for WlsFit<'_> {
                 continue;
             };
             let d = ew::scales(&grp.lay, &imp, x);
+            let sd = crate::ordinal::exo::std_scales(&grp.lay, &imp, d.clone());
             for (k, &(j, r, v)) in grp.lay.th.iter().enumerate() {
                 if grp.lay.is_mean(k) {
                     continue;
                 }
                 let est = v.at(x);
-                let d = d[j];
+                let d = sd[j];
                 crate::inference::fill_row(&mut rows[r], est, se_of(r), level);
                 rows[r].std_lv = Some(est);
                 rows[r].std_all = Some(est * d);
@@ -774,6 +794,10 @@ impl Fitting for WlsFit<'_> {
             for (r, row) in model.pt.rows.iter().enumerate() {
                 if row.op == "~*~" && row.group == grp.lay.group + 1 {
                     let est = match (model.x_of_row[r], model.ram.index(&row.lhs)) {
+                        // conditional.x: the scale given the covariates
+                        (_, Some(j)) if grp.lay.theta && !grp.lay.x.is_empty() => {
+                            crate::estimate::wls_x::scales(model, &grp.lay, x).map_or(f64::NAN, |s| s[j])
+                        }
                         (_, Some(j)) if grp.lay.theta => d[j],
                         (Some(k), _) => x[k],
                         _ => row.ustart.unwrap_or(1.0),

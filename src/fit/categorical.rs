@@ -193,7 +193,8 @@ pub fn measures(inp: Inputs) -> Measures {
     let ng = inp.groups.len() as f64;
     let ntot: f64 = inp.groups.iter().map(|g| g.n as f64).sum();
     let neff = ntot - ng;
-    let p = model.ram.p();
+    // the covariates of conditional.x are not among the statistics' variables
+    let p = model.ram.p() - inp.groups.first().map_or(0, |g| g.lay.x.len());
     let npar = model.npar() as f64;
     let df = model.df() as f64;
     let dfn: f64 = inp.groups.iter().map(|g| (g.obs.len() - g.lay.first()) as f64).sum();
@@ -313,10 +314,15 @@ pub fn measures(inp: Inputs) -> Measures {
         let wg = grp.n as f64 / ntot;
         let nth = grp.lay.th.len();
         let r = &grp.obs - imp;
+        // the variances of continuous variables follow the thresholds (and
+        // the slopes of conditional.x); the statistics' variables leave out
+        // the covariates
+        let voff = grp.lay.first() - grp.lay.num.len();
+        let ys: Vec<usize> = (0..model.ram.p()).filter(|j| !grp.lay.x.contains(j)).collect();
         // residuals in the correlation metric: observed and implied
         // covariances of continuous variables over their own variances
-        let var = |v: &DVector<f64>, j: usize| match grp.lay.num.iter().position(|&k| k == j) {
-            Some(k) => v[nth + k],
+        let var = |v: &DVector<f64>, j: usize| match grp.lay.num.iter().position(|&k| k == ys[j]) {
+            Some(k) => v[voff + k],
             None => 1.0,
         };
         // threshold residuals (the means of continuous variables do not count)
@@ -325,7 +331,7 @@ pub fn measures(inp: Inputs) -> Measures {
         let nth_ord = ths.len() as f64;
         let (mut ss_cor, mut ss_raw) = (0.0, 0.0);
         for k in 0..grp.lay.num.len() {
-            ss_raw += r[nth + k] * r[nth + k];
+            ss_raw += r[voff + k] * r[voff + k];
         }
         let mut k = grp.lay.first();
         for j in 0..p {
@@ -337,20 +343,26 @@ pub fn measures(inp: Inputs) -> Measures {
                 k += 1;
             }
         }
-        let pstar = pf * (pf + 1.0) / 2.0;
         let pcor = pf * (pf - 1.0) / 2.0;
+        // lavaan adds its nvar, which counts the covariates of conditional.x too
+        let pstar = pcor + model.ram.p() as f64;
         rmr += wg * ((ss_raw + ss_th) / (pstar + nth_ord)).sqrt();
         rmr_nm += wg * (ss_raw / pstar).sqrt();
         srmr += wg * ((ss_cor + ss_th) / (pstar + nth_ord)).sqrt();
         srmr_nm += wg * (ss_cor / pstar).sqrt();
         crmr += wg * ((ss_cor + ss_th) / (pcor + nth_ord)).sqrt();
-        crmr_nm += wg * (ss_cor / pcor).sqrt();
+        // no correlations (one item): lavaan's summary of nothing is 0
+        crmr_nm += wg * if pcor > 0.0 { (ss_cor / pcor).sqrt() } else { 0.0 };
         let num = (r.transpose() * &grp.weight * &r)[(0, 0)];
         let den = (grp.obs.transpose() * &grp.weight * &grp.obs)[(0, 0)];
         gfi += wg * (1.0 - num / den);
     }
     let nel: f64 = inp.groups.iter().map(|g| g.obs.len() as f64).sum();
     let nel1 = inp.groups.first().map_or(0.0, |g| g.obs.len() as f64);
+    // df = 0: lavaan's CN is NA when its statistic is below machine epsilon,
+    // else 1 (qchisq(., 0) = 0); which one depends on where its optimizer
+    // stops (a saturated probit regression lands at 1e-18 or at 1e-12), ours
+    // at 0: NA here
     let cn = |a: f64| (!(df == 0.0 && x2 < 2.2e-16)).then(|| qchisq(a, df.max(1e-300)) / (x2 / neff) + 1.0);
     m.extend([
         ("rmr", Some(rmr)),

@@ -230,7 +230,15 @@ pub fn modindices_wls(
     groups: &[crate::estimate::wls::WlsGroup],
 ) -> Result<Vec<ModIndex>, String> {
     use crate::estimate::wls as ew;
-    let cands = candidates(model);
+    let mut cands = candidates(model);
+    // conditional.x: the covariates stay exogenous with their sample moments
+    // (lavaan offers no parameter that would make them dependent or free them)
+    if let Some(xs) = groups.iter().map(|g| &g.lay.x).find(|xs| !xs.is_empty()) {
+        cands.retain(|c| match c.cell {
+            (Mat::A, i, _) | (Mat::M, i, _) => !xs.contains(&i),
+            (Mat::S, i, j) => !xs.contains(&i) && !xs.contains(&j),
+        });
+    }
     let (ram, xe) = extend(model, x, &cands);
     let ext = Model { ram, ..model.clone() };
     let ntot: f64 = groups.iter().map(|g| g.n as f64).sum();

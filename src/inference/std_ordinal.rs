@@ -27,10 +27,16 @@ use nalgebra::DMatrix;
 
 /// d std.all / d x (parameter-table rows x free parameters) at `x`, for
 /// the std.all values `base` of `std_all_at` (definitions included);
-/// `None` when the implied moments do not exist, or a latent response has
-/// no residual-variance cell to standardize (then central differences).
+/// `None` when the implied moments do not exist, a latent response has
+/// no residual-variance cell to standardize, or the statistics are
+/// conditional on covariates (then central differences).
 pub fn jacobian(model: &Model, groups: &[WlsGroup], x: &[f64], base: &[f64]) -> Option<DMatrix<f64>> {
     let nx = x.len();
+    // conditional.x: the statistics are given the covariates, std.all is not;
+    // central differences of `std_all_at` (which knows both) instead
+    if groups.iter().any(|g| !g.lay.x.is_empty()) {
+        return None;
+    }
     let nrows = model.pt.rows.len();
     let ram = &model.ram;
     let nv = ram.nv();

@@ -97,8 +97,10 @@ impl Model {
         let p = names.ov_nox().len();
         let ord: HashSet<&String> = names.ov_ord.iter().collect();
         let ncont = names.ov_nox().iter().filter(|v| !ord.contains(v)).count();
+        // conditional.x: each endogenous variable's slopes on the covariates
+        let slopes = p * names.ov_x.len();
         (1..=self.pt.ngroups)
-            .map(|g| self.pt.rows.iter().filter(|r| r.group == g && r.op == "|").count() + 2 * ncont + p * (p - 1) / 2)
+            .map(|g| self.pt.rows.iter().filter(|r| r.group == g && r.op == "|").count() + 2 * ncont + p * (p - 1) / 2 + slopes)
             .sum()
     }
 

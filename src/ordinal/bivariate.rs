@@ -17,7 +17,7 @@ const MIN_PROB: f64 = 1.490_116_119_384_765_6e-8;
 /// `start` in the direction the score points until the score changes sign
 /// (or a bound is reached), then close in on the root by regula falsi with
 /// bisection steps.
-fn solve_score(score: impl Fn(f64) -> f64, lo: f64, hi: f64, start: f64) -> f64 {
+pub(super) fn solve_score(score: impl Fn(f64) -> f64, lo: f64, hi: f64, start: f64) -> f64 {
     let start = if start.is_finite() { start.clamp(lo, hi) } else { 0.0 };
     let f0 = score(start);
     if f0 == 0.0 {

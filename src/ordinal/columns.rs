@@ -40,8 +40,9 @@ impl OrderedSpec {
 
 /// The ordinal variables of a model, in its observed-variable order `ov`:
 /// those `spec` declares and those with `|` rows (`ov_ord`). Exogenous
-/// covariates (`ov_x`) cannot be ordinal here (lavaan would condition on
-/// them: conditional.x), nor can a model with ordinal variables have any.
+/// covariates (`ov_x`) are not ordinal: the statistics are conditional on
+/// them (lavaan's conditional.x, `super::exo`); one declared ordinal is
+/// treated as numeric with a warning (as lavaan), unless it is all `spec` declares.
 /// `is_column(name)` says whether a name that is not a model variable is a
 /// column of the data file (such names are ignored with a warning, as lavaan
 /// ignores `ordered =` names the model does not use).
@@ -74,17 +75,22 @@ pub fn ordinal_names(
             }
         }
     }
-    let names: Vec<String> = ov.iter().filter(|v| declared.contains(&v.as_str())).cloned().collect();
-    if let Some(x) = names.iter().find(|v| ov_x.contains(v)) {
-        return Err(format!(
-            "`{x}` is an exogenous covariate (a predictor only); ordinal covariates are not supported yet (lavaan would condition on them): treat it as continuous (leave it out of --ordered)"
+    let mut names: Vec<String> = ov.iter().filter(|v| declared.contains(&v.as_str())).cloned().collect();
+    let exo: Vec<String> = names.iter().filter(|v| ov_x.contains(v)).cloned().collect();
+    // lavaan treats an exogenous covariate declared ordered as numeric (and
+    // warns), when other variables are ordinal; alone, it would be ML on
+    // continuous data, which --ordered does not mean
+    if let Some(x) = exo.first() {
+        if exo.len() == names.len() || ov_ord.contains(x) {
+            return Err(format!(
+                "`{x}` is an exogenous covariate (a predictor only); a covariate cannot be ordinal (lavaan conditions on it as a number): leave it out of --ordered"
+            ));
+        }
+        warnings.push(format!(
+            "--ordered: exogenous covariate(s) {} declared ordinal are treated as numeric, as lavaan does (the statistics are conditional on them)",
+            exo.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")
         ));
-    }
-    if !names.is_empty() && !ov_x.is_empty() {
-        return Err(format!(
-            "with ordinal variables, lavaan conditions on the exogenous covariate(s) {} (conditional.x), which sem does not support yet; model the covariate(s) as indicators of a latent variable, or fit without --ordered",
-            ov_x.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")
-        ));
+        names.retain(|v| !exo.contains(v));
     }
     Ok(names)
 }

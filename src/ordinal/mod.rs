@@ -18,6 +18,7 @@
 
 pub mod bivariate;
 pub mod columns;
+pub mod exo;
 pub mod normal;
 pub mod univariate;
 
@@ -66,6 +67,11 @@ pub struct OrdinalStats {
     /// remarks: a correlation of (nearly) 1 (lavaan warns), bivariate tables
     /// with empty cells (lavaan's `zero.cell.tables`, one summary line)
     pub warnings: Vec<String>,
+    /// the exogenous covariates conditioned on (lavaan's `conditional.x`,
+    /// `exo::ordinal_stats_x`): their slopes follow the thresholds in
+    /// `wls_obs`, and `cov` holds the correlations given them; `None`
+    /// without covariates
+    pub exo: Option<exo::Covariates>,
 }
 
 /// Which weight matrix of the WLS family: lavaan's `wls.v`.
@@ -394,6 +400,7 @@ fn assemble(uni: Vec<Uni>, names: &[String], ordered: Vec<bool>, levels: Vec<Vec
         nacov,
         influence: inf,
         warnings,
+        exo: None,
     }
 }
 

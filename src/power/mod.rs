@@ -551,8 +551,18 @@ impl Study {
             Some(simulate::qnorm(f64::from(k) / f64::from(kk)))
         };
         let mut warnings = self.pop.warnings.clone();
+        // ordinal analysis with covariates (lavaan's conditional.x): the
+        // thresholds are those given the covariates at 0, not the cut points
+        let conditional = self.analysis.ordinal(&self.fit) && !self.analysis.probe.pt.names.ov_x.is_empty();
+        if conditional {
+            warnings.push(format!(
+                "the thresholds are conditional on the covariate(s) {} (lavaan's conditional.x), not the cut points qnorm(k/K): their population values, bias and coverage are left NA",
+                self.analysis.probe.pt.names.ov_x.join(", ")
+            ));
+        }
         for p in template.iter().filter(|p| p.free || p.op == ":=") {
             let value = match p.op.as_str() {
+                "|" if conditional => None,
                 "|" => threshold(&p.rhs),
                 "~*~" => Some(1.0),
                 _ => r
