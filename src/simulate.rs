@@ -30,7 +30,9 @@
 //! ignored (constraints with a warning). A population is refused when a
 //! variance is negative, a written covariance implies a correlation beyond
 //! ±1, `I - A` is singular, or the implied covariance matrix Sigma of the
-//! observed variables is not positive definite.
+//! observed variables is not positive definite. A model built with groups
+//! (`sem power --n 200+200`) has one population per group, from that group's
+//! rows (`y ~ c(0.1, 0.5)*f`: 0.1 in group 1, 0.5 in group 2).
 //!
 //! Drawing. Sigma = F B S B' F' and mu = F B m with B = (I - A)^-1 from the
 //! RAM matrices (`model::ram`); the products are plain loops in a fixed order
@@ -222,7 +224,20 @@ impl Population {
 
 /// The population model: the parameter table with `sem()`'s defaults.
 pub fn population_model(syntax: &ModelSyntax) -> Result<Model, ModelError> {
-    Model::new(syntax, &TableOptions::sem())
+    population_model_groups(syntax, 1)
+}
+
+/// The population model of `ngroups` groups (`sem power --n 200+200`): a
+/// value written `c(0.1, 0.5)*x` gives each group its own, a single value
+/// applies to every group (as lavaan's `simulateData()` with groups).
+pub fn population_model_groups(syntax: &ModelSyntax, ngroups: usize) -> Result<Model, ModelError> {
+    Model::new(
+        syntax,
+        &TableOptions {
+            ngroups: ngroups.max(1),
+            ..TableOptions::sem()
+        },
+    )
 }
 
 /// `(lhs, op, rhs)` of every term written with a fixed value or start().
@@ -262,8 +277,22 @@ fn pop_err(message: String, row: Option<usize>) -> SimError {
     SimError::Population { message, row }
 }
 
-/// Population values of every row, the implied moments, and their checks.
+/// Population values of every row, the implied moments, and their checks
+/// (the first group of a model with groups).
 pub fn population(model: &Model, syntax: &ModelSyntax, standardized: bool) -> Result<Population, SimError> {
+    population_of_group(model, syntax, standardized, 0)
+}
+
+/// The population of each group of the model, in group order.
+pub fn populations(model: &Model, syntax: &ModelSyntax, standardized: bool) -> Result<Vec<Population>, SimError> {
+    (0..model.pt.ngroups.max(1))
+        .map(|g| population_of_group(model, syntax, standardized, g))
+        .collect()
+}
+
+/// The population of group `g` (from 0): the rows of that group and its RAM
+/// cells; the other groups' rows do not enter.
+pub fn population_of_group(model: &Model, syntax: &ModelSyntax, standardized: bool, g: usize) -> Result<Population, SimError> {
     let pt = &model.pt;
     let ram = &model.ram;
     let valued = valued_terms(syntax);
@@ -284,7 +313,7 @@ pub fn population(model: &Model, syntax: &ModelSyntax, standardized: bool) -> Re
     let mut values = Vec::new();
     let mut unvalued = Vec::new();
     for (r, row) in pt.rows.iter().enumerate() {
-        if !matches!(row.op.as_str(), "=~" | "~" | "~~" | "~1") {
+        if !matches!(row.op.as_str(), "=~" | "~" | "~~" | "~1") || row.group.max(1) != g + 1 {
             continue;
         }
         let written = valued.contains(&(row.lhs.clone(), row.op.clone(), row.rhs.clone()));
@@ -339,7 +368,8 @@ pub fn population(model: &Model, syntax: &ModelSyntax, standardized: bool) -> Re
     let value_of_row: std::collections::HashMap<usize, usize> = values.iter().enumerate().map(|(k, v)| (v.row, k)).collect();
     let (mut a, mut s, mut m) = (DMatrix::zeros(nv, nv), DMatrix::zeros(nv, nv), DVector::zeros(nv));
     let mut s_cell = vec![None; nv];
-    for c in &ram.groups[0].cells {
+    let cells = ram.groups.get(g).map_or(&[][..], |gr| &gr.cells[..]);
+    for c in cells {
         let Some(&k) = value_of_row.get(&c.row) else { continue };
         let v = values[k].value;
         match c.mat {

@@ -586,3 +586,87 @@ fn slurm_job_array_with_dependent_merge() {
     // the settings name the files as given: the same absolute paths here and in the jobs
     same(&std::fs::read_to_string(&report).unwrap(), &whole, "Slurm");
 }
+
+#[test]
+fn groups_draw_from_their_own_populations() {
+    let pop = fixture("two_groups.lav");
+    let run = |extra: &[&str]| -> String {
+        let mut args = vec!["power", &pop, "--n", "200+200", "--reps", "400", "--seed", "17"];
+        args.extend(extra);
+        ok(&sem(&args))
+    };
+    let v: Value = serde_json::from_str(&run(&["--format", "json"])).unwrap();
+    let c = &v["conditions"][0];
+    assert_eq!(c["group_n"], serde_json::json!([200, 200]));
+    let converged = c["converged"].as_f64().unwrap();
+    assert!(converged >= 395.0, "{converged} converged");
+    let params = c["parameters"].as_array().unwrap();
+    let row = |op: &str, rhs: &str, group: u64| -> &Value {
+        params
+            .iter()
+            .find(|p| p["lhs"] != "d" && p["op"] == op && p["rhs"] == rhs && p["group"] == group)
+            .unwrap_or_else(|| panic!("no row {op} {rhs} in group {group}"))
+    };
+    let num = |p: &Value, k: &str| p[k].as_f64().unwrap_or_else(|| panic!("{k} of {p}"));
+    // each group's own population value, in the marker metric
+    for (group, beta) in [(1, 0.1), (2, 0.5)] {
+        let path = row("~", "f", group);
+        assert!((num(path, "population") - beta / 0.7).abs() < 1e-6, "{path}");
+        // bias within 4 Monte Carlo SEs of 0
+        let mc_se = num(path, "sd_est") / converged.sqrt();
+        assert!(num(path, "bias").abs() < 4.0 * mc_se, "{path}");
+        for p in [path, row("=~", "x2", group), row("=~", "x3", group)] {
+            let cov = num(p, "coverage");
+            assert!((0.9..=0.98).contains(&cov), "coverage {cov}: {p}");
+        }
+    }
+    // the small path is rarely detected, the large one always
+    let (low, high) = (num(row("~", "f", 1), "power"), num(row("~", "f", 2), "power"));
+    assert!(low < 0.4 && high > 0.95, "{low} {high}");
+    let hyp = |name: &str| {
+        let h = c["hypotheses"].as_array().unwrap().iter().find(|h| h["name"] == name).unwrap();
+        num(h, "power")
+    };
+    assert!(hyp("H1") < 0.4 && hyp("H2") > 0.95, "{}", c["hypotheses"]);
+    // supported = significant with the expected sign, a subset of the rejections
+    assert!(hyp("H1") <= low && hyp("H2") <= high);
+    // the difference at the groups' own values
+    let d = params.iter().find(|p| p["lhs"] == "d").unwrap();
+    assert!((num(d, "population") - 0.4 / 0.7).abs() < 1e-6, "{d}");
+    assert!(num(d, "bias").abs() < 4.0 * num(d, "sd_est") / converged.sqrt(), "{d}");
+    // groups drawn alike are no longer said to be
+    assert!(!v["warnings"].to_string().contains("same population"), "{}", v["warnings"]);
+    let text = run(&[]);
+    assert!(text.contains("0.143") && text.contains("0.714"), "{text}");
+}
+
+#[test]
+fn group_population_shards_merge_and_wrong_group_counts_are_refused() {
+    let dir = scratch("groupshards");
+    let pop = fixture("two_groups.lav");
+    let base = ["power", &pop, "--n", "40+40,60+50", "--reps", "9", "--seed", "3"];
+    let parts: Vec<PathBuf> = (1..=3)
+        .map(|k| {
+            let out = dir.join(format!("part-{k}.json"));
+            let shard = format!("{k}/3");
+            let mut args = base.to_vec();
+            args.extend(["--shard", &shard, "--output", out.to_str().unwrap()]);
+            ok(&sem(&args));
+            out
+        })
+        .collect();
+    let mut args = base.to_vec();
+    args.extend(["--format", "json"]);
+    let whole = ok(&sem(&args));
+    let merged = ok(&merge(&[&parts[2], &parts[0], &parts[1]], "json"));
+    same(&merged, &whole, "two populations, shards 3, 1, 2");
+    // c(0.1, 0.5) is two groups: refused with three, and with one
+    for n in ["100+100+100", "300"] {
+        let e = fails(&sem(&["power", &pop, "--n", n, "--reps", "5"]));
+        let groups = if n == "300" { "1 group" } else { "3 groups" };
+        assert!(
+            e.contains(&format!("has 2 values but --n {n} draws {groups}")) && e.contains("two_groups.lav:7:"),
+            "{e}"
+        );
+    }
+}

@@ -21,6 +21,15 @@
 //! expected sign, printed next to the Monte Carlo power when the asymptotic
 //! standard errors apply (complete continuous data, ML, MLM, MLR or GLS).
 //!
+//! Groups. `--n 200+200` builds the population with two groups, so that
+//! `y ~ c(0.1, 0.5)*f` gives each its own value; group g's rows are drawn
+//! from group g's population. When the groups' populations differ, the
+//! population values of group g's rows come from the analysis model cut to
+//! group g (`c(...)` to its g-th value, without `:=` and constraints) and
+//! fitted to group g's moments alone, and the `:=` definitions are evaluated
+//! at those values; when they do not differ, from one fit, as without
+//! groups (the same bytes as before groups could differ).
+//!
 //! Replications. Replication r of condition N draws from its own ChaCha8
 //! stream, seeded by `replication_seed(seed, N, r)` (SplitMix64 steps over
 //! the seed, every group size and r; group g of a multiple-group design adds
@@ -292,7 +301,10 @@ pub fn replication_seed(seed: u64, design: &Design, r: u64, g: usize) -> u64 {
 /// A study ready to run: the population, the analysis model, the rows.
 pub struct Study {
     pub opts: PowerOptions,
-    pub pop: Population,
+    /// the population of each group (one without groups)
+    pub pops: Vec<Population>,
+    /// whether the groups' populations differ (`c(0.1, 0.5)*f` in the population)
+    distinct: bool,
     pub analysis: ModelInput,
     /// for each observed variable of the analysis model, its population column
     columns: Vec<usize>,
@@ -330,9 +342,32 @@ impl Study {
         };
         sim.validate().map_err(SemError::from)?;
         let pfile = file_name(&opts.population);
+        let ngroups = opts.designs[0].groups.len();
+        if let Some(d) = opts.designs.iter().find(|d| d.groups.len() != ngroups) {
+            return Err(SemError::Input(format!(
+                "--n: every condition needs the same number of groups; `{}` has {} and `{}` has {ngroups}",
+                d.label(),
+                d.groups.len(),
+                opts.designs[0].label()
+            )));
+        }
         let (psrc, psyn) = pipeline::parse_model(&opts.population)?;
-        let pmodel = simulate::population_model(&psyn).map_err(|e| match e {
-            crate::model::ModelError::Syntax(d) => SemError::Input(d.render(&pfile, &psrc)),
+        // the population has as many groups as --n has sizes: `c(0.1, 0.5)*f` gives each its value
+        let pmodel = simulate::population_model_groups(&psyn, ngroups).map_err(|e| match e {
+            crate::model::ModelError::Syntax(mut d) => {
+                if let Some(at) = d.message.find(" but the model has ") {
+                    d.message = format!(
+                        "{} but --n {} draws {ngroups} group{}",
+                        &d.message[..at],
+                        opts.designs[0].label(),
+                        if ngroups == 1 { "" } else { "s" }
+                    );
+                    d.help = Some(
+                        "give a single value (every group), or one value per group of --n such as c(0.1, 0.5) with --n 200+200".into(),
+                    );
+                }
+                SemError::Input(d.render(&pfile, &psrc))
+            }
             crate::model::ModelError::Model(m) => SemError::Input(format!("{pfile}: {m}")),
         })?;
         let at = |row: usize, message: String| -> SemError {
@@ -341,22 +376,37 @@ impl Study {
                 None => SemError::Input(format!("{pfile}: {message}")),
             }
         };
-        let pop = simulate::population(&pmodel, &psyn, false).map_err(|e| match e {
+        let mut pops = simulate::populations(&pmodel, &psyn, false).map_err(|e| match e {
             simulate::SimError::Population { message, row: Some(r) } => at(r, message),
             e => SemError::Input(format!("{pfile}: {e}")),
         })?;
+        // the warnings of every group, each once
+        let mut pop_warnings: Vec<String> = vec![];
+        for w in pops.iter().flat_map(|q| q.warnings.iter()) {
+            if !pop_warnings.contains(w) {
+                pop_warnings.push(w.clone());
+            }
+        }
+        pops[0].warnings = pop_warnings;
+        let distinct = pops.iter().any(|q| {
+            q.sigma != pops[0].sigma
+                || q.mu != pops[0].mu
+                || q.values.len() != pops[0].values.len()
+                || q.values
+                    .iter()
+                    .zip(&pops[0].values)
+                    .any(|(a, b)| a.value.to_bits() != b.value.to_bits())
+        });
         // a population is all values: a loading or path without one is a free parameter
-        if let Some(v) = pop
-            .values
-            .iter()
-            .find(|v| v.source == Source::Default && matches!(v.op.as_str(), "=~" | "~"))
-        {
-            let free: Vec<String> = pop
-                .values
-                .iter()
-                .filter(|v| v.source == Source::Default && matches!(v.op.as_str(), "=~" | "~"))
-                .map(|v| format!("{} {} {}", v.lhs, v.op, v.rhs))
-                .collect();
+        let unvalued = |v: &&simulate::PopValue| v.source == Source::Default && matches!(v.op.as_str(), "=~" | "~");
+        if let Some(v) = pops.iter().flat_map(|q| q.values.iter()).find(unvalued) {
+            let mut free: Vec<String> = vec![];
+            for v in pops.iter().flat_map(|q| q.values.iter()).filter(unvalued) {
+                let name = format!("{} {} {}", v.lhs, v.op, v.rhs);
+                if !free.contains(&name) {
+                    free.push(name);
+                }
+            }
             return Err(at(
                 v.row,
                 format!(
@@ -365,6 +415,7 @@ impl Study {
                 ),
             ));
         }
+        let pop = &pops[0];
         let p = pop.ov.len();
         for d in &opts.designs {
             if let Some(&n) = d.groups.iter().find(|&&n| n <= p) {
@@ -374,15 +425,6 @@ impl Study {
                     p + 1
                 )));
             }
-        }
-        let ngroups = opts.designs[0].groups.len();
-        if let Some(d) = opts.designs.iter().find(|d| d.groups.len() != ngroups) {
-            return Err(SemError::Input(format!(
-                "--n: every condition needs the same number of groups; `{}` has {} and `{}` has {ngroups}",
-                d.label(),
-                d.groups.len(),
-                opts.designs[0].label()
-            )));
         }
         let mut fit = opts.fit.clone();
         fit.modindices = false;
@@ -449,7 +491,8 @@ impl Study {
                 warnings: vec![],
                 sem_version: env!("CARGO_PKG_VERSION").into(),
             },
-            pop,
+            pops,
+            distinct,
             analysis,
             columns,
             fit,
@@ -467,6 +510,14 @@ impl Study {
     /// Fit the analysis model to the population moments at `design`'s N:
     /// the population values and asymptotic standard errors.
     fn population_fit(&self, design: &Design) -> Result<FitReport, SemError> {
+        self.population_fit_of(design, None)
+    }
+
+    /// `population_fit` for group `g`'s population alone (groups that
+    /// differ), with the analysis model of that group: every `c(...)` cut
+    /// to its value for `g`, and without `:=`, `==`, `<`, `>` (which may
+    /// name the other groups' labels).
+    fn population_fit_of(&self, design: &Design, group: Option<usize>) -> Result<FitReport, SemError> {
         let ordinal = self.analysis.ordinal(&self.fit);
         let continuous_ml = ordinal || self.fit.fiml || self.fit.group.is_some() || !pipeline::moments_suffice(&self.fit);
         let mut opt = FitOptions {
@@ -486,11 +537,12 @@ impl Study {
             opt.information = None;
         }
         let p = self.columns.len();
+        let pop = &self.pops[group.unwrap_or(0)];
         let (mut sigma, mut mu) = (nalgebra::DMatrix::zeros(p, p), nalgebra::DVector::zeros(p));
         for (i, &a) in self.columns.iter().enumerate() {
-            mu[i] = self.pop.mu[a];
+            mu[i] = pop.mu[a];
             for (j, &b) in self.columns.iter().enumerate() {
-                sigma[(i, j)] = self.pop.sigma[(a, b)];
+                sigma[(i, j)] = pop.sigma[(a, b)];
             }
         }
         if ordinal {
@@ -503,8 +555,9 @@ impl Study {
                 }
             }
         }
+        let nobs = group.map_or(design.total(), |g| design.groups[g]);
         let stats = SampleStats {
-            nobs: design.total(),
+            nobs,
             mean: mu,
             cov: sigma,
             dropped: 0,
@@ -517,13 +570,21 @@ impl Study {
             lines: vec![],
             group: None,
         };
-        let input = ModelInput::from_source(&self.analysis.path, self.analysis.src.clone(), self.analysis.syn.clone(), &opt)?;
+        let (src, syn) = match group {
+            None => (self.analysis.src.clone(), self.analysis.syn.clone()),
+            // without its comments: `# expect:` may name the other groups' labels
+            Some(g) => (
+                without_comments(&self.analysis.src),
+                one_group(&self.analysis.syn, g, self.pops.len()),
+            ),
+        };
+        let input = ModelInput::from_source(&self.analysis.path, src, syn, &opt)?;
         let no = |_: &str| false;
         let prep = pipeline::bind(
             &input,
             DataInput {
                 dataset: ds,
-                moments: Some((stats, design.total())),
+                moments: Some((stats, nobs)),
                 is_column: &no,
                 warnings: vec![],
             },
@@ -535,11 +596,25 @@ impl Study {
     /// The parameters and hypotheses summarized, and their population values.
     fn fix_rows(&mut self) -> Result<(), SemError> {
         let first = self.opts.designs[0].clone();
-        let r = self.population_fit(&first)?;
-        if let Some(e) = pipeline::unusable(&r) {
-            return Err(SemError::Input(format!(
-                "the analysis model cannot be fitted to the population's own moments, so the study cannot be run: {e}"
-            )));
+        // one fit when the groups share the population, else one per group
+        let fits: Vec<FitReport> = if self.distinct {
+            (0..self.pops.len())
+                .map(|g| self.population_fit_of(&first, Some(g)))
+                .collect::<Result<_, _>>()?
+        } else {
+            vec![self.population_fit(&first)?]
+        };
+        for (g, r) in fits.iter().enumerate() {
+            if let Some(e) = pipeline::unusable(r) {
+                let whose = if self.distinct {
+                    format!("group {}'s population", g + 1)
+                } else {
+                    "the population's own".to_string()
+                };
+                return Err(SemError::Input(format!(
+                    "the analysis model cannot be fitted to {whose} moments, so the study cannot be run: {e}"
+                )));
+            }
         }
         // the rows of one replication's fit: draw one data set (its numbers are not used)
         let probe = self.replicate(&first, u64::MAX)?;
@@ -550,7 +625,8 @@ impl Study {
             let kk = self.opts.likert?;
             Some(simulate::qnorm(f64::from(k) / f64::from(kk)))
         };
-        let mut warnings = self.pop.warnings.clone();
+        let mut warnings = self.pops[0].warnings.clone();
+        let mut undefined = vec![];
         // ordinal analysis with covariates (lavaan's conditional.x): the
         // thresholds are those given the covariates at 0, not the cut points
         let conditional = self.analysis.ordinal(&self.fit) && !self.analysis.probe.pt.names.ov_x.is_empty();
@@ -561,6 +637,10 @@ impl Study {
             ));
         }
         for p in template.iter().filter(|p| p.free || p.op == ":=") {
+            let r = &fits[(p.group.max(1) - 1).min(fits.len() - 1)];
+            if self.distinct && p.op == ":=" {
+                undefined.push(p.lhs.clone());
+            }
             let value = match p.op.as_str() {
                 "|" if conditional => None,
                 "|" => threshold(&p.rhs),
@@ -592,6 +672,38 @@ impl Study {
                 row.ustart = Some(v.0);
             }
         }
+        if !undefined.is_empty() && self.analysis.probe.pt.ngroups == ngroups {
+            // the definitions at every group's own population values (the analysis model
+            // written with c(...) labels, so that its table has the groups of --n)
+            let model = &self.analysis.probe;
+            let vals: Vec<f64> = model
+                .pt
+                .rows
+                .iter()
+                .map(|row| {
+                    if row.free > 0 {
+                        let at = self
+                            .frame
+                            .params
+                            .iter()
+                            .position(|k| k.lhs == row.lhs && k.op == row.op && k.rhs == row.rhs && k.group == row.group.max(1));
+                        at.and_then(|k| self.frame.population[k]).map_or(f64::NAN, |b| b.0)
+                    } else {
+                        row.ustart.unwrap_or(f64::NAN)
+                    }
+                })
+                .collect();
+            if let Ok(defs) = crate::inference::defined::evaluate_definitions(model, &vals) {
+                for (r, d) in defs {
+                    let name = &model.pt.rows[r].lhs;
+                    let at = self.frame.params.iter().position(|k| k.op == ":=" && &k.lhs == name);
+                    if let (Some(k), true) = (at, d.v.is_finite()) {
+                        self.frame.population[k] = Some(Bits(d.v));
+                        undefined.retain(|u| u != name);
+                    }
+                }
+            }
+        }
         let expect = crate::hypotheses::expectations(&self.analysis.src, &self.frame.model_file, &self.analysis.probe.pt.rows)
             .map_err(SemError::Input)?;
         self.frame.hypotheses = crate::hypotheses::declared(&self.analysis.probe.pt.rows, &expect);
@@ -601,10 +713,16 @@ impl Study {
                 self.opts.likert.unwrap_or(0)
             ));
         }
-        if ngroups > 1 {
+        if ngroups > 1 && !self.distinct {
             warnings.push(format!(
                 "every group of --n {} is drawn from the same population; population values are the one-group values",
                 first.label()
+            ));
+        }
+        if !undefined.is_empty() {
+            warnings.push(format!(
+                "the groups have different populations, and the population values of the defined parameters ({}) are not computed (they name labels the analysis model does not give per group with c(...)); their bias and coverage are empty",
+                undefined.join(", ")
             ));
         }
         self.frame.estimator = probe.estimator.clone();
@@ -660,7 +778,7 @@ impl Study {
                 standardized: false,
                 digits: 6,
             };
-            let s = simulate::draw(&self.pop, &opt).map_err(SemError::from)?;
+            let s = simulate::draw(&self.pops[g.min(self.pops.len() - 1)], &opt).map_err(SemError::from)?;
             let p = s.names.len();
             for row in 0..n {
                 for &c in &self.columns {
@@ -678,7 +796,7 @@ impl Study {
             lines: (2..(total as u64 + 2)).collect(),
             group: multi.then_some(labels),
         };
-        let pop_ov = &self.pop.ov;
+        let pop_ov = &self.pops[0].ov;
         let is_column = |c: &str| pop_ov.iter().any(|o| o == c);
         let prep = pipeline::bind(
             &self.analysis,
@@ -797,7 +915,7 @@ impl Study {
 
     /// The smallest group size a sample may have: one more than the observed variables.
     pub fn min_n(&self) -> usize {
-        self.pop.ov.len() + 1
+        self.pops[0].ov.len() + 1
     }
 
     /// Run every condition (all replications, or one shard's).
@@ -806,6 +924,52 @@ impl Study {
             .map(|c| self.run_condition(c, shard, on_done))
             .collect()
     }
+}
+
+/// The analysis model of group `g` of `ngroups` alone: every `c(...)` of
+/// `ngroups` values cut to the value of `g`, and the statements that may
+/// join groups (`:=`, `==`, `<`, `>`) dropped.
+fn one_group(syn: &syntax::ModelSyntax, g: usize, ngroups: usize) -> syntax::ModelSyntax {
+    fn cut<T: Clone>(v: &mut Vec<T>, g: usize, ngroups: usize) {
+        if v.len() == ngroups && v.len() > 1 {
+            *v = vec![v[g].clone()];
+        }
+    }
+    let mut out = syn.clone();
+    out.statements.retain(|st| {
+        !matches!(
+            st.op,
+            syntax::Op::Define | syntax::Op::Equal | syntax::Op::Less | syntax::Op::Greater
+        )
+    });
+    for st in out.statements.iter_mut() {
+        if let syntax::Rhs::Terms(terms) = &mut st.rhs {
+            for t in terms.iter_mut() {
+                for m in t.mods.iter_mut() {
+                    match &mut m.kind {
+                        ModKind::Fixed(v) | ModKind::Start(v) | ModKind::Lower(v) | ModKind::Upper(v) => cut(v, g, ngroups),
+                        ModKind::Label(v) => cut(v, g, ngroups),
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Model text with every comment (from `#` or `!` to the end of its line)
+/// turned into spaces, so that the offsets of the syntax still point into it.
+fn without_comments(src: &str) -> String {
+    src.split_inclusive('\n')
+        .map(|line| match line.find(['#', '!']) {
+            Some(mark) => {
+                let body = line.trim_end_matches(['\n', '\r']);
+                let end = &line[body.len()..];
+                format!("{}{}{end}", &line[..mark], " ".repeat(body.len() - mark))
+            }
+            None => line.to_string(),
+        })
+        .collect()
 }
 
 /// The column that holds the group of a multiple-group design.
