@@ -93,6 +93,27 @@ fn sat_act_fiml_is_identified_and_the_unidentified_model_is_not() {
     assert_eq!(verdicts, [true, true, true, false, false]);
 }
 
+/// The cases a proptest run once drew that failed: a marker indicator in
+/// units 1e4 times smaller under FIML (the factor variance near 1e8 and the
+/// other loadings near 1e-4) stagnated over 500 iterations, because the
+/// start left the factor variance at 0.05 (an absolute bound on the
+/// loadings) and steps were judged in absolute terms. Both now converge
+/// to the same standardized solution.
+#[test]
+fn a_marker_in_other_units_converges_under_fiml() {
+    let (model, data, fiml) = &cases()[2];
+    let (id0, std0) = verdict(model, data, *fiml);
+    assert!(id0);
+    for col in [0, 6] {
+        let scaled = rescaled(data, &model_vars(model), col, 1e4, &format!("marker_{col}"));
+        let (id1, std1) = verdict(model, &scaled, *fiml);
+        assert!(id1, "column {col}");
+        for (a, b) in std0.iter().zip(&std1) {
+            assert!(a.is_nan() && b.is_nan() || (a - b).abs() < 1e-4, "column {col}: std_all {a} vs {b}");
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 16, failure_persistence: None, ..ProptestConfig::default() })]
     #[test]

@@ -290,7 +290,11 @@ impl<O: Scoring> Solver<O, St> for FisherScoring<O::Eval> {
         let (g, h) = problem.problem("gradient_count", |p| p.gradient_hessian(&e))?;
         let blocks_from = problem.problem.as_ref().map_or(BLOCKS_FROM, |p| p.blocks_from());
         let s = newton_step(&h, &g, blocks_from).ok_or_else(|| Error::msg("the information matrix is singular"))?;
-        let full = s.iter().fold(0.0, |m: f64, v| m.max(v.abs()));
+        // steps are measured relative to the parameter's size (absolute below 1):
+        // a variance of 1e8 (a variable in other units) cannot move by less than
+        // 1e-8, so an absolute tolerance of 1e-9 never declared it converged
+        let rel = |s: &DVector<f64>| s.iter().zip(&x).fold(0.0, |m: f64, (v, xi)| m.max(v.abs() / xi.abs().max(1.0)));
+        let full = rel(&s);
         if full < STAGNATION_SHRINK * self.best_step {
             self.best_step = full;
             self.since_best = 0;
@@ -316,11 +320,7 @@ impl<O: Scoring> Solver<O, St> for FisherScoring<O::Eval> {
             Some((xn, fnew)) => {
                 // the full scoring step, not the halved one: a step made tiny by
                 // halving far from the optimum is not convergence
-                self.last_step = s
-                    .iter()
-                    .map(|v| v.abs())
-                    .fold(0.0, f64::max)
-                    .max(if alpha < 1.0 { f64::INFINITY } else { 0.0 });
+                self.last_step = full.max(if alpha < 1.0 { f64::INFINITY } else { 0.0 });
                 Ok((state.param(xn).cost(fnew).gradient(g), None))
             }
             None => {

@@ -128,7 +128,11 @@ fn lv_variance(model: &Model, s: &DMatrix<f64>, f: usize, loadings: &[(usize, us
     }
     let est: Vec<f64> = loadings
         .iter()
-        .filter(|(lf, j, l)| *lf == f && *j != m && l.abs() > 1e-3)
+        // a loading that is not negligible in the variables' own units (a
+        // loading of 1e-4 is ordinary when the marker is in units 1e4 times
+        // smaller; an absolute bound left such factors at 0.05, far from
+        // their variance, and FIML crawled there for hundreds of iterations)
+        .filter(|(lf, j, l)| *lf == f && *j != m && l.abs() * (s[(m, m)] / s[(*j, *j)]).sqrt() > 1e-3)
         .map(|(_, j, l)| s[(m, *j)] / l)
         .collect();
     if est.is_empty() {
