@@ -290,13 +290,16 @@ impl<O: Scoring> Solver<O, St> for FisherScoring<O::Eval> {
         let (g, h) = problem.problem("gradient_count", |p| p.gradient_hessian(&e))?;
         let blocks_from = problem.problem.as_ref().map_or(BLOCKS_FROM, |p| p.blocks_from());
         let s = newton_step(&h, &g, blocks_from).ok_or_else(|| Error::msg("the information matrix is singular"))?;
-        // steps are measured relative to the parameter's size (absolute below 1):
-        // a variance of 1e8 (a variable in other units) cannot move by less than
-        // 1e-8, so an absolute tolerance of 1e-9 never declared it converged
-        let rel = |s: &DVector<f64>| s.iter().zip(&x).fold(0.0, |m: f64, (v, xi)| m.max(v.abs() / xi.abs().max(1.0)));
-        let full = rel(&s);
-        if full < STAGNATION_SHRINK * self.best_step {
-            self.best_step = full;
+        // convergence is judged on steps relative to the parameter's size
+        // (absolute below 1): a variance of 1e8 (a variable in other units)
+        // cannot move by less than 1e-8, so an absolute tolerance of 1e-9 never
+        // declared it converged. Stagnation is judged on absolute steps: an
+        // estimate drifting to infinity by constant steps has relative steps
+        // that shrink forever.
+        let full = s.iter().zip(&x).fold(0.0, |m: f64, (v, xi)| m.max(v.abs() / xi.abs().max(1.0)));
+        let full_abs = s.iter().fold(0.0, |m: f64, v| m.max(v.abs()));
+        if full_abs < STAGNATION_SHRINK * self.best_step {
+            self.best_step = full_abs;
             self.since_best = 0;
         } else {
             self.since_best += 1;
