@@ -154,6 +154,25 @@ impl Layout {
     }
 }
 
+/// The delta parameterization's residual variances of the latent
+/// responses, given the implied moments `imp0` with those variances at 0:
+/// diag(Sigma) = diag(Sigma0) + sum_k theta_k B_jk^2 must equal 1/Delta_j^2
+/// (Delta the scale factors), a linear system in theta. Shared with the
+/// statistics given covariates (`super::wls_x`).
+pub(crate) fn delta_residual_variances(lay: &Layout, x: &[f64], imp0: &Implied) -> Option<DVector<f64>> {
+    let k = lay.ord.len();
+    let mut mm = DMatrix::zeros(k, k);
+    let mut rhs = DVector::zeros(k);
+    for (a_, &j) in lay.ord.iter().enumerate() {
+        for (b_, &l) in lay.ord.iter().enumerate() {
+            mm[(a_, b_)] = imp0.b[(j, l)] * imp0.b[(j, l)];
+        }
+        let d = lay.scale[j].at(x);
+        rhs[a_] = 1.0 / (d * d) - imp0.sigma[(j, j)];
+    }
+    mm.lu().solve(&rhs)
+}
+
 /// The implied latent-response moments at `x` with the delta
 /// parameterization's residual variances filled in: the implied matrices
 /// and theta_j per ordinal variable.
@@ -173,18 +192,7 @@ pub fn implied_moments(model: &Model, lay: &Layout, x: &[f64]) -> Option<(Implie
         s[(j, j)] = 0.0;
     }
     let imp0 = Implied::new(&a, &s, &m, p)?;
-    // diag(Sigma) = diag(Sigma0) + sum_k theta_k B_jk^2 must equal 1/Delta_j^2
-    let k = lay.ord.len();
-    let mut mm = DMatrix::zeros(k, k);
-    let mut rhs = DVector::zeros(k);
-    for (a_, &j) in lay.ord.iter().enumerate() {
-        for (b_, &l) in lay.ord.iter().enumerate() {
-            mm[(a_, b_)] = imp0.b[(j, l)] * imp0.b[(j, l)];
-        }
-        let d = lay.scale[j].at(x);
-        rhs[a_] = 1.0 / (d * d) - imp0.sigma[(j, j)];
-    }
-    let theta = mm.lu().solve(&rhs)?;
+    let theta = delta_residual_variances(lay, x, &imp0)?;
     // C is linear in S: adding theta_j at S_jj adds theta_j B(:,j) B(:,j)'
     // (the means do not depend on S), so no second B S B'
     let mut imp = imp0;

@@ -51,17 +51,7 @@ fn conditional(model: &Model, lay: &Layout, x: &[f64]) -> Option<(Implied, Vec<f
         s[(j, j)] = 0.0;
     }
     let imp0 = Implied::new(&a, &s, &m, p)?;
-    let k = lay.ord.len();
-    let mut mm = DMatrix::zeros(k, k);
-    let mut rhs = DVector::zeros(k);
-    for (a_, &j) in lay.ord.iter().enumerate() {
-        for (b_, &l) in lay.ord.iter().enumerate() {
-            mm[(a_, b_)] = imp0.b[(j, l)] * imp0.b[(j, l)];
-        }
-        let d = lay.scale[j].at(x);
-        rhs[a_] = 1.0 / (d * d) - imp0.sigma[(j, j)];
-    }
-    let theta = mm.lu().solve(&rhs)?;
+    let theta = super::wls::delta_residual_variances(lay, x, &imp0)?;
     for (a_, &j) in lay.ord.iter().enumerate() {
         s[(j, j)] = theta[a_];
     }

@@ -141,8 +141,19 @@ pub fn group_stats(
     levels: &[(String, Vec<f64>)],
     missing: OrdMissing,
 ) -> Result<Vec<OrdinalStats>, String> {
-    let p = ds.names.len();
-    let idx: Vec<usize> = ov
+    let idx = column_indices(ds, ov)?;
+    let lv: Vec<Vec<f64>> = ov
+        .iter()
+        .map(|v| levels.iter().find(|(n, _)| n == v).map(|(_, l)| l.clone()).unwrap_or_default())
+        .collect();
+    per_group(ds, group_rows, group_names, |take| {
+        ordinal_stats_with_levels(&take(&idx), ov, &lv, missing)
+    })
+}
+
+/// The positions of `names` among the columns read from `ds`.
+pub fn column_indices(ds: &Dataset, names: &[String]) -> Result<Vec<usize>, String> {
+    names
         .iter()
         .map(|v| {
             ds.names
@@ -150,15 +161,23 @@ pub fn group_stats(
                 .position(|c| c == v)
                 .ok_or_else(|| format!("variable `{v}` was not read from {}", ds.file))
         })
-        .collect::<Result<_, _>>()?;
-    let lv: Vec<Vec<f64>> = ov
-        .iter()
-        .map(|v| levels.iter().find(|(n, _)| n == v).map(|(_, l)| l.clone()).unwrap_or_default())
-        .collect();
+        .collect()
+}
+
+/// `stats` of each group's rows of `ds` (given a function that takes
+/// columns by position over those rows), an error prefixed with the file
+/// and, with groups, the group it happened in.
+pub fn per_group(
+    ds: &Dataset,
+    group_rows: &[Vec<usize>],
+    group_names: &[String],
+    mut stats: impl FnMut(&dyn Fn(&[usize]) -> Vec<Vec<f64>>) -> Result<OrdinalStats, String>,
+) -> Result<Vec<OrdinalStats>, String> {
+    let p = ds.names.len();
     let mut out = Vec::with_capacity(group_rows.len());
     for (g, rows) in group_rows.iter().enumerate() {
-        let cols: Vec<Vec<f64>> = idx.iter().map(|&j| rows.iter().map(|&i| ds.values[i * p + j]).collect()).collect();
-        let st = ordinal_stats_with_levels(&cols, ov, &lv, missing).map_err(|e| match group_names.get(g) {
+        let take = |idx: &[usize]| -> Vec<Vec<f64>> { idx.iter().map(|&j| rows.iter().map(|&i| ds.values[i * p + j]).collect()).collect() };
+        let st = stats(&take).map_err(|e| match group_names.get(g) {
             Some(_) => format!(
                 "{} ({}): {e}",
                 ds.file,

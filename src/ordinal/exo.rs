@@ -23,7 +23,7 @@
 use super::bivariate::solve_score;
 use super::normal::{dbinorm, dnorm, pnorm, qnorm, Bvn};
 use super::univariate::MISSING;
-use super::{gram, pseudo_inverse, OrdinalStats};
+use super::OrdinalStats;
 use nalgebra::{DMatrix, DVector};
 
 /// lavaan's smallest likelihood of a case (`sqrt(.Machine$double.eps)`).
@@ -719,50 +719,10 @@ pub fn ordinal_stats_x(
             (None, None) => {}
         }
     }
-    // the casewise influence F = SC B^-T (see `super::assemble`), NACOV = N F'F
-    let mut inf = DMatrix::<f64>::zeros(n, total);
-    for j in 0..p {
-        let idx = block(j);
-        let sub = DMatrix::from_fn(n, idx.len(), |r, c| sc[(r, idx[c])]);
-        let gram_j = sub.transpose() * &sub;
-        let a11_inv = gram_j.clone().try_inverse().unwrap_or_else(|| pseudo_inverse(&gram_j));
-        let fi = sub * a11_inv.transpose();
-        for (c, &col) in idx.iter().enumerate() {
-            inf.column_mut(col).copy_from(&fi.column(c));
-        }
-    }
-    for qi in 0..pstar {
-        let d: f64 = sc.column(a11 + qi).norm_squared();
-        let a22_inv = if d == 0.0 { 0.0 } else { 1.0 / d };
-        let mut col = sc.column(a11 + qi).into_owned();
-        for m in 0..a11 {
-            let a = a21[(qi, m)];
-            if a != 0.0 {
-                col.axpy(-a, &inf.column(m), 1.0);
-            }
-        }
-        inf.column_mut(a11 + qi).copy_from(&(col * a22_inv));
-    }
-    if !num.is_empty() {
-        for qi in 0..pstar {
-            let mut col = inf.column(a11 + qi) * h22[qi];
-            for m in 0..a11 {
-                let h = h21[(qi, m)];
-                if h != 0.0 {
-                    col.axpy(h, &inf.column(m), 1.0);
-                }
-            }
-            inf.column_mut(a11 + qi).copy_from(&col);
-        }
-        // a continuous variable's intercept is stored as a "threshold" (minus it)
-        for (t, &ti) in th_idx.iter().enumerate() {
-            if ti == 0 {
-                inf.column_mut(t).neg_mut();
-            }
-        }
-    }
-    let mut nacov = gram(&inf);
-    nacov *= n as f64;
+    // the casewise influence F = SC B^-T H', NACOV = N F'F
+    let blocks: Vec<Vec<usize>> = (0..p).map(block).collect();
+    let h2 = (!num.is_empty()).then_some((h22.as_slice(), &h21));
+    let (inf, nacov) = super::casewise_nacov(&sc, &blocks, &a21, h2, &th_idx);
     let slopes = DMatrix::from_fn(p, q, |j, k| fits[j].slopes()[k]);
     let cov = DMatrix::from_fn(p, p, |r, c| cor[(r, c)] * sd[r] * sd[c]);
     let mut obs: Vec<f64> = th.iter().zip(&th_idx).map(|(&t, &i)| if i == 0 { -t } else { t }).collect();
@@ -812,33 +772,15 @@ pub fn group_stats_x(
     levels: &[(String, Vec<f64>)],
     pairwise: bool,
 ) -> Result<Vec<OrdinalStats>, String> {
-    let p = ds.names.len();
-    let col = |v: &String| {
-        ds.names
-            .iter()
-            .position(|c| c == v)
-            .ok_or_else(|| format!("variable `{v}` was not read from {}", ds.file))
-    };
-    let yi: Vec<usize> = ys.iter().map(col).collect::<Result<_, _>>()?;
-    let xi: Vec<usize> = xs.iter().map(col).collect::<Result<_, _>>()?;
+    let yi = super::columns::column_indices(ds, ys)?;
+    let xi = super::columns::column_indices(ds, xs)?;
     let lv: Vec<Vec<f64>> = ys
         .iter()
         .map(|v| levels.iter().find(|(n, _)| n == v).map(|(_, l)| l.clone()).unwrap_or_default())
         .collect();
-    let mut out = Vec::with_capacity(group_rows.len());
-    for (g, rows) in group_rows.iter().enumerate() {
-        let take = |idx: &[usize]| -> Vec<Vec<f64>> { idx.iter().map(|&j| rows.iter().map(|&i| ds.values[i * p + j]).collect()).collect() };
-        let r = ordinal_stats_x(&take(&yi), ys, &lv, &take(&xi), xs, pairwise).map_err(|e| match group_names.get(g) {
-            Some(_) => format!(
-                "{} ({}): {e}",
-                ds.file,
-                crate::data::groups::GroupLabels::new(None, group_names).describe(g, group_names.len())
-            ),
-            None => format!("{}: {e}", ds.file),
-        })?;
-        out.push(r);
-    }
-    Ok(out)
+    super::columns::per_group(ds, group_rows, group_names, |take| {
+        ordinal_stats_x(&take(&yi), ys, &lv, &take(&xi), xs, pairwise)
+    })
 }
 
 /// The statistics of each group for a model with covariates (the

@@ -335,52 +335,19 @@ fn assemble(uni: Vec<Uni>, names: &[String], ordered: Vec<bool>, levels: Vec<Vec
             *v = 0.0
         }
     });
-    let mut inf = DMatrix::<f64>::zeros(n, total);
-    for (j, u) in uni.iter().enumerate() {
-        let mut idx: Vec<usize> = (th_start[j]..th_start[j] + if let Uni::Ord(o) = u { o.nth() } else { 1 }).collect();
-        if var_pos[j] != usize::MAX {
-            idx.push(var_pos[j]);
-        }
-        let sub = DMatrix::from_fn(n, idx.len(), |r, c| sc[(r, idx[c])]);
-        let block = sub.transpose() * &sub;
-        let a11_inv = block.clone().try_inverse().unwrap_or_else(|| pseudo_inverse(&block));
-        let f = sub * a11_inv.transpose();
-        for (c, &col) in idx.iter().enumerate() {
-            inf.column_mut(col).copy_from(&f.column(c));
-        }
-    }
-    for q in 0..pstar {
-        let d: f64 = sc.column(a11 + q).norm_squared();
-        let a22_inv = if d == 0.0 { 0.0 } else { 1.0 / d };
-        let mut col = sc.column(a11 + q).into_owned();
-        for m in 0..a11 {
-            let a = a21[(q, m)];
-            if a != 0.0 {
-                col.axpy(-a, &inf.column(m), 1.0);
+    let blocks: Vec<Vec<usize>> = uni
+        .iter()
+        .enumerate()
+        .map(|(j, u)| {
+            let mut idx: Vec<usize> = (th_start[j]..th_start[j] + if let Uni::Ord(o) = u { o.nth() } else { 1 }).collect();
+            if var_pos[j] != usize::MAX {
+                idx.push(var_pos[j]);
             }
-        }
-        inf.column_mut(a11 + q).copy_from(&(col * a22_inv));
-    }
-    if nnum > 0 {
-        for q in 0..pstar {
-            let mut col = inf.column(a11 + q) * h22[q];
-            for m in 0..a11 {
-                let h = h21[(q, m)];
-                if h != 0.0 {
-                    col.axpy(h, &inf.column(m), 1.0);
-                }
-            }
-            inf.column_mut(a11 + q).copy_from(&col);
-        }
-        // lavaan stores a continuous variable's mean as a "threshold" (minus the mean)
-        for (t, &ti) in th_idx.iter().enumerate() {
-            if ti == 0 {
-                inf.column_mut(t).neg_mut();
-            }
-        }
-    }
-    let mut nacov = gram(&inf);
-    nacov *= n as f64;
+            idx
+        })
+        .collect();
+    let h2 = (nnum > 0).then_some((h22.as_slice(), &h21));
+    let (inf, nacov) = casewise_nacov(&sc, &blocks, &a21, h2, &th_idx);
     let cov = DMatrix::from_fn(p, p, |r, c| cor[(r, c)] * sd[r] * sd[c]);
     let mut obs: Vec<f64> = th.iter().zip(&th_idx).map(|(&t, &i)| if i == 0 { -t } else { t }).collect();
     obs.extend(uni.iter().filter_map(|u| if let Uni::Num(v) = u { Some(v.var) } else { None }));
@@ -526,6 +493,70 @@ fn pseudo_inverse(m: &DMatrix<f64>) -> DMatrix<f64> {
     m.clone()
         .pseudo_inverse(1e-12)
         .unwrap_or_else(|_| DMatrix::zeros(m.nrows(), m.ncols()))
+}
+
+/// (F, NACOV = N F'F) from the casewise scores `sc` (stage-1 statistics in
+/// columns 0..a11, one correlation per column after them): F = SC B^-T H',
+/// the casewise influence of each case on the statistics, with B the
+/// block-triangular Hessian of the stacked stage-1 and stage-2
+/// log-likelihoods (A11 block diagonal over `blocks`, one block of columns
+/// per variable; A22 diagonal; A21 the stage-1 rows of each correlation's
+/// score) and H the correlations-to-covariances map (`h2`: its diagonal
+/// and stage-1 part, when continuous variables are involved). A statistic
+/// with `th_idx` 0 is a continuous variable's mean (or intercept) stored as
+/// a "threshold", so its column changes sign. Shared by the marginal
+/// statistics (`assemble`) and the ones given covariates (`exo`).
+pub(crate) fn casewise_nacov(
+    sc: &DMatrix<f64>,
+    blocks: &[Vec<usize>],
+    a21: &DMatrix<f64>,
+    h2: Option<(&[f64], &DMatrix<f64>)>,
+    th_idx: &[usize],
+) -> (DMatrix<f64>, DMatrix<f64>) {
+    let (n, total) = sc.shape();
+    let (pstar, a11) = a21.shape();
+    let mut inf = DMatrix::<f64>::zeros(n, total);
+    for idx in blocks {
+        let sub = DMatrix::from_fn(n, idx.len(), |r, c| sc[(r, idx[c])]);
+        let block = sub.transpose() * &sub;
+        let a11_inv = block.clone().try_inverse().unwrap_or_else(|| pseudo_inverse(&block));
+        let f = sub * a11_inv.transpose();
+        for (c, &col) in idx.iter().enumerate() {
+            inf.column_mut(col).copy_from(&f.column(c));
+        }
+    }
+    for q in 0..pstar {
+        let d: f64 = sc.column(a11 + q).norm_squared();
+        let a22_inv = if d == 0.0 { 0.0 } else { 1.0 / d };
+        let mut col = sc.column(a11 + q).into_owned();
+        for m in 0..a11 {
+            let a = a21[(q, m)];
+            if a != 0.0 {
+                col.axpy(-a, &inf.column(m), 1.0);
+            }
+        }
+        inf.column_mut(a11 + q).copy_from(&(col * a22_inv));
+    }
+    if let Some((h22, h21)) = h2 {
+        for q in 0..pstar {
+            let mut col = inf.column(a11 + q) * h22[q];
+            for m in 0..a11 {
+                let h = h21[(q, m)];
+                if h != 0.0 {
+                    col.axpy(h, &inf.column(m), 1.0);
+                }
+            }
+            inf.column_mut(a11 + q).copy_from(&col);
+        }
+        for (t, &ti) in th_idx.iter().enumerate() {
+            if ti == 0 {
+                inf.column_mut(t).neg_mut();
+            }
+        }
+    }
+    let mut nacov = gram(&inf);
+    nacov *= n as f64;
+    (inf, nacov)
 }
 
 #[cfg(test)]
