@@ -525,7 +525,7 @@ impl Fitting for WlsFit<'_> {
                 let w11 = w.view((0, 0), (nth, nth)).into_owned();
                 let w1 = w.columns(0, nth).into_owned();
                 invert(&w11).map(|i| {
-                    let ug = (w - &w1 * i * w1.transpose()) * &st.nacov;
+                    let ug = (w - &w1 * i * w1.transpose()) * st.nacov.matrix();
                     (ug.trace(), trace_prod(&ug, &ug))
                 })
             };
@@ -726,7 +726,7 @@ impl Fitting for WlsFit<'_> {
         Some(DiffPieces {
             jac: p.jac.clone(),
             weight: self.groups.iter().map(|g| g.weight.clone()).collect(),
-            gamma: stats.iter().map(|s| s.nacov.clone()).collect(),
+            gamma: stats.iter().map(|s| s.nacov.matrix().clone()).collect(),
             fg,
             info_inv: p.e_inv.clone()?,
         })

@@ -19,6 +19,7 @@
 pub mod bivariate;
 pub mod columns;
 pub mod exo;
+pub mod nacov;
 pub mod normal;
 pub mod univariate;
 
@@ -57,13 +58,9 @@ pub struct OrdinalStats {
     /// below the diagonal column by column (lavaan's `vech(cov, diagonal = FALSE)`)
     pub wls_obs: DVector<f64>,
     /// `lavInspect(fit, "gamma")`: the asymptotic covariance of `wls_obs`
-    /// times N (lavaan's NACOV)
-    pub nacov: DMatrix<f64>,
-    /// the casewise influence F of each case (rows: the `nobs` cases used,
-    /// in data order) on `wls_obs` (columns), with `nacov` = N F'F: a sandwich or a
-    /// trace of U Gamma can use it without forming the NACOV (N x p instead
-    /// of p x p)
-    pub influence: DMatrix<f64>,
+    /// times N (lavaan's NACOV), N F'F from the casewise influence F of
+    /// each case used on `wls_obs`, formed in the background (`nacov::Nacov`)
+    pub nacov: nacov::Nacov,
     /// remarks: a correlation of (nearly) 1 (lavaan warns), bivariate tables
     /// with empty cells (lavaan's `zero.cell.tables`, one summary line)
     pub warnings: Vec<String>,
@@ -101,13 +98,15 @@ impl OrdinalStats {
     /// (DWLS), or the identity (ULS). Errors when the NACOV (or an element of
     /// its diagonal) is not invertible.
     pub fn weight(&self, kind: WeightKind) -> Result<DMatrix<f64>, String> {
-        let p = self.nacov.nrows();
+        // DWLS and ULS need only the diagonal: the whole NACOV may still be
+        // in the making (`nacov::Nacov`)
+        let p = self.nacov.diagonal().len();
         match kind {
             WeightKind::Uls => Ok(DMatrix::identity(p, p)),
             WeightKind::Dwls => {
                 let mut w = DMatrix::zeros(p, p);
                 for i in 0..p {
-                    let d = self.nacov[(i, i)];
+                    let d = self.nacov.diagonal()[i];
                     if !(d > 0.0 && d.is_finite()) {
                         return Err(format!(
                             "the asymptotic variance of sample statistic {} is {d}; the DWLS weight needs it positive",
@@ -119,7 +118,8 @@ impl OrdinalStats {
                 Ok(w)
             }
             WeightKind::Wls => {
-                let sym = (&self.nacov + self.nacov.transpose()) * 0.5;
+                let gamma: &DMatrix<f64> = &self.nacov;
+                let sym = (gamma + gamma.transpose()) * 0.5;
                 // a (nearly) singular NACOV may fail Cholesky by rounding;
                 // lavaan's inverse is then as large as ours: both are noise
                 let inv = sym.clone().cholesky().map(|c| c.inverse()).or_else(|| sym.try_inverse());
@@ -347,7 +347,7 @@ fn assemble(uni: Vec<Uni>, names: &[String], ordered: Vec<bool>, levels: Vec<Vec
         })
         .collect();
     let h2 = (nnum > 0).then_some((h22.as_slice(), &h21));
-    let (inf, nacov) = casewise_nacov(&sc, &blocks, &a21, h2, &th_idx);
+    let nacov = casewise_nacov(&sc, &blocks, &a21, h2, &th_idx);
     let cov = DMatrix::from_fn(p, p, |r, c| cor[(r, c)] * sd[r] * sd[c]);
     let mut obs: Vec<f64> = th.iter().zip(&th_idx).map(|(&t, &i)| if i == 0 { -t } else { t }).collect();
     obs.extend(uni.iter().filter_map(|u| if let Uni::Num(v) = u { Some(v.var) } else { None }));
@@ -365,7 +365,6 @@ fn assemble(uni: Vec<Uni>, names: &[String], ordered: Vec<bool>, levels: Vec<Vec
         cov,
         wls_obs: DVector::from_vec(obs),
         nacov,
-        influence: inf,
         warnings,
         exo: None,
     }
@@ -495,7 +494,7 @@ fn pseudo_inverse(m: &DMatrix<f64>) -> DMatrix<f64> {
         .unwrap_or_else(|_| DMatrix::zeros(m.nrows(), m.ncols()))
 }
 
-/// (F, NACOV = N F'F) from the casewise scores `sc` (stage-1 statistics in
+/// The NACOV N F'F (started in the background) from the casewise scores `sc` (stage-1 statistics in
 /// columns 0..a11, one correlation per column after them): F = SC B^-T H',
 /// the casewise influence of each case on the statistics, with B the
 /// block-triangular Hessian of the stacked stage-1 and stage-2
@@ -512,7 +511,7 @@ pub(crate) fn casewise_nacov(
     a21: &DMatrix<f64>,
     h2: Option<(&[f64], &DMatrix<f64>)>,
     th_idx: &[usize],
-) -> (DMatrix<f64>, DMatrix<f64>) {
+) -> nacov::Nacov {
     let (n, total) = sc.shape();
     let (pstar, a11) = a21.shape();
     let mut inf = DMatrix::<f64>::zeros(n, total);
@@ -554,9 +553,7 @@ pub(crate) fn casewise_nacov(
             }
         }
     }
-    let mut nacov = gram(&inf);
-    nacov *= n as f64;
-    (inf, nacov)
+    nacov::Nacov::from_influence(inf)
 }
 
 #[cfg(test)]
