@@ -353,9 +353,7 @@ pub fn measures(inp: Inputs) -> Measures {
         crmr += wg * ((ss_cor + ss_th) / (pcor + nth_ord)).sqrt();
         // no correlations (one item): lavaan's summary of nothing is 0
         crmr_nm += wg * if pcor > 0.0 { (ss_cor / pcor).sqrt() } else { 0.0 };
-        let num = (r.transpose() * &grp.weight * &r)[(0, 0)];
-        let den = (grp.obs.transpose() * &grp.weight * &grp.obs)[(0, 0)];
-        gfi += wg * (1.0 - num / den);
+        gfi += wg * (1.0 - grp.quad(&r) / grp.quad(&grp.obs));
     }
     let nel: f64 = inp.groups.iter().map(|g| g.obs.len() as f64).sum();
     let nel1 = inp.groups.first().map_or(0.0, |g| g.obs.len() as f64);
