@@ -127,10 +127,16 @@ pub fn catml(
         let n = grp.n as f64;
         xx3 += n * (logdet(&sc) - logdet(&rc) + (r * &si).trace() - p as f64);
         xx3_null += -n * logdet(&rc);
-        let v = DMatrix::from_fn(ps, ps, |a, b| {
-            let ((i, j), (k, l)) = (idx[a], idx[b]);
-            (si[(i, k)] * si[(j, l)] + si[(i, l)] * si[(j, k)]) * fg
-        });
+        // V_ab = (S_ik S_jl + S_il S_jk) f_g for a = (i, j), b = (k, l),
+        // column by column from the columns k and l of S = si
+        let mut v = DMatrix::zeros(ps, ps);
+        let sis = si.as_slice();
+        for (col, &(k, l)) in v.as_mut_slice().chunks_exact_mut(ps.max(1)).zip(&idx) {
+            let (sk, sl) = (&sis[k * p..(k + 1) * p], &sis[l * p..(l + 1) * p]);
+            for (va, &(i, j)) in col.iter_mut().zip(&idx) {
+                *va = (sk[i] * sl[j] + sl[i] * sk[j]) * fg;
+            }
+        }
         let gam = st.nacov.view((nth, nth), (ps, ps)).into_owned() / fg;
         kbs += gam.trace();
         // tr(V Gamma) of two symmetric matrices: the sum of their entrywise product
