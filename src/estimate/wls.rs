@@ -624,8 +624,9 @@ pub fn diagonal_of(m: &DMatrix<f64>) -> Option<DVector<f64>> {
 /// The nonzero entries (row, value) of every column of a matrix. The
 /// Jacobian of the ordinal statistics is mostly zeros (a threshold moves
 /// one statistic, a loading the correlations of its indicator), so its
-/// products go column by column over the nonzeros: Delta'W Delta of the
-/// Bradford model (400 x 134) is ~0.5 M multiplications instead of 7.2 M.
+/// products go over the nonzeros, column by column or row by row (`rows`):
+/// Delta'W Delta of the Bradford model (400 x 134) is ~45 k multiplications
+/// instead of 7.2 M.
 pub struct SparseCols {
     pub nrows: usize,
     pub cols: Vec<Vec<(usize, f64)>>,
@@ -677,18 +678,6 @@ impl SparseCols {
             }
         }
         (start, entries)
-    }
-
-    /// S' B (B with `nrows` rows).
-    pub fn tr_mul(&self, b: &DMatrix<f64>) -> DMatrix<f64> {
-        let mut out = DMatrix::zeros(self.cols.len(), b.ncols());
-        for (l, bc) in b.column_iter().enumerate() {
-            let bc = bc.as_slice();
-            for (k, sc) in self.cols.iter().enumerate() {
-                out[(k, l)] = sc.iter().map(|&(r, a)| a * bc[r]).sum();
-            }
-        }
-        out
     }
 
     /// S' B when it is symmetric (B = W S, B = Gamma W S with W and Gamma
