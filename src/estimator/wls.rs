@@ -152,9 +152,8 @@ impl Estimator for Wls {
 
 /// Everything at the estimates that the vcov and the test share.
 struct Pieces {
-    /// per group: Jacobian (dense, and its nonzeros), residuals
-    jac: Vec<DMatrix<f64>>,
-    sjac: Vec<ew::SparseCols>,
+    /// per group: Jacobian (its nonzeros), residuals
+    jac: Vec<ew::SparseCols>,
     resid: Vec<DVector<f64>>,
     /// E^-1 (E = sum_g f_g Delta'W Delta), when invertible, with the index
     /// sets of its diagonal blocks (one block when it is not block diagonal)
@@ -200,7 +199,7 @@ impl WlsFit<'_> {
         if self.pieces.is_none() {
             let model = &self.prep.model;
             let fg = self.fg();
-            let mut sjac = Vec::new();
+            let mut jac = Vec::new();
             let mut resid = Vec::new();
             let mut e = DMatrix::zeros(x.len(), x.len());
             let mut ok = true;
@@ -209,7 +208,7 @@ impl WlsFit<'_> {
                     Some((s, j)) => {
                         e += grp.gram(&j) * fg[g];
                         resid.push(&grp.obs - s);
-                        sjac.push(j);
+                        jac.push(j);
                     }
                     None => ok = false,
                 }
@@ -222,8 +221,7 @@ impl WlsFit<'_> {
             };
             let blocks = e_inv.as_ref().map_or_else(Vec::new, crate::estimate::diagonal_blocks);
             self.pieces = Some(Pieces {
-                jac: sjac.iter().map(ew::SparseCols::to_dense).collect(),
-                sjac,
+                jac,
                 resid,
                 e_inv,
                 blocks,
@@ -245,10 +243,10 @@ impl WlsFit<'_> {
         let stats = self.prep.ordinal.as_deref().unwrap_or_default();
         let groups = &self.groups;
         let Some(p) = self.pieces.as_mut() else { return };
-        if p.robust.is_none() && p.sjac.len() == groups.len() {
+        if p.robust.is_none() && p.jac.len() == groups.len() {
             let mut meat = DMatrix::zeros(x.len(), x.len());
             let mut y = Vec::new();
-            for (g, (grp, j)) in groups.iter().zip(&p.sjac).enumerate() {
+            for (g, (grp, j)) in groups.iter().zip(&p.jac).enumerate() {
                 let wd = grp.weigh_sparse(j);
                 let yg = wd.left_mul(&stats[g].nacov);
                 meat += wd.tr_mul_sym(&yg) * fg[g];
@@ -812,7 +810,7 @@ impl Fitting for WlsFit<'_> {
         self.ensure(x);
         let p = self.pieces.as_ref()?;
         Some(DiffPieces {
-            jac: p.jac.clone(),
+            jac: p.jac.iter().map(ew::SparseCols::to_dense).collect(),
             weight: self.groups.iter().map(|g| g.weight.clone()).collect(),
             gamma: stats.iter().map(|s| s.nacov.clone()).collect(),
             fg,
