@@ -306,37 +306,30 @@ fn invert_blocks(m: &DMatrix<f64>) -> Option<DMatrix<f64>> {
     Some(out)
 }
 
-/// K B K for a symmetric K that is block diagonal on `blocks` (the index
-/// sets of its diagonal blocks): block (a, b) of the product is
-/// K_aa B_ab K_bb, n sum_b |b|^2 multiplications per side instead of n^3
-/// (the Bradford model's K is 100 scalars and one 34 x 34). One block: the
-/// dense product.
+/// K B K for a symmetric B and a symmetric K that is block diagonal on
+/// `blocks` (the index sets of its diagonal blocks): block (a, b) of the
+/// product is K_aa B_ab K_bb, n sum_b |b|^2 multiplications per side
+/// instead of n^3 (the Bradford model's K is 100 scalars and one 34 x 34).
+/// T = B K column block by column block, then K B K = T'K the same way.
+/// One block: the dense product.
 fn sandwich_blocks(k: &DMatrix<f64>, blocks: &[Vec<usize>], b: &DMatrix<f64>) -> DMatrix<f64> {
     if blocks.len() < 2 {
         return k * b * k;
     }
-    let n = k.nrows();
-    // T = B K, column block by column block: T[:, j] = sum_{j' in b} B[:, j'] K_j'j
-    let mut t = DMatrix::zeros(n, n);
-    for blk in blocks {
-        for &j in blk {
-            let mut tc = t.column_mut(j);
-            for &jp in blk {
-                tc.axpy(k[(jp, j)], &b.column(jp), 1.0);
+    // M K: column j of the product is sum_{j' in j's block} M[:, j'] K_j'j
+    let times_k = |m: &DMatrix<f64>| {
+        let mut t = DMatrix::zeros(m.nrows(), m.ncols());
+        for blk in blocks {
+            for &j in blk {
+                let mut tc = t.column_mut(j);
+                for &jp in blk {
+                    tc.axpy(k[(jp, j)], &m.column(jp), 1.0);
+                }
             }
         }
-    }
-    // K T, row block by row block: out[i, :] = sum_{i' in a} K_ii' T[i', :]
-    let mut out = DMatrix::zeros(n, n);
-    for blk in blocks {
-        for c in 0..n {
-            let tc = t.column(c);
-            for &i in blk {
-                out[(i, c)] = blk.iter().map(|&ip| k[(i, ip)] * tc[ip]).sum();
-            }
-        }
-    }
-    out
+        t
+    };
+    times_k(&times_k(b).transpose())
 }
 
 /// The block-diagonal matrix of `blocks`.
