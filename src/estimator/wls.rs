@@ -64,7 +64,8 @@ impl Wls {
     fn mean_variance(&self) -> bool {
         matches!(self.0, Kind::Wlsmv | Kind::Ulsmv)
     }
-    fn groups(&self, prep: &Prepared) -> Result<Vec<WlsGroup>, String> {
+    /// Per group: its layout and its statistics.
+    fn layouts<'a>(&self, prep: &'a Prepared) -> Result<Vec<(Layout, &'a crate::ordinal::OrdinalStats)>, String> {
         let stats = prep
             .ordinal
             .as_ref()
@@ -85,8 +86,14 @@ impl Wls {
                     }
                     None => Layout::new(&prep.model, g, &s.ordered, self.1)?,
                 };
-                Ok(WlsGroup::new(lay, s.wls_obs.clone(), s.weight(self.weight())?, s.nobs))
+                Ok((lay, s))
             })
+            .collect()
+    }
+    fn groups(&self, prep: &Prepared) -> Result<Vec<WlsGroup>, String> {
+        self.layouts(prep)?
+            .into_iter()
+            .map(|(lay, s)| Ok(WlsGroup::new(lay, s.wls_obs.clone(), s.weight(self.weight())?, s.nobs)))
             .collect()
     }
 }
@@ -103,16 +110,20 @@ impl Estimator for Wls {
     }
     fn check(&self, prep: &Prepared) -> Result<(), String> {
         crate::ordinal::exo::check(prep)?;
-        let groups = self.groups(prep)?;
+        // the layouts and whether the weights exist (`bind` builds the groups)
+        let groups = self.layouts(prep)?;
         let labels = crate::data::groups::GroupLabels::new(None, &prep.group_names);
-        for (g, grp) in groups.iter().enumerate() {
+        for (_, s) in &groups {
+            s.weight(self.weight())?;
+        }
+        for (g, (lay, s)) in groups.iter().enumerate() {
             let p = prep.model.ram.p();
-            if grp.obs.len() != grp.lay.len(p) {
+            if s.wls_obs.len() != lay.len(p) {
                 return Err(format!(
                     "{}: the model has {} thresholds and correlations but the data give {} statistics; give each ordinal variable as many thresholds as it has categories less one",
                     labels.describe(g, groups.len()),
-                    grp.lay.len(p),
-                    grp.obs.len()
+                    lay.len(p),
+                    s.wls_obs.len()
                 ));
             }
         }
@@ -141,21 +152,25 @@ impl Estimator for Wls {
 
 /// Everything at the estimates that the vcov and the test share.
 struct Pieces {
-    /// per group: Jacobian, residuals
-    jac: Vec<DMatrix<f64>>,
+    /// per group: Jacobian (its nonzeros), residuals
+    jac: Vec<ew::SparseCols>,
     resid: Vec<DVector<f64>>,
-    /// E^-1 (E = sum_g f_g Delta'W Delta), when invertible
+    /// E^-1 (E = sum_g f_g Delta'W Delta), when invertible, with the index
+    /// sets of its diagonal blocks (one block when it is not block diagonal)
     e_inv: Option<DMatrix<f64>>,
+    blocks: Vec<Vec<usize>>,
     /// the robust pieces, once asked for
     robust: Option<Robust>,
 }
 
 /// The products of the robust vcov and the scaled-shifted test, once:
-/// per group Y_g = Gamma_g W_g Delta_g, and the "meat"
-/// M = sum_g f_g Delta_g'W_g Gamma_g W_g Delta_g = sum_g f_g (W_g Delta_g)'Y_g.
+/// per group Y_g = Gamma_g W_g Delta_g, the "meat"
+/// M = sum_g f_g Delta_g'W_g Gamma_g W_g Delta_g = sum_g f_g (W_g Delta_g)'Y_g,
+/// and E^-1 M E^-1 (the robust vcov times N - G).
 struct Robust {
     y: Vec<DMatrix<f64>>,
     meat: DMatrix<f64>,
+    kmk: Option<DMatrix<f64>>,
 }
 
 struct WlsFit<'a> {
@@ -189,13 +204,13 @@ impl WlsFit<'_> {
             let mut e = DMatrix::zeros(x.len(), x.len());
             let mut ok = true;
             for (g, grp) in self.groups.iter().enumerate() {
-                match (ew::jacobian(model, &grp.lay, x), ew::implied(model, &grp.lay, x)) {
-                    (Some(j), Some(s)) => {
-                        e += grp.gram(&j, &ew::SparseCols::new(&j)) * fg[g];
+                match ew::implied_and_jacobian(model, &grp.lay, x) {
+                    Some((s, j)) => {
+                        e += grp.gram(&j) * fg[g];
                         resid.push(&grp.obs - s);
                         jac.push(j);
                     }
-                    _ => ok = false,
+                    None => ok = false,
                 }
             }
             // under constraints, the constrained inverse K (K'EK)^-1 K'
@@ -204,10 +219,12 @@ impl WlsFit<'_> {
             } else {
                 None
             };
+            let blocks = e_inv.as_ref().map_or_else(Vec::new, crate::estimate::diagonal_blocks);
             self.pieces = Some(Pieces {
                 jac,
                 resid,
                 e_inv,
+                blocks,
                 robust: None,
             });
         }
@@ -230,12 +247,13 @@ impl WlsFit<'_> {
             let mut meat = DMatrix::zeros(x.len(), x.len());
             let mut y = Vec::new();
             for (g, (grp, j)) in groups.iter().zip(&p.jac).enumerate() {
-                let wd = ew::SparseCols::new(&grp.weigh(j));
+                let wd = grp.weigh_sparse(j);
                 let yg = wd.left_mul(&stats[g].nacov);
                 meat += wd.tr_mul_sym(&yg) * fg[g];
                 y.push(yg);
             }
-            p.robust = Some(Robust { y, meat });
+            let kmk = p.e_inv.as_ref().map(|k| sandwich_blocks(k, &p.blocks, &meat));
+            p.robust = Some(Robust { y, meat, kmk });
         }
     }
 
@@ -286,6 +304,32 @@ fn invert_blocks(m: &DMatrix<f64>) -> Option<DMatrix<f64>> {
         }
     }
     Some(out)
+}
+
+/// K B K for a symmetric B and a symmetric K that is block diagonal on
+/// `blocks` (the index sets of its diagonal blocks): block (a, b) of the
+/// product is K_aa B_ab K_bb, n sum_b |b|^2 multiplications per side
+/// instead of n^3 (the Bradford model's K is 100 scalars and one 34 x 34).
+/// T = B K column block by column block, then K B K = T'K the same way.
+/// One block: the dense product.
+fn sandwich_blocks(k: &DMatrix<f64>, blocks: &[Vec<usize>], b: &DMatrix<f64>) -> DMatrix<f64> {
+    if blocks.len() < 2 {
+        return k * b * k;
+    }
+    // M K: column j of the product is sum_{j' in j's block} M[:, j'] K_j'j
+    let times_k = |m: &DMatrix<f64>| {
+        let mut t = DMatrix::zeros(m.nrows(), m.ncols());
+        for blk in blocks {
+            for &j in blk {
+                let mut tc = t.column_mut(j);
+                for &jp in blk {
+                    tc.axpy(k[(jp, j)], &m.column(jp), 1.0);
+                }
+            }
+        }
+        t
+    };
+    times_k(&times_k(b).transpose())
 }
 
 /// The block-diagonal matrix of `blocks`.
@@ -442,11 +486,10 @@ impl Fitting for WlsFit<'_> {
         if !mv {
             return Ok(Some(e_inv / n));
         }
-        let e_inv = e_inv.clone();
-        let Some(r) = self.robust(x) else {
+        let Some(kmk) = self.robust(x).and_then(|r| r.kmk.as_ref()) else {
             return Err(NotIdentified { rows: vec![] });
         };
-        Ok(Some(&e_inv * &r.meat * &e_inv / n))
+        Ok(Some(kmk / n))
     }
 
     fn baseline(&mut self) -> &Baseline {
@@ -483,29 +526,65 @@ impl Fitting for WlsFit<'_> {
         let stats = self.prep.ordinal.as_deref().unwrap_or_default();
         let fg = self.fg();
         self.ensure(x);
-        let e_inv = self.pieces.as_ref()?.e_inv.clone();
         // stacked over groups: W = bdiag(f_g W_g), Gamma = bdiag(Gamma_g / f_g),
         // A = W Delta, K = E^-1, U Gamma = W Gamma - A K A'Gamma; with
         // A'Gamma A = M (the vcov's meat) and Gamma A = (Y_g) stacked,
         //   tr(U Gamma) = sum_g tr(W_g Gamma_g) - tr(K M),
         //   tr((U Gamma)^2) = sum_g tr((W_g Gamma_g)^2) - 2 tr(K sum_g f_g Y_g'W_g Y_g) + tr(K M K M),
-        // without any n x n product
+        // without any n x n product. K is block diagonal (its `blocks`), so
+        // tr(K X) needs X's diagonal blocks only (Y_g'W_g Y_g is never
+        // formed in full), and tr(K M K M) is the entrywise product of K M K
+        // (the robust vcov's) and M, both symmetric.
         self.ensure_robust(x);
-        let robust = self.pieces.as_ref().and_then(|p| p.robust.as_ref());
-        let model = match (e_inv, robust) {
-            (Some(k), Some(r)) => Some({
+        let pieces = self.pieces.as_ref()?;
+        let model = match (&pieces.e_inv, &pieces.robust) {
+            (Some(k), Some(Robust { y, meat, kmk: Some(kmk) })) => Some({
                 let groups = &self.groups;
                 let (mut t1, mut t2) = (0.0, 0.0);
-                let mut ywy = DMatrix::zeros(x.len(), x.len());
-                for (g, (grp, st)) in groups.iter().zip(stats).enumerate() {
+                for (grp, st) in groups.iter().zip(stats) {
                     let (a, b) = weighted_traces(grp.wdiag.as_ref(), &grp.weight, &st.nacov);
                     t1 += a;
                     t2 += b;
-                    ywy += r.y[g].transpose() * grp.weigh(&r.y[g]) * fg[g];
                 }
-                let km = &k * &r.meat;
-                t1 -= km.trace();
-                t2 += -2.0 * trace_prod(&k, &ywy) + trace_prod(&km, &km);
+                // W_g Y_g with a full weight (WLS); a diagonal one scales in place
+                let wy: Vec<Option<DMatrix<f64>>> = groups
+                    .iter()
+                    .zip(y)
+                    .map(|(grp, yg)| grp.wdiag.is_none().then(|| grp.weigh(yg)))
+                    .collect();
+                // sum_g f_g y_gi' W_g y_gj
+                let ywy = |i: usize, j: usize| -> f64 {
+                    let mut v = 0.0;
+                    for (g, grp) in groups.iter().enumerate() {
+                        let n = y[g].nrows();
+                        let yi = &y[g].as_slice()[i * n..(i + 1) * n];
+                        let vg: f64 = match (&grp.wdiag, &wy[g]) {
+                            (Some(w), _) => {
+                                let yj = &y[g].as_slice()[j * n..(j + 1) * n];
+                                yi.iter().zip(yj).zip(w.as_slice()).map(|((a, b), w)| a * w * b).sum()
+                            }
+                            (None, Some(wyg)) => yi.iter().zip(&wyg.as_slice()[j * n..(j + 1) * n]).map(|(a, b)| a * b).sum(),
+                            (None, None) => 0.0,
+                        };
+                        v += vg * fg[g];
+                    }
+                    v
+                };
+                let (mut tkm, mut tky) = (0.0, 0.0);
+                for blk in &pieces.blocks {
+                    for (a, &i) in blk.iter().enumerate() {
+                        for &j in &blk[..a] {
+                            tkm += k[(i, j)] * meat[(j, i)] + k[(j, i)] * meat[(i, j)];
+                            // y_i'W y_j = y_j'W y_i: once for both entries
+                            tky += (k[(i, j)] + k[(j, i)]) * ywy(j, i);
+                        }
+                        tkm += k[(i, i)] * meat[(i, i)];
+                        tky += k[(i, i)] * ywy(i, i);
+                    }
+                }
+                let tkmkm: f64 = kmk.iter().zip(meat.iter()).map(|(a, b)| a * b).sum();
+                t1 -= tkm;
+                t2 += -2.0 * tky + tkmkm;
                 scaled_shifted(t1, t2, df)
             }),
             _ => None,
@@ -724,7 +803,7 @@ impl Fitting for WlsFit<'_> {
         self.ensure(x);
         let p = self.pieces.as_ref()?;
         Some(DiffPieces {
-            jac: p.jac.clone(),
+            jac: p.jac.iter().map(ew::SparseCols::to_dense).collect(),
             weight: self.groups.iter().map(|g| g.weight.clone()).collect(),
             gamma: stats.iter().map(|s| s.nacov.matrix().clone()).collect(),
             fg,

@@ -28,7 +28,7 @@
 use super::distributions::{pchisq, qchisq};
 use super::indices::{cfi, ifi, nfi, pnfi, rfi, rmsea, rmsea_ci, rmsea_pvalue, rni, tli};
 use super::Measures;
-use crate::estimate::wls::WlsGroup;
+use crate::estimate::wls::{SparseCols, WlsGroup};
 use crate::estimator::Scaling;
 use crate::model::Model;
 use crate::ordinal::OrdinalStats;
@@ -67,7 +67,7 @@ pub fn catml(
     groups: &[WlsGroup],
     stats: &[OrdinalStats],
     x: &[f64],
-    jac: &[DMatrix<f64>],
+    jac: &[SparseCols],
     e_inv: &DMatrix<f64>,
 ) -> Option<Catml> {
     use crate::estimate::wls::Value;
@@ -105,7 +105,7 @@ pub fn catml(
             groups
                 .iter()
                 .zip(jac)
-                .any(|(g, j)| j.column(k).rows(g.lay.th.len(), ps).iter().any(|v| *v != 0.0))
+                .any(|(g, j)| j.cols[k].iter().any(|(r, _)| (g.lay.th.len()..g.lay.th.len() + ps).contains(r)))
         })
         .collect();
     let ns = sel.len();
@@ -127,15 +127,43 @@ pub fn catml(
         let n = grp.n as f64;
         xx3 += n * (logdet(&sc) - logdet(&rc) + (r * &si).trace() - p as f64);
         xx3_null += -n * logdet(&rc);
-        let v = DMatrix::from_fn(ps, ps, |a, b| {
-            let ((i, j), (k, l)) = (idx[a], idx[b]);
-            (si[(i, k)] * si[(j, l)] + si[(i, l)] * si[(j, k)]) * fg
-        });
-        let gam = st.nacov.view((nth, nth), (ps, ps)).into_owned() / fg;
-        kbs += gam.trace();
-        // tr(V Gamma) of two symmetric matrices: the sum of their entrywise product
-        tvg += v.as_slice().iter().zip(gam.as_slice()).map(|(a, b)| a * b).sum::<f64>();
-        let d = DMatrix::from_fn(ps, ns, |r, a| j[(nth + r, sel[a])]);
+        // V = f_g V0, V0_ab = S_ik S_jl + S_il S_jk for a = (i, j), b = (k, l)
+        // (S = si), is never formed (ps^2 entries): tr(V Gamma) is the sum of
+        // the entrywise products of two symmetric matrices, V0 computed on
+        // the fly against Gamma's columns (Gamma = NACOV / f_g, the f_g
+        // cancel), and column a of V0 D is the below-diagonal part of
+        // S D_a S, D_a the symmetric matrix of column a of D
+        let nn = st.nacov.nrows();
+        let (sis, nac) = (si.as_slice(), st.nacov.as_slice());
+        for (b, &(k, l)) in idx.iter().enumerate() {
+            let (sk, sl) = (&sis[k * p..(k + 1) * p], &sis[l * p..(l + 1) * p]);
+            let gcol = &nac[(nth + b) * nn + nth..(nth + b) * nn + nth + ps];
+            tvg += idx
+                .iter()
+                .zip(gcol)
+                .map(|(&(i, j), g)| (sk[i] * sl[j] + sl[i] * sk[j]) * g)
+                .sum::<f64>();
+        }
+        let gam = st.nacov.view((nth, nth), (ps, ps));
+        kbs += gam.trace() / fg;
+        let mut d = DMatrix::zeros(ps, ns);
+        for (a, &k) in sel.iter().enumerate() {
+            for &(r, v) in j.cols[k].iter().filter(|(r, _)| (nth..nth + ps).contains(r)) {
+                d[(r - nth, a)] = v;
+            }
+        }
+        let mut vd = DMatrix::zeros(ps, ns);
+        let mut dm = DMatrix::zeros(p, p);
+        for a in 0..ns {
+            for (e, &(i, jj)) in idx.iter().enumerate() {
+                dm[(i, jj)] = d[(e, a)];
+                dm[(jj, i)] = d[(e, a)];
+            }
+            let sds = &si * &dm * &si;
+            for (e, &(i, jj)) in idx.iter().enumerate() {
+                vd[(e, a)] = sds[(i, jj)] * fg;
+            }
+        }
         let w = grp.weight.view((nth, nth), (ps, ps));
         let wd = match grp.wdiag.as_ref() {
             Some(wv) => {
@@ -147,8 +175,7 @@ pub fn catml(
             }
             None => w * &d * fg,
         };
-        let vd = &v * &d;
-        let gwd = &gam * &wd;
+        let gwd = gam * &wd / fg;
         cm += gwd.transpose() * &vd;
         am += d.transpose() * vd;
         bm += wd.transpose() * gwd;
@@ -353,9 +380,7 @@ pub fn measures(inp: Inputs) -> Measures {
         crmr += wg * ((ss_cor + ss_th) / (pcor + nth_ord)).sqrt();
         // no correlations (one item): lavaan's summary of nothing is 0
         crmr_nm += wg * if pcor > 0.0 { (ss_cor / pcor).sqrt() } else { 0.0 };
-        let num = (r.transpose() * &grp.weight * &r)[(0, 0)];
-        let den = (grp.obs.transpose() * &grp.weight * &grp.obs)[(0, 0)];
-        gfi += wg * (1.0 - num / den);
+        gfi += wg * (1.0 - grp.quad(&r) / grp.quad(&grp.obs));
     }
     let nel: f64 = inp.groups.iter().map(|g| g.obs.len() as f64).sum();
     let nel1 = inp.groups.first().map_or(0.0, |g| g.obs.len() as f64);

@@ -212,12 +212,13 @@ pub fn jacobian(model: &Model, groups: &[WlsGroup], x: &[f64], base: &[f64]) -> 
 }
 
 /// `std_all_se` per row from the std.all values, their Jacobian and the
-/// vcov: sqrt(J V J') row by row; `None` where the value or a derivative
-/// is not finite or the variance is negative beyond rounding; zero below
-/// sqrt(machine epsilon), as lavaan.
+/// vcov: sqrt(J V J') row by row over the row's nonzeros (a threshold's
+/// std.all moves with one parameter, a loading's with the variances it is
+/// scaled by); `None` where the value or a derivative is not finite or the
+/// variance is negative beyond rounding; zero below sqrt(machine epsilon),
+/// as lavaan.
 pub fn se_from_jacobian(base: &[f64], jac: &DMatrix<f64>, vcov: &DMatrix<f64>) -> Vec<Option<f64>> {
-    let finite = jac.map(|v| if v.is_finite() { v } else { 0.0 });
-    let jv = &finite * vcov;
+    let mut nz: Vec<(usize, f64)> = Vec::with_capacity(jac.ncols());
     (0..jac.nrows())
         .map(|r| {
             if !base.get(r).is_some_and(|v| v.is_finite()) {
@@ -227,7 +228,12 @@ pub fn se_from_jacobian(base: &[f64], jac: &DMatrix<f64>, vcov: &DMatrix<f64>) -
             if j.iter().any(|v| !v.is_finite()) {
                 return None;
             }
-            let var = jv.row(r).dot(&j);
+            nz.clear();
+            nz.extend(j.iter().enumerate().filter(|(_, v)| **v != 0.0).map(|(k, v)| (k, *v)));
+            let var: f64 = nz
+                .iter()
+                .map(|&(b, jb)| nz.iter().map(|&(a, ja)| ja * vcov[(a, b)]).sum::<f64>() * jb)
+                .sum();
             if var.is_nan() || var < -1e-12 {
                 return None;
             }
