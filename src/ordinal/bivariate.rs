@@ -277,45 +277,32 @@ pub struct OrdOrdScores {
 }
 
 impl OrdOrdScores {
-    /// Per case (of y1 and y2 as given): the score of rho, 0 for a
-    /// missing value or a (nearly) impossible cell (lavaan's NA).
-    pub fn rho_into(&self, y1: &OrdVar, y2: &OrdVar, out: &mut [f64]) {
-        for (o, (&a, &b)) in out.iter_mut().zip(y1.y.iter().zip(&y2.y)) {
-            *o = if a == MISSING || b == MISSING {
-                0.0
-            } else {
-                let v = self.cells[a * self.n2 + b].2;
-                if v.is_nan() {
-                    0.0
-                } else {
-                    v
-                }
-            };
-        }
-    }
-
-    /// The sums over the cases of the rho score times each threshold
-    /// score, for the thresholds of y1 and of y2 (lavaan's NA products
-    /// skipped). The products are made per cell; the sums run over the
-    /// cases in data order, as a casewise cross-product would (adding a
-    /// cell's products in one step, count times product, would round
-    /// differently).
-    pub fn cross_products(&self, y1: &OrdVar, y2: &OrdVar) -> (Vec<f64>, Vec<f64>) {
-        // per cell: rho score x (y1's two threshold scores, y2's two), a
-        // skipped (NaN) product as 0: adding 0 leaves a sum as it is
-        let prod: Vec<[f64; 4]> = self
+    /// Per case (of y1 and y2 as given), written into `rho`: the score of
+    /// rho, 0 for a missing value or a (nearly) impossible cell (lavaan's
+    /// NA). Returned: the sums over the cases of the rho score times each
+    /// threshold score, for the thresholds of y1 and of y2 (lavaan's NA
+    /// products skipped). The products are made per cell; the sums run
+    /// over the cases in data order, as a casewise cross-product would
+    /// (adding a cell's products in one step, count times product, would
+    /// round differently).
+    pub fn casewise(&self, y1: &OrdVar, y2: &OrdVar, rho: &mut [f64]) -> (Vec<f64>, Vec<f64>) {
+        // per cell: the rho score (NaN as 0), and its products with y1's
+        // two threshold scores and y2's two, a skipped (NaN) product as 0:
+        // adding 0 leaves a sum as it is
+        let prod: Vec<[f64; 5]> = self
             .cells
             .iter()
             .map(|(t1, t2, r)| {
                 let f = |v: f64| if (r * v).is_nan() { 0.0 } else { r * v };
-                [f(t1[0].1), f(t1[1].1), f(t2[0].1), f(t2[1].1)]
+                [f(t1[0].1), f(t1[1].1), f(t2[0].1), f(t2[1].1), if r.is_nan() { 0.0 } else { *r }]
             })
             .collect();
         // threshold t in slot t + 1; slots 0 and nth + 1 take the scores
         // of the bounds at -inf and +inf, which are not statistics
         let (mut s1, mut s2) = (vec![0.0; y1.nth() + 2], vec![0.0; y2.nth() + 2]);
-        for (&a, &b) in y1.y.iter().zip(&y2.y) {
+        for (o, (&a, &b)) in rho.iter_mut().zip(y1.y.iter().zip(&y2.y)) {
             if a == MISSING || b == MISSING {
+                *o = 0.0;
                 continue;
             }
             let p = &prod[a * self.n2 + b];
@@ -323,6 +310,7 @@ impl OrdOrdScores {
             s1[a] += p[1];
             s2[b + 1] += p[2];
             s2[b] += p[3];
+            *o = p[4];
         }
         (s1[1..=y1.nth()].to_vec(), s2[1..=y2.nth()].to_vec())
     }

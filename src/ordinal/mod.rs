@@ -504,10 +504,9 @@ impl PairCtx<'_> {
                     empty_table = Some(format!("{} x {}", names[j], names[i]));
                 }
                 let s = bivariate::polychoric_scores(yi, yj, rho);
-                let (c1, c2) = s.cross_products(yi, yj);
+                let (c1, c2) = s.casewise(yi, yj, col);
                 a21[th_start[i]..th_start[i] + yi.nth()].copy_from_slice(&c1);
                 a21[th_start[j]..th_start[j] + yj.nth()].copy_from_slice(&c2);
-                s.rho_into(yi, yj, col);
                 rho
             }
         };
