@@ -6,7 +6,7 @@
 //! one (`lav_bvmix`), Pearson for two continuous ones (`lav_bvreg`; with
 //! complete data its ML estimate is the sample correlation).
 
-use super::normal::{dbinorm, dnorm, pnorm, Bvn};
+use super::normal::{dbinorm, dnorm, pnorm, Bvn, Margin};
 use super::univariate::{NumVar, OrdVar, MISSING};
 
 /// lavaan's smallest cell probability (`sqrt(.Machine$double.eps)`).
@@ -17,7 +17,7 @@ const MIN_PROB: f64 = 1.490_116_119_384_765_6e-8;
 /// `start` in the direction the score points until the score changes sign
 /// (or a bound is reached), then close in on the root by regula falsi with
 /// bisection steps.
-pub(super) fn solve_score(score: impl Fn(f64) -> f64, lo: f64, hi: f64, start: f64) -> f64 {
+pub(super) fn solve_score(mut score: impl FnMut(f64) -> f64, lo: f64, hi: f64, start: f64) -> f64 {
     let start = if start.is_finite() { start.clamp(lo, hi) } else { 0.0 };
     let f0 = score(start);
     if f0 == 0.0 {
@@ -135,8 +135,9 @@ pub fn polychoric(y1: &OrdVar, y2: &OrdVar) -> (f64, bool) {
         }
     }
     // score and its derivative (the Hessian of the log-likelihood)
-    let derivs = |rho: f64, hessian: bool| {
-        let t = CellTable::new(y1, y2, rho, hessian);
+    let mut t = CellTable::new(y1, y2);
+    let mut derivs = |rho: f64, hessian: bool| {
+        t.set(rho, hessian);
         let (mut g, mut h) = (0.0, 0.0);
         for (i, row) in freq.iter().enumerate() {
             for (j, &f) in row.iter().enumerate() {
@@ -160,7 +161,7 @@ pub fn polychoric(y1: &OrdVar, y2: &OrdVar) -> (f64, bool) {
 /// Newton's method on the score from `start` (what lavaan's `nlminb` with
 /// the analytic Hessian does), when it converges inside (lo, hi) to a
 /// maximum; `None` sends the caller to the bracketing solver.
-fn newton(derivs: impl Fn(f64) -> (f64, f64), lo: f64, hi: f64, start: f64) -> Option<f64> {
+fn newton(mut derivs: impl FnMut(f64) -> (f64, f64), lo: f64, hi: f64, start: f64) -> Option<f64> {
     let mut x = start.clamp(lo, hi);
     for _ in 0..50 {
         let (g, h) = derivs(x);
@@ -185,9 +186,12 @@ fn newton(derivs: impl Fn(f64) -> (f64, f64), lo: f64, hi: f64, start: f64) -> O
 /// The bivariate normal distribution and density at every corner of a
 /// polychoric table (thresholds padded with -inf and +inf), so that each
 /// cell's probability (lavaan's `PI`, floored at `MIN_PROB`) and its
-/// derivative with respect to rho are four-term differences.
+/// derivative with respect to rho are four-term differences. Made once per
+/// pair and `set` to each rho the solver tries: the thresholds' `pnorm`
+/// (all a corner on the table's border needs) and the buffers are reused.
 struct CellTable {
-    n2: usize,
+    t1: Vec<Margin>,
+    t2: Vec<Margin>,
     /// (n1 + 1) x (n2 + 1) corner values, row-major
     cdf: Vec<f64>,
     pdf: Vec<f64>,
@@ -196,29 +200,42 @@ struct CellTable {
 }
 
 impl CellTable {
-    fn new(y1: &OrdVar, y2: &OrdVar, rho: f64, hessian: bool) -> CellTable {
-        let t1: Vec<f64> = std::iter::once(f64::NEG_INFINITY)
-            .chain(y1.th.iter().copied())
-            .chain([f64::INFINITY])
-            .collect();
-        let t2: Vec<f64> = std::iter::once(f64::NEG_INFINITY)
-            .chain(y2.th.iter().copied())
-            .chain([f64::INFINITY])
-            .collect();
-        let (n1, n2) = (t1.len() - 1, t2.len() - 1);
-        let mut cdf = Vec::with_capacity((n1 + 1) * (n2 + 1));
-        let mut pdf = Vec::with_capacity((n1 + 1) * (n2 + 1));
-        let mut dpdf = Vec::with_capacity(if hessian { (n1 + 1) * (n2 + 1) } else { 0 });
+    fn new(y1: &OrdVar, y2: &OrdVar) -> CellTable {
+        let margins = |y: &OrdVar| -> Vec<Margin> {
+            std::iter::once(f64::NEG_INFINITY)
+                .chain(y.th.iter().copied())
+                .chain([f64::INFINITY])
+                .map(Margin::new)
+                .collect()
+        };
+        let (t1, t2) = (margins(y1), margins(y2));
+        let corners = t1.len() * t2.len();
+        CellTable {
+            t1,
+            t2,
+            cdf: Vec::with_capacity(corners),
+            pdf: Vec::with_capacity(corners),
+            dpdf: Vec::with_capacity(corners),
+        }
+    }
+
+    /// The corner values at `rho` (with the density's derivative when
+    /// `hessian`).
+    fn set(&mut self, rho: f64, hessian: bool) {
+        self.cdf.clear();
+        self.pdf.clear();
+        self.dpdf.clear();
         let s = 1.0 - rho * rho;
         let bvn = Bvn::new(rho);
-        for &a in &t1 {
-            for &b in &t2 {
-                cdf.push(bvn.cdf(a, b));
+        for &ma in &self.t1 {
+            for &mb in &self.t2 {
+                self.cdf.push(bvn.cdf_at(ma, mb));
+                let (a, b) = (ma.x, mb.x);
                 let d = dbinorm(a, b, rho);
-                pdf.push(d);
+                self.pdf.push(d);
                 if hessian {
                     // d/drho log phi2 = (rho + ab) / s - rho Q / s^2
-                    dpdf.push(if d == 0.0 {
+                    self.dpdf.push(if d == 0.0 {
                         0.0
                     } else {
                         let q = a * a - 2.0 * rho * a * b + b * b;
@@ -227,11 +244,10 @@ impl CellTable {
                 }
             }
         }
-        CellTable { n2, cdf, pdf, dpdf }
     }
 
     fn diff(&self, v: &[f64], i: usize, j: usize) -> f64 {
-        let w = self.n2 + 1;
+        let w = self.t2.len();
         v[(i + 1) * w + j + 1] - v[i * w + j + 1] - v[(i + 1) * w + j] + v[i * w + j]
     }
 
@@ -248,19 +264,63 @@ impl CellTable {
     }
 }
 
-/// Per-case scores of a polychoric pair at `rho`.
+/// One cell's scores: the two (threshold index, score) pairs of y1, of y2,
+/// and the score of rho; NaN for a (nearly) impossible cell.
+pub type CellScores = ([(usize, f64); 2], [(usize, f64); 2], f64);
+
+/// The scores of a polychoric pair at `rho`, per cell of its table: they
+/// are the same for every case in a cell.
 pub struct OrdOrdScores {
-    /// per case: the two (threshold index, score) pairs of y1, and of y2
-    pub th1: Vec<[(usize, f64); 2]>,
-    pub th2: Vec<[(usize, f64); 2]>,
-    pub rho: Vec<f64>,
+    n2: usize,
+    /// per cell, row-major
+    pub cells: Vec<CellScores>,
 }
 
-/// The scores are the same for every case in a cell: computed per cell,
-/// then looked up.
+impl OrdOrdScores {
+    /// Per case (of y1 and y2 as given), written into `rho`: the score of
+    /// rho, 0 for a missing value or a (nearly) impossible cell (lavaan's
+    /// NA). Returned: the sums over the cases of the rho score times each
+    /// threshold score, for the thresholds of y1 and of y2 (lavaan's NA
+    /// products skipped). The products are made per cell; the sums run
+    /// over the cases in data order, as a casewise cross-product would
+    /// (adding a cell's products in one step, count times product, would
+    /// round differently).
+    pub fn casewise(&self, y1: &OrdVar, y2: &OrdVar, rho: &mut [f64]) -> (Vec<f64>, Vec<f64>) {
+        // per cell: the rho score (NaN as 0), and its products with y1's
+        // two threshold scores and y2's two, a skipped (NaN) product as 0:
+        // adding 0 leaves a sum as it is
+        let prod: Vec<[f64; 5]> = self
+            .cells
+            .iter()
+            .map(|(t1, t2, r)| {
+                let f = |v: f64| if (r * v).is_nan() { 0.0 } else { r * v };
+                [f(t1[0].1), f(t1[1].1), f(t2[0].1), f(t2[1].1), if r.is_nan() { 0.0 } else { *r }]
+            })
+            .collect();
+        // threshold t in slot t + 1; slots 0 and nth + 1 take the scores
+        // of the bounds at -inf and +inf, which are not statistics
+        let (mut s1, mut s2) = (vec![0.0; y1.nth() + 2], vec![0.0; y2.nth() + 2]);
+        for (o, (&a, &b)) in rho.iter_mut().zip(y1.y.iter().zip(&y2.y)) {
+            if a == MISSING || b == MISSING {
+                *o = 0.0;
+                continue;
+            }
+            let p = &prod[a * self.n2 + b];
+            s1[a + 1] += p[0];
+            s1[a] += p[1];
+            s2[b + 1] += p[2];
+            s2[b] += p[3];
+            *o = p[4];
+        }
+        (s1[1..=y1.nth()].to_vec(), s2[1..=y2.nth()].to_vec())
+    }
+}
+
+/// The scores of a polychoric pair at `rho`, cell by cell.
 pub fn polychoric_scores(y1: &OrdVar, y2: &OrdVar, rho: f64) -> OrdOrdScores {
     let (n1, n2) = (y1.nth() + 1, y2.nth() + 1);
-    let t = CellTable::new(y1, y2, rho, false);
+    let mut t = CellTable::new(y1, y2);
+    t.set(rho, false);
     let r = (1.0 - rho * rho).sqrt();
     let z = |x: f64, up: f64, lo: f64| {
         if r == 0.0 {
@@ -269,8 +329,7 @@ pub fn polychoric_scores(y1: &OrdVar, y2: &OrdVar, rho: f64) -> OrdOrdScores {
             dnorm(x) * (pnorm((up - rho * x) / r) - pnorm((lo - rho * x) / r))
         }
     };
-    type CellScores = ([(usize, f64); 2], [(usize, f64); 2], f64);
-    let mut cells: Vec<CellScores> = Vec::with_capacity(n1 * n2);
+    let mut cells = Vec::with_capacity(n1 * n2);
     for a in 0..n1 {
         for b in 0..n2 {
             // lavaan sets the scores of cases in (nearly) impossible cells to
@@ -285,25 +344,7 @@ pub fn polychoric_scores(y1: &OrdVar, y2: &OrdVar, rho: f64) -> OrdOrdScores {
             ));
         }
     }
-    let n = y1.y.len();
-    let mut out = OrdOrdScores {
-        th1: Vec::with_capacity(n),
-        th2: Vec::with_capacity(n),
-        rho: Vec::with_capacity(n),
-    };
-    for (&a, &b) in y1.y.iter().zip(&y2.y) {
-        if a == MISSING || b == MISSING {
-            out.th1.push([(MISSING, 0.0); 2]);
-            out.th2.push([(MISSING, 0.0); 2]);
-            out.rho.push(0.0);
-            continue;
-        }
-        let c = &cells[a * n2 + b];
-        out.th1.push(c.0);
-        out.th2.push(c.1);
-        out.rho.push(c.2);
-    }
-    out
+    OrdOrdScores { n2, cells }
 }
 
 /// The polyserial correlation of continuous `x` and ordinal `y`.
@@ -350,13 +391,23 @@ fn polyserial_start(x: &NumVar, y: &OrdVar) -> f64 {
 /// lavaan's starting value for the polychoric correlation: the Pearson
 /// correlation of the category codes (0 if undefined or at +-1).
 fn code_correlation(a: &[usize], b: &[usize]) -> f64 {
-    let (a, b): (Vec<f64>, Vec<f64>) = a
-        .iter()
-        .zip(b)
-        .filter(|(&x, &y)| x != MISSING && y != MISSING)
-        .map(|(&x, &y)| (x as f64, y as f64))
-        .unzip();
-    let r = pearson_raw(&a, &b);
+    // `pearson_raw` of the codes of the complete pairs, without collecting them
+    let pairs = || {
+        a.iter()
+            .zip(b)
+            .filter(|(&x, &y)| x != MISSING && y != MISSING)
+            .map(|(&x, &y)| (x as f64, y as f64))
+    };
+    let n = pairs().count() as f64;
+    let (sa, sb) = pairs().fold((0.0, 0.0), |(sa, sb), (x, y)| (sa + x, sb + y));
+    let (ma, mb) = (sa / n, sb / n);
+    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    for (x, y) in pairs() {
+        sab += (x - ma) * (y - mb);
+        saa += (x - ma) * (x - ma);
+        sbb += (y - mb) * (y - mb);
+    }
+    let r = sab / (saa * sbb).sqrt();
     if r.is_nan() || r.abs() >= 1.0 {
         0.0
     } else {
@@ -504,11 +555,12 @@ mod tests {
         let y1 = OrdVar::fit(vec![0, 1, 2, 2, 1, 0, 2, 1], 3);
         let y2 = OrdVar::fit(vec![1, 1, 0, 1, 0, 0, 1, 1], 2);
         let (rho, e) = (0.37, 1e-6);
-        let (t, tp, tm) = (
-            CellTable::new(&y1, &y2, rho, true),
-            CellTable::new(&y1, &y2, rho + e, true),
-            CellTable::new(&y1, &y2, rho - e, true),
-        );
+        let table = |rho: f64| {
+            let mut t = CellTable::new(&y1, &y2);
+            t.set(rho, true);
+            t
+        };
+        let (t, tp, tm) = (table(rho), table(rho + e), table(rho - e));
         for i in 0..3 {
             for j in 0..2 {
                 let dp = (tp.p(i, j) - tm.p(i, j)) / (2.0 * e);

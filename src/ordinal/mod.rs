@@ -263,16 +263,22 @@ fn assemble(uni: Vec<Uni>, names: &[String], ordered: Vec<bool>, levels: Vec<Vec
     // casewise scores, column by column
     let mut sc = DMatrix::<f64>::zeros(n, total);
     for (j, u) in uni.iter().enumerate() {
-        for i in 0..n {
-            match u {
-                Uni::Ord(o) => {
-                    for (k, s) in o.scores(i) {
+        match u {
+            Uni::Ord(o) => {
+                let cat = o.category_scores();
+                for (i, &c) in o.y.iter().enumerate() {
+                    if c == univariate::MISSING {
+                        continue;
+                    }
+                    for (k, s) in cat[c] {
                         if k < o.nth() {
                             sc[(i, th_start[j] + k)] = s;
                         }
                     }
                 }
-                Uni::Num(v) => {
+            }
+            Uni::Num(v) => {
+                for i in 0..n {
                     let (m, s2) = v.scores(i);
                     sc[(i, th_start[j])] = m;
                     sc[(i, var_pos[j])] = s2;
@@ -281,7 +287,8 @@ fn assemble(uni: Vec<Uni>, names: &[String], ordered: Vec<bool>, levels: Vec<Vec
         }
     }
     // stage 2, pair by pair in parallel: (j, i) with i > j, in lavaan's
-    // vech order (column by column below the diagonal)
+    // vech order (column by column below the diagonal); each pair writes
+    // its casewise scores into its column of `sc`
     let pairs: Vec<(usize, usize)> = (0..p).flat_map(|j| (j + 1..p).map(move |i| (j, i))).collect();
     let ctx = PairCtx {
         uni: &uni,
@@ -294,7 +301,8 @@ fn assemble(uni: Vec<Uni>, names: &[String], ordered: Vec<bool>, levels: Vec<Vec
     };
     let outs: Vec<PairOut> = {
         use rayon::prelude::*;
-        pairs.par_iter().map(|&(j, i)| ctx.pair(i, j)).collect()
+        let cols = sc.as_mut_slice()[a11 * n..].par_chunks_mut(n);
+        pairs.par_iter().zip(cols).map(|(&(j, i), col)| ctx.pair(i, j, col)).collect()
     };
     let mut cor = DMatrix::<f64>::identity(p, p);
     let mut a21 = DMatrix::<f64>::zeros(pstar, a11);
@@ -309,7 +317,6 @@ fn assemble(uni: Vec<Uni>, names: &[String], ordered: Vec<bool>, levels: Vec<Vec
             h21[(k, m)] = v;
         }
         h22[k] = out.h22;
-        sc.column_mut(a11 + k).copy_from_slice(&out.scores);
         warnings.extend(out.warnings);
         empty.extend(out.empty_table);
     }
@@ -329,8 +336,9 @@ fn assemble(uni: Vec<Uni>, names: &[String], ordered: Vec<bool>, levels: Vec<Vec
     // with F = SC B^-T H', the casewise influence of each case on the
     // statistics: B's structure (A11 block diagonal per variable, A22
     // diagonal, A21 with two variables per row) makes F cheap, leaving one
-    // product. lavaan's NA scores (impossible cells) count as 0.
-    sc.apply(|v| {
+    // product. lavaan's NA scores (impossible cells) count as 0 (the
+    // pairs' columns have them as 0 already).
+    sc.columns_mut(0, a11).apply(|v| {
         if v.is_nan() {
             *v = 0.0
         }
@@ -347,7 +355,7 @@ fn assemble(uni: Vec<Uni>, names: &[String], ordered: Vec<bool>, levels: Vec<Vec
         })
         .collect();
     let h2 = (nnum > 0).then_some((h22.as_slice(), &h21));
-    let nacov = casewise_nacov(&sc, &blocks, &a21, h2, &th_idx);
+    let nacov = casewise_nacov(sc, &blocks, &a21, h2, &th_idx);
     let cov = DMatrix::from_fn(p, p, |r, c| cor[(r, c)] * sd[r] * sd[c]);
     let mut obs: Vec<f64> = th.iter().zip(&th_idx).map(|(&t, &i)| if i == 0 { -t } else { t }).collect();
     obs.extend(uni.iter().filter_map(|u| if let Uni::Num(v) = u { Some(v.var) } else { None }));
@@ -370,26 +378,46 @@ fn assemble(uni: Vec<Uni>, names: &[String], ordered: Vec<bool>, levels: Vec<Vec
     }
 }
 
-/// F'F, in column blocks on the rayon pool when F is wide (the one
-/// product of cost N p^2 in the statistics).
-fn gram(f: &DMatrix<f64>) -> DMatrix<f64> {
-    let m = f.ncols();
-    // symmetric: only the column blocks on and below the diagonal, F_I'F_J
-    // for I >= J (blocks of 64 columns: 10 of 16 products at m = 256),
-    // the rest mirrored; in parallel over the block columns
+/// `scale` F'F, in column blocks on the rayon pool when F is wide (the one
+/// product of cost N p^2 in the statistics). Symmetric: only the column
+/// blocks of the lower triangle are computed, F_I'F_J for I >= J (blocks of
+/// 64 columns: 10 of 16 products at 256 columns), each straight into its
+/// place, with F' a transposed view of F (copied only for narrow blocks);
+/// then the lower triangle is scaled and mirrored.
+fn gram(f: &DMatrix<f64>, scale: f64) -> DMatrix<f64> {
+    let (n, m) = f.shape();
     let nb = m.div_ceil(64).max(1);
     let bounds: Vec<(usize, usize)> = (0..nb).map(|b| (b * m / nb, (b + 1) * m / nb)).collect();
-    // an explicit transpose lets nalgebra use its blocked (matrixmultiply) product
-    let ft = f.transpose();
-    use rayon::prelude::*;
-    let parts: Vec<DMatrix<f64>> = bounds.par_iter().map(|&(a, b)| ft.rows(a, m - a) * f.columns(a, b - a)).collect();
-    let mut w = DMatrix::zeros(m, m);
-    for (&(a, b), part) in bounds.iter().zip(parts) {
-        w.view_mut((a, a), (m - a, b - a)).copy_from(&part);
+    let ft = nalgebra::DMatrixView::from_slice_with_strides(f.as_slice(), m, n, n, 1);
+    let mut w = DMatrix::<f64>::zeros(m, m);
+    // the block columns of w, each a slice of its storage (column-major)
+    let mut slabs: Vec<(usize, usize, &mut [f64])> = Vec::with_capacity(nb);
+    let mut rest = w.as_mut_slice();
+    for &(a, b) in &bounds {
+        let (slab, tail) = rest.split_at_mut((b - a) * m);
+        slabs.push((a, b, slab));
+        rest = tail;
     }
+    use rayon::prelude::*;
+    slabs.into_par_iter().for_each(|(a, b, slab)| {
+        // rows a..m of columns a..b
+        let mut out = nalgebra::DMatrixViewMut::from_slice_with_strides_mut(&mut slab[a..], m - a, b - a, 1, m);
+        // nalgebra hands a product with a dimension of 5 or less to its
+        // own loops, which misread a view with a row stride (0.33's
+        // `axcpy` walks past its end); well above that, the product goes
+        // to matrixmultiply, which takes any strides
+        if n > 16 && b - a > 16 {
+            out.gemm(1.0, &ft.rows(a, m - a), &f.columns(a, b - a), 0.0);
+        } else {
+            out.gemm(1.0, &f.columns(a, m - a).transpose(), &f.columns(a, b - a), 0.0);
+        }
+    });
+    let d = w.as_mut_slice();
     for j in 0..m {
-        for i in 0..j {
-            w[(i, j)] = w[(j, i)];
+        for i in j..m {
+            let v = d[j * m + i] * scale;
+            d[j * m + i] = v;
+            d[i * m + j] = v;
         }
     }
     w
@@ -406,11 +434,10 @@ struct PairCtx<'a> {
     a11: usize,
 }
 
-/// One pair's correlation, the casewise scores of its log-likelihood, its
-/// row of A21 (cross-products with the stage-1 scores) and of H.
+/// One pair's correlation, its row of A21 (cross-products of the casewise
+/// scores of its log-likelihood with the stage-1 scores) and of H.
 struct PairOut {
     rho: f64,
-    scores: Vec<f64>,
     a21: Vec<f64>,
     h21: Vec<(usize, f64)>,
     h22: f64,
@@ -420,7 +447,9 @@ struct PairOut {
 }
 
 impl PairCtx<'_> {
-    fn pair(&self, i: usize, j: usize) -> PairOut {
+    /// Pair (i, j), its casewise scores written into `col` (NaN, lavaan's
+    /// NA for an impossible case, as 0).
+    fn pair(&self, i: usize, j: usize, col: &mut [f64]) -> PairOut {
         let (th_start, var_pos, sd, names) = (self.th_start, self.var_pos, self.sd, self.names);
         let mut a21 = vec![0.0; self.a11];
         let mut h21 = vec![];
@@ -437,7 +466,12 @@ impl PairCtx<'_> {
                 }
             }
         };
-        let (rho, scores) = match (&self.uni[i], &self.uni[j]) {
+        let copy = |col: &mut [f64], s: &[f64]| {
+            for (o, &v) in col.iter_mut().zip(s) {
+                *o = if v.is_nan() { 0.0 } else { v };
+            }
+        };
+        let rho = match (&self.uni[i], &self.uni[j]) {
             (Uni::Num(xi), Uni::Num(xj)) => {
                 let rho = bivariate::pearson(xi, xj);
                 let s = bivariate::pearson_scores(xi, xj, rho);
@@ -448,7 +482,8 @@ impl PairCtx<'_> {
                 h21.push((var_pos[i], sd[j] * rho / (2.0 * sd[i])));
                 h21.push((var_pos[j], sd[i] * rho / (2.0 * sd[j])));
                 h22 = sd[i] * sd[j];
-                (rho, s.rho)
+                copy(col, &s.rho);
+                rho
             }
             (Uni::Num(x), Uni::Ord(y)) | (Uni::Ord(y), Uni::Num(x)) => {
                 let (xn, yn) = if self.ordered[i] { (j, i) } else { (i, j) };
@@ -459,7 +494,8 @@ impl PairCtx<'_> {
                 a21[var_pos[xn]] = dot(&s.rho, &s.var);
                 h21.push((var_pos[xn], rho / (2.0 * sd[xn])));
                 h22 = sd[xn];
-                (rho, s.rho)
+                copy(col, &s.rho);
+                rho
             }
             (Uni::Ord(yi), Uni::Ord(yj)) => {
                 let (rho, empty) = bivariate::polychoric(yj, yi);
@@ -467,9 +503,10 @@ impl PairCtx<'_> {
                     empty_table = Some(format!("{} x {}", names[j], names[i]));
                 }
                 let s = bivariate::polychoric_scores(yi, yj, rho);
-                add_th(&mut a21, th_start[i], yi.nth(), &s.rho, &s.th1);
-                add_th(&mut a21, th_start[j], yj.nth(), &s.rho, &s.th2);
-                (rho, s.rho)
+                let (c1, c2) = s.casewise(yi, yj, col);
+                a21[th_start[i]..th_start[i] + yi.nth()].copy_from_slice(&c1);
+                a21[th_start[j]..th_start[j] + yj.nth()].copy_from_slice(&c2);
+                rho
             }
         };
         if rho.abs() > 0.99 {
@@ -477,7 +514,6 @@ impl PairCtx<'_> {
         }
         PairOut {
             rho,
-            scores,
             a21,
             h21,
             h22,
@@ -494,8 +530,9 @@ fn pseudo_inverse(m: &DMatrix<f64>) -> DMatrix<f64> {
         .unwrap_or_else(|_| DMatrix::zeros(m.nrows(), m.ncols()))
 }
 
-/// The NACOV N F'F (started in the background) from the casewise scores `sc` (stage-1 statistics in
-/// columns 0..a11, one correlation per column after them): F = SC B^-T H',
+/// The NACOV N F'F (started in the background, `nacov::Nacov`) from the
+/// casewise scores `sc` (stage-1 statistics in columns 0..a11, one
+/// correlation per column after them): F = SC B^-T H',
 /// the casewise influence of each case on the statistics, with B the
 /// block-triangular Hessian of the stacked stage-1 and stage-2
 /// log-likelihoods (A11 block diagonal over `blocks`, one block of columns
@@ -503,20 +540,21 @@ fn pseudo_inverse(m: &DMatrix<f64>) -> DMatrix<f64> {
 /// score) and H the correlations-to-covariances map (`h2`: its diagonal
 /// and stage-1 part, when continuous variables are involved). A statistic
 /// with `th_idx` 0 is a continuous variable's mean (or intercept) stored as
-/// a "threshold", so its column changes sign. Shared by the marginal
-/// statistics (`assemble`) and the ones given covariates (`exo`).
+/// a "threshold", so its column changes sign. F is computed in place of
+/// `sc` (a column of F needs only its own column of SC and the stage-1
+/// columns of F). Shared by the marginal statistics (`assemble`) and the
+/// ones given covariates (`exo`).
 pub(crate) fn casewise_nacov(
-    sc: &DMatrix<f64>,
+    mut inf: DMatrix<f64>,
     blocks: &[Vec<usize>],
     a21: &DMatrix<f64>,
     h2: Option<(&[f64], &DMatrix<f64>)>,
     th_idx: &[usize],
 ) -> nacov::Nacov {
-    let (n, total) = sc.shape();
-    let (pstar, a11) = a21.shape();
-    let mut inf = DMatrix::<f64>::zeros(n, total);
+    let n = inf.nrows();
+    let a11 = a21.ncols();
     for idx in blocks {
-        let sub = DMatrix::from_fn(n, idx.len(), |r, c| sc[(r, idx[c])]);
+        let sub = DMatrix::from_fn(n, idx.len(), |r, c| inf[(r, idx[c])]);
         let block = sub.transpose() * &sub;
         let a11_inv = block.clone().try_inverse().unwrap_or_else(|| pseudo_inverse(&block));
         let f = sub * a11_inv.transpose();
@@ -524,29 +562,42 @@ pub(crate) fn casewise_nacov(
             inf.column_mut(col).copy_from(&f.column(c));
         }
     }
-    for q in 0..pstar {
-        let d: f64 = sc.column(a11 + q).norm_squared();
-        let a22_inv = if d == 0.0 { 0.0 } else { 1.0 / d };
-        let mut col = sc.column(a11 + q).into_owned();
-        for m in 0..a11 {
-            let a = a21[(q, m)];
-            if a != 0.0 {
-                col.axpy(-a, &inf.column(m), 1.0);
-            }
-        }
-        inf.column_mut(a11 + q).copy_from(&(col * a22_inv));
-    }
-    if let Some((h22, h21)) = h2 {
-        for q in 0..pstar {
-            let mut col = inf.column(a11 + q) * h22[q];
+    // the correlations' columns, each from its own score column and the
+    // stage-1 columns of F (`first`), in parallel
+    let (first, rest) = inf.as_mut_slice().split_at_mut(a11 * n);
+    let first: &[f64] = first;
+    {
+        use rayon::prelude::*;
+        rest.par_chunks_mut(n).enumerate().for_each(|(q, col)| {
+            let d = nalgebra::DVectorView::from_slice(col, n).norm_squared();
+            let a22_inv = if d == 0.0 { 0.0 } else { 1.0 / d };
             for m in 0..a11 {
-                let h = h21[(q, m)];
-                if h != 0.0 {
-                    col.axpy(h, &inf.column(m), 1.0);
+                let a = a21[(q, m)];
+                if a != 0.0 {
+                    for (y, x) in col.iter_mut().zip(&first[m * n..(m + 1) * n]) {
+                        *y += -a * x;
+                    }
                 }
             }
-            inf.column_mut(a11 + q).copy_from(&col);
-        }
+            for y in col.iter_mut() {
+                *y *= a22_inv;
+            }
+            if let Some((h22, h21)) = h2 {
+                for y in col.iter_mut() {
+                    *y *= h22[q];
+                }
+                for m in 0..a11 {
+                    let h = h21[(q, m)];
+                    if h != 0.0 {
+                        for (y, x) in col.iter_mut().zip(&first[m * n..(m + 1) * n]) {
+                            *y += h * x;
+                        }
+                    }
+                }
+            }
+        });
+    }
+    if h2.is_some() {
         for (t, &ti) in th_idx.iter().enumerate() {
             if ti == 0 {
                 inf.column_mut(t).neg_mut();
@@ -562,9 +613,12 @@ mod tests {
 
     #[test]
     fn gram_in_blocks_is_the_cross_product() {
-        let f = DMatrix::from_fn(37, 211, |i, j| ((i * 31 + j * 17) % 23) as f64 - 11.0 + 0.1 * j as f64);
-        let (a, b) = (gram(&f), f.tr_mul(&f));
-        assert_eq!(a.shape(), (211, 211));
-        assert!((a - b).amax() < 1e-9);
+        // wide (blocks, F' as a view), and small (explicit transposes)
+        for (n, m) in [(37, 211), (3, 7), (40, 5), (17, 17), (4, 90)] {
+            let f = DMatrix::from_fn(n, m, |i, j| ((i * 31 + j * 17) % 23) as f64 - 11.0 + 0.1 * j as f64);
+            let (a, b) = (gram(&f, 3.0), f.tr_mul(&f) * 3.0);
+            assert_eq!(a.shape(), (m, m));
+            assert!((a - b).amax() < 1e-9, "{n} x {m}");
+        }
     }
 }

@@ -51,9 +51,7 @@ impl Nacov {
 
 /// N F'F.
 fn product(f: &DMatrix<f64>) -> DMatrix<f64> {
-    let mut m = super::gram(f);
-    m *= f.nrows() as f64;
-    m
+    super::gram(f, f.nrows() as f64)
 }
 
 impl Deref for Nacov {

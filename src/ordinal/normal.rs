@@ -206,20 +206,28 @@ impl Bvn {
 
     /// P(X < h, Y < k); h and k may be infinite.
     pub fn cdf(&self, h: f64, k: f64) -> f64 {
-        if h == f64::NEG_INFINITY || k == f64::NEG_INFINITY {
-            return 0.0;
-        }
-        if h == f64::INFINITY {
-            return pnorm(k);
-        }
-        if k == f64::INFINITY {
-            return pnorm(h);
-        }
-        self.upper(-h, -k).clamp(0.0, 1.0)
+        self.cdf_at(Margin::new(h), Margin::new(k))
     }
 
-    /// P(X > h, Y > k) for finite h and k (Genz's BVNU).
-    fn upper(&self, h: f64, k: f64) -> f64 {
+    /// P(X < h.x, Y < k.x) with the margins' distribution functions
+    /// given: a table of corners evaluates `pnorm` once per threshold
+    /// instead of once per corner and correlation.
+    pub fn cdf_at(&self, h: Margin, k: Margin) -> f64 {
+        if h.x == f64::NEG_INFINITY || k.x == f64::NEG_INFINITY {
+            return 0.0;
+        }
+        if h.x == f64::INFINITY {
+            return k.p;
+        }
+        if k.x == f64::INFINITY {
+            return h.p;
+        }
+        self.upper(-h.x, -k.x, h.p, k.p).clamp(0.0, 1.0)
+    }
+
+    /// P(X > h, Y > k) for finite h and k (Genz's BVNU), given
+    /// `ph` = pnorm(-h) and `pk` = pnorm(-k).
+    fn upper(&self, h: f64, k: f64, ph: f64, pk: f64) -> f64 {
         let r = self.r;
         let mut hk = h * k;
         let mut bvn = 0.0;
@@ -229,7 +237,7 @@ impl Bvn {
                 for &(w, sn, c) in nodes {
                     bvn += w * ((sn * hk - hs) / c).exp();
                 }
-                return bvn * asr / (2.0 * TWO_PI) + pnorm(-h) * pnorm(-k);
+                return bvn * asr / (2.0 * TWO_PI) + ph * pk;
             }
             Kind::High { .. } | Kind::One => {}
         }
@@ -258,7 +266,8 @@ impl Bvn {
             bvn = -bvn / TWO_PI;
         }
         if r > 0.0 {
-            bvn + pnorm(-h.max(k))
+            // pnorm(-max(h, k)); k is as given for r > 0
+            bvn + if h >= k { ph } else { pk }
         } else {
             bvn = -bvn;
             if k > h {
@@ -270,6 +279,20 @@ impl Bvn {
             }
             bvn
         }
+    }
+}
+
+/// A bound of the bivariate normal's support with the standard normal
+/// distribution function there, `p` = pnorm(x).
+#[derive(Debug, Clone, Copy)]
+pub struct Margin {
+    pub x: f64,
+    pub p: f64,
+}
+
+impl Margin {
+    pub fn new(x: f64) -> Margin {
+        Margin { x, p: pnorm(x) }
     }
 }
 

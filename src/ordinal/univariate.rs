@@ -72,17 +72,18 @@ impl OrdVar {
         }
     }
 
-    /// Case i's score for each threshold as (threshold index, value): at
-    /// most two are non-zero (the thresholds around its category); none
-    /// for a missing value.
-    pub fn scores(&self, i: usize) -> [(usize, f64); 2] {
-        let c = self.y[i];
-        if c == MISSING {
-            return [(MISSING, 0.0), (MISSING, 0.0)];
-        }
-        let (u, l) = (self.upper(c), self.lower(c));
-        let p = if l > 1.0 { pnorm(-l) - pnorm(-u) } else { pnorm(u) - pnorm(l) };
-        [(c, dnorm(u) / p), (c.wrapping_sub(1), -dnorm(l) / p)]
+    /// Per category: the scores of a case in it for the thresholds, as
+    /// (threshold index, value); at most two are non-zero (the thresholds
+    /// around the category), and they are the same for every case of the
+    /// category.
+    pub fn category_scores(&self) -> Vec<[(usize, f64); 2]> {
+        (0..=self.nth())
+            .map(|c| {
+                let (u, l) = (self.upper(c), self.lower(c));
+                let p = if l > 1.0 { pnorm(-l) - pnorm(-u) } else { pnorm(u) - pnorm(l) };
+                [(c, dnorm(u) / p), (c.wrapping_sub(1), -dnorm(l) / p)]
+            })
+            .collect()
     }
 }
 
