@@ -509,7 +509,9 @@ pub fn jacobian_numeric(model: &Model, lay: &Layout, x: &[f64]) -> Option<DMatri
 pub struct WlsGroup {
     pub lay: Layout,
     pub obs: DVector<f64>,
-    pub weight: DMatrix<f64>,
+    /// the weight W as a dense matrix (`weight()`): given, or built from
+    /// `wdiag` on first use (most products with a diagonal W never need it)
+    dense: std::sync::OnceLock<DMatrix<f64>>,
     pub n: usize,
     /// the weight's diagonal when it is diagonal (DWLS, ULS): products with
     /// W are then row scalings, O(n k) instead of O(n^2 k)
@@ -522,10 +524,31 @@ impl WlsGroup {
         WlsGroup {
             lay,
             obs,
-            weight,
+            dense: std::sync::OnceLock::from(weight),
             n,
             wdiag,
         }
+    }
+
+    /// A group whose weight is the diagonal matrix of `wdiag` (DWLS, ULS),
+    /// without the p x p matrix until something asks for it.
+    pub fn diagonal(lay: Layout, obs: DVector<f64>, wdiag: DVector<f64>, n: usize) -> WlsGroup {
+        WlsGroup {
+            lay,
+            obs,
+            dense: std::sync::OnceLock::new(),
+            n,
+            wdiag: Some(wdiag),
+        }
+    }
+
+    /// The weight W as a dense matrix.
+    pub fn weight(&self) -> &DMatrix<f64> {
+        // a group made by `new` has its matrix from the start
+        self.dense.get_or_init(|| match &self.wdiag {
+            Some(w) => DMatrix::from_diagonal(w),
+            None => DMatrix::zeros(0, 0),
+        })
     }
 
     /// W m.
@@ -541,7 +564,7 @@ impl WlsGroup {
                 }
                 out
             }
-            None => &self.weight * m,
+            None => self.weight() * m,
         }
     }
 
@@ -561,7 +584,7 @@ impl WlsGroup {
     pub fn weigh_vec(&self, v: &DVector<f64>) -> DVector<f64> {
         match &self.wdiag {
             Some(w) => v.component_mul(w),
-            None => &self.weight * v,
+            None => self.weight() * v,
         }
     }
 
@@ -605,7 +628,7 @@ impl WlsGroup {
     pub fn quad(&self, r: &DVector<f64>) -> f64 {
         match &self.wdiag {
             Some(w) => r.iter().zip(w.iter()).map(|(a, b)| a * a * b).sum(),
-            None => (r.transpose() * &self.weight * r)[(0, 0)],
+            None => (r.transpose() * self.weight() * r)[(0, 0)],
         }
     }
 }

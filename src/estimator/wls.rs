@@ -93,7 +93,13 @@ impl Wls {
     fn groups(&self, prep: &Prepared) -> Result<Vec<WlsGroup>, String> {
         self.layouts(prep)?
             .into_iter()
-            .map(|(lay, s)| Ok(WlsGroup::new(lay, s.wls_obs.clone(), s.weight(self.weight())?, s.nobs)))
+            .map(|(lay, s)| {
+                let obs = s.wls_obs.clone();
+                Ok(match s.weight_diagonal(self.weight())? {
+                    Some(d) => WlsGroup::diagonal(lay, obs, d, s.nobs),
+                    None => WlsGroup::new(lay, obs, s.weight(self.weight())?, s.nobs),
+                })
+            })
             .collect()
     }
 }
@@ -114,7 +120,7 @@ impl Estimator for Wls {
         let groups = self.layouts(prep)?;
         let labels = crate::data::groups::GroupLabels::new(None, &prep.group_names);
         for (_, s) in &groups {
-            s.weight(self.weight())?;
+            s.check_weight(self.weight())?;
         }
         for (g, (lay, s)) in groups.iter().enumerate() {
             let p = prep.model.ram.p();
@@ -505,8 +511,8 @@ impl Fitting for WlsFit<'_> {
                     x.extend(grp.obs.rows(0, nth).iter());
                     continue;
                 }
-                let w11 = grp.weight.view((0, 0), (nth, nth)).into_owned();
-                let w1 = grp.weight.rows(0, nth).into_owned();
+                let w11 = grp.weight().view((0, 0), (nth, nth)).into_owned();
+                let w1 = grp.weight().rows(0, nth).into_owned();
                 let t = invert(&w11).map(|i| i * w1 * &grp.obs);
                 x.extend(t.map_or_else(
                     || grp.obs.rows(0, nth).iter().copied().collect::<Vec<f64>>(),
@@ -542,7 +548,7 @@ impl Fitting for WlsFit<'_> {
                 let groups = &self.groups;
                 let (mut t1, mut t2) = (0.0, 0.0);
                 for (grp, st) in groups.iter().zip(stats) {
-                    let (a, b) = weighted_traces(grp.wdiag.as_ref(), &grp.weight, &st.nacov);
+                    let (a, b) = weighted_traces(grp.wdiag.as_ref(), grp.weight(), &st.nacov);
                     t1 += a;
                     t2 += b;
                 }
@@ -595,7 +601,7 @@ impl Fitting for WlsFit<'_> {
         // a diagonal W, U is W with the first block zeroed
         let mut base_tr = Some((0.0, 0.0));
         for (grp, st) in groups.iter().zip(stats) {
-            let (w, nth) = (&grp.weight, grp.lay.first());
+            let (w, nth) = (grp.weight(), grp.lay.first());
             let tr = if let Some(wd) = grp.wdiag.as_ref().filter(|wd| wd.rows(0, nth).iter().all(|&v| v > 0.0)) {
                 let mut u = wd.clone();
                 u.rows_mut(0, nth).fill(0.0);
@@ -804,7 +810,7 @@ impl Fitting for WlsFit<'_> {
         let p = self.pieces.as_ref()?;
         Some(DiffPieces {
             jac: p.jac.iter().map(ew::SparseCols::to_dense).collect(),
-            weight: self.groups.iter().map(|g| g.weight.clone()).collect(),
+            weight: self.groups.iter().map(|g| g.weight().clone()).collect(),
             gamma: stats.iter().map(|s| s.nacov.matrix().clone()).collect(),
             fg,
             info_inv: p.e_inv.clone()?,

@@ -164,7 +164,6 @@ pub fn catml(
                 vd[(e, a)] = sds[(i, jj)] * fg;
             }
         }
-        let w = grp.weight.view((nth, nth), (ps, ps));
         let wd = match grp.wdiag.as_ref() {
             Some(wv) => {
                 let mut m = d.clone();
@@ -173,7 +172,7 @@ pub fn catml(
                 }
                 m
             }
-            None => w * &d * fg,
+            None => grp.weight().view((nth, nth), (ps, ps)) * &d * fg,
         };
         let gwd = gam * &wd / fg;
         cm += gwd.transpose() * &vd;

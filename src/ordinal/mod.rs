@@ -103,20 +103,7 @@ impl OrdinalStats {
         let p = self.nacov.diagonal().len();
         match kind {
             WeightKind::Uls => Ok(DMatrix::identity(p, p)),
-            WeightKind::Dwls => {
-                let mut w = DMatrix::zeros(p, p);
-                for i in 0..p {
-                    let d = self.nacov.diagonal()[i];
-                    if !(d > 0.0 && d.is_finite()) {
-                        return Err(format!(
-                            "the asymptotic variance of sample statistic {} is {d}; the DWLS weight needs it positive",
-                            i + 1
-                        ));
-                    }
-                    w[(i, i)] = 1.0 / d;
-                }
-                Ok(w)
-            }
+            WeightKind::Dwls => Ok(DMatrix::from_diagonal(&self.dwls_diagonal()?)),
             WeightKind::Wls => {
                 let gamma: &DMatrix<f64> = &self.nacov;
                 let sym = (gamma + gamma.transpose()) * 0.5;
@@ -130,6 +117,39 @@ impl OrdinalStats {
                 })
             }
         }
+    }
+
+    /// The weight's diagonal when it is diagonal (DWLS, ULS; `None` for
+    /// WLS), without the p x p matrix.
+    pub fn weight_diagonal(&self, kind: WeightKind) -> Result<Option<DVector<f64>>, String> {
+        match kind {
+            WeightKind::Uls => Ok(Some(DVector::from_element(self.nacov.diagonal().len(), 1.0))),
+            WeightKind::Dwls => self.dwls_diagonal().map(Some),
+            WeightKind::Wls => Ok(None),
+        }
+    }
+
+    /// Whether the weight of `kind` exists, without building it (DWLS and
+    /// ULS; the full WLS weight is its own test: the NACOV's inverse).
+    pub fn check_weight(&self, kind: WeightKind) -> Result<(), String> {
+        match kind {
+            WeightKind::Uls => Ok(()),
+            WeightKind::Dwls => self.dwls_diagonal().map(|_| ()),
+            WeightKind::Wls => self.weight(kind).map(|_| ()),
+        }
+    }
+
+    /// The DWLS weight's diagonal, 1 / the NACOV's diagonal, each of
+    /// which must be positive.
+    fn dwls_diagonal(&self) -> Result<DVector<f64>, String> {
+        let d = self.nacov.diagonal();
+        if let Some((i, v)) = d.iter().enumerate().find(|(_, v)| !(**v > 0.0 && v.is_finite())) {
+            return Err(format!(
+                "the asymptotic variance of sample statistic {} is {v}; the DWLS weight needs it positive",
+                i + 1
+            ));
+        }
+        Ok(d.map(|v| 1.0 / v))
     }
 }
 
