@@ -380,8 +380,8 @@ fn scaled_shifted(tr1: f64, tr2: f64, df: f64) -> (f64, f64) {
 
 /// tr(W Gamma) and tr((W Gamma)^2) for a symmetric Gamma; with a diagonal
 /// W (`wdiag`) sum_i w_i Gamma_ii and sum_ij w_i w_j Gamma_ij^2, without
-/// the product.
-fn weighted_traces(wdiag: Option<&DVector<f64>>, w: &DMatrix<f64>, gamma: &DMatrix<f64>) -> (f64, f64) {
+/// the product; the dense W (`dense`) is asked for only when W is not diagonal.
+fn weighted_traces<'a>(wdiag: Option<&DVector<f64>>, dense: impl FnOnce() -> &'a DMatrix<f64>, gamma: &DMatrix<f64>) -> (f64, f64) {
     match wdiag {
         Some(wd) => {
             let (n, w) = (wd.len(), wd.as_slice());
@@ -394,7 +394,7 @@ fn weighted_traces(wdiag: Option<&DVector<f64>>, w: &DMatrix<f64>, gamma: &DMatr
             (t1, t2)
         }
         None => {
-            let wg = w * gamma;
+            let wg = dense() * gamma;
             (wg.trace(), trace_prod(&wg, &wg))
         }
     }
@@ -548,7 +548,7 @@ impl Fitting for WlsFit<'_> {
                 let groups = &self.groups;
                 let (mut t1, mut t2) = (0.0, 0.0);
                 for (grp, st) in groups.iter().zip(stats) {
-                    let (a, b) = weighted_traces(grp.wdiag.as_ref(), grp.weight(), &st.nacov);
+                    let (a, b) = weighted_traces(grp.wdiag.as_ref(), || grp.weight(), &st.nacov);
                     t1 += a;
                     t2 += b;
                 }
@@ -601,12 +601,13 @@ impl Fitting for WlsFit<'_> {
         // a diagonal W, U is W with the first block zeroed
         let mut base_tr = Some((0.0, 0.0));
         for (grp, st) in groups.iter().zip(stats) {
-            let (w, nth) = (grp.weight(), grp.lay.first());
+            let nth = grp.lay.first();
             let tr = if let Some(wd) = grp.wdiag.as_ref().filter(|wd| wd.rows(0, nth).iter().all(|&v| v > 0.0)) {
                 let mut u = wd.clone();
                 u.rows_mut(0, nth).fill(0.0);
-                Some(weighted_traces(Some(&u), w, &st.nacov))
+                Some(weighted_traces(Some(&u), || grp.weight(), &st.nacov))
             } else {
+                let w = grp.weight();
                 let w11 = w.view((0, 0), (nth, nth)).into_owned();
                 let w1 = w.columns(0, nth).into_owned();
                 invert(&w11).map(|i| {
