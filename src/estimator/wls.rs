@@ -167,6 +167,9 @@ struct Pieces {
     blocks: Vec<Vec<usize>>,
     /// the robust pieces, once asked for
     robust: Option<Robust>,
+    /// lavaan's catML (robust CFI/TLI/RMSEA), computed beside the robust
+    /// pieces (`ensure_robust`) when the fit measures will want it
+    catml: Option<Option<categorical::Catml>>,
 }
 
 /// The products of the robust vcov and the scaled-shifted test, once:
@@ -232,6 +235,7 @@ impl WlsFit<'_> {
                 e_inv,
                 blocks,
                 robust: None,
+                catml: None,
             });
         }
     }
@@ -248,19 +252,44 @@ impl WlsFit<'_> {
         let fg = self.fg();
         let stats = self.prep.ordinal.as_deref().unwrap_or_default();
         let groups = &self.groups;
+        let with_catml = self.catml_wanted();
+        let model = &self.prep.model;
         let Some(p) = self.pieces.as_mut() else { return };
         if p.robust.is_none() && p.jac.len() == groups.len() {
-            let mut meat = DMatrix::zeros(x.len(), x.len());
-            let mut y = Vec::new();
-            for (g, (grp, j)) in groups.iter().zip(&p.jac).enumerate() {
-                let wd = grp.weigh_sparse(j);
-                let yg = wd.left_mul(&stats[g].nacov);
-                meat += wd.tr_mul_sym(&yg) * fg[g];
-                y.push(yg);
+            // both need the whole NACOV: wait for it here, not on the pool
+            for st in stats {
+                st.nacov.matrix();
             }
-            let kmk = p.e_inv.as_ref().map(|k| sandwich_blocks(k, &p.blocks, &meat));
-            p.robust = Some(Robust { y, meat, kmk });
+            let robust = || {
+                let mut meat = DMatrix::zeros(x.len(), x.len());
+                let mut y = Vec::new();
+                for (g, (grp, j)) in groups.iter().zip(&p.jac).enumerate() {
+                    let wd = grp.weigh_sparse(j);
+                    let yg = wd.left_mul(&stats[g].nacov);
+                    meat += wd.tr_mul_sym(&yg) * fg[g];
+                    y.push(yg);
+                }
+                let kmk = p.e_inv.as_ref().map(|k| sandwich_blocks(k, &p.blocks, &meat));
+                Robust { y, meat, kmk }
+            };
+            // the fit measures' catML on the other core meanwhile
+            let catml = || match (with_catml, p.e_inv.as_ref()) {
+                (true, Some(k)) => Some(categorical::catml(model, groups, stats, x, &p.jac, k)),
+                _ => None,
+            };
+            let (robust, catml) = rayon::join(robust, catml);
+            p.robust = Some(robust);
+            if catml.is_some() {
+                p.catml = catml;
+            }
         }
+    }
+
+    /// Whether the fit measures include catML: the mean-and-variance
+    /// adjusted estimators, except with covariates (lavaan 0.6-14 has no
+    /// catML with conditional.x).
+    fn catml_wanted(&self) -> bool {
+        self.mv && !self.groups.iter().any(|g| !g.lay.x.is_empty())
     }
 
     /// The test statistic (N - 1) F at `x` of the model.
@@ -654,13 +683,16 @@ impl Fitting for WlsFit<'_> {
         x2n *= self.ntotal() - self.groups.len() as f64;
         let stats = self.prep.ordinal.as_deref().unwrap_or_default();
         self.ensure(x);
-        // lavaan 0.6-14 has no catML (robust CFI/TLI/RMSEA) with conditional.x
-        let conditional_x = self.groups.iter().any(|g| !g.lay.x.is_empty());
-        let catml = match (self.mv && !conditional_x, self.pieces.as_ref()) {
-            (true, Some(p)) => p
-                .e_inv
-                .as_ref()
-                .and_then(|e_inv| categorical::catml(&self.prep.model, &self.groups, stats, x, &p.jac, e_inv)),
+        // computed beside the robust pieces when the vcov or the test asked
+        // for them first
+        let catml = match (self.catml_wanted(), self.pieces.as_ref()) {
+            (true, Some(p)) => match p.catml {
+                Some(c) => c,
+                None => p
+                    .e_inv
+                    .as_ref()
+                    .and_then(|e_inv| categorical::catml(&self.prep.model, &self.groups, stats, x, &p.jac, e_inv)),
+            },
             _ => None,
         };
         let implied: Vec<DVector<f64>> = self
