@@ -154,3 +154,46 @@ fn pairwise_deletion_is_for_ordinal_data() {
         &["--missing pairwise applies to ordinal variables"],
     );
 }
+
+/// The NACOV is formed in the background on the rayon pool
+/// (`ordinal::nacov`); the full WLS weight needs it at once. With a pool of
+/// one thread the main thread once started the product on the pool while
+/// the pool's only thread, running the background job, waited for it: the
+/// run hung. It must finish (here: WLS on 400 statistics with N = 400 does
+/// not converge, exit 1, as lavaan's fails too), and WLSMV must give the
+/// same answer with one thread as with the default pool.
+#[test]
+fn one_rayon_thread_never_hangs_on_the_background_nacov() {
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+    let dir = "tests/fixtures/ordinal/bradford_likert5";
+    let (model, data) = (format!("{dir}/model.lav"), format!("{dir}/data.csv"));
+    let run = |args: &[&str], threads: Option<&str>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_sem"));
+        c.args(["fit", &model, &data, "--ordered", "all", "--format", "json"]).args(args);
+        if let Some(t) = threads {
+            c.env("RAYON_NUM_THREADS", t);
+        }
+        let child = c.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let pid = child.id();
+        // read the output on a thread (a full pipe would stall the child)
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(child.wait_with_output()));
+        match rx.recv_timeout(Duration::from_secs(120)) {
+            Ok(out) => out.unwrap(),
+            Err(_) => {
+                let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+                panic!("sem fit {args:?} with RAYON_NUM_THREADS={threads:?} hung");
+            }
+        }
+    };
+    for _ in 0..3 {
+        let o = run(&["--estimator", "wls"], Some("1"));
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert!(stderr(&o).contains("did not converge"), "{}", stderr(&o));
+    }
+    let one: serde_json::Value = serde_json::from_slice(&run(&[], Some("1")).stdout).unwrap();
+    let pool: serde_json::Value = serde_json::from_slice(&run(&[], None).stdout).unwrap();
+    assert_eq!(one["parameters"], pool["parameters"]);
+    assert_eq!(one["fit"], pool["fit"]);
+}

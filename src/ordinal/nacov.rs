@@ -7,9 +7,16 @@
 //! test) takes the finished result, or waits for it, or computes it itself
 //! if the pool has not started it yet. The result is the same bytes
 //! whichever thread computes it.
+//!
+//! No rayon worker ever waits for another thread here: a worker that finds
+//! the product running elsewhere computes it itself, and statistics built
+//! on a worker (fits run in parallel by `batch`, `power`) compute it at
+//! once. A blocked worker could otherwise hold the very work the product
+//! waits for (a pool of one thread, or a product that stole the waiting
+//! fit), and the run would hang.
 
 use std::ops::Deref;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
 use nalgebra::{DMatrix, DVector};
 
@@ -17,24 +24,72 @@ use nalgebra::{DMatrix, DVector};
 #[derive(Clone)]
 pub struct Nacov {
     diag: DVector<f64>,
-    full: Arc<OnceLock<DMatrix<f64>>>,
+    shared: Arc<Shared>,
+}
+
+/// What the background job and the users of the matrix share.
+struct Shared {
     /// the casewise influence F (rows: cases, columns: statistics)
-    influence: Arc<DMatrix<f64>>,
+    influence: DMatrix<f64>,
+    full: OnceLock<DMatrix<f64>>,
+    /// whether some thread has started the product; `done` is signalled
+    /// when it is in `full`
+    started: Mutex<bool>,
+    done: Condvar,
+}
+
+impl Shared {
+    /// Compute the product and publish it (a second result, equal to the
+    /// first, is dropped).
+    fn compute(&self) -> &DMatrix<f64> {
+        let m = super::gram(&self.influence, self.influence.nrows() as f64);
+        let _ = self.full.set(m);
+        // under the lock, so that a waiter between its check and its wait
+        // cannot miss the signal
+        let _guard = self.started.lock();
+        self.done.notify_all();
+        self.full.get().expect("set above")
+    }
+
+    /// Claim the product: true when this thread is the first to start it.
+    fn claim(&self) -> bool {
+        match self.started.lock() {
+            Ok(mut s) if !*s => {
+                *s = true;
+                true
+            }
+            Ok(_) => false,
+            // a thread panicked while holding the flag: compute regardless
+            Err(_) => true,
+        }
+    }
 }
 
 impl Nacov {
-    /// N F'F from the casewise influence `f` (N rows), started on the
-    /// rayon pool now.
+    /// N F'F from the casewise influence `f` (N rows): started on the
+    /// rayon pool now, or computed at once on a pool's worker.
     pub fn from_influence(f: DMatrix<f64>) -> Nacov {
         let n = f.nrows() as f64;
         let diag = DVector::from_iterator(f.ncols(), f.column_iter().map(|c| n * c.norm_squared()));
-        let full = Arc::new(OnceLock::new());
-        let influence = Arc::new(f);
-        let (cell, inf) = (Arc::clone(&full), Arc::clone(&influence));
-        rayon::spawn(move || {
-            cell.get_or_init(|| product(&inf));
+        let shared = Arc::new(Shared {
+            influence: f,
+            full: OnceLock::new(),
+            started: Mutex::new(false),
+            done: Condvar::new(),
         });
-        Nacov { diag, full, influence }
+        if rayon::current_thread_index().is_some() {
+            // already inside the pool (parallel fits): no background job
+            shared.claim();
+            shared.compute();
+        } else {
+            let job = Arc::clone(&shared);
+            rayon::spawn(move || {
+                if job.claim() {
+                    job.compute();
+                }
+            });
+        }
+        Nacov { diag, shared }
     }
 
     /// Its diagonal (the asymptotic variances), without waiting for the
@@ -43,15 +98,27 @@ impl Nacov {
         &self.diag
     }
 
-    /// The whole matrix (waits for, or computes, the product).
+    /// The whole matrix: the finished product; else computed here when no
+    /// thread has started it, or when this thread is a rayon worker (which
+    /// must not wait); else waited for.
     pub fn matrix(&self) -> &DMatrix<f64> {
-        self.full.get_or_init(|| product(&self.influence))
+        let s = &*self.shared;
+        if let Some(m) = s.full.get() {
+            return m;
+        }
+        if s.claim() || rayon::current_thread_index().is_some() {
+            return s.compute();
+        }
+        let mut started = s.started.lock();
+        while s.full.get().is_none() {
+            started = match started {
+                Ok(g) => s.done.wait(g),
+                // a poisoned lock: the product's thread panicked; compute here
+                Err(_) => return s.compute(),
+            };
+        }
+        s.full.get().expect("checked in the loop")
     }
-}
-
-/// N F'F.
-fn product(f: &DMatrix<f64>) -> DMatrix<f64> {
-    super::gram(f, f.nrows() as f64)
 }
 
 impl Deref for Nacov {
@@ -65,7 +132,7 @@ impl std::fmt::Debug for Nacov {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Nacov")
             .field("dim", &self.diag.len())
-            .field("ready", &self.full.get().is_some())
+            .field("ready", &self.shared.full.get().is_some())
             .finish()
     }
 }
@@ -85,5 +152,10 @@ mod tests {
         let b = Nacov::from_influence(f.clone());
         let c = Nacov::from_influence(f);
         assert_eq!(b.matrix().as_slice(), c.matrix().as_slice());
+        // built on a pool's worker: computed at once, nothing left to wait for
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let e = pool.install(|| Nacov::from_influence(b.shared.influence.clone()));
+        assert!(e.shared.full.get().is_some());
+        assert_eq!(e.matrix().as_slice(), b.matrix().as_slice());
     }
 }
