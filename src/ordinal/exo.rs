@@ -586,31 +586,7 @@ pub fn ordinal_stats_x(
                 lv.len()
             ));
         }
-        let mut y = Vec::with_capacity(n);
-        for &i in &keep {
-            let v = cols[j][i];
-            if v.is_nan() {
-                y.push(MISSING);
-                continue;
-            }
-            match lv.binary_search_by(|a| a.total_cmp(&v)) {
-                Ok(k) => y.push(k),
-                Err(_) => return Err(format!("ordinal variable `{}` has value {v}, not one of its categories", names[j])),
-            }
-        }
-        let mut freq = vec![0usize; lv.len()];
-        for &k in y.iter().filter(|&&k| k != MISSING) {
-            freq[k] += 1;
-        }
-        if freq.contains(&0) {
-            let f: Vec<String> = freq.iter().map(|f| f.to_string()).collect();
-            return Err(format!(
-                "some categories of ordinal variable `{}` are empty; frequencies are [{}] for categories [{}]",
-                names[j],
-                f.join(" "),
-                lv.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(" ")
-            ));
-        }
+        let y = super::univariate::codes(keep.iter().map(|&i| cols[j][i]), lv, &names[j])?;
         fits.push(Uni1::Ord(probit(y, lv.len(), &x, &names[j])?));
     }
     // layout: thresholds (intercepts of continuous variables), slopes

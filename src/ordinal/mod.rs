@@ -210,30 +210,7 @@ pub fn ordinal_stats_with_levels(
         let col: Vec<f64> = keep.iter().map(|&i| cols[j][i]).collect();
         if ordered[j] {
             let lv = &levels[j];
-            let mut y = Vec::with_capacity(n);
-            for v in &col {
-                if v.is_nan() {
-                    y.push(univariate::MISSING);
-                    continue;
-                }
-                match lv.binary_search_by(|a| a.total_cmp(v)) {
-                    Ok(k) => y.push(k),
-                    Err(_) => return Err(format!("ordinal variable `{}` has value {v}, not one of its categories", names[j])),
-                }
-            }
-            let mut freq = vec![0usize; lv.len()];
-            for &k in y.iter().filter(|&&k| k != univariate::MISSING) {
-                freq[k] += 1;
-            }
-            if freq.contains(&0) {
-                let f: Vec<String> = freq.iter().map(|f| f.to_string()).collect();
-                return Err(format!(
-                    "some categories of ordinal variable `{}` are empty; frequencies are [{}] for categories [{}]",
-                    names[j],
-                    f.join(" "),
-                    lv.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(" ")
-                ));
-            }
+            let y = univariate::codes(col.iter().copied(), lv, &names[j])?;
             uni.push(Uni::Ord(OrdVar::fit(y, lv.len())));
         } else {
             let v = NumVar::fit(col);

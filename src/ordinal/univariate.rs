@@ -17,6 +17,38 @@ pub enum Uni {
 /// The category of a missing value (pairwise deletion).
 pub const MISSING: usize = usize::MAX;
 
+/// The 0-based categories of an ordinal column's values (`MISSING` for
+/// NaN), given its sorted categories `levels`: an error names the column
+/// when a value is not one of them, or when a category has no case
+/// (lavaan's "some categories of variable are empty"). Shared by the
+/// marginal statistics and the ones given covariates.
+pub fn codes(values: impl Iterator<Item = f64>, levels: &[f64], name: &str) -> Result<Vec<usize>, String> {
+    let mut y = Vec::with_capacity(values.size_hint().0);
+    for v in values {
+        if v.is_nan() {
+            y.push(MISSING);
+            continue;
+        }
+        match levels.binary_search_by(|a| a.total_cmp(&v)) {
+            Ok(k) => y.push(k),
+            Err(_) => return Err(format!("ordinal variable `{name}` has value {v}, not one of its categories")),
+        }
+    }
+    let mut freq = vec![0usize; levels.len()];
+    for &k in y.iter().filter(|&&k| k != MISSING) {
+        freq[k] += 1;
+    }
+    if freq.contains(&0) {
+        let f: Vec<String> = freq.iter().map(|f| f.to_string()).collect();
+        return Err(format!(
+            "some categories of ordinal variable `{name}` are empty; frequencies are [{}] for categories [{}]",
+            f.join(" "),
+            levels.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(" ")
+        ));
+    }
+    Ok(y)
+}
+
 #[derive(Debug, Clone)]
 pub struct OrdVar {
     /// per case: 0-based category, `MISSING` when missing
