@@ -22,15 +22,21 @@ static STAGES: Mutex<Stages> = Mutex::new(Stages {
     seen: Vec::new(),
 });
 
+impl Stages {
+    fn set(&mut self, stage: String) {
+        let kind = stage.split(':').next().unwrap_or_default().to_string();
+        if self.seen.last() != Some(&kind) && self.seen.len() < KEEP {
+            self.seen.push(kind);
+        }
+        self.now = stage;
+    }
+}
+
 /// Name the stage the computation has reached ("estimating: iteration 3").
 pub fn set(stage: impl Into<String>) {
-    let stage = stage.into();
-    let Ok(mut s) = STAGES.lock() else { return };
-    let kind = stage.split(':').next().unwrap_or_default().to_string();
-    if s.seen.last() != Some(&kind) && s.seen.len() < KEEP {
-        s.seen.push(kind);
+    if let Ok(mut s) = STAGES.lock() {
+        s.set(stage.into());
     }
-    s.now = stage;
 }
 
 /// The stage now ("" before the first).
@@ -46,14 +52,32 @@ pub fn seen() -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    // on a slot of its own: the process-wide one is shared with every
+    // other test that fits a model, and keeps only the first KEEP kinds
     #[test]
     fn stages_are_kept_by_kind() {
-        super::set("test stage a: 1");
-        super::set("test stage a: 2");
-        assert_eq!(super::current(), "test stage a: 2");
-        super::set("test stage b");
-        let seen = super::seen();
-        let a = seen.iter().position(|k| k == "test stage a").unwrap();
-        assert_eq!(seen[a + 1], "test stage b");
+        let mut s = super::Stages {
+            now: String::new(),
+            seen: vec![],
+        };
+        s.set("test stage a: 1".into());
+        s.set("test stage a: 2".into());
+        assert_eq!(s.now, "test stage a: 2");
+        s.set("test stage b".into());
+        s.set("test stage a: 3".into());
+        assert_eq!(s.seen, ["test stage a", "test stage b", "test stage a"]);
+        for k in 0..2 * super::KEEP {
+            s.set(format!("kind {k}"));
+        }
+        assert_eq!(s.seen.len(), super::KEEP);
+        assert_eq!(s.now, format!("kind {}", 2 * super::KEEP - 1));
+    }
+
+    #[test]
+    fn the_process_wide_slot_shows_the_last_stage() {
+        super::set("test stage c: 1");
+        // other tests may set theirs in between; this one's text was whole
+        let now = super::current();
+        assert!(!now.is_empty());
     }
 }

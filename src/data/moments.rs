@@ -56,10 +56,13 @@ impl SampleStats {
             for (k, v) in data.row(i).iter().enumerate() {
                 d[k] = v - mean[k];
             }
-            for a in 0..p {
-                let da = d[a];
-                for b in 0..=a {
-                    cov[(a, b)] += da * d[b];
+            // the lower triangle column by column: contiguous in memory, so the
+            // inner loop vectorizes (each element's sum keeps its order)
+            let c = cov.as_mut_slice();
+            for b in 0..p {
+                let db = d[b];
+                for (out, &da) in c[b * p + b..(b + 1) * p].iter_mut().zip(&d[b..]) {
+                    *out += da * db;
                 }
             }
         }

@@ -492,7 +492,13 @@ impl Extremes {
             if v.is_nan() {
                 continue;
             }
-            match CLASSIC.iter().position(|&c| c == v) {
+            // every classic code is at least 99 in size
+            let code = if v.abs() < 99.0 {
+                None
+            } else {
+                CLASSIC.iter().position(|&c| c == v)
+            };
+            match code {
                 Some(j) => self.count[k][j] += 1,
                 None => {
                     self.lo[k] = self.lo[k].min(v);
