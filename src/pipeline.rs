@@ -703,6 +703,10 @@ pub fn fit_prepared(prep: &Prepared, opt: &FitOptions) -> FitReport {
     fit_prepared_full(prep, opt, false).0
 }
 
+/// Free parameters from which the vcov check gets a thread of its own:
+/// its Cholesky factor (n^3 / 6) then outweighs starting a thread (~50 us).
+const VCOV_CHECK_THREAD_FROM: usize = 80;
+
 /// `fit_prepared`, with the difference-test pieces when `pieces`.
 fn fit_prepared_full(prep: &Prepared, opt: &FitOptions, pieces: bool) -> (FitReport, Option<crate::fit::satorra2000::DiffPieces>) {
     let model = &prep.model;
@@ -760,10 +764,26 @@ fn fit_prepared_full(prep: &Prepared, opt: &FitOptions, pieces: bool) -> (FitRep
         }
     };
     warnings.extend(vcov_warnings);
-    if opt.report_extras {
-        warnings.extend(vcov.as_ref().and_then(|v| inference::vcov_warning_at(model, x, v)));
+    // the vcov's eigenvalue check (a Cholesky factor of the vcov) needs only
+    // the vcov: with many parameters it runs on a thread of its own while
+    // the estimator scales the test statistic (its warning keeps its place)
+    let vcov_check = || vcov.as_ref().and_then(|v| inference::vcov_warning_at(model, x, v));
+    let at = warnings.len();
+    let (scaling, vcov_warning) = match opt.report_extras {
+        false => (fitting.test_scaling(x, &mut warnings), None),
+        true if x.len() < VCOV_CHECK_THREAD_FROM => {
+            let w = vcov_check();
+            (fitting.test_scaling(x, &mut warnings), w)
+        }
+        true => std::thread::scope(|s| {
+            let check = s.spawn(vcov_check);
+            let scaling = fitting.test_scaling(x, &mut warnings);
+            (scaling, check.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+        }),
+    };
+    if let Some(w) = vcov_warning {
+        warnings.insert(at, w);
     }
-    let scaling = fitting.test_scaling(x, &mut warnings);
     let reported = fitting.reported_model(x);
     let model = reported.as_ref().unwrap_or(model);
     warnings.extend(inference::admissibility_in(model, x, &labels));

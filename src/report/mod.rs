@@ -200,23 +200,29 @@ pub fn fmt_opt(v: Option<f64>, decimals: usize) -> String {
 fn fixed(v: f64, d: usize) -> Option<String> {
     const POW10: [f64; 7] = [1.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6];
     let x = v.abs() * *POW10.get(d)?;
-    if !(x < 1e9) || ((x.fract() - 0.5).abs() < 1e-6) {
+    if x >= 1e9 || (x.fract() - 0.5).abs() < 1e-6 {
         return None;
     }
-    let n = x.round() as u64;
-    let scale = 10u64.pow(d as u32);
-    let mut out = String::with_capacity(d + 12);
+    // the digits of round(x) from the last, the point after d of them
+    let mut n = x.round() as u64;
+    let mut buf = [0u8; 24];
+    let mut at = buf.len();
+    let mut k = 0;
+    while k <= d || n > 0 {
+        if k == d && d > 0 {
+            at -= 1;
+            buf[at] = b'.';
+        }
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        k += 1;
+    }
     if v.is_sign_negative() {
-        out.push('-');
+        at -= 1;
+        buf[at] = b'-';
     }
-    out.push_str(&(n / scale).to_string());
-    if d > 0 {
-        let frac = (n % scale).to_string();
-        out.push('.');
-        out.extend(std::iter::repeat_n('0', d - frac.len()));
-        out.push_str(&frac);
-    }
-    Some(out)
+    Some(buf[at..].iter().map(|&b| char::from(b)).collect())
 }
 
 #[cfg(test)]
