@@ -495,11 +495,10 @@ impl PairCtx<'_> {
                 rho
             }
             (Uni::Ord(yi), Uni::Ord(yj)) => {
-                let (rho, empty) = bivariate::polychoric(yj, yi);
+                let (rho, empty, s) = bivariate::polychoric_and_scores(yi, yj);
                 if empty {
                     empty_table = Some(format!("{} x {}", names[j], names[i]));
                 }
-                let s = bivariate::polychoric_scores(yi, yj, rho);
                 let (c1, c2) = s.casewise(yi, yj, col);
                 a21[th_start[i]..th_start[i] + yi.nth()].copy_from_slice(&c1);
                 a21[th_start[j]..th_start[j] + yj.nth()].copy_from_slice(&c2);
