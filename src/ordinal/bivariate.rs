@@ -116,6 +116,8 @@ fn fit_polychoric(y1: &OrdVar, y2: &OrdVar) -> (f64, bool, Option<CellTable>) {
         }
     }
     let empty = freq.iter().flatten().any(|&f| f == 0.0);
+    // before the 2 x 2 tables' zero.add below: from the codes as observed
+    let start = code_correlation(&freq);
     if n1 == 2 && n2 == 2 {
         let zeros: Vec<(usize, usize)> = (0..2)
             .flat_map(|i| (0..2).map(move |j| (i, j)))
@@ -159,7 +161,6 @@ fn fit_polychoric(y1: &OrdVar, y2: &OrdVar) -> (f64, bool, Option<CellTable>) {
         }
         (g, h)
     };
-    let start = code_correlation(&y1.y, &y2.y);
     let rho =
         newton(|r| derivs(r, true), -0.999, 0.999, start).unwrap_or_else(|| solve_score(|r| derivs(r, false).0, -0.999, 0.999, start));
     (rho, empty, Some(t))
@@ -525,23 +526,22 @@ fn polyserial_start(x: &NumVar, y: &OrdVar) -> f64 {
 }
 
 /// lavaan's starting value for the polychoric correlation: the Pearson
-/// correlation of the category codes (0 if undefined or at +-1).
-fn code_correlation(a: &[usize], b: &[usize]) -> f64 {
-    // `pearson_raw` of the codes of the complete pairs, without collecting them
-    let pairs = || {
-        a.iter()
-            .zip(b)
-            .filter(|(&x, &y)| x != MISSING && y != MISSING)
-            .map(|(&x, &y)| (x as f64, y as f64))
+/// correlation of the category codes (0 if undefined or at +-1), from the
+/// pair's table of counts (`freq[a][b]` cases with codes a and b) rather
+/// than case by case: 25 cells instead of 400 cases.
+fn code_correlation(freq: &[Vec<f64>]) -> f64 {
+    let cells = || {
+        freq.iter()
+            .enumerate()
+            .flat_map(|(a, row)| row.iter().enumerate().map(move |(b, &f)| (a as f64, b as f64, f)))
     };
-    let n = pairs().count() as f64;
-    let (sa, sb) = pairs().fold((0.0, 0.0), |(sa, sb), (x, y)| (sa + x, sb + y));
+    let (n, sa, sb) = cells().fold((0.0, 0.0, 0.0), |(n, sa, sb), (a, b, f)| (n + f, sa + f * a, sb + f * b));
     let (ma, mb) = (sa / n, sb / n);
     let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
-    for (x, y) in pairs() {
-        sab += (x - ma) * (y - mb);
-        saa += (x - ma) * (x - ma);
-        sbb += (y - mb) * (y - mb);
+    for (a, b, f) in cells() {
+        sab += f * (a - ma) * (b - mb);
+        saa += f * (a - ma) * (a - ma);
+        sbb += f * (b - mb) * (b - mb);
     }
     let r = sab / (saa * sbb).sqrt();
     if r.is_nan() || r.abs() >= 1.0 {
