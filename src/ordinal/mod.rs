@@ -257,8 +257,9 @@ fn assemble(uni: Vec<Uni>, names: &[String], ordered: Vec<bool>, levels: Vec<Vec
     let total = a11 + pstar;
     let sd: Vec<f64> = uni.iter().map(|u| if let Uni::Num(v) = u { v.var.sqrt() } else { 1.0 }).collect();
 
-    // casewise scores, column by column
-    let mut sc = DMatrix::<f64>::zeros(n, total);
+    // casewise scores, column by column (zeroed by the allocator, not
+    // written twice: the pairs' columns are all written below)
+    let mut sc = DMatrix::from_vec(n, total, vec![0.0; n * total]);
     for (j, u) in uni.iter().enumerate() {
         match u {
             Uni::Ord(o) => {
@@ -386,7 +387,9 @@ fn gram(f: &DMatrix<f64>, scale: f64) -> DMatrix<f64> {
     let nb = m.div_ceil(64).max(1);
     let bounds: Vec<(usize, usize)> = (0..nb).map(|b| (b * m / nb, (b + 1) * m / nb)).collect();
     let ft = nalgebra::DMatrixView::from_slice_with_strides(f.as_slice(), m, n, n, 1);
-    let mut w = DMatrix::<f64>::zeros(m, m);
+    // zeroed by the allocator (`calloc`: fresh pages need no writing);
+    // every element is written below
+    let mut w = DMatrix::from_vec(m, m, vec![0.0; m * m]);
     // the block columns of w, each a slice of its storage (column-major)
     let mut slabs: Vec<(usize, usize, &mut [f64])> = Vec::with_capacity(nb);
     let mut rest = w.as_mut_slice();
