@@ -412,12 +412,19 @@ fn gram(f: &DMatrix<f64>, scale: f64) -> DMatrix<f64> {
             out.gemm(1.0, &f.columns(a, m - a).transpose(), &f.columns(a, b - a), 0.0);
         }
     });
+    // scale the lower triangle and mirror it, tile by tile (32 x 32): the
+    // transposed writes, a column apart each, then stay in the cache
+    const TILE: usize = 32;
     let d = w.as_mut_slice();
-    for j in 0..m {
-        for i in j..m {
-            let v = d[j * m + i] * scale;
-            d[j * m + i] = v;
-            d[i * m + j] = v;
+    for jb in (0..m).step_by(TILE) {
+        for ib in (jb..m).step_by(TILE) {
+            for j in jb..(jb + TILE).min(m) {
+                for i in ib.max(j)..(ib + TILE).min(m) {
+                    let v = d[j * m + i] * scale;
+                    d[j * m + i] = v;
+                    d[i * m + j] = v;
+                }
+            }
         }
     }
     w
