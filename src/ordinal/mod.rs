@@ -354,7 +354,7 @@ fn assemble(uni: Vec<Uni>, names: &[String], ordered: Vec<bool>, levels: Vec<Vec
             idx
         })
         .collect();
-    let h2 = (nnum > 0).then_some((h22.as_slice(), h21.as_slice()));
+    let h2 = (nnum > 0).then_some((h22.as_slice(), &h21));
     let nacov = casewise_nacov(sc, &blocks, a11, &a21, h2, &th_idx);
     let cov = DMatrix::from_fn(p, p, |r, c| cor[(r, c)] * sd[r] * sd[c]);
     let mut obs: Vec<f64> = th.iter().zip(&th_idx).map(|(&t, &i)| if i == 0 { -t } else { t }).collect();
@@ -539,9 +539,12 @@ fn pseudo_inverse(m: &DMatrix<f64>) -> DMatrix<f64> {
         .unwrap_or_else(|_| DMatrix::zeros(m.nrows(), m.ncols()))
 }
 
-/// The non-zero entries of each row of `m`, by column: A21 and H21 for
-/// `casewise_nacov` (a few per row).
-pub(crate) fn sparse_rows(m: &DMatrix<f64>) -> Vec<Vec<(usize, f64)>> {
+/// Per row of a matrix, its non-zero entries as (column, value): A21 and
+/// H21 for `casewise_nacov`, a few per row.
+pub(crate) type SparseRows = Vec<Vec<(usize, f64)>>;
+
+/// The non-zero entries of each row of `m`, by column.
+pub(crate) fn sparse_rows(m: &DMatrix<f64>) -> SparseRows {
     m.row_iter()
         .map(|r| r.iter().enumerate().filter(|&(_, &v)| v != 0.0).map(|(c, &v)| (c, v)).collect())
         .collect()
@@ -566,8 +569,8 @@ pub(crate) fn casewise_nacov(
     mut inf: DMatrix<f64>,
     blocks: &[Vec<usize>],
     a11: usize,
-    a21: &[Vec<(usize, f64)>],
-    h2: Option<(&[f64], &[Vec<(usize, f64)>])>,
+    a21: &SparseRows,
+    h2: Option<(&[f64], &SparseRows)>,
     th_idx: &[usize],
 ) -> nacov::Nacov {
     let n = inf.nrows();
