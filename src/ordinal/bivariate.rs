@@ -101,6 +101,13 @@ pub(super) fn solve_score(mut score: impl FnMut(f64) -> f64, lo: f64, hi: f64, s
 
 /// The polychoric correlation of two ordinal variables: `(rho, empty_cells)`.
 pub fn polychoric(y1: &OrdVar, y2: &OrdVar) -> (f64, bool) {
+    let (rho, empty, _) = fit_polychoric(y1, y2);
+    (rho, empty)
+}
+
+/// `polychoric`, with the table the solver last evaluated (`None` when the
+/// correlation needed none: a 2 x 2 table's special cases).
+fn fit_polychoric(y1: &OrdVar, y2: &OrdVar) -> (f64, bool, Option<CellTable>) {
     let (n1, n2) = (y1.nth() + 1, y2.nth() + 1);
     let mut freq = vec![vec![0.0_f64; n2]; n1];
     for (&a, &b) in y1.y.iter().zip(&y2.y) {
@@ -109,13 +116,15 @@ pub fn polychoric(y1: &OrdVar, y2: &OrdVar) -> (f64, bool) {
         }
     }
     let empty = freq.iter().flatten().any(|&f| f == 0.0);
+    // before the 2 x 2 tables' zero.add below: from the codes as observed
+    let start = code_correlation(&freq);
     if n1 == 2 && n2 == 2 {
         let zeros: Vec<(usize, usize)> = (0..2)
             .flat_map(|i| (0..2).map(move |j| (i, j)))
             .filter(|&(i, j)| freq[i][j] == 0.0)
             .collect();
         if zeros.len() == 2 {
-            return (if freq[0][0] > 0.0 { 1.0 } else { -1.0 }, empty);
+            return (if freq[0][0] > 0.0 { 1.0 } else { -1.0 }, empty, None);
         }
         if zeros.len() == 1 {
             // zero.add = 0.5 with zero.keep.margins: move half a case so that
@@ -127,11 +136,11 @@ pub fn polychoric(y1: &OrdVar, y2: &OrdVar) -> (f64, bool) {
             freq[1][0] -= s;
         }
         if freq[0][0] * freq[1][1] == freq[0][1] * freq[1][0] {
-            return (0.0, empty);
+            return (0.0, empty, None);
         }
         if y1.th[0] == 0.0 && y2.th[0] == 0.0 {
             let n: f64 = freq.iter().flatten().sum();
-            return (-(2.0 * std::f64::consts::PI * freq[0][0] / n).cos(), empty);
+            return (-(2.0 * std::f64::consts::PI * freq[0][0] / n).cos(), empty, None);
         }
     }
     // score and its derivative (the Hessian of the log-likelihood)
@@ -152,10 +161,9 @@ pub fn polychoric(y1: &OrdVar, y2: &OrdVar) -> (f64, bool) {
         }
         (g, h)
     };
-    let start = code_correlation(&y1.y, &y2.y);
     let rho =
         newton(|r| derivs(r, true), -0.999, 0.999, start).unwrap_or_else(|| solve_score(|r| derivs(r, false).0, -0.999, 0.999, start));
-    (rho, empty)
+    (rho, empty, Some(t))
 }
 
 /// Newton's method on the score from `start` (what lavaan's `nlminb` with
@@ -194,6 +202,15 @@ fn newton(mut derivs: impl FnMut(f64) -> (f64, f64), lo: f64, hi: f64, start: f6
 /// derivative with respect to rho are four-term differences. Made once per
 /// pair and `set` to each rho the solver tries: the thresholds' `pnorm`
 /// (all a corner on the table's border needs) and the buffers are reused.
+///
+/// Most of a pair's time is the distribution function at the interior
+/// corners (Genz's method: 6 to 20 `exp` per corner). Once it is known at
+/// one rho, a nearby rho needs only Plackett's identity, d Phi2 / d rho =
+/// phi2: Phi2(rho1) = Phi2(rho0) + the integral of the density from rho0
+/// to rho1, which a short Gauss–Legendre rule gets to rounding when the
+/// step is small against the distance to the singularities at +-1 (Newton's
+/// later steps, and the scores' table at the solution): 2 to 8 `exp` per
+/// corner.
 struct CellTable {
     t1: Vec<Margin>,
     t2: Vec<Margin>,
@@ -202,6 +219,29 @@ struct CellTable {
     pdf: Vec<f64>,
     /// derivative of the density with respect to rho (when asked for)
     dpdf: Vec<f64>,
+    /// the rho `cdf` holds (NaN before the first `set`)
+    rho: f64,
+}
+
+/// The Gauss–Legendre rule that integrates the bivariate normal density
+/// over the correlations from `r0` to `r1` to rounding, if a short one
+/// does (`None`: evaluate the distribution function afresh). The density
+/// is analytic in rho but for its singularities at +-1, at distance `d`
+/// from the step; the error of an n-point rule on a step `delta` is then
+/// of order delta (delta / 2d)^2n (up to a modest factor, taken as 50),
+/// and the rule is used when that is below 1e-16 (the test
+/// `plackett_steps_match_a_fresh_table` still sees rounding alone at 1e-14).
+fn plackett_rule(r0: f64, r1: f64) -> Option<&'static [(f64, f64)]> {
+    let delta = (r1 - r0).abs();
+    let d = 1.0 - r0.abs().max(r1.abs());
+    if !(delta.is_finite() && d > 0.0) {
+        return None;
+    }
+    let q = delta / (2.0 * d);
+    super::normal::short_rules()
+        .iter()
+        .find(|rule| 50.0 * delta * q.powi(2 * rule.len() as i32) <= 1e-16)
+        .map(Vec::as_slice)
 }
 
 impl CellTable {
@@ -221,20 +261,31 @@ impl CellTable {
             cdf: Vec::with_capacity(corners),
             pdf: Vec::with_capacity(corners),
             dpdf: Vec::with_capacity(corners),
+            rho: f64::NAN,
         }
     }
 
     /// The corner values at `rho` (with the density's derivative when
     /// `hessian`).
     fn set(&mut self, rho: f64, hessian: bool) {
-        self.cdf.clear();
+        match plackett_rule(self.rho, rho) {
+            Some(rule) => self.advance_cdf(rho, rule),
+            None => {
+                self.cdf.clear();
+                let bvn = Bvn::new(rho);
+                for &ma in &self.t1 {
+                    for &mb in &self.t2 {
+                        self.cdf.push(bvn.cdf_at(ma, mb));
+                    }
+                }
+            }
+        }
+        self.rho = rho;
         self.pdf.clear();
         self.dpdf.clear();
         let s = 1.0 - rho * rho;
-        let bvn = Bvn::new(rho);
         for &ma in &self.t1 {
             for &mb in &self.t2 {
-                self.cdf.push(bvn.cdf_at(ma, mb));
                 let (a, b) = (ma.x, mb.x);
                 let d = dbinorm(a, b, rho);
                 self.pdf.push(d);
@@ -248,6 +299,50 @@ impl CellTable {
                     });
                 }
             }
+        }
+    }
+
+    /// `cdf` from `self.rho` to `rho` by Plackett's identity with `rule`
+    /// (nodes and weights on [-1, 1]). Only interior corners change: on the
+    /// border the distribution function is 0 or a margin's.
+    fn advance_cdf(&mut self, rho: f64, rule: &[(f64, f64)]) {
+        let (mid, half) = (0.5 * (self.rho + rho), 0.5 * (rho - self.rho));
+        // per node: rho, the density's factor and 1 / (2 (1 - rho^2))
+        let mut nodes = [(0.0, 0.0, 0.0); 8];
+        for (o, &(x, w)) in nodes.iter_mut().zip(rule) {
+            let r = mid + half * x;
+            let s = 1.0 - r * r;
+            *o = (r, half * w / (2.0 * std::f64::consts::PI * s.sqrt()), 0.5 / s);
+        }
+        let nodes = &nodes[..rule.len()];
+        let w = self.t2.len();
+        for (i, ma) in self.t1.iter().enumerate().take(self.t1.len() - 1).skip(1) {
+            for (j, mb) in self.t2.iter().enumerate().take(w - 1).skip(1) {
+                let (a, b) = (ma.x, mb.x);
+                let (ss, ab) = (a * a + b * b, a * b);
+                let inc: f64 = nodes.iter().map(|&(r, c, h)| c * (-(ss - 2.0 * r * ab) * h).exp()).sum();
+                let v = &mut self.cdf[i * w + j];
+                *v = (*v + inc).clamp(0.0, 1.0);
+            }
+        }
+    }
+
+    /// The same table with the variables swapped: P(X < a, Y < b) is
+    /// P(Y < b, X < a), the corners' values transposed.
+    fn transposed(self) -> CellTable {
+        let (w1, w2) = (self.t1.len(), self.t2.len());
+        let cdf = if self.cdf.len() == w1 * w2 {
+            (0..w1 * w2).map(|k| self.cdf[(k % w1) * w2 + k / w1]).collect()
+        } else {
+            Vec::with_capacity(w1 * w2)
+        };
+        CellTable {
+            t1: self.t2,
+            t2: self.t1,
+            cdf,
+            pdf: self.pdf,
+            dpdf: self.dpdf,
+            rho: if self.cdf.len() == w1 * w2 { self.rho } else { f64::NAN },
         }
     }
 
@@ -323,15 +418,47 @@ impl OrdOrdScores {
 
 /// The scores of a polychoric pair at `rho`, cell by cell.
 pub fn polychoric_scores(y1: &OrdVar, y2: &OrdVar, rho: f64) -> OrdOrdScores {
+    scores_at(CellTable::new(y1, y2), y1, y2, rho)
+}
+
+/// The polychoric correlation of `y1` and `y2` as stage 2 fits it, on the
+/// table of `y2` by `y1` (`polychoric(y2, y1)`), with the pair's scores at
+/// it (`polychoric_scores(y1, y2, rho)`): the scores' table starts from
+/// the fit's last one, a Plackett step away (`CellTable`).
+pub fn polychoric_and_scores(y1: &OrdVar, y2: &OrdVar) -> (f64, bool, OrdOrdScores) {
+    let (rho, empty, table) = fit_polychoric(y2, y1);
+    let t = table.map_or_else(|| CellTable::new(y1, y2), CellTable::transposed);
+    (rho, empty, scores_at(t, y1, y2, rho))
+}
+
+/// The scores at `rho` from a table of (y1, y2) at any correlation.
+fn scores_at(mut t: CellTable, y1: &OrdVar, y2: &OrdVar, rho: f64) -> OrdOrdScores {
     let (n1, n2) = (y1.nth() + 1, y2.nth() + 1);
-    let mut t = CellTable::new(y1, y2);
     t.set(rho, false);
     let r = (1.0 - rho * rho).sqrt();
-    let z = |x: f64, up: f64, lo: f64| {
+    // the case's density times the conditional probability of the other
+    // variable's interval, for a bound x of one variable and the bounds
+    // (up, lo) of the other: per corner of the table, the density of one
+    // bound and pnorm((bound of the other - rho x) / r) for each bound of
+    // the other (with the infinite corners' values, NaN included, as the
+    // expression per cell gives them)
+    let cond = |xs: &[Margin], ys: &[Margin]| -> Vec<f64> {
+        let mut v = Vec::with_capacity(xs.len() * ys.len());
+        for x in xs {
+            v.extend(ys.iter().map(|y| pnorm((y.x - rho * x.x) / r)));
+        }
+        v
+    };
+    let (q1, q2) = (cond(&t.t1, &t.t2), cond(&t.t2, &t.t1));
+    let (d1, d2): (Vec<f64>, Vec<f64>) = (t.t1.iter().map(|m| dnorm(m.x)).collect(), t.t2.iter().map(|m| dnorm(m.x)).collect());
+    let (w1, w2) = (n2 + 1, n1 + 1);
+    // z for bound x (corner i of one variable) and the other's interval
+    // between its corners j and j + 1
+    let z = |d: &[f64], q: &[f64], w: usize, i: usize, j: usize| {
         if r == 0.0 {
-            dnorm(x) * 0.5
+            d[i] * 0.5
         } else {
-            dnorm(x) * (pnorm((up - rho * x) / r) - pnorm((lo - rho * x) / r))
+            d[i] * (q[i * w + j + 1] - q[i * w + j])
         }
     };
     let mut cells = Vec::with_capacity(n1 * n2);
@@ -341,10 +468,15 @@ pub fn polychoric_scores(y1: &OrdVar, y2: &OrdVar, rho: f64) -> OrdOrdScores {
             // NA and its cross-products skip them
             let lik = t.p(a, b);
             let lik = if lik <= MIN_PROB { f64::NAN } else { lik };
-            let (u1, l1, u2, l2) = (y1.upper(a), y1.lower(a), y2.upper(b), y2.lower(b));
             cells.push((
-                [(a, z(u1, u2, l2) / lik), (a.wrapping_sub(1), -z(l1, u2, l2) / lik)],
-                [(b, z(u2, u1, l1) / lik), (b.wrapping_sub(1), -z(l2, u1, l1) / lik)],
+                [
+                    (a, z(&d1, &q1, w1, a + 1, b) / lik),
+                    (a.wrapping_sub(1), -z(&d1, &q1, w1, a, b) / lik),
+                ],
+                [
+                    (b, z(&d2, &q2, w2, b + 1, a) / lik),
+                    (b.wrapping_sub(1), -z(&d2, &q2, w2, b, a) / lik),
+                ],
                 t.d(a, b) / lik,
             ));
         }
@@ -394,23 +526,22 @@ fn polyserial_start(x: &NumVar, y: &OrdVar) -> f64 {
 }
 
 /// lavaan's starting value for the polychoric correlation: the Pearson
-/// correlation of the category codes (0 if undefined or at +-1).
-fn code_correlation(a: &[usize], b: &[usize]) -> f64 {
-    // `pearson_raw` of the codes of the complete pairs, without collecting them
-    let pairs = || {
-        a.iter()
-            .zip(b)
-            .filter(|(&x, &y)| x != MISSING && y != MISSING)
-            .map(|(&x, &y)| (x as f64, y as f64))
+/// correlation of the category codes (0 if undefined or at +-1), from the
+/// pair's table of counts (`freq[a][b]` cases with codes a and b) rather
+/// than case by case: 25 cells instead of 400 cases.
+fn code_correlation(freq: &[Vec<f64>]) -> f64 {
+    let cells = || {
+        freq.iter()
+            .enumerate()
+            .flat_map(|(a, row)| row.iter().enumerate().map(move |(b, &f)| (a as f64, b as f64, f)))
     };
-    let n = pairs().count() as f64;
-    let (sa, sb) = pairs().fold((0.0, 0.0), |(sa, sb), (x, y)| (sa + x, sb + y));
+    let (n, sa, sb) = cells().fold((0.0, 0.0, 0.0), |(n, sa, sb), (a, b, f)| (n + f, sa + f * a, sb + f * b));
     let (ma, mb) = (sa / n, sb / n);
     let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
-    for (x, y) in pairs() {
-        sab += (x - ma) * (y - mb);
-        saa += (x - ma) * (x - ma);
-        sbb += (y - mb) * (y - mb);
+    for (a, b, f) in cells() {
+        sab += f * (a - ma) * (b - mb);
+        saa += f * (a - ma) * (a - ma);
+        sbb += f * (b - mb) * (b - mb);
     }
     let r = sab / (saa * sbb).sqrt();
     if r.is_nan() || r.abs() >= 1.0 {
@@ -554,6 +685,60 @@ pub fn pearson_scores(x1: &NumVar, x2: &NumVar, rho: f64) -> NumNumScores {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plackett_steps_match_a_fresh_table() {
+        // thresholds from 5 categories, skewed and extreme ones included
+        let y1 = OrdVar {
+            y: vec![],
+            th: vec![-2.9, -1.3, 0.2, 1.1, 2.6],
+        };
+        let y2 = OrdVar {
+            y: vec![],
+            th: vec![-2.2, -0.4, 0.05, 0.9, 3.1],
+        };
+        let mut worst = 0.0_f64;
+        let mut used = 0;
+        for r0 in [
+            -0.97, -0.9, -0.6, -0.3, -0.05, 0.0, 0.1, 0.29, 0.31, 0.5, 0.74, 0.76, 0.9, 0.93, 0.97,
+        ] {
+            for delta in [1e-1, 5e-2, 3e-2, 1e-2, 3e-3, 1e-3, 1e-4, 1e-6, 1e-9, 0.0] {
+                for sign in [-1.0, 1.0] {
+                    let r1 = r0 + sign * delta;
+                    let mut t = CellTable::new(&y1, &y2);
+                    t.set(r0, false);
+                    t.set(r1, false);
+                    used += plackett_rule(r0, r1).is_some() as usize;
+                    let mut fresh = CellTable::new(&y1, &y2);
+                    fresh.set(r1, false);
+                    for (a, b) in t.cdf.iter().zip(&fresh.cdf) {
+                        worst = worst.max((a - b).abs());
+                    }
+                }
+            }
+        }
+        eprintln!("plackett: {used} steps, worst {worst:e}");
+        assert!(used > 100);
+        assert!(worst < 2e-15, "{worst:e}");
+    }
+
+    #[test]
+    fn scores_from_the_fits_table_match_fresh_ones() {
+        let y1 = OrdVar::fit(vec![0, 1, 2, 2, 1, 0, 2, 1, 3, 3, 0, 2, 1, 1, 3], 4);
+        let y2 = OrdVar::fit(vec![1, 1, 0, 2, 0, 0, 2, 1, 2, 1, 0, 2, 1, 0, 2], 3);
+        let (rho, empty) = polychoric(&y2, &y1);
+        let (rho2, empty2, s) = polychoric_and_scores(&y1, &y2);
+        assert_eq!((rho, empty), (rho2, empty2));
+        let fresh = polychoric_scores(&y1, &y2, rho);
+        let close = |a: f64, b: f64| (a.is_nan() && b.is_nan()) || (a - b).abs() <= 1e-13 * (1.0 + b.abs());
+        for (c, f) in s.cells.iter().zip(&fresh.cells) {
+            assert!(close(c.2, f.2));
+            for k in 0..2 {
+                assert_eq!((c.0[k].0, c.1[k].0), (f.0[k].0, f.1[k].0));
+                assert!(close(c.0[k].1, f.0[k].1) && close(c.1[k].1, f.1[k].1));
+            }
+        }
+    }
 
     #[test]
     fn cell_derivatives_match_finite_differences() {

@@ -697,8 +697,9 @@ pub fn ordinal_stats_x(
     }
     // the casewise influence F = SC B^-T H', NACOV = N F'F
     let blocks: Vec<Vec<usize>> = (0..p).map(block).collect();
+    let (a21, h21) = (super::sparse_rows(&a21), super::sparse_rows(&h21));
     let h2 = (!num.is_empty()).then_some((h22.as_slice(), &h21));
-    let nacov = super::casewise_nacov(sc, &blocks, &a21, h2, &th_idx);
+    let nacov = super::casewise_nacov(sc, &blocks, a11, &a21, h2, &th_idx);
     let slopes = DMatrix::from_fn(p, q, |j, k| fits[j].slopes()[k]);
     let cov = DMatrix::from_fn(p, p, |r, c| cor[(r, c)] * sd[r] * sd[c]);
     let mut obs: Vec<f64> = th.iter().zip(&th_idx).map(|(&t, &i)| if i == 0 { -t } else { t }).collect();

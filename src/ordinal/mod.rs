@@ -257,8 +257,9 @@ fn assemble(uni: Vec<Uni>, names: &[String], ordered: Vec<bool>, levels: Vec<Vec
     let total = a11 + pstar;
     let sd: Vec<f64> = uni.iter().map(|u| if let Uni::Num(v) = u { v.var.sqrt() } else { 1.0 }).collect();
 
-    // casewise scores, column by column
-    let mut sc = DMatrix::<f64>::zeros(n, total);
+    // casewise scores, column by column (zeroed by the allocator, not
+    // written twice: the pairs' columns are all written below)
+    let mut sc = DMatrix::from_vec(n, total, vec![0.0; n * total]);
     for (j, u) in uni.iter().enumerate() {
         match u {
             Uni::Ord(o) => {
@@ -302,17 +303,19 @@ fn assemble(uni: Vec<Uni>, names: &[String], ordered: Vec<bool>, levels: Vec<Vec
         pairs.par_iter().zip(cols).map(|(&(j, i), col)| ctx.pair(i, j, col)).collect()
     };
     let mut cor = DMatrix::<f64>::identity(p, p);
-    let mut a21 = DMatrix::<f64>::zeros(pstar, a11);
-    let mut h21 = DMatrix::<f64>::zeros(pstar, a11);
+    // A21 and H21 as their rows' non-zero entries (a few per pair): the
+    // dense pstar x a11 matrices were 240 kB each, nearly all zero
+    let mut a21 = Vec::with_capacity(pstar);
+    let mut h21 = Vec::with_capacity(pstar);
     let mut h22 = DVector::<f64>::from_element(pstar, 1.0);
     let mut empty: Vec<String> = vec![];
     for (k, (&(j, i), out)) in pairs.iter().zip(outs).enumerate() {
         cor[(i, j)] = out.rho;
         cor[(j, i)] = out.rho;
-        a21.row_mut(k).copy_from_slice(&out.a21);
-        for (m, v) in out.h21 {
-            h21[(k, m)] = v;
-        }
+        a21.push(out.a21);
+        let mut h: Vec<(usize, f64)> = out.h21.into_iter().filter(|&(_, v)| v != 0.0).collect();
+        h.sort_by_key(|&(m, _)| m);
+        h21.push(h);
         h22[k] = out.h22;
         warnings.extend(out.warnings);
         empty.extend(out.empty_table);
@@ -352,7 +355,7 @@ fn assemble(uni: Vec<Uni>, names: &[String], ordered: Vec<bool>, levels: Vec<Vec
         })
         .collect();
     let h2 = (nnum > 0).then_some((h22.as_slice(), &h21));
-    let nacov = casewise_nacov(sc, &blocks, &a21, h2, &th_idx);
+    let nacov = casewise_nacov(sc, &blocks, a11, &a21, h2, &th_idx);
     let cov = DMatrix::from_fn(p, p, |r, c| cor[(r, c)] * sd[r] * sd[c]);
     let mut obs: Vec<f64> = th.iter().zip(&th_idx).map(|(&t, &i)| if i == 0 { -t } else { t }).collect();
     obs.extend(uni.iter().filter_map(|u| if let Uni::Num(v) = u { Some(v.var) } else { None }));
@@ -386,7 +389,9 @@ fn gram(f: &DMatrix<f64>, scale: f64) -> DMatrix<f64> {
     let nb = m.div_ceil(64).max(1);
     let bounds: Vec<(usize, usize)> = (0..nb).map(|b| (b * m / nb, (b + 1) * m / nb)).collect();
     let ft = nalgebra::DMatrixView::from_slice_with_strides(f.as_slice(), m, n, n, 1);
-    let mut w = DMatrix::<f64>::zeros(m, m);
+    // zeroed by the allocator (`calloc`: fresh pages need no writing);
+    // every element is written below
+    let mut w = DMatrix::from_vec(m, m, vec![0.0; m * m]);
     // the block columns of w, each a slice of its storage (column-major)
     let mut slabs: Vec<(usize, usize, &mut [f64])> = Vec::with_capacity(nb);
     let mut rest = w.as_mut_slice();
@@ -409,12 +414,19 @@ fn gram(f: &DMatrix<f64>, scale: f64) -> DMatrix<f64> {
             out.gemm(1.0, &f.columns(a, m - a).transpose(), &f.columns(a, b - a), 0.0);
         }
     });
+    // scale the lower triangle and mirror it, tile by tile (32 x 32): the
+    // transposed writes, a column apart each, then stay in the cache
+    const TILE: usize = 32;
     let d = w.as_mut_slice();
-    for j in 0..m {
-        for i in j..m {
-            let v = d[j * m + i] * scale;
-            d[j * m + i] = v;
-            d[i * m + j] = v;
+    for jb in (0..m).step_by(TILE) {
+        for ib in (jb..m).step_by(TILE) {
+            for j in jb..(jb + TILE).min(m) {
+                for i in ib.max(j)..(ib + TILE).min(m) {
+                    let v = d[j * m + i] * scale;
+                    d[j * m + i] = v;
+                    d[i * m + j] = v;
+                }
+            }
         }
     }
     w
@@ -432,10 +444,11 @@ struct PairCtx<'a> {
 }
 
 /// One pair's correlation, its row of A21 (cross-products of the casewise
-/// scores of its log-likelihood with the stage-1 scores) and of H.
+/// scores of its log-likelihood with the stage-1 scores: the non-zero
+/// entries, by column) and of H.
 struct PairOut {
     rho: f64,
-    a21: Vec<f64>,
+    a21: Vec<(usize, f64)>,
     h21: Vec<(usize, f64)>,
     h22: f64,
     warnings: Vec<String>,
@@ -495,11 +508,10 @@ impl PairCtx<'_> {
                 rho
             }
             (Uni::Ord(yi), Uni::Ord(yj)) => {
-                let (rho, empty) = bivariate::polychoric(yj, yi);
+                let (rho, empty, s) = bivariate::polychoric_and_scores(yi, yj);
                 if empty {
                     empty_table = Some(format!("{} x {}", names[j], names[i]));
                 }
-                let s = bivariate::polychoric_scores(yi, yj, rho);
                 let (c1, c2) = s.casewise(yi, yj, col);
                 a21[th_start[i]..th_start[i] + yi.nth()].copy_from_slice(&c1);
                 a21[th_start[j]..th_start[j] + yj.nth()].copy_from_slice(&c2);
@@ -511,7 +523,7 @@ impl PairCtx<'_> {
         }
         PairOut {
             rho,
-            a21,
+            a21: a21.iter().enumerate().filter(|&(_, &v)| v != 0.0).map(|(m, &v)| (m, v)).collect(),
             h21,
             h22,
             warnings,
@@ -527,15 +539,27 @@ fn pseudo_inverse(m: &DMatrix<f64>) -> DMatrix<f64> {
         .unwrap_or_else(|_| DMatrix::zeros(m.nrows(), m.ncols()))
 }
 
+/// Per row of a matrix, its non-zero entries as (column, value): A21 and
+/// H21 for `casewise_nacov`, a few per row.
+pub(crate) type SparseRows = Vec<Vec<(usize, f64)>>;
+
+/// The non-zero entries of each row of `m`, by column.
+pub(crate) fn sparse_rows(m: &DMatrix<f64>) -> SparseRows {
+    m.row_iter()
+        .map(|r| r.iter().enumerate().filter(|&(_, &v)| v != 0.0).map(|(c, &v)| (c, v)).collect())
+        .collect()
+}
+
 /// The NACOV N F'F (started in the background, `nacov::Nacov`) from the
-/// casewise scores `sc` (stage-1 statistics in columns 0..a11, one
-/// correlation per column after them): F = SC B^-T H',
+/// casewise scores `sc` (the `a11` stage-1 statistics in columns 0..a11,
+/// one correlation per column after them): F = SC B^-T H',
 /// the casewise influence of each case on the statistics, with B the
 /// block-triangular Hessian of the stacked stage-1 and stage-2
 /// log-likelihoods (A11 block diagonal over `blocks`, one block of columns
 /// per variable; A22 diagonal; A21 the stage-1 rows of each correlation's
-/// score) and H the correlations-to-covariances map (`h2`: its diagonal
-/// and stage-1 part, when continuous variables are involved). A statistic
+/// score, each row as its non-zero entries by column, `sparse_rows`) and H
+/// the correlations-to-covariances map (`h2`: its diagonal and stage-1
+/// part, rows as A21's, when continuous variables are involved). A statistic
 /// with `th_idx` 0 is a continuous variable's mean (or intercept) stored as
 /// a "threshold", so its column changes sign. F is computed in place of
 /// `sc` (a column of F needs only its own column of SC and the stage-1
@@ -544,12 +568,12 @@ fn pseudo_inverse(m: &DMatrix<f64>) -> DMatrix<f64> {
 pub(crate) fn casewise_nacov(
     mut inf: DMatrix<f64>,
     blocks: &[Vec<usize>],
-    a21: &DMatrix<f64>,
-    h2: Option<(&[f64], &DMatrix<f64>)>,
+    a11: usize,
+    a21: &SparseRows,
+    h2: Option<(&[f64], &SparseRows)>,
     th_idx: &[usize],
 ) -> nacov::Nacov {
     let n = inf.nrows();
-    let a11 = a21.ncols();
     for idx in blocks {
         let sub = DMatrix::from_fn(n, idx.len(), |r, c| inf[(r, idx[c])]);
         let block = sub.transpose() * &sub;
@@ -568,12 +592,9 @@ pub(crate) fn casewise_nacov(
         rest.par_chunks_mut(n).enumerate().for_each(|(q, col)| {
             let d = nalgebra::DVectorView::from_slice(col, n).norm_squared();
             let a22_inv = if d == 0.0 { 0.0 } else { 1.0 / d };
-            for m in 0..a11 {
-                let a = a21[(q, m)];
-                if a != 0.0 {
-                    for (y, x) in col.iter_mut().zip(&first[m * n..(m + 1) * n]) {
-                        *y += -a * x;
-                    }
+            for &(m, a) in &a21[q] {
+                for (y, x) in col.iter_mut().zip(&first[m * n..(m + 1) * n]) {
+                    *y += -a * x;
                 }
             }
             for y in col.iter_mut() {
@@ -583,12 +604,9 @@ pub(crate) fn casewise_nacov(
                 for y in col.iter_mut() {
                     *y *= h22[q];
                 }
-                for m in 0..a11 {
-                    let h = h21[(q, m)];
-                    if h != 0.0 {
-                        for (y, x) in col.iter_mut().zip(&first[m * n..(m + 1) * n]) {
-                            *y += h * x;
-                        }
+                for &(m, h) in &h21[q] {
+                    for (y, x) in col.iter_mut().zip(&first[m * n..(m + 1) * n]) {
+                        *y += h * x;
                     }
                 }
             }

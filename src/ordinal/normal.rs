@@ -145,6 +145,19 @@ fn gauss_legendre_half(m: usize) -> Vec<(f64, f64)> {
     out
 }
 
+/// Gauss–Legendre rules of orders 2, 4, 6 and 8 on [-1, 1], each as its
+/// (node, weight) pairs: the short rules `bivariate`'s Plackett updates
+/// integrate the density over a small step of the correlation with.
+pub(super) fn short_rules() -> &'static [Vec<(f64, f64)>; 4] {
+    static RULES: std::sync::OnceLock<[Vec<(f64, f64)>; 4]> = std::sync::OnceLock::new();
+    RULES.get_or_init(|| {
+        std::array::from_fn(|i| {
+            let half = gauss_legendre_half(i + 1);
+            half.iter().copied().chain(half.iter().map(|&(x, w)| (-x, w))).collect()
+        })
+    })
+}
+
 fn rules() -> &'static [Vec<(f64, f64)>; 3] {
     static RULES: std::sync::OnceLock<[Vec<(f64, f64)>; 3]> = std::sync::OnceLock::new();
     RULES.get_or_init(|| [gauss_legendre_half(3), gauss_legendre_half(6), gauss_legendre_half(10)])
