@@ -322,16 +322,29 @@ struct Deriv {
 }
 
 impl Deriv {
+    /// Zeroed for parameter `k`: d Sigma is nonzero only in the rows and
+    /// columns of the variables touched last time, so only those are
+    /// cleared when the size is unchanged.
     fn reset(&mut self, k: usize, p: usize) {
         self.k = k;
-        for v in [&mut self.sig, &mut self.mu, &mut self.delta] {
-            v.clear();
+        if self.sig.len() == p * p && self.touched.len() == p {
+            for &r in &self.rows {
+                self.sig[r * p..(r + 1) * p].fill(0.0);
+                for t in 0..p {
+                    self.sig[t * p + r] = 0.0;
+                }
+                self.touched[r] = false;
+            }
+        } else {
+            self.sig.clear();
+            self.sig.resize(p * p, 0.0);
+            self.touched.clear();
+            self.touched.resize(p, false);
         }
-        self.sig.resize(p * p, 0.0);
-        self.mu.resize(p, 0.0);
-        self.delta.resize(p, 0.0);
-        self.touched.clear();
-        self.touched.resize(p, false);
+        for v in [&mut self.mu, &mut self.delta] {
+            v.clear();
+            v.resize(p, 0.0);
+        }
         self.rows.clear();
         self.mu_nz = false;
         self.delta_nz = false;
