@@ -594,7 +594,7 @@ impl Fitting for WlsFit<'_> {
         // per group tr(W Gamma), tr((W Gamma)^2) and, with a diagonal W whose
         // threshold block is positive, the baseline's (below) from the same
         // pass over Gamma
-        let traces: Vec<((f64, f64), Option<(f64, f64)>)> = self
+        let traces: Vec<_> = self
             .groups
             .iter()
             .zip(stats)
