@@ -294,6 +294,113 @@ pub fn implied_and_jacobian(model: &Model, lay: &Layout, x: &[f64]) -> Option<(D
 /// its indicator): the scoring iterations use it without a dense n x nx
 /// matrix.
 fn jacobian_at(model: &Model, lay: &Layout, x: &[f64], imp: &Implied) -> Option<SparseCols> {
+    let mut out = SparseCols {
+        nrows: 0,
+        cols: Vec::new(),
+    };
+    jacobian_into(model, lay, x, imp, &mut JacWork::default(), &mut out).then_some(out)
+}
+
+/// d Sigma (observed block, column-major p x p), d mu and d Delta of one
+/// parameter that enters the RAM matrices or a scale factor.
+#[derive(Default)]
+struct Deriv {
+    /// the parameter
+    k: usize,
+    sig: Vec<f64>,
+    mu: Vec<f64>,
+    delta: Vec<f64>,
+    /// the observed variables whose row and column of d Sigma may be
+    /// nonzero (`touched[v]`), as a list (`rows`, unordered, no repeats): a
+    /// correlation (i, j) moves only when i or j is among them
+    touched: Vec<bool>,
+    rows: Vec<usize>,
+    /// whether d mu, d Delta have a nonzero (else the threshold entries of
+    /// the column are all 0)
+    mu_nz: bool,
+    delta_nz: bool,
+}
+
+impl Deriv {
+    /// Zeroed for parameter `k`: d Sigma is nonzero only in the rows and
+    /// columns of the variables touched last time, so only those are
+    /// cleared when the size is unchanged.
+    fn reset(&mut self, k: usize, p: usize) {
+        self.k = k;
+        if self.sig.len() == p * p && self.touched.len() == p {
+            for &r in &self.rows {
+                self.sig[r * p..(r + 1) * p].fill(0.0);
+                for t in 0..p {
+                    self.sig[t * p + r] = 0.0;
+                }
+                self.touched[r] = false;
+            }
+        } else {
+            self.sig.clear();
+            self.sig.resize(p * p, 0.0);
+            self.touched.clear();
+            self.touched.resize(p, false);
+        }
+        for v in [&mut self.mu, &mut self.delta] {
+            v.clear();
+            v.resize(p, 0.0);
+        }
+        self.rows.clear();
+        self.mu_nz = false;
+        self.delta_nz = false;
+    }
+    fn touch(&mut self, v: usize) {
+        if !self.touched[v] {
+            self.touched[v] = true;
+            self.rows.push(v);
+        }
+    }
+}
+
+/// The buffers of `jacobian_into`, kept from one scoring iteration to the
+/// next (`WlsProblem`): a fresh p x p d Sigma per parameter and a fresh
+/// column list per call were ~1.7 MB in ~2000 allocations per Bradford fit.
+#[derive(Default)]
+pub struct JacWork {
+    /// per parameter in use (the first `nder`), see `Deriv`
+    der: Vec<Deriv>,
+    nder: usize,
+    /// per free parameter: its index in `der`, or usize::MAX
+    slot: Vec<usize>,
+    /// per variable: the nonzeros of B's column over the observed rows
+    bnz: Vec<Vec<(usize, f64)>>,
+    /// the column's entries before the correlations, dense
+    col: Vec<f64>,
+}
+
+impl JacWork {
+    /// `der`'s entry of parameter `k`, made (zeroed) on first use.
+    fn at(&mut self, k: usize, p: usize) -> usize {
+        if self.slot[k] == usize::MAX {
+            self.slot[k] = self.nder;
+            if self.der.len() == self.nder {
+                self.der.push(Deriv::default());
+            }
+            self.der[self.nder].reset(k, p);
+            self.nder += 1;
+        }
+        self.slot[k]
+    }
+}
+
+/// `jacobian_at` into `out` with the buffers of `work`; false where the
+/// Jacobian has a non-finite entry or the delta parameterization's system
+/// for the residual variances is singular.
+///
+/// Only the correlations that can move are visited: those of a variable
+/// whose row of d Sigma the parameter touches (a loading: its indicator's
+/// 24 of 300). The delta parameterization's residual variances (theta)
+/// move only the diagonal of Sigma when every ordinal variable's column of
+/// B is its own unit vector (no observed variable predicts it, the usual
+/// case): no statistic reads that diagonal, so their solve is skipped then.
+/// The entries that are computed are computed as before, in the same order,
+/// so the Jacobian is the same bit for bit.
+fn jacobian_into(model: &Model, lay: &Layout, x: &[f64], imp: &Implied, work: &mut JacWork, out: &mut SparseCols) -> bool {
     let nx = x.len();
     let p = model.ram.p();
     let n = lay.len(p);
@@ -301,55 +408,38 @@ fn jacobian_at(model: &Model, lay: &Layout, x: &[f64], imp: &Implied) -> Option<
     let (b, c, bm) = (&imp.b, &imp.c, &imp.bm);
     let nv = b.nrows();
     let (bs, cs) = (b.as_slice(), c.as_slice());
-    // per parameter that enters the RAM matrices or a scale factor: d Sigma
-    // (observed block, column-major p x p), d mu, d Delta; `slot[k]` is
-    // its index in `der`
-    struct Deriv {
-        k: usize,
-        sig: Vec<f64>,
-        mu: Vec<f64>,
-        delta: Vec<f64>,
-    }
-    let mut der: Vec<Deriv> = Vec::new();
-    let mut slot: Vec<usize> = vec![usize::MAX; nx];
-    let mut at = |k: usize, der: &mut Vec<Deriv>| {
-        if slot[k] == usize::MAX {
-            slot[k] = der.len();
-            der.push(Deriv {
-                k,
-                sig: vec![0.0; p * p],
-                mu: vec![0.0; p],
-                delta: vec![0.0; p],
-            });
-        }
-        slot[k]
-    };
+    work.nder = 0;
+    work.slot.clear();
+    work.slot.resize(nx, usize::MAX);
     let ord_diag = |i: usize, j: usize| !lay.theta && i == j && lay.ord.contains(&i);
     // the nonzeros of B's columns over the observed rows: an indicator's
     // column has one, a factor's its indicators (and those downstream)
-    let bnz: Vec<Vec<(usize, f64)>> = (0..nv)
-        .map(|i| {
+    work.bnz.resize_with(nv, Vec::new);
+    for (i, bz) in work.bnz.iter_mut().enumerate() {
+        bz.clear();
+        bz.extend(
             bs[i * nv..i * nv + p]
                 .iter()
                 .enumerate()
                 .filter(|(_, v)| **v != 0.0)
-                .map(|(r, v)| (r, *v))
-                .collect()
-        })
-        .collect();
+                .map(|(r, v)| (r, *v)),
+        );
+    }
     for cell in &model.ram.groups[lay.group].cells {
         let Some(k) = cell.x else { continue };
         let (i, j) = (cell.i, cell.j);
         if cell.mat == Mat::S && ord_diag(i, j) {
             continue;
         }
-        let q = at(k, &mut der);
-        let dk = &mut der[q];
+        let q = work.at(k, p);
+        let (dk, bnz) = (&mut work.der[q], &work.bnz);
         match cell.mat {
             Mat::A => {
                 // B e_i C_j. + its transpose
                 for &(r, bri) in &bnz[i] {
                     dk.mu[r] += bri * bm[j];
+                    dk.mu_nz |= bri * bm[j] != 0.0;
+                    dk.touch(r);
                     for t in 0..p {
                         let v = bri * cs[t * nv + j];
                         dk.sig[t * p + r] += v;
@@ -359,7 +449,9 @@ fn jacobian_at(model: &Model, lay: &Layout, x: &[f64], imp: &Implied) -> Option<
             }
             Mat::S => {
                 for &(r, bri) in &bnz[i] {
+                    dk.touch(r);
                     for &(t, btj) in &bnz[j] {
+                        dk.touch(t);
                         let v = bri * btj;
                         dk.sig[t * p + r] += v;
                         if i != j {
@@ -371,6 +463,7 @@ fn jacobian_at(model: &Model, lay: &Layout, x: &[f64], imp: &Implied) -> Option<
             Mat::M => {
                 for &(r, bri) in &bnz[i] {
                     dk.mu[r] += bri;
+                    dk.mu_nz = true;
                 }
             }
         }
@@ -378,14 +471,20 @@ fn jacobian_at(model: &Model, lay: &Layout, x: &[f64], imp: &Implied) -> Option<
     if !lay.theta {
         for (j, v) in lay.scale.iter().enumerate() {
             if let Value::Free(k) = v {
-                let s = at(*k, &mut der);
-                der[s].delta[j] += 1.0;
+                let s = work.at(*k, p);
+                let dk = &mut work.der[s];
+                dk.delta[j] += 1.0;
+                dk.delta_nz = true;
+                dk.touch(j);
             }
         }
         // theta keeps the latent responses' variances at 1/Delta^2: one
-        // solve for all parameters
+        // solve for all parameters, unless it moves only what no statistic
+        // reads (see above)
         let ko = lay.ord.len();
-        if ko > 0 && !der.is_empty() {
+        let own = lay.ord.iter().all(|&l| matches!(work.bnz[l].as_slice(), [(r, _)] if *r == l));
+        if ko > 0 && work.nder > 0 && !own {
+            let der = &mut work.der[..work.nder];
             let mm = DMatrix::from_fn(ko, ko, |a, l| b[(lay.ord[a], lay.ord[l])].powi(2));
             let mut rhs = DMatrix::zeros(ko, der.len());
             for (q, dk) in der.iter().enumerate() {
@@ -393,15 +492,16 @@ fn jacobian_at(model: &Model, lay: &Layout, x: &[f64], imp: &Implied) -> Option<
                     rhs[(a, q)] = -2.0 * dk.delta[j] / d[j].powi(3) - dk.sig[j * p + j];
                 }
             }
-            let dth = mm.lu().solve(&rhs)?;
+            let Some(dth) = mm.lu().solve(&rhs) else { return false };
             for (q, dk) in der.iter_mut().enumerate() {
                 for (a, &l) in lay.ord.iter().enumerate() {
                     let t = dth[(a, q)];
                     if t == 0.0 {
                         continue;
                     }
-                    for &(r, brl) in &bnz[l] {
-                        for &(u, bul) in &bnz[l] {
+                    for &(r, brl) in &work.bnz[l] {
+                        dk.touch(r);
+                        for &(u, bul) in &work.bnz[l] {
                             dk.sig[u * p + r] += t * brl * bul;
                         }
                     }
@@ -409,55 +509,79 @@ fn jacobian_at(model: &Model, lay: &Layout, x: &[f64], imp: &Implied) -> Option<
             }
         }
     } else {
-        for dk in der.iter_mut() {
+        for dk in work.der[..work.nder].iter_mut() {
             for j in 0..p {
                 dk.delta[j] = -0.5 * imp.sigma[(j, j)].powf(-1.5) * dk.sig[j * p + j];
             }
+            dk.delta_nz = dk.delta.iter().any(|v| *v != 0.0);
         }
     }
-    // the threshold entries, then each RAM / scale parameter's column
-    // filled densely in `buf` and kept by its nonzeros
-    let mut cols: Vec<Vec<(usize, f64)>> = vec![Vec::new(); nx];
+    // the threshold entries, then each RAM / scale parameter's column:
+    // its entries before the correlations filled densely in `col`, its
+    // correlations only where they can move
+    out.nrows = n;
+    out.cols.resize_with(nx, Vec::new);
+    for c in out.cols.iter_mut() {
+        c.clear();
+    }
+    let cols = &mut out.cols;
     for (e, &(j, _, v)) in lay.th.iter().enumerate() {
         if let (Value::Free(k), false) = (v, lay.is_mean(e)) {
             cols[k].push((e, d[j]));
         }
     }
     let sig = imp.sigma.as_slice();
-    let tau: Vec<f64> = lay.th.iter().map(|t| t.2.at(x)).collect();
-    let mean: Vec<bool> = (0..lay.th.len()).map(|e| lay.is_mean(e)).collect();
-    let mut col = vec![0.0; n];
-    let mut finite = d.iter().all(|v| v.is_finite());
-    for dk in &der {
-        col.fill(0.0);
+    let first = lay.th.len() + lay.num.len();
+    // (every implied correlation enters every column through d Delta)
+    let lower_finite = || (0..p).all(|j| sig[j * p + j + 1..(j + 1) * p].iter().all(|v| v.is_finite()));
+    let mut finite = d.iter().all(|v| v.is_finite()) && (work.nder == 0 || lower_finite());
+    let col = &mut work.col;
+    for dk in work.der[..work.nder].iter_mut() {
+        col.clear();
+        col.resize(first, 0.0);
         for &(e, v) in &cols[dk.k] {
             col[e] += v;
         }
-        for (e, &(j, _, _)) in lay.th.iter().enumerate() {
-            col[e] += if mean[e] {
-                -dk.mu[j]
-            } else {
-                -dk.mu[j] * d[j] + (tau[e] - imp.mu[j]) * dk.delta[j]
-            };
+        // with d mu = d Delta = 0 every threshold term is 0
+        if dk.mu_nz || dk.delta_nz {
+            for (e, &(j, _, tv)) in lay.th.iter().enumerate() {
+                col[e] += if lay.is_mean(e) {
+                    -dk.mu[j]
+                } else {
+                    -dk.mu[j] * d[j] + (tv.at(x) - imp.mu[j]) * dk.delta[j]
+                };
+            }
         }
-        let mut e = lay.th.len();
-        for &j in &lay.num {
-            col[e] += dk.sig[j * p + j];
-            e += 1;
+        for (e, &j) in lay.num.iter().enumerate() {
+            col[lay.th.len() + e] += dk.sig[j * p + j];
         }
+        finite &= col.iter().all(|v| v.is_finite());
+        let ck = &mut cols[dk.k];
+        ck.clear();
+        ck.extend(col.iter().enumerate().filter(|(_, v)| **v != 0.0).map(|(r, v)| (r, *v)));
+        // the correlations (i > j, column by column), ascending
+        dk.rows.sort_unstable();
+        let rows = &dk.rows;
+        let mut e0 = first;
         for j in 0..p {
             let (ddj, dj) = (dk.delta[j], d[j]);
             let (scol, dcol) = (&sig[j * p..(j + 1) * p], &dk.sig[j * p..(j + 1) * p]);
-            for i in j + 1..p {
-                col[e] += (dk.delta[i] * dj + d[i] * ddj) * scol[i] + d[i] * dj * dcol[i];
-                e += 1;
+            let mut put = |i: usize| {
+                let v = 0.0 + ((dk.delta[i] * dj + d[i] * ddj) * scol[i] + d[i] * dj * dcol[i]);
+                finite &= v.is_finite();
+                if v != 0.0 {
+                    ck.push((e0 + i - j - 1, v));
+                }
+            };
+            if dk.touched[j] {
+                (j + 1..p).for_each(&mut put);
+            } else {
+                rows.iter().copied().filter(|&i| i > j).for_each(&mut put);
             }
+            e0 += p - j - 1;
         }
-        // the other columns hold scale factors only
-        finite &= col.iter().all(|v| v.is_finite());
-        cols[dk.k] = col.iter().enumerate().filter(|(_, v)| **v != 0.0).map(|(r, v)| (r, *v)).collect();
     }
-    finite.then_some(SparseCols { nrows: n, cols })
+    finite
 }
 
 /// d sigma / d x of one group by central differences (the check of
@@ -602,10 +726,34 @@ impl WlsGroup {
             return sp.tr_mul_sym(&self.weigh(&sp.to_dense()));
         };
         let nx = sp.cols.len();
+        let mut out = DMatrix::zeros(nx, nx);
+        Self::gram_diag(w, sp, out.as_mut_slice());
+        out
+    }
+
+    /// `gram` added to `h` times `scale` (h += scale Delta'W Delta), with
+    /// `buf` as the scratch for Delta'W Delta: the scoring iterations reuse
+    /// both instead of two fresh nx x nx matrices per iteration.
+    pub fn add_gram(&self, sp: &SparseCols, scale: f64, h: &mut DMatrix<f64>, buf: &mut Vec<f64>) {
+        let Some(w) = &self.wdiag else {
+            *h += self.gram(sp) * scale;
+            return;
+        };
+        let nx = sp.cols.len();
+        buf.clear();
+        buf.resize(nx * nx, 0.0);
+        Self::gram_diag(w, sp, buf);
+        for (hv, g) in h.as_mut_slice().iter_mut().zip(buf.iter()) {
+            *hv += g * scale;
+        }
+    }
+
+    /// Delta'W Delta with the diagonal W `w` into `os` (nx x nx,
+    /// column-major, zeroed).
+    fn gram_diag(w: &DVector<f64>, sp: &SparseCols, os: &mut [f64]) {
+        let nx = sp.cols.len();
         let (start, entries) = sp.rows();
         let nnz: Vec<usize> = sp.cols.iter().map(Vec::len).collect();
-        let mut out = DMatrix::zeros(nx, nx);
-        let os = out.as_mut_slice();
         for (r, wr) in w.iter().enumerate() {
             let row = &entries[start[r]..start[r + 1]];
             for (i, &(k, a)) in row.iter().enumerate() {
@@ -621,7 +769,6 @@ impl WlsGroup {
                 os[k * nx + l] = os[l * nx + k];
             }
         }
-        out
     }
 
     /// r'W r.
@@ -748,6 +895,17 @@ impl SparseCols {
 pub struct WlsProblem<'a> {
     pub model: &'a Model,
     pub groups: &'a [WlsGroup],
+    /// the buffers of the Jacobian and the Hessian, reused by every
+    /// iteration (`gradient_hessian`)
+    work: std::cell::RefCell<ScoringWork>,
+}
+
+/// What `WlsProblem::gradient_hessian` keeps between iterations.
+#[derive(Default)]
+struct ScoringWork {
+    jac: JacWork,
+    sp: Option<SparseCols>,
+    gram: Vec<f64>,
 }
 
 /// One evaluation of the discrepancy: the point and per group its residuals
@@ -759,7 +917,15 @@ pub struct WlsEval {
     groups: Vec<(Option<Implied>, DVector<f64>)>,
 }
 
-impl WlsProblem<'_> {
+impl<'a> WlsProblem<'a> {
+    pub fn new(model: &'a Model, groups: &'a [WlsGroup]) -> WlsProblem<'a> {
+        WlsProblem {
+            model,
+            groups,
+            work: Default::default(),
+        }
+    }
+
     fn fg(&self) -> Vec<f64> {
         let n: f64 = self.groups.iter().map(|g| g.n as f64).sum();
         self.groups.iter().map(|g| g.n as f64 / n).collect()
@@ -809,14 +975,24 @@ impl Scoring for WlsProblem<'_> {
         let mut grad = DVector::zeros(nx);
         let mut h = DMatrix::zeros(nx, nx);
         let bad = || Error::msg("the implied correlations cannot be computed");
+        let mut work = self.work.borrow_mut();
+        let ScoringWork { jac, sp, gram } = &mut *work;
+        let sp = sp.get_or_insert_with(|| SparseCols {
+            nrows: 0,
+            cols: Vec::new(),
+        });
         for (g, (grp, (imp, r))) in self.groups.iter().zip(&e.groups).enumerate() {
-            let sp = match imp {
-                Some(imp) => jacobian_at(self.model, &grp.lay, x, imp),
-                None => super::wls_x::jacobian(self.model, &grp.lay, x).map(|j| SparseCols::new(&j)),
+            let ok = match imp {
+                Some(imp) => jacobian_into(self.model, &grp.lay, x, imp, jac, sp),
+                None => super::wls_x::jacobian(self.model, &grp.lay, x)
+                    .map(|j| *sp = SparseCols::new(&j))
+                    .is_some(),
+            };
+            if !ok {
+                return Err(bad());
             }
-            .ok_or_else(bad)?;
             grad -= sp.tr_mul_vec(&grp.weigh_vec(r)) * (2.0 * fg[g]);
-            h += grp.gram(&sp) * (2.0 * fg[g]);
+            grp.add_gram(sp, 2.0 * fg[g], &mut h, gram);
         }
         Ok((grad.iter().copied().collect(), h))
     }
@@ -843,8 +1019,8 @@ const XTOL: f64 = 1e-7;
 
 /// Minimise from `x0`.
 pub fn minimize(model: &Model, groups: &[WlsGroup], x0: Vec<f64>, max_iter: u64) -> Estimate {
-    let problem = WlsProblem { model, groups };
-    super::constrained::solve_for(&model.ram, problem, x0, max_iter, XTOL, |x| WlsProblem { model, groups }.fmin(x))
+    let problem = WlsProblem::new(model, groups);
+    super::constrained::solve_for(&model.ram, problem, x0, max_iter, XTOL, |x| WlsProblem::new(model, groups).fmin(x))
 }
 
 #[cfg(test)]
