@@ -218,21 +218,33 @@ pub fn jacobian(model: &Model, groups: &[WlsGroup], x: &[f64], base: &[f64]) -> 
 /// variance is negative beyond rounding; zero below sqrt(machine epsilon),
 /// as lavaan.
 pub fn se_from_jacobian(base: &[f64], jac: &DMatrix<f64>, vcov: &DMatrix<f64>) -> Vec<Option<f64>> {
-    let mut nz: Vec<(usize, f64)> = Vec::with_capacity(jac.ncols());
+    let nx = jac.ncols();
+    let mut nz: Vec<(usize, f64)> = Vec::with_capacity(nx);
+    // the rows of J as contiguous columns of J' (one pass each, not strided
+    // twice); the columns of the vcov as slices
+    let jt = jac.transpose();
+    let (jt, v) = (jt.as_slice(), vcov.as_slice());
+    let nv = vcov.nrows();
     (0..jac.nrows())
         .map(|r| {
             if !base.get(r).is_some_and(|v| v.is_finite()) {
                 return None;
             }
-            let j = jac.row(r);
-            if j.iter().any(|v| !v.is_finite()) {
-                return None;
-            }
             nz.clear();
-            nz.extend(j.iter().enumerate().filter(|(_, v)| **v != 0.0).map(|(k, v)| (k, *v)));
+            for (k, &jk) in jt[r * nx..(r + 1) * nx].iter().enumerate() {
+                if !jk.is_finite() {
+                    return None;
+                }
+                if jk != 0.0 {
+                    nz.push((k, jk));
+                }
+            }
             let var: f64 = nz
                 .iter()
-                .map(|&(b, jb)| nz.iter().map(|&(a, ja)| ja * vcov[(a, b)]).sum::<f64>() * jb)
+                .map(|&(b, jb)| {
+                    let vb = &v[b * nv..(b + 1) * nv];
+                    nz.iter().map(|&(a, ja)| ja * vb[a]).sum::<f64>() * jb
+                })
                 .sum();
             if var.is_nan() || var < -1e-12 {
                 return None;
