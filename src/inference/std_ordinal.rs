@@ -121,10 +121,17 @@ pub fn jacobian(model: &Model, groups: &[WlsGroup], x: &[f64], base: &[f64]) -> 
             None if follows(cl.mat, cl.i, cl.j, false) => theta[ord_pos(cl.i).expect("ordinal")],
             None => cl.fixed,
         };
-        let dvalue = |cl: &crate::model::ram::Cell, k: usize| match cl.x {
-            Some(kk) => f64::from(u8::from(kk == k)),
-            None if follows(cl.mat, cl.i, cl.j, false) => dth[(ord_pos(cl.i).expect("ordinal"), k)],
-            None => 0.0,
+        // where a cell's derivative comes from, decided once per cell (not
+        // per parameter): its own parameter, a row of d theta, or nowhere
+        let dsource = |cl: &crate::model::ram::Cell| match cl.x {
+            Some(kk) => DSource::Own(kk),
+            None if follows(cl.mat, cl.i, cl.j, false) => DSource::Theta(ord_pos(cl.i).expect("ordinal")),
+            None => DSource::Fixed,
+        };
+        let dget = |src: DSource, k: usize| match src {
+            DSource::Own(kk) => f64::from(u8::from(kk == k)),
+            DSource::Theta(a) => dth[(a, k)],
+            DSource::Fixed => 0.0,
         };
         let mut sdiag = vec![0.0; nv];
         let mut dsdiag: Vec<Option<&crate::model::ram::Cell>> = vec![None; nv];
@@ -132,9 +139,12 @@ pub fn jacobian(model: &Model, groups: &[WlsGroup], x: &[f64], base: &[f64]) -> 
             sdiag[cl.i] = value(cl);
             dsdiag[cl.i] = Some(cl);
         }
-        let ds = |i: usize, k: usize| dsdiag[i].map_or(0.0, |cl| dvalue(cl, k));
+        let dssrc: Vec<DSource> = dsdiag.iter().map(|c| c.map_or(DSource::Fixed, &dsource)).collect();
+        let ds = |i: usize, k: usize| dget(dssrc[i], k);
         for cl in cells {
             let (i, j, val) = (cl.i, cl.j, value(cl));
+            let src = dsource(cl);
+            let dvalue = |_: &crate::model::ram::Cell, k: usize| dget(src, k);
             let mut row = jac.row_mut(cl.row);
             match cl.mat {
                 Mat::A => {
@@ -211,6 +221,18 @@ pub fn jacobian(model: &Model, groups: &[WlsGroup], x: &[f64], base: &[f64]) -> 
     Some(jac)
 }
 
+/// The source of a cell's derivative in `jacobian`.
+#[derive(Clone, Copy)]
+enum DSource {
+    /// its own free parameter
+    Own(usize),
+    /// a fixed latent-response variance of the delta parameterization: row
+    /// of d theta / d x
+    Theta(usize),
+    /// fixed
+    Fixed,
+}
+
 /// `std_all_se` per row from the std.all values, their Jacobian and the
 /// vcov: sqrt(J V J') row by row over the row's nonzeros (a threshold's
 /// std.all moves with one parameter, a loading's with the variances it is
@@ -218,21 +240,33 @@ pub fn jacobian(model: &Model, groups: &[WlsGroup], x: &[f64], base: &[f64]) -> 
 /// variance is negative beyond rounding; zero below sqrt(machine epsilon),
 /// as lavaan.
 pub fn se_from_jacobian(base: &[f64], jac: &DMatrix<f64>, vcov: &DMatrix<f64>) -> Vec<Option<f64>> {
-    let mut nz: Vec<(usize, f64)> = Vec::with_capacity(jac.ncols());
+    let nx = jac.ncols();
+    let mut nz: Vec<(usize, f64)> = Vec::with_capacity(nx);
+    // the rows of J as contiguous columns of J' (one pass each, not strided
+    // twice); the columns of the vcov as slices
+    let jt = jac.transpose();
+    let (jt, v) = (jt.as_slice(), vcov.as_slice());
+    let nv = vcov.nrows();
     (0..jac.nrows())
         .map(|r| {
             if !base.get(r).is_some_and(|v| v.is_finite()) {
                 return None;
             }
-            let j = jac.row(r);
-            if j.iter().any(|v| !v.is_finite()) {
-                return None;
-            }
             nz.clear();
-            nz.extend(j.iter().enumerate().filter(|(_, v)| **v != 0.0).map(|(k, v)| (k, *v)));
+            for (k, &jk) in jt[r * nx..(r + 1) * nx].iter().enumerate() {
+                if !jk.is_finite() {
+                    return None;
+                }
+                if jk != 0.0 {
+                    nz.push((k, jk));
+                }
+            }
             let var: f64 = nz
                 .iter()
-                .map(|&(b, jb)| nz.iter().map(|&(a, ja)| ja * vcov[(a, b)]).sum::<f64>() * jb)
+                .map(|&(b, jb)| {
+                    let vb = &v[b * nv..(b + 1) * nv];
+                    nz.iter().map(|&(a, ja)| ja * vb[a]).sum::<f64>() * jb
+                })
                 .sum();
             if var.is_nan() || var < -1e-12 {
                 return None;
