@@ -107,8 +107,7 @@ pub fn detect_levels(ds: &Dataset, names: &[String]) -> Result<Vec<(String, Vec<
             .iter()
             .position(|c| c == n)
             .ok_or_else(|| format!("ordinal variable `{n}` was not read from {}", ds.file))?;
-        let col: Vec<f64> = ds.values.iter().skip(j).step_by(p.max(1)).copied().collect();
-        let lv = super::categories(&col);
+        let lv = super::categories_strided(&ds.values, j, p);
         if lv.len() > MAX_CATEGORIES {
             return Err(format!(
                 "{}: the ordinal column `{n}` has {} distinct values; an ordinal variable may have at most {MAX_CATEGORIES} categories. Is it continuous? Leave it out of --ordered",

@@ -155,9 +155,57 @@ impl OrdinalStats {
 
 /// The sorted distinct values of a column (NaN = missing is skipped).
 pub fn categories(col: &[f64]) -> Vec<f64> {
-    let mut v: Vec<f64> = col.iter().copied().filter(|x| !x.is_nan()).collect();
+    categories_strided(col, 0, 1)
+}
+
+/// `categories` of the column `values[start], values[start + stride], ..`
+/// (a column of a row-major table), counted rather than sorted whole (an
+/// ordinal column has a handful of distinct values): the integers 0..63 in
+/// a bit set, other values in a short list; more than `DISTINCT` distinct
+/// values fall back to sorting. The same result: sorted by `total_cmp`, NaN
+/// left out, and of values equal as numbers (0 and -0) the first in that
+/// order (-0) kept.
+pub fn categories_strided(values: &[f64], start: usize, stride: usize) -> Vec<f64> {
+    const DISTINCT: usize = 64;
+    let vals = || values.get(start..).unwrap_or_default().iter().step_by(stride.max(1)).copied();
+    let mut small = 0_u64;
+    let mut other: Vec<f64> = Vec::new();
+    let mut i = start;
+    while i < values.len() {
+        let x = values[i];
+        i += stride.max(1);
+        // +0 and the positive integers below 64, bit for bit (not -0, whose
+        // sign is kept, nor NaN: `as` takes both to 0)
+        let k = x as i32;
+        if (k as u32) < 64 && f64::from(k).to_bits() == x.to_bits() {
+            small |= 1 << k;
+            continue;
+        }
+        if x.is_nan() {
+            continue;
+        }
+        match other.iter().position(|u| *u == x) {
+            Some(k) => {
+                if x.is_sign_negative() && !other[k].is_sign_negative() {
+                    other[k] = x;
+                }
+            }
+            None if other.len() < DISTINCT => other.push(x),
+            None => {
+                let mut all: Vec<f64> = vals().filter(|x| !x.is_nan()).collect();
+                all.sort_by(|a, b| a.total_cmp(b));
+                all.dedup();
+                return all;
+            }
+        }
+    }
+    // +0 in the bit set and -0 in the list: -0 is kept
+    if other.contains(&0.0) {
+        small &= !1;
+    }
+    let mut v = other;
+    v.extend((0..64).filter(|k| small >> k & 1 == 1).map(|k| k as f64));
     v.sort_by(|a, b| a.total_cmp(b));
-    v.dedup();
     v
 }
 
@@ -625,6 +673,36 @@ pub(crate) fn casewise_nacov(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn categories_counted_are_the_sorted_distinct_values() {
+        let sorted = |c: &[f64]| {
+            let mut v: Vec<f64> = c.iter().copied().filter(|x| !x.is_nan()).collect();
+            v.sort_by(|a, b| a.total_cmp(b));
+            v.dedup();
+            v
+        };
+        let many: Vec<f64> = (0..150).map(|k| ((k * 37) % 101) as f64 - 50.0).collect();
+        let fine: Vec<f64> = (0..150).map(|k| k as f64 * 0.37 - 20.0).collect();
+        let cols: [&[f64]; 8] = [
+            &[3.0, 1.0, f64::NAN, 2.0, 1.0, 3.0, 5.0],
+            &[0.0, -0.0, 1.0, 0.0],
+            &[63.0, 64.0, 63.5, 1e300, f64::INFINITY, f64::NEG_INFINITY, -1.0, 7.0],
+            &fine,
+            &[-0.0, 0.0, f64::NAN],
+            &[f64::NAN, f64::NAN],
+            &[],
+            &many,
+        ];
+        for c in cols {
+            let (a, b) = (categories(c), sorted(c));
+            assert_eq!(
+                a.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                b.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                "{c:?}"
+            );
+        }
+    }
 
     #[test]
     fn gram_in_blocks_is_the_cross_product() {
