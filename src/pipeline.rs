@@ -688,13 +688,16 @@ pub fn fit(model_path: &Path, data_path: &Path, opt: &FitOptions) -> Result<FitR
 }
 
 /// Free what a fit no longer needs on the rayon pool, not on the caller's
-/// thread: the statistics of a large or ordinal data set are megabytes in
-/// a few big blocks (the Bradford WLSMV fit's 400 x 400 NACOV and influence
-/// matrix), and giving them back to the system (munmap, with its TLB
-/// shootdowns on every core) took 0.4 ms of a 20 ms `sem fit`, just before
-/// the report is printed.
-fn drop_in_background<T: Send + 'static>(value: T) {
-    rayon::spawn(move || drop(value));
+/// thread, when it is big: the statistics of an ordinal or large data set
+/// are megabytes in a few big blocks (the Bradford WLSMV fit's 400 x 400
+/// NACOV and influence matrix), and giving them back to the system (munmap,
+/// with its TLB shootdowns on every core) took 0.4 ms of a 20 ms `sem fit`,
+/// just before the report is printed. A small continuous fit frees its few
+/// kilobytes at once (and starts no thread pool for it).
+fn drop_in_background(prep: Prepared) {
+    if prep.ordinal.is_some() || prep.dataset.values.len() > 1 << 16 {
+        rayon::spawn(move || drop(prep));
+    }
 }
 
 /// `fit`, with what the estimator's nested-model difference test needs
@@ -789,10 +792,15 @@ fn fit_prepared_full(prep: &Prepared, opt: &FitOptions, pieces: bool) -> (FitRep
             let w = vcov_check();
             (fitting.test_scaling(x, &mut warnings), w)
         }
+        // (inline when the system will not start a thread)
         true => std::thread::scope(|s| {
-            let check = s.spawn(vcov_check);
+            let check = std::thread::Builder::new().spawn_scoped(s, vcov_check);
             let scaling = fitting.test_scaling(x, &mut warnings);
-            (scaling, check.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            let w = match check {
+                Ok(h) => h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+                Err(_) => vcov_check(),
+            };
+            (scaling, w)
         }),
     };
     if let Some(w) = vcov_warning {
