@@ -530,7 +530,8 @@ fn plain_number(b: &[u8]) -> Option<f64> {
     let (mut m, mut nd, mut frac, mut point) = (0u64, 0usize, 0usize, false);
     for &c in digits {
         match c {
-            b'0'..=b'9' => {
+            // (more than 15 digits: not plain, before m could overflow)
+            b'0'..=b'9' if nd < 15 => {
                 m = m * 10 + u64::from(c - b'0');
                 nd += 1;
                 frac += usize::from(point);
@@ -539,7 +540,7 @@ fn plain_number(b: &[u8]) -> Option<f64> {
             _ => return None,
         }
     }
-    if nd == 0 || nd > 15 {
+    if nd == 0 {
         return None;
     }
     let v = m as f64 / POW10[frac];
@@ -615,6 +616,9 @@ mod line_tests {
             "1.2.3",
             "+1",
             "1234567890123456",
+            "0.33333333333333333333",
+            "99999999999999999999",
+            "-123456789012345678901234567890",
             "NA",
             "1,5",
             "inf",
