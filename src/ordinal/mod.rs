@@ -159,54 +159,40 @@ pub fn categories(col: &[f64]) -> Vec<f64> {
 }
 
 /// `categories` of the column `values[start], values[start + stride], ..`
-/// (a column of a row-major table), counted rather than sorted whole (an
-/// ordinal column has a handful of distinct values): the integers 0..63 in
-/// a bit set, other values in a short list; more than `DISTINCT` distinct
-/// values fall back to sorting. The same result: sorted by `total_cmp`, NaN
-/// left out, and of values equal as numbers (0 and -0) the first in that
-/// order (-0) kept.
+/// (a column of a row-major table), collected rather than sorted whole (an
+/// ordinal column has a handful of distinct values, found by a short
+/// linear search); more than `DISTINCT` distinct values fall back to
+/// sorting the column. The same result either way: sorted by `total_cmp`,
+/// NaN left out, and of values equal as numbers (0 and -0) the one first in
+/// that order (-0) kept.
 pub fn categories_strided(values: &[f64], start: usize, stride: usize) -> Vec<f64> {
     const DISTINCT: usize = 64;
-    let vals = || values.get(start..).unwrap_or_default().iter().step_by(stride.max(1)).copied();
-    let mut small = 0_u64;
-    let mut other: Vec<f64> = Vec::new();
-    let mut i = start;
-    while i < values.len() {
-        let x = values[i];
-        i += stride.max(1);
-        // +0 and the positive integers below 64, bit for bit (not -0, whose
-        // sign is kept, nor NaN: `as` takes both to 0)
-        let k = x as i32;
-        if (k as u32) < 64 && f64::from(k).to_bits() == x.to_bits() {
-            small |= 1 << k;
-            continue;
-        }
-        if x.is_nan() {
-            continue;
-        }
-        match other.iter().position(|u| *u == x) {
-            Some(k) => {
-                if x.is_sign_negative() && !other[k].is_sign_negative() {
-                    other[k] = x;
-                }
-            }
-            None if other.len() < DISTINCT => other.push(x),
+    let col = || {
+        values
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .step_by(stride.max(1))
+            .copied()
+            .filter(|x| !x.is_nan())
+    };
+    let mut seen: Vec<f64> = Vec::new();
+    for x in col() {
+        match seen.iter().position(|u| *u == x) {
+            // -0 over +0 (any other equal value is the same bits)
+            Some(k) if x.is_sign_negative() => seen[k] = x,
+            Some(_) => {}
+            None if seen.len() < DISTINCT => seen.push(x),
             None => {
-                let mut all: Vec<f64> = vals().filter(|x| !x.is_nan()).collect();
+                let mut all: Vec<f64> = col().collect();
                 all.sort_by(|a, b| a.total_cmp(b));
                 all.dedup();
                 return all;
             }
         }
     }
-    // +0 in the bit set and -0 in the list: -0 is kept
-    if other.contains(&0.0) {
-        small &= !1;
-    }
-    let mut v = other;
-    v.extend((0..64).filter(|k| small >> k & 1 == 1).map(|k| k as f64));
-    v.sort_by(|a, b| a.total_cmp(b));
-    v
+    seen.sort_by(|a, b| a.total_cmp(b));
+    seen
 }
 
 /// lavaan's three-stage sample statistics for one group. `cols[j]` is
