@@ -407,20 +407,15 @@ fn scaled_shifted(tr1: f64, tr2: f64, df: f64) -> (f64, f64) {
     (1.0 / a, b)
 }
 
-/// tr(W Gamma) and tr((W Gamma)^2) for a symmetric Gamma; with a diagonal
-/// W (`wdiag`) sum_i w_i Gamma_ii and sum_ij w_i w_j Gamma_ij^2, without
-/// the product; the dense W (`dense`) is asked for only when W is not diagonal.
-fn weighted_traces<'a>(wdiag: Option<&DVector<f64>>, dense: impl FnOnce() -> &'a DMatrix<f64>, gamma: &DMatrix<f64>) -> (f64, f64) {
-    match wdiag {
-        Some(wd) => diagonal_traces(wd, wd.len(), gamma).0,
-        None => {
-            let wg = dense() * gamma;
-            (wg.trace(), trace_prod(&wg, &wg))
-        }
-    }
+/// tr(W Gamma) and tr((W Gamma)^2) for a full (not diagonal) W and a
+/// symmetric Gamma.
+fn dense_traces(w: &DMatrix<f64>, gamma: &DMatrix<f64>) -> (f64, f64) {
+    let wg = w * gamma;
+    (wg.trace(), trace_prod(&wg, &wg))
 }
 
-/// `weighted_traces` with a diagonal W, and the same traces with U = W
+/// tr(W Gamma) and tr((W Gamma)^2) for a diagonal W (sum_i w_i Gamma_ii
+/// and sum_ij w_i w_j Gamma_ij^2, without the product), and the same traces with U = W
 /// with its first `nth` entries zeroed (the baseline's), from one pass
 /// over Gamma (400 x 400 for the Bradford model; two passes cost ~1.2 M
 /// instructions more). The baseline's sums are the same terms in the same
@@ -591,27 +586,29 @@ impl Fitting for WlsFit<'_> {
         // (the robust vcov's) and M, both symmetric.
         self.ensure_robust(x);
         let pieces = self.pieces.as_ref()?;
-        // per group tr(W Gamma), tr((W Gamma)^2) and, with a diagonal W whose
-        // threshold block is positive, the baseline's (below) from the same
-        // pass over Gamma
+        // per group with a diagonal W: tr(W Gamma), tr((W Gamma)^2) and, when
+        // its threshold block is positive, the baseline's (below) from the
+        // same pass over Gamma; a full W's traces are formed only if needed
         let traces: Vec<_> = self
             .groups
             .iter()
             .zip(stats)
-            .map(|(grp, st)| match grp.wdiag.as_ref() {
-                Some(wd) => {
-                    let nth = grp.lay.first();
-                    let (m, b) = diagonal_traces(wd, nth, &st.nacov);
-                    (m, wd.rows(0, nth).iter().all(|&v| v > 0.0).then_some(b))
-                }
-                None => (weighted_traces(None, || grp.weight(), &st.nacov), None),
+            .map(|(grp, st)| {
+                let wd = grp.wdiag.as_ref()?;
+                let nth = grp.lay.first();
+                let (m, b) = diagonal_traces(wd, nth, &st.nacov);
+                Some((m, wd.rows(0, nth).iter().all(|&v| v > 0.0).then_some(b)))
             })
             .collect();
         let model = match (&pieces.e_inv, &pieces.robust) {
             (Some(k), Some(Robust { y, meat, kmk: Some(kmk) })) => Some({
                 let groups = &self.groups;
                 let (mut t1, mut t2) = (0.0, 0.0);
-                for &((a, b), _) in &traces {
+                for ((grp, st), tr) in groups.iter().zip(stats).zip(&traces) {
+                    let (a, b) = match tr {
+                        Some((m, _)) => *m,
+                        None => dense_traces(grp.weight(), &st.nacov),
+                    };
                     t1 += a;
                     t2 += b;
                 }
@@ -663,7 +660,7 @@ impl Fitting for WlsFit<'_> {
         // U Gamma = (W - W1 W11^-1 W1') Gamma, traces summed over groups; with
         // a diagonal W, U is W with the first block zeroed
         let mut base_tr = Some((0.0, 0.0));
-        for ((grp, st), &(_, diag)) in groups.iter().zip(stats).zip(&traces) {
+        for ((grp, st), diag) in groups.iter().zip(stats).zip(traces.iter().map(|t| t.and_then(|(_, b)| b))) {
             let nth = grp.lay.first();
             let tr = if let Some(tr) = diag {
                 Some(tr)
